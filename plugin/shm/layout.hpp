@@ -1,0 +1,180 @@
+#pragma once
+// The shared-memory segment of one base, as every process serving the base and the operator
+// tool see it. Modelled on Varnish's VSM/VSC: a fixed header, then sections at offsets the
+// header records. All shared mutable state is std::atomic of lock-free sizes, so a process that
+// dies at any instruction leaves nothing half-locked.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "catalog_layout.hpp"
+
+namespace sonde::shm {
+
+inline constexpr uint64_t kMagic = 0x4D485345444E4F53ULL;  // "SONDESHM" little-endian
+inline constexpr uint32_t kByteOrderMark = 0x01020304u;
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr size_t kCacheLine = 64;
+
+// Capacities. Users: the largest schools have ~10,000 accounts; 16,384 slots keep linear
+// probing short at that load. Students: 4,096 covers the largest lycées.
+inline constexpr uint32_t kRowCount = 48;
+inline constexpr uint32_t kUserCapacity = 16384;
+inline constexpr uint32_t kStudentCapacity = 4096;
+inline constexpr uint32_t kMaxProbes = 256;
+inline constexpr uint32_t kLabelBytes = 32;
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<int64_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+// Diagnostics shared by every process of the base. Append only.
+enum class Diag : uint32_t {
+    NullArgument,
+    OutOfRange,
+    BadStructSize,
+    BadArgument,
+    BadHandle,
+    DisabledCalls,
+    SharedRowWriters,
+    RowsReclaimed,
+    UsersTableFull,
+    StudentsTableFull,
+    ConfigErrors,
+    ConfigReloads,
+    SegmentsReplaced,
+    Count_
+};
+inline constexpr uint32_t kDiagSlots = 32;
+static_assert(uint32_t(Diag::Count_) <= kDiagSlots);
+
+// Everything up to `ready` never changes across layout versions, so any version of the
+// tool can tell what a segment is before trusting the rest.
+struct Header {
+    uint64_t magic;
+    uint32_t byte_order;
+    uint32_t layout_version;
+    uint64_t schema_hash;
+    uint64_t size;
+    int32_t creator_pid;
+    uint32_t header_size;
+    int64_t creator_start_unix_ns;
+    uint64_t generation;         // random identity of this incarnation of the segment
+    std::atomic<uint32_t> ready; // 1 once fully initialised; stored last, with release
+    uint32_t header_checksum;    // FNV-1a of the immutable fields below `ready` and above
+
+    // Layout version 1.
+    char base_id[16];
+    uint32_t product;
+    uint32_t level_slots;
+    uint32_t row_count;
+    uint32_t cells_per_row;
+    uint64_t row_stride;         // bytes, multiple of kCacheLine
+    uint64_t leases_offset;      // Lease[row_count]
+    uint64_t rows_offset;        // row_count rows of cells_per_row atomic<int64_t>
+    uint64_t shared_row_offset;  // one row updated with fetch_add (fallback writers)
+    uint64_t gauges_offset;      // atomic<uint64_t>[gauge_cells]: (set_time_u32 << 32) | value_i32
+    uint32_t gauge_cells;
+    uint32_t user_capacity;
+    uint64_t users_offset;       // UserEntry[user_capacity]
+    uint32_t student_capacity;
+    uint32_t tally_slots;
+    uint64_t students_offset;    // StudentEntry[student_capacity]
+    uint64_t diag_offset;        // atomic<uint64_t>[kDiagSlots]
+    uint64_t levels_offset;      // LevelLabel[level_slots]
+};
+
+// A row lease: 0 = free, else (pid << 32) | (process start time in clock ticks, truncated).
+// The start time tells a recycled pid from the owner that died.
+struct alignas(8) Lease {
+    std::atomic<uint64_t> owner;
+};
+
+// One hashed user. For each window (day, month, school year) two slots, used by the parity
+// of the window's number, so the window that just closed stays readable next to the open one.
+// A slot is (window_number << 48) | combination mask (bit = connection cell: profile x medium
+// x access); one CAS replaces or extends it atomically.
+enum Window : uint32_t { kDay = 0, kMonth = 1, kSchoolYear = 2, kWindows = 3 };
+struct UserEntry {
+    std::atomic<uint64_t> key;  // 0 = empty
+    std::atomic<uint64_t> slot[kWindows][2];
+};
+static_assert(sizeof(UserEntry) == 56);
+inline constexpr uint64_t kMaskBits = 48;
+inline constexpr uint64_t kMaskMask = (uint64_t{1} << kMaskBits) - 1;
+static_assert(catalog::kConnectionCells <= kMaskBits);
+
+// One hashed student. Per school-year parity: the level (with the year) and one word per
+// distribution tally: (year & 0xff) << 24 | count as a signed 24-bit number.
+struct StudentEntry {
+    std::atomic<uint64_t> key;
+    std::atomic<uint32_t> level[2];  // (school_year << 16) | level
+    std::atomic<uint32_t> tally[2][catalog::kTallySlots];
+};
+static_assert(sizeof(StudentEntry) == 8 + 8 + 8 * catalog::kTallySlots);
+
+// Level labels: written word by word, then a checksum; a reader that sees a checksum
+// mismatch knows a declaration is in progress and shows the level unlabelled.
+struct LevelLabel {
+    std::atomic<uint64_t> words[kLabelBytes / 8];
+    std::atomic<uint64_t> checksum;  // 0 = not declared
+};
+
+// Where each section sits for given capacities; shared by the creator and the validators.
+struct Geometry {
+    uint64_t leases_offset, rows_offset, row_stride, shared_row_offset, gauges_offset,
+        users_offset, students_offset, diag_offset, levels_offset, size;
+};
+
+constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+constexpr Geometry geometry(uint32_t rows, uint32_t users, uint32_t students) {
+    Geometry g{};
+    uint64_t at = align_up(sizeof(Header), kCacheLine);
+    g.leases_offset = at;
+    at = align_up(at + rows * sizeof(Lease), kCacheLine);
+    g.row_stride = align_up(catalog::kCounterCells * sizeof(int64_t), kCacheLine);
+    g.rows_offset = at;
+    at += rows * g.row_stride;
+    g.shared_row_offset = at;
+    at += g.row_stride;
+    g.gauges_offset = at;
+    at = align_up(at + catalog::kGaugeCells * sizeof(uint64_t), kCacheLine);
+    g.users_offset = at;
+    at = align_up(at + uint64_t(users) * sizeof(UserEntry), kCacheLine);
+    g.students_offset = at;
+    at = align_up(at + uint64_t(students) * sizeof(StudentEntry), kCacheLine);
+    g.diag_offset = at;
+    at = align_up(at + kDiagSlots * sizeof(uint64_t), kCacheLine);
+    g.levels_offset = at;
+    at = align_up(at + catalog::kLevelSlots * sizeof(LevelLabel), kCacheLine);
+    g.size = align_up(at, 4096);
+    return g;
+}
+
+inline constexpr Geometry kDefaultGeometry = geometry(kRowCount, kUserCapacity, kStudentCapacity);
+// The brief's budget: one base, sized for the largest schools, fits in 2 MiB.
+static_assert(kDefaultGeometry.size <= 2u * 1024 * 1024);
+
+uint32_t header_checksum(const Header &h) noexcept;
+
+// Packing helpers shared by writers and readers.
+inline constexpr uint64_t user_slot(uint64_t window_number, uint64_t mask) {
+    return (window_number << kMaskBits) | (mask & kMaskMask);
+}
+inline constexpr uint32_t tally_word(uint32_t year, int32_t count) {
+    return ((year & 0xffu) << 24) | (uint32_t(count) & 0xffffffu);
+}
+inline constexpr int32_t tally_count(uint32_t word) {
+    return int32_t(word << 8) >> 8;  // sign-extend 24 bits
+}
+// Never 0, so 0 can mean "not declared".
+inline constexpr uint64_t label_checksum(const uint64_t (&words)[kLabelBytes / 8]) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (uint64_t w : words) h = (h ^ w) * 0x100000001b3ULL;
+    return h | 1;
+}
+inline constexpr bool tally_is_year(uint32_t word, uint32_t year) { return (word >> 24) == (year & 0xffu); }
+
+}  // namespace sonde::shm
