@@ -1,4 +1,5 @@
 // The RFC 9180 AEADs: AES-GCM (mbedtls_gcm_*) and ChaCha20-Poly1305 (mbedtls_chachapoly_*).
+#include <mbedtls/aes.h>
 #include <mbedtls/chachapoly.h>
 #include <mbedtls/cipher.h>
 #include <mbedtls/gcm.h>
@@ -14,9 +15,27 @@ const uint8_t *nonnull(std::span<const uint8_t> s) {
     return s.empty() ? &kEmpty : s.data();
 }
 
+// mbedTLS 2.28 built without MBEDTLS_AES_ROM_TABLES (as Debian builds it) fills its AES tables
+// and caches the AES-NI cpuid probe on first use, behind plain unsynchronised flags. Doing that
+// first use once, under a C++ function-local static, makes later concurrent use race-free.
+void init_aes_once() {
+    static const bool done = [] {
+        mbedtls_aes_context aes;
+        mbedtls_aes_init(&aes);
+        static constexpr unsigned char kZeroKey[16] = {};
+        (void)mbedtls_aes_setkey_enc(&aes, kZeroKey, 128);
+        mbedtls_aes_free(&aes);
+        return true;
+    }();
+    (void)done;
+}
+
 struct Gcm {
     mbedtls_gcm_context c;
-    Gcm() { mbedtls_gcm_init(&c); }
+    Gcm() {
+        init_aes_once();
+        mbedtls_gcm_init(&c);
+    }
     ~Gcm() { mbedtls_gcm_free(&c); }  // zeroizes the key schedule
 };
 struct ChaChaPoly {

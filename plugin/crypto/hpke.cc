@@ -9,25 +9,15 @@
 namespace sonde::crypto {
 namespace {
 
-constexpr uint16_t kKemId = 0x0020;  // DHKEM(X25519, HKDF-SHA256)
-constexpr uint16_t kKdfId = 0x0001;  // HKDF-SHA256
+// suite_id = "KEM" || I2OSP(kem_id, 2), kem_id 0x0020 = DHKEM(X25519, HKDF-SHA256)
+constexpr std::array<uint8_t, 5> kKemSuiteId = {'K', 'E', 'M', 0x00, 0x20};
 
-// suite_id = "KEM" || I2OSP(kem_id, 2)
-constexpr std::array<uint8_t, 5> kKemSuiteId = {'K', 'E', 'M', kKemId >> 8, kKemId & 0xff};
-
-// suite_id = "HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)
+// suite_id = "HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2),
+// kdf_id 0x0001 = HKDF-SHA256
 std::array<uint8_t, 10> hpke_suite_id(Aead aead) {
-    auto id = static_cast<uint16_t>(aead);
-    return {'H',
-            'P',
-            'K',
-            'E',
-            kKemId >> 8,
-            kKemId & 0xff,
-            kKdfId >> 8,
-            kKdfId & 0xff,
-            static_cast<uint8_t>(id >> 8),
-            static_cast<uint8_t>(id & 0xff)};
+    const auto id = static_cast<uint16_t>(aead);
+    const auto hi = static_cast<uint8_t>(id >> 8), lo = static_cast<uint8_t>(id);
+    return {'H', 'P', 'K', 'E', 0x00, 0x20, 0x00, 0x01, hi, lo};
 }
 
 using Key = std::span<const uint8_t, kKeySize>;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "crypto/hpke.hpp"
 #include "crypto/internal.hpp"
@@ -324,4 +325,32 @@ TEST_CASE("HPKE argument checks", "[hpke]") {
          {Error::None, Error::BadKey, Error::BadInput, Error::Crypto, Error::Auth, Error::Random}) {
         CHECK(std::string(error_text(e)).size() > 0);
     }
+}
+
+// No shared mutable state: concurrent round trips must all succeed. Run alone
+// (unit_tests "HPKE concurrent use"), this is also the concurrent first use of mbedTLS's lazily
+// built AES tables.
+TEST_CASE("HPKE concurrent use", "[hpke]") {
+    KeyPair r, s;
+    REQUIRE(generate_key_pair(r) == Error::None);
+    REQUIRE(generate_key_pair(s) == Error::None);
+    constexpr int kThreads = 4, kRounds = 25;
+    std::array<int, kThreads> ok{};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            const Aead aead = t % 2 ? Aead::Aes128Gcm : Aead::ChaCha20Poly1305;
+            const Bytes pt(100 + t, static_cast<uint8_t>(t));
+            for (int i = 0; i < kRounds; ++i) {
+                Bytes enc, ct, out;
+                if (seal_auth(aead, r.public_key, s, {}, {}, pt, enc, ct) == Error::None &&
+                    open_auth(aead, enc, r, s.public_key, {}, {}, ct, out) == Error::None &&
+                    out == pt) {
+                    ++ok[t];
+                }
+            }
+        });
+    }
+    for (auto &th : threads) th.join();
+    for (int n : ok) CHECK(n == kRounds);
 }

@@ -1,0 +1,76 @@
+// The plugin's recording calls, through the function table of the dlopen'ed libsonde.so, the
+// way a school server calls them: one writer per thread, got in the thread, released at the end.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+
+#include "sonde_host.hpp"
+
+namespace sonde_bench {
+namespace {
+
+constexpr uint32_t kLevel = 3;  // a declared class level; message_sent is counted per level
+
+// Number of the simulated day the enabled base believes it is (see SondeHost's constructor).
+std::atomic<uint64_t> g_day{0};
+
+void BM_SondeCount(benchmark::State &state) {
+    const SondeHost &h = host();
+    const sonde_api &api = h.api();
+    sonde_writer *w = h.writer_for(h.enabled());
+    int failed = 0;
+    for (auto _ : state) failed |= api.count(w, SONDE_EV_MESSAGE_SENT, kLevel, 1);
+    api.writer_release(w);
+    if (failed != SONDE_OK) state.SkipWithError("count did not return SONDE_OK");
+}
+
+// A disabled base: writer_get succeeds, every call returns SONDE_DISABLED.
+void BM_SondeDisabled(benchmark::State &state) {
+    const SondeHost &h = host();
+    const sonde_api &api = h.api();
+    sonde_writer *w = h.writer_for(h.disabled());
+    int failed = 0;
+    for (auto _ : state) failed |= api.count(w, SONDE_EV_MESSAGE_SENT, kLevel, 1) ^ SONDE_DISABLED;
+    api.writer_release(w);
+    if (failed) state.SkipWithError("count on a disabled base did not return SONDE_DISABLED");
+}
+
+// One simulated school day of connections (UserPool: 4,000 users, each a few times, shuffled),
+// shared out among the threads (thread t takes visits t, t+T, t+2T...). When thread 0 has done
+// its share of the day it moves the base's clock to the next day with clock_set, outside the
+// timing, so every day starts with empty distinct-user marks: the first visit of a user in a
+// day (and the first with each new medium) sets a bit with a CAS; the next ones find it set.
+void BM_SondeConnection(benchmark::State &state) {
+    const SondeHost &h = host();
+    const sonde_api &api = h.api();
+    const UserPool &pool = user_pool();
+    const std::vector<Visit> &day = pool.day();
+    const size_t threads = size_t(state.threads()), per_day = day.size() / threads;
+    sonde_writer *w = h.writer_for(h.enabled());
+    size_t next = size_t(state.thread_index()), done_today = 0;
+    int failed = 0;
+    for (auto _ : state) {
+        const Visit &v = day[next];
+        const std::string_view key = pool.key(v.user);
+        failed |= api.connection(w, v.profile, v.medium, v.access, key.data(), key.size());
+        if ((next += threads) >= day.size()) next -= day.size();
+        if (++done_today == per_day) {
+            done_today = 0;
+            if (state.thread_index() == 0) {
+                state.PauseTiming();
+                api.clock_set(h.enabled(), simulated_time(g_day.fetch_add(1) + 1));
+                state.ResumeTiming();
+            }
+        }
+    }
+    api.writer_release(w);
+    if (failed != SONDE_OK) state.SkipWithError("connection did not return SONDE_OK");
+}
+
+BENCHMARK(BM_SondeCount)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SondeConnection)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SondeDisabled)->Threads(1)->Threads(2)->UseRealTime();
+
+}  // namespace
+}  // namespace sonde_bench

@@ -1,0 +1,39 @@
+#pragma once
+// The command line of sonde-shim.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sonde::shim {
+
+enum class Scenario { Week, Crash };
+
+struct Options {
+    std::string lib;         // libsonde.so to dlopen
+    std::string config_dir;  // <UAI>.conf files; a temporary directory when not given
+    std::string shm_dir;     // sonde.<UAI> segments; a temporary directory when not given
+    uint32_t bases = 2;
+    uint32_t processes = 0;  // per base; 0 = the scenario's default (week 3, crash 4)
+    uint32_t students = 1500;
+    uint32_t days = 7;
+    std::string start = "2026-11-16";  // first simulated day (local date of the base)
+    uint64_t seed = 1;
+    Scenario scenario = Scenario::Week;
+    uint32_t kills = 48;     // crash: SIGKILLs per base (48 rows: enough to force reclaims)
+    bool check = false;      // compare with the oracle, exit 1 on any mismatch
+    bool inject_mismatch = false;  // corrupt the oracle on purpose: --check must then fail
+    std::string json;        // write the report (with the oracle) there
+    bool verbose = false;
+};
+
+// Exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitMismatch = 1;  // --check found a difference with the oracle
+inline constexpr int kExitSetup = 2;     // bad command line, unusable library or directory
+
+// nullopt with *error set on a bad command line; nullopt with an empty *error after --help.
+std::optional<Options> parse_options(int argc, char **argv, std::string *error);
+std::string usage();
+
+}  // namespace sonde::shim

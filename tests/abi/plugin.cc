@@ -1,0 +1,78 @@
+#include "plugin.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <fstream>
+
+#include "core/config.hpp"
+#include "shm/segment.hpp"
+
+namespace test {
+
+const sonde_api &api() {
+    static const sonde_api *table = [] {
+        void *so = dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+        if (!so) FAIL("dlopen: " << dlerror());
+        auto get = reinterpret_cast<sonde_get_api_fn>(dlsym(so, "sonde_get_api"));
+        if (!get) FAIL("sonde_get_api not exported");
+        const sonde_api *t = get(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
+        if (!t) FAIL("ABI mismatch");
+        return t;
+    }();
+    return *table;
+}
+
+TempBase::TempBase(const char *base_id) : id(base_id) {
+    char tmpl[] = "/tmp/sonde-abi-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    config_dir = dir + "/conf";
+    shm_dir = dir + "/shm";
+    std::system(("mkdir -p " + config_dir + " " + shm_dir).c_str());
+}
+
+void TempBase::enable(bool on, const char *timezone) {
+    sonde::BaseConfig c;
+    c.enabled = on;
+    c.secret = {0x1234567890abcdefULL, 0x0fedcba987654321ULL};
+    c.timezone = timezone;
+    std::string error;
+    REQUIRE(sonde::save_config(sonde::config_path(config_dir, id), c, &error));
+}
+
+void TempBase::write_config(const std::string &text) {
+    const std::string path = sonde::config_path(config_dir, id), tmp = path + ".new";
+    std::ofstream(tmp) << text;
+    REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0);
+}
+
+sonde_base *TempBase::open(uint32_t product) {
+    sonde_open_params p{};
+    p.struct_size = sizeof p;
+    p.product = product;
+    p.base_id = id.c_str();
+    p.config_dir = config_dir.c_str();
+    p.shm_dir = shm_dir.c_str();
+    sonde_base *base = nullptr;
+    REQUIRE(api().base_open(&p, &base) == SONDE_OK);
+    REQUIRE(base != nullptr);
+    return base;
+}
+
+std::string TempBase::segment_path() const { return sonde::shm::segment_path(shm_dir, id); }
+
+sonde::reader::SegmentView TempBase::view() const {
+    std::string error;
+    auto v = sonde::reader::SegmentView::open(segment_path(), &error);
+    if (!v) FAIL(error);
+    return std::move(*v);
+}
+
+sonde_diagnostics diagnostics(const sonde_base *base) {
+    sonde_diagnostics d{};
+    d.struct_size = sizeof d;
+    REQUIRE(api().diagnostics(base, &d) == SONDE_OK);
+    return d;
+}
+
+}  // namespace test

@@ -1,0 +1,37 @@
+#pragma once
+// The plugin as a host sees it: loaded with dlopen, used through the function table only.
+// (The tests read results back through the operator's read-only view, like sonde-ctl.)
+
+#include <string>
+
+#include "reader/view.hpp"
+#include "sonde.h"
+
+namespace test {
+
+const sonde_api &api();
+
+struct TempBase {
+    std::string dir, config_dir, shm_dir, id;
+    explicit TempBase(const char *base_id = "0310001A");
+    void enable(bool on = true, const char *timezone = "Europe/Paris");
+    void write_config(const std::string &text);
+    sonde_base *open(uint32_t product = SONDE_PRODUCT_PRONOTE);
+    sonde::reader::SegmentView view() const;
+    std::string segment_path() const;
+};
+
+// Polls until pred() or the timeout; the plugin applies configuration changes within ~1 s.
+template <typename Pred>
+bool eventually(Pred pred, int timeout_ms = 5000) {
+    for (int waited = 0; waited < timeout_ms; waited += 20) {
+        if (pred()) return true;
+        struct timespec ts{0, 20 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+    }
+    return pred();
+}
+
+sonde_diagnostics diagnostics(const sonde_base *base);
+
+}  // namespace test

@@ -1,0 +1,151 @@
+// Exact counts across threads and processes; rows released at thread end and taken back
+// from dead processes without losing or double counting anything.
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "plugin.hpp"
+
+using test::api;
+
+namespace {
+
+pid_t spawn_child(const test::TempBase &tb, const char *mode, long n, int level, FILE **out = nullptr) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fds[1], 1);
+        ::close(fds[0]);
+        const std::string ns = std::to_string(n), ls = std::to_string(level);
+        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(), tb.shm_dir.c_str(),
+                tb.id.c_str(), mode, ns.c_str(), ls.c_str(), nullptr);
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    if (out)
+        *out = ::fdopen(fds[0], "r");
+    else
+        ::close(fds[0]);
+    return pid;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("exact counts across threads", "[abi][counts]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    constexpr int kThreads = 4;
+    constexpr int64_t kEvents = 200000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            sonde_writer *w = nullptr;
+            REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+            for (int64_t i = 0; i < kEvents; ++i) {
+                api().count(w, SONDE_EV_MESSAGE_SENT, uint32_t(i % 4), 1);
+                if (i % 10 == 0) api().count(w, SONDE_EV_MESSAGE_RECEIVED, 0, 2);
+                if (i % 1000 == 0) api().count(w, SONDE_EV_WORK_REQUEST_IT, 0, -1);
+            }
+            (void)t;
+            // no writer_release: the thread's end gives the row back
+        });
+    for (auto &th : threads) th.join();
+    auto v = tb.view();
+    CHECK(v.event(SONDE_EV_MESSAGE_SENT) == kThreads * kEvents);
+    for (int l = 0; l < 4; ++l) CHECK(v.event(SONDE_EV_MESSAGE_SENT, l) == kThreads * kEvents / 4);
+    CHECK(v.event(SONDE_EV_MESSAGE_RECEIVED) == kThreads * (kEvents / 10) * 2);
+    CHECK(v.event(SONDE_EV_WORK_REQUEST_IT) == -kThreads * (kEvents / 1000));
+    CHECK(v.rows_leased() == 0);  // released at thread exit
+    api().base_close(base);
+}
+
+TEST_CASE("exact counts across processes", "[abi][counts]") {
+    test::TempBase tb;
+    tb.enable();
+    std::vector<pid_t> pids;
+    for (int p = 0; p < 4; ++p) pids.push_back(spawn_child(tb, "count", 100000 + p, p));
+    for (pid_t pid : pids) CHECK(wait_exit(pid) == 0);
+    auto v = tb.view();
+    CHECK(v.event(SONDE_EV_MESSAGE_SENT) == 4 * 100000 + 0 + 1 + 2 + 3);
+    for (int p = 0; p < 4; ++p) CHECK(v.event(SONDE_EV_MESSAGE_SENT, p) == 100000 + p);
+    CHECK(v.rows_leased() == 0);
+}
+
+TEST_CASE("when every row is leased, writers share a slower row and stay exact", "[abi][counts]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    const uint32_t rows = tb.view().header().row_count;
+    std::vector<sonde_writer *> writers(rows + 3);
+    for (auto &w : writers) REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    CHECK(tb.view().rows_leased() == rows);
+    CHECK(test::diagnostics(base).shared_row_writers == 3);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t)  // two threads on the shared row: fetch_add keeps it exact
+        threads.emplace_back([&, t] {
+            sonde_writer *w = nullptr;
+            REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+            for (int i = 0; i < 100000; ++i) api().count(w, SONDE_EV_FORUM_CREATED, 1, 1);
+            (void)t;
+        });
+    for (auto &th : threads) th.join();
+    for (auto *w : writers) CHECK(api().count(w, SONDE_EV_FORUM_CREATED, 1, 1) == SONDE_OK);
+    CHECK(tb.view().event(SONDE_EV_FORUM_CREATED) == 200000 + int64_t(writers.size()));
+    for (auto *w : writers) api().writer_release(w);
+    CHECK(tb.view().rows_leased() == 0);
+    api().base_close(base);
+}
+
+TEST_CASE("rows of a killed process are reclaimed; its counts stay, once", "[abi][counts][crash]") {
+    test::TempBase tb;
+    tb.enable();
+    FILE *out = nullptr;
+    pid_t victim = spawn_child(tb, "hold", 12345, 3, &out);
+    char line[16] = {};
+    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);  // "ready": counted and holding its row
+    std::fclose(out);
+    CHECK(tb.view().rows_leased() == 1);
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, nullptr, 0);
+    CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 3) == 12345);
+
+    // Lease every free row, so the next writer must take the dead one back.
+    sonde_base *base = tb.open();
+    const uint32_t rows = tb.view().header().row_count;
+    std::vector<sonde_writer *> writers(rows);
+    for (auto &w : writers) REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    CHECK(test::diagnostics(base).rows_reclaimed == 1);
+    CHECK(test::diagnostics(base).shared_row_writers == 0);
+    for (auto *w : writers) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 3, 1) == SONDE_OK);
+    CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 3) == 12345 + int64_t(rows));
+    for (auto *w : writers) api().writer_release(w);
+    api().base_close(base);
+}
+
+TEST_CASE("the watcher takes back rows of dead processes in the background", "[abi][counts][crash]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    FILE *out = nullptr;
+    pid_t victim = spawn_child(tb, "hold", 10, 0, &out);
+    char line[16] = {};
+    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+    std::fclose(out);
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, nullptr, 0);
+    REQUIRE(test::eventually([&] { return tb.view().rows_leased() == 0; }));
+    CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == 10);
+    api().base_close(base);
+}

@@ -1,0 +1,157 @@
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "shm/segment.hpp"
+
+using namespace sonde;
+
+namespace {
+std::string temp_dir() {
+    char tmpl[] = "/tmp/sonde-seg-XXXXXX";
+    return ::mkdtemp(tmpl);
+}
+std::vector<std::string> entries(const std::string &dir) {
+    std::vector<std::string> out;
+    DIR *d = ::opendir(dir.c_str());
+    while (dirent *e = ::readdir(d))
+        if (e->d_name[0] != '.') out.push_back(e->d_name);
+    ::closedir(d);
+    return out;
+}
+void patch(const std::string &path, size_t offset, const void *bytes, size_t n) {
+    int fd = ::open(path.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, bytes, n, off_t(offset)) == ssize_t(n));
+    ::close(fd);
+}
+}  // namespace
+
+TEST_CASE("a new segment is fully initialised, private and within budget", "[segment]") {
+    const std::string dir = temp_dir();
+    shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+    REQUIRE(r.mapping.valid());
+    CHECK(r.created);
+    const shm::Header &h = r.mapping.header();
+    CHECK(h.magic == shm::kMagic);
+    CHECK(h.ready.load() == 1);
+    CHECK(h.schema_hash == catalog::kSchemaHash);
+    CHECK(h.creator_pid == ::getpid());
+    CHECK(std::string(h.base_id) == "0310001A");
+    CHECK(h.generation != 0);
+    CHECK(shm::validate(h, r.mapping.size()).empty());
+    CHECK(r.mapping.size() <= 2u * 1024 * 1024);
+    struct stat st{};
+    REQUIRE(::stat(shm::segment_path(dir, "0310001A").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(entries(dir).size() == 1);  // no temp file left behind
+
+    // A second open attaches to the same segment.
+    shm::OpenResult again = shm::open_segment(dir, "0310001A", 1);
+    REQUIRE(again.mapping.valid());
+    CHECK_FALSE(again.created);
+    CHECK(again.mapping.header().generation == h.generation);
+}
+
+TEST_CASE("bad segments are set aside, never written, and replaced", "[segment]") {
+    struct Case {
+        const char *name;
+        size_t offset;
+        uint32_t value;
+    };
+    const Case cases[] = {
+        {"incompatible layout version", offsetof(shm::Header, layout_version), 999},
+        {"other byte order", offsetof(shm::Header, byte_order), 0x04030201},
+        {"corrupt section table", offsetof(shm::Header, row_count), 7},
+        {"never finished initialising", offsetof(shm::Header, ready), 0},
+        {"bad magic", 0, 0xdeadbeef},
+    };
+    for (const Case &c : cases) {
+        SECTION(c.name) {
+            const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+            uint64_t old_generation;
+            {
+                shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+                REQUIRE(r.mapping.valid());
+                old_generation = r.mapping.header().generation;
+            }
+            patch(path, c.offset, &c.value, sizeof c.value);
+            std::ifstream before(path, std::ios::binary);
+            std::string bytes_before((std::istreambuf_iterator<char>(before)), {});
+
+            shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+            REQUIRE(r.mapping.valid());
+            CHECK(r.created);
+            CHECK(r.replaced == 1);
+            CHECK(r.mapping.header().generation != old_generation);
+            // The bad one is kept, byte for byte, for inspection.
+            std::string aside;
+            for (const std::string &e : entries(dir))
+                if (e.find(".bad.") != std::string::npos) aside = dir + "/" + e;
+            REQUIRE_FALSE(aside.empty());
+            std::ifstream after(aside, std::ios::binary);
+            CHECK(std::string((std::istreambuf_iterator<char>(after)), {}) == bytes_before);
+        }
+    }
+}
+
+TEST_CASE("garbage and truncated files are replaced too", "[segment]") {
+    for (size_t size : {size_t(0), size_t(100), size_t(5000)}) {
+        const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+        {
+            std::ofstream f(path, std::ios::binary);
+            for (size_t i = 0; i < size; ++i) f.put(char(i * 131 + 7));
+        }
+        ::chmod(path.c_str(), 0600);
+        shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+        INFO(size);
+        REQUIRE(r.mapping.valid());
+        CHECK(r.replaced == 1);
+        std::string err;
+        CHECK_FALSE(shm::attach_segment(path + ".missing").mapping.valid());
+    }
+}
+
+TEST_CASE("read-only attach refuses what it cannot trust", "[segment]") {
+    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    {
+        std::ofstream f(path, std::ios::binary);
+        f << std::string(8192, 'x');
+    }
+    shm::OpenResult r = shm::attach_segment(path);
+    CHECK_FALSE(r.mapping.valid());
+    CHECK(r.error.find("bad magic") != std::string::npos);
+}
+
+TEST_CASE("concurrent creators agree on one segment", "[segment]") {
+    const std::string dir = temp_dir();
+    constexpr int kProcs = 8;
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    for (int i = 0; i < kProcs; ++i) {
+        if (::fork() == 0) {
+            shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+            uint64_t g = r.mapping.valid() ? r.mapping.header().generation : 0;
+            (void)!::write(fds[1], &g, sizeof g);
+            ::_exit(0);
+        }
+    }
+    ::close(fds[1]);
+    std::vector<uint64_t> gens;
+    uint64_t g;
+    while (::read(fds[0], &g, sizeof g) == sizeof g) gens.push_back(g);
+    while (::wait(nullptr) > 0) {
+    }
+    REQUIRE(gens.size() == kProcs);
+    for (uint64_t x : gens) CHECK(x == gens[0]);
+    CHECK(gens[0] != 0);
+    CHECK(entries(dir).size() == 1);
+}

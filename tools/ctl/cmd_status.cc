@@ -1,0 +1,231 @@
+// `sonde-ctl status`: the segments in the shm directory (usable or not), the configured
+// bases, and the leftovers an operator should look at.
+
+#include <cstdio>
+#include <dirent.h>
+#include <nlohmann/json.hpp>
+
+#include "args.hpp"
+#include "catalog_lookup.hpp"
+#include "command.hpp"
+#include "core/config.hpp"
+#include "reader/view.hpp"
+#include "segment_probe.hpp"
+#include "text.hpp"
+
+namespace sonde::ctl {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr OptionSpec kStatusOptions[] = {
+    {"shm-dir", "DIR", "where the segments live (default /dev/shm)"},
+    {"config-dir", "DIR", "also list the configured bases of this directory"},
+    {"format", "table|json", "output format (default table)"},
+};
+
+// The diagnostics worth a glance in a one-line summary (the others are in `dump`).
+constexpr shm::Diag kKeyDiagnostics[] = {
+    shm::Diag::UsersTableFull, shm::Diag::StudentsTableFull, shm::Diag::SharedRowWriters, shm::Diag::RowsReclaimed,
+    shm::Diag::ConfigErrors,   shm::Diag::SegmentsReplaced,  shm::Diag::OutOfRange,       shm::Diag::BadArgument,
+    shm::Diag::BadHandle,      shm::Diag::NullArgument,
+};
+
+Json segment_json(const SegmentFile &f) {
+    Json j = {{"base", f.base}, {"path", f.path}, {"size", f.size}};
+    const std::optional<HeaderProbe> probe = probe_header(f.path);
+    std::string error;
+    const std::optional<reader::SegmentView> view = reader::SegmentView::open(f.path, &error);
+    j["compatible"] = view.has_value();
+    j["problem"] = view ? Json(nullptr) : Json(error);
+    if (!probe || !probe->magic_ok) return j;
+    j["product"] = probe->base_id.empty() ? Json(nullptr) : Json(product_name(probe->product));
+    j["layout_version"] = probe->layout_version;
+    j["schema_hash"] = hex64(probe->schema_hash);
+    j["schema_matches"] = probe->schema_hash == catalog::kSchemaHash;
+    j["creator_pid"] = probe->creator_pid;
+    j["creator_alive"] = pid_alive(probe->creator_pid);
+    j["created_at"] = iso8601_utc(probe->creator_start_unix_ns / 1000000000);
+    j["generation"] = hex64(probe->generation);
+    if (!view) return j;
+    const shm::Header &h = view->header();
+    j["rows_leased"] = view->rows_leased();
+    j["rows_total"] = h.row_count;
+    j["users_used"] = view->users_used();
+    j["users_capacity"] = h.user_capacity;
+    j["students_used"] = view->students_used();
+    j["students_capacity"] = h.student_capacity;
+    Json diag = Json::object();
+    for (uint32_t d = 0; d < uint32_t(shm::Diag::Count_); ++d) diag[diag_name(shm::Diag(d))] = view->diag(shm::Diag(d));
+    j["diagnostics"] = diag;
+    return j;
+}
+
+std::optional<Json> configured_json(const std::string &dir, std::string *error) {
+    DIR *d = ::opendir(dir.c_str());
+    if (!d) {
+        *error = "cannot read " + dir + ": " + std::strerror(errno);
+        return std::nullopt;
+    }
+    std::vector<std::string> bases;
+    while (const dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.size() == 13 && name.ends_with(".conf") && valid_base_id(name.substr(0, 8).c_str()))
+            bases.push_back(name.substr(0, 8));
+    }
+    ::closedir(d);
+    std::sort(bases.begin(), bases.end());
+    Json list = Json::array();
+    for (const std::string &base : bases) {
+        BaseConfig c;
+        std::string why;
+        const ConfigLoad load = load_config(config_path(dir, base), c, &why);
+        Json j = {{"base", base}};
+        if (load != ConfigLoad::Ok) {
+            j["enabled"] = nullptr;
+            j["problem"] = why;
+        } else {
+            char start[8];
+            std::snprintf(start, sizeof start, "%02u-%02u", unsigned(c.school_year_start.month),
+                          unsigned(c.school_year_start.day));
+            j["enabled"] = c.enabled;
+            j["timezone"] = c.timezone;
+            j["school_year_start"] = start;
+        }
+        list.push_back(j);
+    }
+    return list;
+}
+
+std::string yes_no(const Json &v) { return v.is_boolean() ? (v.get<bool>() ? "yes" : "no") : "?"; }
+
+std::string used_of(const Json &seg, const char *used, const char *capacity) {
+    if (!seg.contains(used)) return "-";
+    return std::to_string(seg[used].get<uint64_t>()) + "/" + std::to_string(seg[capacity].get<uint64_t>());
+}
+
+std::string cell(std::string text, size_t width) {
+    if (text.size() < width) text.resize(width, ' ');
+    return text + " ";
+}
+
+void write_status_table(const Json &status, std::ostream &out) {
+    out << "segments in " << status["shm_dir"].get<std::string>() << ":\n";
+    if (status["segments"].empty()) out << "  (none)\n";
+    else
+        out << "  " << cell("base", 9) << cell("product", 8) << cell("size", 9) << cell("layout", 6) << cell("schema", 8)
+            << cell("creator", 14) << cell("created at", 20) << cell("rows", 6) << cell("users", 12) << "students\n";
+    for (const Json &seg : status["segments"]) {
+        out << "  " << cell(seg["base"], 9);
+        if (!seg.contains("layout_version")) {
+            out << "unusable: " << seg["problem"].get<std::string>() << "\n";
+            continue;
+        }
+        const std::string creator = std::to_string(seg["creator_pid"].get<int>()) +
+                                    (seg["creator_alive"].get<bool>() ? " (alive)" : " (gone)");
+        out << cell(seg["product"].is_string() ? seg["product"].get<std::string>() : "?", 8)
+            << cell(std::to_string(seg["size"].get<uint64_t>() / 1024) + " KiB", 9)
+            << cell(std::to_string(seg["layout_version"].get<uint32_t>()), 6)
+            << cell(seg["schema_matches"].get<bool>() ? "match" : "DIFFERS", 8) << cell(creator, 14)
+            << cell(seg["created_at"], 20) << cell(used_of(seg, "rows_leased", "rows_total"), 6)
+            << cell(used_of(seg, "users_used", "users_capacity"), 12) << used_of(seg, "students_used", "students_capacity")
+            << "\n";
+        if (!seg["compatible"].get<bool>()) {
+            out << "    incompatible: " << seg["problem"].get<std::string>() << "\n";
+            continue;
+        }
+        std::string diags;
+        for (shm::Diag d : kKeyDiagnostics) {
+            const uint64_t n = seg["diagnostics"][diag_name(d)].get<uint64_t>();
+            if (n) diags += std::string(" ") + diag_name(d) + "=" + std::to_string(n);
+        }
+        out << "    diagnostics:" << (diags.empty() ? " all clear" : diags) << "\n";
+    }
+    if (status.contains("configured")) {
+        out << "\nconfigured bases in " << status["config_dir"].get<std::string>() << ":\n";
+        if (status["configured"].empty()) out << "  (none)\n";
+        for (const Json &c : status["configured"]) {
+            out << "  " << cell(c["base"], 9);
+            if (c.contains("problem"))
+                out << "malformed: " << c["problem"].get<std::string>() << "\n";
+            else
+                out << "enabled " << cell(yes_no(c["enabled"]), 4) << cell(c["timezone"], 16) << "school year starts "
+                    << c["school_year_start"].get<std::string>() << "\n";
+        }
+    }
+    if (!status["warnings"].empty()) {
+        out << "\nwarnings:\n";
+        for (const Json &w : status["warnings"]) out << "  " << w.get<std::string>() << "\n";
+    }
+}
+
+}  // namespace
+
+int cmd_status(const Args &args, Io io) {
+    std::string error;
+    auto parsed = parse_args(args, kStatusOptions, &error);
+    if (!parsed) {
+        io.err << "sonde-ctl: " << error << " (see --help)\n";
+        return kExitUsage;
+    }
+    if (parsed->help) {
+        io.out << "usage: sonde-ctl status [--shm-dir DIR] [--config-dir DIR] [--format table|json]\n"
+                  "Lists the statistics segments (one per base) with their occupancy and key\n"
+                  "diagnostics, the configured bases, and leftover files worth a look.\n\n"
+               << options_help(kStatusOptions);
+        return kExitOk;
+    }
+    const std::string format = parsed->get("format", "table");
+    if (!parsed->positional.empty() || (format != "table" && format != "json")) {
+        io.err << "sonde-ctl: status takes no BASE and --format table|json (see --help)\n";
+        return kExitUsage;
+    }
+    const std::string shm_dir = parsed->get("shm-dir", "/dev/shm");
+    const auto files = list_segment_files(shm_dir, &error);
+    if (!files) {
+        io.err << "sonde-ctl: " << error << "\n";
+        return kExitFailure;
+    }
+    Json status = {{"shm_dir", shm_dir}, {"segments", Json::array()}};
+    Json warnings = Json::array();
+    for (const SegmentFile &f : *files) {
+        switch (f.kind) {
+            case SegmentFile::Kind::Segment: status["segments"].push_back(segment_json(f)); break;
+            case SegmentFile::Kind::SetAside:
+                warnings.push_back("set-aside segment " + f.name + " (" + std::to_string(f.size) +
+                                   " bytes, from " + iso8601_utc(f.mtime) +
+                                   "): the plugin found it incompatible or corrupt and started a fresh one");
+                break;
+            case SegmentFile::Kind::InitTemp:
+                warnings.push_back("leftover temp file " + f.name + " (from " + iso8601_utc(f.mtime) +
+                                   "): a server died while creating the segment; safe to delete if old");
+                break;
+        }
+    }
+    if (parsed->has("config-dir")) {
+        const std::string dir = parsed->get("config-dir");
+        auto configured = configured_json(dir, &error);
+        if (!configured) {
+            io.err << "sonde-ctl: " << error << "\n";
+            return kExitFailure;
+        }
+        status["config_dir"] = dir;
+        status["configured"] = *configured;
+        for (const Json &c : *configured) {
+            const bool has_segment = std::any_of(files->begin(), files->end(), [&](const SegmentFile &f) {
+                return f.kind == SegmentFile::Kind::Segment && f.base == c["base"].get<std::string>();
+            });
+            if (c["enabled"] == true && !has_segment)
+                warnings.push_back("base " + c["base"].get<std::string>() +
+                                   " is enabled but has no segment yet (no server has opened it since)");
+        }
+    }
+    status["warnings"] = warnings;
+    if (format == "json")
+        io.out << status.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    else
+        write_status_table(status, io.out);
+    return kExitOk;
+}
+
+}  // namespace sonde::ctl
