@@ -7,22 +7,32 @@
 #include <ctime>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 #include "api/state.hpp"
+#include "core/immortal.hpp"
 #include "core/process.hpp"
 
 namespace sonde::api {
 
-BaseState g_bases[kMaxBases];
-std::mutex g_registry_mu;  // guards opening/closing and the watcher's lifetime
+namespace {
+Immortal<BaseState, kMaxBases> g_base_storage;
+}  // namespace
+BaseState *const g_bases = g_base_storage.data();
 
 namespace {
 
-std::thread g_watcher;
-std::mutex g_watch_mu;
-std::condition_variable g_watch_cv;
-bool g_watch_stop = false;
-int g_open_bases = 0;
+// All of this outlives static destruction (see Immortal): the watcher may still run at exit.
+struct Watcher {
+    std::mutex registry_mu;  // guards opening/closing and the watcher's lifetime
+    std::mutex mu;
+    std::condition_variable cv;
+    std::thread *thread = nullptr;
+    pid_t thread_pid = 0;  // a forked child inherits the pointer but not the thread
+    bool stop = false;
+    int open_bases = 0;
+};
+Immortal<Watcher> g_watch;
 
 int64_t system_now() noexcept {
     timespec ts{};
@@ -121,14 +131,15 @@ void reclaim_dead_rows_locked(BaseState &b) {
 void watch_loop() {
     using namespace std::chrono_literals;
     auto next_config_check = std::chrono::steady_clock::now();
-    std::unique_lock lock(g_watch_mu);
-    while (!g_watch_stop) {
-        g_watch_cv.wait_for(lock, 200ms);
-        if (g_watch_stop) break;
+    std::unique_lock lock(g_watch->mu);
+    while (!g_watch->stop) {
+        g_watch->cv.wait_for(lock, 200ms);
+        if (g_watch->stop) break;
         lock.unlock();
         const bool check_config = std::chrono::steady_clock::now() >= next_config_check;
         if (check_config) next_config_check = std::chrono::steady_clock::now() + 1s;
-        for (BaseState &b : g_bases) {
+        for (uint32_t i = 0; i < kMaxBases; ++i) {
+            BaseState &b = g_bases[i];
             if (!b.live.load(std::memory_order_acquire)) continue;
             std::lock_guard guard(b.mu);
             if (!b.live.load(std::memory_order_relaxed)) continue;
@@ -157,10 +168,11 @@ void refresh_base(BaseState &b) noexcept {
 
 int open_base(const sonde_open_params &p, BaseState **out) noexcept {
     try {
-        std::lock_guard registry(g_registry_mu);
+        std::lock_guard registry(g_watch->registry_mu);
         const std::string shm_dir = p.shm_dir ? p.shm_dir : "/dev/shm";
         BaseState *slot = nullptr, *unused = nullptr;
-        for (BaseState &b : g_bases) {
+        for (uint32_t i = 0; i < kMaxBases; ++i) {
+            BaseState &b = g_bases[i];
             const bool same = b.base_id == p.base_id && b.shm_dir == shm_dir && b.config_dir == p.config_dir;
             if (same && b.live.load(std::memory_order_relaxed)) {
                 std::lock_guard guard(b.mu);
@@ -192,10 +204,11 @@ int open_base(const sonde_open_params &p, BaseState **out) noexcept {
             refresh_locked(*slot);
             slot->live.store(1, std::memory_order_release);
         }
-        if (g_open_bases++ == 0) {
-            std::lock_guard lock(g_watch_mu);
-            g_watch_stop = false;
-            g_watcher = std::thread(watch_loop);
+        if (g_watch->open_bases++ == 0 || g_watch->thread_pid != ::getpid()) {
+            std::lock_guard lock(g_watch->mu);
+            g_watch->stop = false;
+            g_watch->thread = new std::thread(watch_loop);
+            g_watch->thread_pid = ::getpid();
         }
         *out = slot;
         return SONDE_OK;
@@ -206,7 +219,7 @@ int open_base(const sonde_open_params &p, BaseState **out) noexcept {
 
 int close_base(BaseState &b) noexcept {
     try {
-        std::lock_guard registry(g_registry_mu);
+        std::lock_guard registry(g_watch->registry_mu);
         {
             std::lock_guard guard(b.mu);
             if (--b.open_count > 0) return SONDE_OK;
@@ -215,13 +228,17 @@ int close_base(BaseState &b) noexcept {
         }
         for (Writer &w : g_writers)
             if (w.live.load(std::memory_order_acquire) && w.base == &b) release_writer(w);
-        if (--g_open_bases == 0) {
+        if (--g_watch->open_bases == 0) {
             {
-                std::lock_guard lock(g_watch_mu);
-                g_watch_stop = true;
+                std::lock_guard lock(g_watch->mu);
+                g_watch->stop = true;
             }
-            g_watch_cv.notify_all();
-            if (g_watcher.joinable()) g_watcher.join();
+            g_watch->cv.notify_all();
+            if (g_watch->thread_pid == ::getpid()) {
+                g_watch->thread->join();
+                delete g_watch->thread;
+            }
+            g_watch->thread = nullptr;
         }
         // The mapping stays (slot reserved) so that a racing call through a stale writer of
         // this base still lands on mapped memory; reopening the base reuses the slot.

@@ -65,13 +65,13 @@ struct alignas(64) Writer {
 };
 static_assert(sizeof(Writer) == 64);
 
-extern BaseState g_bases[kMaxBases];
+extern BaseState *const g_bases;  // kMaxBases entries, never destroyed
 extern Writer g_writers[kMaxWriters];
 extern std::atomic<uint64_t> g_process_diag[shm::kDiagSlots];
 
 inline BaseState *checked_base(const void *p) noexcept {
-    const auto off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(&g_bases[0]);
-    if (off >= sizeof(g_bases) || off % sizeof(BaseState) != 0) return nullptr;
+    const auto off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(g_bases);
+    if (off >= kMaxBases * sizeof(BaseState) || off % sizeof(BaseState) != 0) return nullptr;
     auto *b = const_cast<BaseState *>(static_cast<const BaseState *>(p));
     return b->live.load(std::memory_order_acquire) ? b : nullptr;
 }

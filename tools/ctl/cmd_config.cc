@@ -2,6 +2,8 @@
 // watch. The secret of an existing file is always kept: a new one would hash the same people
 // to new keys and double them in the distinct-user counts.
 
+#include <cstdio>
+#include <optional>
 #include <sys/stat.h>
 
 #include "args.hpp"

@@ -1,6 +1,9 @@
 // `sonde-ctl status`: the segments in the shm directory (usable or not), the configured
 // bases, and the leftovers an operator should look at.
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <dirent.h>
 #include <nlohmann/json.hpp>

@@ -1,0 +1,64 @@
+#include "base_setup.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include "rng.hpp"
+#include "shm/segment.hpp"
+
+namespace sonde::shim {
+
+std::optional<Dirs> prepare_dirs(const Options &options, std::string *error) {
+    Dirs dirs{options.config_dir, options.shm_dir};
+    if (dirs.config_dir.empty() || dirs.shm_dir.empty()) {
+        char pattern[] = "/tmp/sonde-shim.XXXXXX";
+        if (!::mkdtemp(pattern)) {
+            *error = "mkdtemp failed";
+            return std::nullopt;
+        }
+        if (dirs.config_dir.empty()) dirs.config_dir = std::string(pattern) + "/conf";
+        if (dirs.shm_dir.empty()) dirs.shm_dir = std::string(pattern) + "/shm";
+    }
+    for (const std::string &d : {dirs.config_dir, dirs.shm_dir}) {
+        std::error_code ec;
+        std::filesystem::create_directories(d, ec);
+        if (ec) {
+            *error = d + ": " + ec.message();
+            return std::nullopt;
+        }
+    }
+    return dirs;
+}
+
+std::optional<BaseConfig> prepare_config(const std::string &config_dir, const std::string &uai, uint64_t seed,
+                                         std::string *note, std::string *error) {
+    const std::string path = config_path(config_dir, uai);
+    BaseConfig config;
+    switch (load_config(path, config, error)) {
+        case ConfigLoad::Malformed: return std::nullopt;
+        case ConfigLoad::Ok:
+            if (config.enabled) {
+                *note = "kept " + path;
+                return config;
+            }
+            break;
+        case ConfigLoad::Missing: break;
+    }
+    // A seeded secret keeps runs reproducible; real bases get a random one from sonde-ctl.
+    uint64_t s = mix(seed, 0x53454352ULL) ^ std::hash<std::string>{}(uai);
+    config.enabled = true;
+    config.secret = {splitmix64(s), splitmix64(s)};
+    config.timezone = "Europe/Paris";
+    config.school_year_start = {};
+    if (!save_config(path, config, error)) return std::nullopt;
+    *note = "wrote " + path;
+    return config;
+}
+
+bool remove_stale_segment(const std::string &shm_dir, const std::string &uai) {
+    std::error_code ec;
+    return std::filesystem::remove(shm::segment_path(shm_dir, uai), ec);
+}
+
+}  // namespace sonde::shim
