@@ -24,6 +24,14 @@ inline constexpr uint32_t kUserCapacity = 16384;
 inline constexpr uint32_t kStudentCapacity = 4096;
 inline constexpr uint32_t kMaxProbes = 256;
 inline constexpr uint32_t kLabelBytes = 32;
+// Latches (Envoy's pattern): the shipper copies the cumulative totals at each window start,
+// so a window's figure is the difference of two latches. 8 days of hours survive an outage.
+inline constexpr uint32_t kHourLatchSlots = 192;
+inline constexpr uint32_t kDayLatchSlots = 9;
+inline constexpr uint32_t kPeriodLatchSlots = 2;  // months and school years: open + closed
+// Hourly latches hold per-measure totals with levels summed: the hour-by-hour view needs no
+// level detail, and it keeps 8 days of hours small.
+inline constexpr uint32_t kHourCells = catalog::kConnectionCells + catalog::kEventCount + catalog::kTallyCount;
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<int64_t>::is_always_lock_free);
@@ -83,7 +91,22 @@ struct Header {
     uint64_t students_offset;    // StudentEntry[student_capacity]
     uint64_t diag_offset;        // atomic<uint64_t>[kDiagSlots]
     uint64_t levels_offset;      // LevelLabel[level_slots]
+    uint64_t hour_latches_offset;   // kHourLatchSlots latches of kHourCells values
+    uint64_t day_latches_offset;    // kDayLatchSlots latches of cells_per_row values
+    uint64_t month_latches_offset;  // kPeriodLatchSlots latches of cells_per_row values
+    uint64_t year_latches_offset;   // kPeriodLatchSlots latches of cells_per_row values
+    uint64_t hour_latch_stride, full_latch_stride;
 };
+
+// One latch: written only by the elected shipper (seqlock: seq is odd while it writes),
+// read by anyone. A shipper that dies mid-write leaves seq odd; the next one rewrites it.
+struct LatchHead {
+    std::atomic<uint64_t> seq;
+    std::atomic<int64_t> window;        // hour_index, day, month or school-year number; 0 = empty
+    std::atomic<int64_t> window_start;  // unix seconds when the window began
+    std::atomic<int64_t> taken;         // unix seconds when the totals were copied
+};
+enum class LatchKind : uint32_t { Hour, Day, Month, SchoolYear };
 
 // A row lease: 0 = free, else (pid << 32) | (process start time in clock ticks, truncated).
 // The start time tells a recycled pid from the owner that died.
@@ -123,8 +146,9 @@ struct LevelLabel {
 
 // Where each section sits for given capacities; shared by the creator and the validators.
 struct Geometry {
-    uint64_t leases_offset, rows_offset, row_stride, shared_row_offset, gauges_offset,
-        users_offset, students_offset, diag_offset, levels_offset, size;
+    uint64_t leases_offset, rows_offset, row_stride, shared_row_offset, gauges_offset, users_offset,
+        students_offset, diag_offset, levels_offset, hour_latches_offset, day_latches_offset,
+        month_latches_offset, year_latches_offset, hour_latch_stride, full_latch_stride, size;
 };
 
 constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -149,6 +173,16 @@ constexpr Geometry geometry(uint32_t rows, uint32_t users, uint32_t students) {
     at = align_up(at + kDiagSlots * sizeof(uint64_t), kCacheLine);
     g.levels_offset = at;
     at = align_up(at + catalog::kLevelSlots * sizeof(LevelLabel), kCacheLine);
+    g.hour_latch_stride = align_up(sizeof(LatchHead) + kHourCells * sizeof(int64_t), kCacheLine);
+    g.full_latch_stride = align_up(sizeof(LatchHead) + catalog::kCounterCells * sizeof(int64_t), kCacheLine);
+    g.hour_latches_offset = at;
+    at += kHourLatchSlots * g.hour_latch_stride;
+    g.day_latches_offset = at;
+    at += kDayLatchSlots * g.full_latch_stride;
+    g.month_latches_offset = at;
+    at += kPeriodLatchSlots * g.full_latch_stride;
+    g.year_latches_offset = at;
+    at += kPeriodLatchSlots * g.full_latch_stride;
     g.size = align_up(at, 4096);
     return g;
 }

@@ -105,6 +105,12 @@ void initialise(void *base, const Geometry &g, const std::string &base_id, uint3
     h->students_offset = g.students_offset;
     h->diag_offset = g.diag_offset;
     h->levels_offset = g.levels_offset;
+    h->hour_latches_offset = g.hour_latches_offset;
+    h->day_latches_offset = g.day_latches_offset;
+    h->month_latches_offset = g.month_latches_offset;
+    h->year_latches_offset = g.year_latches_offset;
+    h->hour_latch_stride = g.hour_latch_stride;
+    h->full_latch_stride = g.full_latch_stride;
     h->header_checksum = header_checksum(*h);
     h->ready.store(1, std::memory_order_release);
 }
@@ -199,7 +205,10 @@ std::string validate(const Header &h, uint64_t file_size) {
         h.leases_offset != g.leases_offset || h.rows_offset != g.rows_offset ||
         h.shared_row_offset != g.shared_row_offset || h.gauges_offset != g.gauges_offset ||
         h.users_offset != g.users_offset || h.students_offset != g.students_offset ||
-        h.diag_offset != g.diag_offset || h.levels_offset != g.levels_offset || h.size != g.size)
+        h.diag_offset != g.diag_offset || h.levels_offset != g.levels_offset ||
+        h.hour_latches_offset != g.hour_latches_offset || h.day_latches_offset != g.day_latches_offset ||
+        h.month_latches_offset != g.month_latches_offset || h.year_latches_offset != g.year_latches_offset ||
+        h.hour_latch_stride != g.hour_latch_stride || h.full_latch_stride != g.full_latch_stride || h.size != g.size)
         return "section table inconsistent (corrupt)";
     if (h.user_capacity == 0 || (h.user_capacity & (h.user_capacity - 1)) != 0 || h.student_capacity == 0 ||
         (h.student_capacity & (h.student_capacity - 1)) != 0)

@@ -2,6 +2,7 @@
 // base and records a known pattern. Run as:
 //   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE count N LEVEL   -> N x count(message_sent, LEVEL)
 //   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE hold N          -> records N, prints "ready", sleeps
+//   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE exit N          -> records N, exits with the base open
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +31,7 @@ int main(int argc, char **argv) {
     const uint32_t level = argc > 7 ? uint32_t(std::atoi(argv[7])) : 0;
     for (long i = 0; i < n; ++i)
         if (api->count(w, SONDE_EV_MESSAGE_SENT, level, 1) != SONDE_OK) return 6;
+    if (std::strcmp(argv[5], "exit") == 0) return 0;  // exit with the base open, no release
     if (std::strcmp(argv[5], "hold") == 0) {
         std::printf("ready\n");
         std::fflush(stdout);

@@ -149,3 +149,13 @@ TEST_CASE("the watcher takes back rows of dead processes in the background", "[a
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == 10);
     api().base_close(base);
 }
+
+TEST_CASE("a host may exit with its base still open", "[abi][counts]") {
+    test::TempBase tb;
+    tb.enable();
+    CHECK(wait_exit(spawn_child(tb, "exit", 500, 1)) == 0);  // no crash in static destructors
+    CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 1) == 500);
+    sonde_base *base = tb.open();  // a live process's watcher takes the dead row back
+    REQUIRE(test::eventually([&] { return tb.view().rows_leased() == 0; }));
+    api().base_close(base);
+}

@@ -155,3 +155,42 @@ TEST_CASE("concurrent creators agree on one segment", "[segment]") {
     CHECK(gens[0] != 0);
     CHECK(entries(dir).size() == 1);
 }
+
+#include "shm/latch.hpp"
+
+TEST_CASE("latches round trip and refuse other windows", "[segment][latch]") {
+    const std::string dir = temp_dir();
+    shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+    REQUIRE(r.mapping.valid());
+    std::vector<int64_t> values(shm::kHourCells), back(shm::kHourCells);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = int64_t(i * 3 + 1);
+    const uint64_t hour = 498753;
+    shm::LatchRef slot = shm::latch_slot(r.mapping, shm::LatchKind::Hour, hour);
+    shm::LatchCopy meta;
+    CHECK_FALSE(shm::latch_read(slot, int64_t(hour), meta, back.data()));  // empty
+    shm::latch_write(slot, int64_t(hour), 1795510800, 1795510802, values.data());
+    REQUIRE(shm::latch_read(slot, int64_t(hour), meta, back.data()));
+    CHECK(back == values);
+    CHECK(meta.window_start == 1795510800);
+    CHECK(meta.taken == 1795510802);
+    // The slot of the same ring position 8 days later is another window.
+    CHECK_FALSE(shm::latch_read(shm::latch_slot(r.mapping, shm::LatchKind::Hour, hour + shm::kHourLatchSlots),
+                                int64_t(hour + shm::kHourLatchSlots), meta, back.data()));
+    // A writer that died mid-copy leaves the sequence odd: readers refuse, the next write heals.
+    slot.head->seq.store(slot.head->seq.load() + 1);
+    CHECK_FALSE(shm::latch_read(slot, int64_t(hour), meta, back.data()));
+    shm::latch_write(slot, int64_t(hour), 1795510800, 1795510900, values.data());
+    CHECK(shm::latch_read(slot, int64_t(hour), meta, back.data()));
+}
+
+TEST_CASE("hourly latch cells sum the levels of each measure", "[segment][latch]") {
+    std::vector<int64_t> full(catalog::kCounterCells, 0), hour(shm::kHourCells);
+    full[catalog::kEvents[SONDE_EV_MESSAGE_SENT].first + 0] = 2;
+    full[catalog::kEvents[SONDE_EV_MESSAGE_SENT].first + 5] = 3;
+    full[catalog::connection_cell(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT)] = 7;
+    full[catalog::kTallies[SONDE_TALLY_LATE_ARRIVAL].first + 2] = 4;
+    shm::hour_cells_from(full.data(), hour.data());
+    CHECK(hour[catalog::kConnectionCells + SONDE_EV_MESSAGE_SENT - 1] == 5);
+    CHECK(hour[catalog::connection_cell(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT)] == 7);
+    CHECK(hour[catalog::kConnectionCells + catalog::kEventCount + SONDE_TALLY_LATE_ARRIVAL - 1] == 4);
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Sonde needs to build, test, benchmark and run the demo.
+# Only what is missing is installed; run as root or with sudo available.
+set -euo pipefail
+packages=(
+  build-essential cmake python3 tzdata binutils
+  libboost-dev libprotobuf-dev protobuf-compiler libzstd-dev libmbedtls-dev
+  catch2 nlohmann-json3-dev
+  libbenchmark-dev prometheus-cpp-dev valgrind
+  clang libclang-rt-14-dev clang-format
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "== installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command (README, CI): installs what it needs, then builds and runs every test in
+# a normal build, under AddressSanitizer+UndefinedBehaviorSanitizer, under ThreadSanitizer,
+# replays and briefly runs the fuzzers, and checks formatting.
+#   SONDE_QUICK=1 bash scripts/test.sh   # normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=$(nproc)
+
+configure_and_build() {
+  local dir=$1; shift
+  echo "== build $dir $*"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" > "$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
+  cmake --build "$dir" -j"$jobs" > "$dir.build.log" 2>&1 || { tail -n 60 "$dir.build.log"; exit 1; }
+}
+
+configure_and_build build
+(cd build && ctest --output-on-failure --timeout 300)
+
+if [ "${SONDE_QUICK:-0}" != 1 ]; then
+  configure_and_build build-asan -DSONDE_SANITIZE=address,undefined -DSONDE_BENCH=OFF
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600)
+
+  configure_and_build build-tsan -DSONDE_SANITIZE=thread -DSONDE_BENCH=OFF
+  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -R 'abi:|unit:|shim')
+
+  configure_and_build build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSONDE_BENCH=OFF -DSONDE_TOOLS=OFF
+  for f in config segment abi; do
+    echo "== fuzz $f (20 s)"
+    corpus=$(mktemp -d)
+    cp fuzz/corpus/$f/* "$corpus"/
+    build-fuzz/fuzz/fuzz_$f -max_total_time=20 -print_final_stats=0 "$corpus" 2>&1 | tail -n 2
+  done
+
+  echo "== clang-format"
+  git ls-files '*.cc' '*.hpp' '*.h' '*.c' | grep -v '^build' | xargs clang-format --dry-run --Werror
+fi
+echo "== all tests passed"
