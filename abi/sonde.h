@@ -100,6 +100,9 @@ typedef struct sonde_diagnostics {
     uint32_t users_capacity;
     uint32_t students_used;
     uint32_t students_capacity;
+    uint64_t snapshots_written;  /* by this base's shipper, whichever process it was */
+    uint64_t snapshot_errors;    /* failed snapshot attempts (keys, spool); see sonde-ctl status */
+    uint64_t spool_merges;       /* spool full: recent snapshots merged, nothing dropped */
 } sonde_diagnostics;
 
 /* The function table. Append-only: new functions go at the end, struct_size tells the host

@@ -308,6 +308,9 @@ int api_diagnostics(const sonde_base *handle, sonde_diagnostics *out) noexcept {
     out->config_errors = d[uint32_t(D::ConfigErrors)];
     out->config_reloads = d[uint32_t(D::ConfigReloads)];
     out->segments_replaced = d[uint32_t(D::SegmentsReplaced)];
+    out->snapshots_written = d[uint32_t(D::SnapshotsWritten)];
+    out->snapshot_errors = d[uint32_t(D::SnapshotErrors)];
+    out->spool_merges = d[uint32_t(D::SpoolMerges)];
     if (size < sizeof(sonde_diagnostics)) {
         // A host built against an older, smaller struct: copy only what it knows.
         sonde_diagnostics full = *out;

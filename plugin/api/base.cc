@@ -128,6 +128,21 @@ void reclaim_dead_rows_locked(BaseState &b) {
     }
 }
 
+// Runs the shipper step of the base and mirrors its counters into the segment's diagnostics.
+void ship_locked(BaseState &b, bool final) {
+    if (!b.recording.load(std::memory_order_relaxed) || !b.segment.valid() || !b.tz ||
+        b.config.snapshots.spool_dir.empty())
+        return;
+    b.shipper.tick(b.segment.path(), b.base_id, b.config, *b.tz, base_now(b), final);
+    const ship::ShipperStats &now = b.shipper.stats();
+    auto *diag = b.segment.diag();
+    diag[uint32_t(shm::Diag::SnapshotsWritten)].fetch_add(now.snapshots - b.shipped.snapshots);
+    diag[uint32_t(shm::Diag::SnapshotErrors)].fetch_add(now.errors - b.shipped.errors);
+    diag[uint32_t(shm::Diag::SpoolMerges)].fetch_add(now.merges - b.shipped.merges);
+    if (now.errors != b.shipped.errors) b.last_error = b.shipper.last_error();
+    b.shipped = now;
+}
+
 void watch_loop() {
     using namespace std::chrono_literals;
     auto next_config_check = std::chrono::steady_clock::now();
@@ -149,6 +164,7 @@ void watch_loop() {
             } else {
                 update_stamps_locked(b);
             }
+            if (b.manual_clock.load(std::memory_order_relaxed) == kSystemClock) ship_locked(b, false);
         }
         lock.lock();
     }
@@ -223,6 +239,8 @@ int close_base(BaseState &b) noexcept {
         {
             std::lock_guard guard(b.mu);
             if (--b.open_count > 0) return SONDE_OK;
+            ship_locked(b, /*final=*/true);  // the snapshot of a clean shutdown
+            b.shipper.resign();
             b.recording.store(false, std::memory_order_release);
             b.live.store(0, std::memory_order_release);
         }
@@ -252,6 +270,7 @@ int set_clock(BaseState &b, int64_t unix_seconds) noexcept {
     std::lock_guard guard(b.mu);
     b.manual_clock.store(unix_seconds < 0 ? kSystemClock : unix_seconds, std::memory_order_relaxed);
     update_stamps_locked(b);
+    ship_locked(b, false);  // replays move time by jumps: latch and ship as they go
     return SONDE_OK;
 }
 

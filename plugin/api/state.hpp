@@ -13,6 +13,7 @@
 #include "core/siphash.hpp"
 #include "shm/layout.hpp"
 #include "shm/segment.hpp"
+#include "ship/shipper.hpp"
 #include "sonde.h"
 #include "time/calendar.hpp"
 #include "time/timezone.hpp"
@@ -53,6 +54,8 @@ struct BaseState {
         bool exists = false;
     } seen;  // what the watcher last read
     std::string last_error;
+    ship::Shipper shipper;  // elected per base across processes; see ship/shipper.hpp
+    ship::ShipperStats shipped{};  // what was already added to the segment's diagnostics
 };
 
 struct alignas(64) Writer {

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sstream>
@@ -66,14 +67,51 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
         return fail(e.what());
     }
     BaseConfig c;
+    auto parse_bool = [](const std::string &v, bool &out) {
+        if (v == "true" || v == "yes" || v == "1") return out = true, true;
+        if (v == "false" || v == "no" || v == "0") return out = false, true;
+        return false;
+    };
+    auto parse_uint = [](const std::string &v, uint32_t lo, uint32_t hi, uint32_t &out) {
+        char *end = nullptr;
+        const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || n < lo || n > hi) return false;
+        out = uint32_t(n);
+        return true;
+    };
     for (const auto &[section, body] : tree) {
+        if (section == "snapshots") {
+            SnapshotConfig &sc = c.snapshots;
+            for (const auto &[key, value] : body) {
+                const std::string v = value.get_value<std::string>();
+                if (key == "spool_dir") sc.spool_dir = v;
+                else if (key == "console_public_key") sc.console_public_key = v;
+                else if (key == "sender_key") sc.sender_key = v;
+                else if (key == "interval_minutes") {
+                    if (!parse_uint(v, 1, 1440, sc.interval_minutes)) return fail("interval_minutes must be 1..1440");
+                } else if (key == "aead") {
+                    if (v != "chacha20poly1305" && v != "aes256gcm")
+                        return fail("aead must be chacha20poly1305 or aes256gcm");
+                    sc.chacha20 = v == "chacha20poly1305";
+                } else if (key == "k_anonymity") {
+                    if (!parse_uint(v, 1, 1000, sc.k_anonymity)) return fail("k_anonymity must be 1..1000");
+                } else if (key == "include_school_only") {
+                    if (!parse_bool(v, sc.include_school_only)) return fail("include_school_only must be true or false");
+                } else if (key == "spool_max_files") {
+                    if (!parse_uint(v, 8, 1000000, sc.spool_max_files)) return fail("spool_max_files must be 8..1000000");
+                } else {
+                    return fail("unknown key '" + key + "' in [snapshots]");
+                }
+            }
+            if (!sc.spool_dir.empty() && (sc.console_public_key.empty() || sc.sender_key.empty()))
+                return fail("[snapshots] needs console_public_key and sender_key with spool_dir");
+            continue;
+        }
         if (section != "base") return fail("unknown section [" + section + "]");
         for (const auto &[key, value] : body) {
             const std::string v = value.get_value<std::string>();
             if (key == "enabled") {
-                if (v == "true" || v == "yes" || v == "1") c.enabled = true;
-                else if (v == "false" || v == "no" || v == "0") c.enabled = false;
-                else return fail("enabled must be true or false, not '" + v + "'");
+                if (!parse_bool(v, c.enabled)) return fail("enabled must be true or false, not '" + v + "'");
             } else if (key == "secret") {
                 if (!parse_secret(v, c.secret)) return fail("secret must be 32 hexadecimal digits");
             } else if (key == "timezone") {
@@ -106,6 +144,17 @@ bool save_config(const std::string &path, const BaseConfig &c, std::string *erro
          << "secret = " << format_secret(c.secret) << "\n"
          << "timezone = " << c.timezone << "\n"
          << "school_year_start = " << start << "\n";
+    const SnapshotConfig &sc = c.snapshots;
+    if (!sc.spool_dir.empty())
+        text << "\n[snapshots]\n"
+             << "spool_dir = " << sc.spool_dir << "\n"
+             << "console_public_key = " << sc.console_public_key << "\n"
+             << "sender_key = " << sc.sender_key << "\n"
+             << "interval_minutes = " << sc.interval_minutes << "\n"
+             << "aead = " << (sc.chacha20 ? "chacha20poly1305" : "aes256gcm") << "\n"
+             << "k_anonymity = " << sc.k_anonymity << "\n"
+             << "include_school_only = " << (sc.include_school_only ? "true" : "false") << "\n"
+             << "spool_max_files = " << sc.spool_max_files << "\n";
     const std::string body = text.str();
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -7,6 +7,16 @@
 //   secret = 32 hex digits       (128-bit SipHash key; pseudonymises user and student keys)
 //   timezone = Europe/Paris
 //   school_year_start = 09-01
+//
+//   [snapshots]                   (optional: without it nothing is shipped)
+//   spool_dir = /var/spool/sonde
+//   console_public_key = /etc/sonde/console.pub
+//   sender_key = /etc/sonde/server.key
+//   interval_minutes = 15
+//   aead = chacha20poly1305       (or aes256gcm)
+//   k_anonymity = 5               (social figures from 1 to k-1 are suppressed)
+//   include_school_only = false   ("Établissements seuls" indicators stay at the school)
+//   spool_max_files = 2000
 
 #include <string>
 
@@ -15,11 +25,24 @@
 
 namespace sonde {
 
+struct SnapshotConfig {
+    std::string spool_dir;  // empty: snapshots off
+    std::string console_public_key;
+    std::string sender_key;
+    uint32_t interval_minutes = 15;
+    bool chacha20 = true;
+    uint32_t k_anonymity = 5;
+    bool include_school_only = false;
+    uint32_t spool_max_files = 2000;
+    bool operator==(const SnapshotConfig &) const = default;
+};
+
 struct BaseConfig {
     bool enabled = false;
     SipKey secret{};
     std::string timezone = "Europe/Paris";
     time::SchoolYearStart school_year_start{};
+    SnapshotConfig snapshots{};
 };
 
 std::string config_path(const std::string &config_dir, const std::string &base_id);

@@ -1,11 +1,12 @@
 #include "reader/view.hpp"
 
 #include <cstring>
+#include <unordered_map>
 
 namespace sonde::reader {
 
-std::optional<SegmentView> SegmentView::open(const std::string &path, std::string *error) {
-    shm::OpenResult r = shm::attach_segment(path, shm::Access::ReadOnly);
+std::optional<SegmentView> SegmentView::open(const std::string &path, std::string *error, shm::Access access) {
+    shm::OpenResult r = shm::attach_segment(path, access);
     if (!r.mapping.valid()) {
         if (error) *error = r.error;
         return std::nullopt;
@@ -91,6 +92,17 @@ std::array<uint64_t, catalog::kConnectionCells> SegmentView::distinct_per_cell(s
         for (uint32_t c = 0; c < catalog::kConnectionCells; ++c) out[c] += (slot >> c) & 1;
     }
     return out;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> SegmentView::mask_histogram(shm::Window w, uint32_t number) const {
+    std::unordered_map<uint64_t, uint64_t> groups;
+    const shm::UserEntry *users = mapping_.users();
+    for (uint32_t i = 0; i < header().user_capacity; ++i) {
+        if (!users[i].key.load(std::memory_order_relaxed)) continue;
+        const uint64_t slot = users[i].slot[w][number & 1].load(std::memory_order_relaxed);
+        if ((slot >> shm::kMaskBits) == number && (slot & shm::kMaskMask)) ++groups[slot & shm::kMaskMask];
+    }
+    return {groups.begin(), groups.end()};
 }
 
 Distribution SegmentView::distribution(uint32_t t, uint32_t year) const {

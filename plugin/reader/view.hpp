@@ -35,9 +35,12 @@ struct Calendar {
 
 class SegmentView {
 public:
-    static std::optional<SegmentView> open(const std::string &path, std::string *error);
+    // ReadWrite only for the shipper, which writes the latches; every other user reads.
+    static std::optional<SegmentView> open(const std::string &path, std::string *error,
+                                           shm::Access access = shm::Access::ReadOnly);
 
     const shm::Header &header() const { return mapping_.header(); }
+    const shm::Mapping &mapping() const { return mapping_; }
     const std::string &path() const { return mapping_.path(); }
 
     // Sum of a counter cell over every row plus the shared row.
@@ -54,6 +57,10 @@ public:
     uint64_t distinct(shm::Window window, uint32_t number, uint64_t mask) const;
     // Distinct users per single combination.
     std::array<uint64_t, catalog::kConnectionCells> distinct_per_cell(shm::Window window, uint32_t number) const;
+
+    // Users of a window grouped by the exact set of combinations they used: (mask, users).
+    // Any selection is then a sum over a few hundred groups instead of a table scan.
+    std::vector<std::pair<uint64_t, uint64_t>> mask_histogram(shm::Window window, uint32_t number) const;
 
     Distribution distribution(uint32_t tally, uint32_t school_year) const;
 

@@ -52,6 +52,9 @@ enum class Diag : uint32_t {
     ConfigErrors,
     ConfigReloads,
     SegmentsReplaced,
+    SnapshotsWritten,
+    SnapshotErrors,
+    SpoolMerges,
     Count_
 };
 inline constexpr uint32_t kDiagSlots = 32;

@@ -1,0 +1,33 @@
+#include "ship/latcher.hpp"
+
+#include "shm/latch.hpp"
+
+namespace sonde::ship {
+
+int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now,
+                   const std::vector<int64_t> &totals) noexcept {
+    const int64_t created = segment.header().creator_start_unix_ns / 1000000000;
+    int64_t hour_cells[shm::kHourCells];
+    shm::hour_cells_from(totals.data(), hour_cells);
+    static const std::vector<int64_t> zeros(catalog::kCounterCells, 0);
+    int written = 0;
+    for (const WindowId *w : {&open.hour, &open.day, &open.month, &open.school_year}) {
+        shm::LatchRef slot = shm::latch_slot(segment, w->kind, w->number);
+        const uint64_t seq = slot.head->seq.load(std::memory_order_acquire);
+        if ((seq & 1) == 0 && seq != 0 && slot.head->window.load(std::memory_order_relaxed) == w->number) continue;
+        const bool fresh = created >= w->start;
+        const int64_t *values = fresh ? zeros.data() : (w->kind == shm::LatchKind::Hour ? hour_cells : totals.data());
+        shm::latch_write(slot, w->number, w->start, now, values);
+        ++written;
+    }
+    return written;
+}
+
+bool read_latch(const shm::Mapping &segment, const WindowId &w, std::vector<int64_t> &values) {
+    shm::LatchRef slot = shm::latch_slot(segment, w.kind, w.number);
+    values.resize(slot.count);
+    shm::LatchCopy meta;
+    return shm::latch_read(slot, w.number, meta, values.data());
+}
+
+}  // namespace sonde::ship

@@ -1,0 +1,61 @@
+#pragma once
+// The shipper of a base: one process per base is elected with flock() on the spool's lock
+// file (the kernel drops it when the process dies, so another attached process takes over at
+// its next tick). The elected one keeps the latches and writes a snapshot every interval and
+// at clean shutdown. It runs on the plugin's watcher thread: the host never waits on it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+#include "crypto/hpke.hpp"
+#include "reader/view.hpp"
+#include "ship/spool.hpp"
+#include "snapshot/keys.hpp"
+#include "time/timezone.hpp"
+
+namespace sonde::ship {
+
+struct ShipperStats {
+    uint64_t snapshots = 0, merges = 0, errors = 0, latches = 0;
+    uint64_t last_bytes = 0;
+};
+
+class Shipper {
+public:
+    Shipper() = default;
+    Shipper(const Shipper &) = delete;
+    Shipper &operator=(const Shipper &) = delete;
+    ~Shipper();
+
+    // One step: (re)elect, latch the windows of `now`, write a snapshot when due (or `final`).
+    void tick(const std::string &segment_path, const std::string &base_id, const BaseConfig &config,
+              const time::TimeZone &tz, int64_t now, bool final);
+    // Gives up the election (base closed).
+    void resign();
+
+    bool elected() const { return lock_fd_ >= 0; }
+    const ShipperStats &stats() const { return stats_; }
+    const std::string &last_error() const { return last_error_; }
+
+private:
+    bool elect(const std::string &dir, const std::string &base_id);
+    bool prepare(const std::string &segment_path, const std::string &base_id, const BaseConfig &config);
+    bool write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now);
+    void fail(const std::string &why);
+
+    int lock_fd_ = -1;
+    std::string lock_path_;
+    std::optional<reader::SegmentView> view_;
+    std::optional<Spool> spool_;
+    SpoolState state_{};
+    SnapshotConfig keys_for_{};  // the configuration the keys below were loaded from
+    crypto::KeyPair sender_{};
+    snapshot::PublicKey console_{};
+    int64_t next_snapshot_ = 0;
+    ShipperStats stats_;
+    std::string last_error_;
+};
+
+}  // namespace sonde::ship

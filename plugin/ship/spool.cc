@@ -1,0 +1,140 @@
+#include "ship/spool.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace sonde::ship {
+
+Spool::Spool(std::string dir, std::string base_id) : dir_(std::move(dir)), base_id_(std::move(base_id)) {}
+
+std::string Spool::file_name(const SpoolEntry &m) const {
+    char name[128];
+    std::snprintf(name, sizeof name, "%s-%020" PRIu64 "-%" PRId64 "-%" PRId64 ".sonde", base_id_.c_str(), m.sequence,
+                  m.first_hour, m.created);
+    return name;
+}
+
+bool Spool::write_durably(const std::string &path, const void *data, size_t size, std::string *error) const {
+    const std::string tmp = path + ".tmp";
+    auto fail = [&](const char *what) {
+        if (error) *error = std::string(what) + " " + tmp + ": " + std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return false;
+    };
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return fail("cannot create");
+    const char *p = static_cast<const char *>(data);
+    for (size_t done = 0; done < size;) {
+        const ssize_t n = ::write(fd, p + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ::close(fd);
+            return fail("cannot write");
+        }
+        done += size_t(n);
+    }
+    if (::fsync(fd) != 0) {
+        ::close(fd);
+        return fail("cannot fsync");
+    }
+    ::close(fd);
+    if (before_rename) before_rename();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename");
+    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) {  // the rename itself must survive a power cut
+        if (dfd >= 0) ::close(dfd);
+        if (error) *error = "cannot fsync " + dir_ + ": " + std::strerror(errno);
+        return false;
+    }
+    ::close(dfd);
+    return true;
+}
+
+bool Spool::load_state(SpoolState &out, std::string *error) const {
+    const std::string path = dir_ + "/" + base_id_ + ".state";
+    FILE *f = std::fopen(path.c_str(), "r");
+    if (!f) {
+        out = {};
+        if (errno == ENOENT) return true;
+        if (error) *error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    SpoolState s;
+    char key[32];
+    long long value;
+    unsigned long long uvalue;
+    bool ok = true;
+    while (ok && std::fscanf(f, "%31s", key) == 1) {
+        if (!std::strcmp(key, "sequence")) ok = std::fscanf(f, "%llu", &uvalue) == 1, s.sequence = uvalue;
+        else if (!std::strcmp(key, "next_hour_start")) ok = std::fscanf(f, "%lld", &value) == 1, s.next_hour_start = value;
+        else if (!std::strcmp(key, "generation")) ok = std::fscanf(f, "%llu", &uvalue) == 1, s.generation = uvalue;
+        else ok = false;
+    }
+    std::fclose(f);
+    if (!ok) {
+        if (error) *error = path + ": malformed";
+        return false;
+    }
+    out = s;
+    return true;
+}
+
+bool Spool::save_state(const SpoolState &s, std::string *error) const {
+    std::ostringstream text;
+    text << "sequence " << s.sequence << "\nnext_hour_start " << s.next_hour_start << "\ngeneration "
+         << s.generation << "\n";
+    const std::string body = text.str();
+    return write_durably(dir_ + "/" + base_id_ + ".state", body.data(), body.size(), error);
+}
+
+std::vector<SpoolEntry> Spool::pending() const {
+    std::vector<SpoolEntry> out;
+    DIR *d = ::opendir(dir_.c_str());
+    if (!d) return out;
+    const std::string prefix = base_id_ + "-";
+    while (dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.rfind(prefix, 0) != 0 || name.size() < 6 || name.compare(name.size() - 6, 6, ".sonde") != 0) continue;
+        SpoolEntry entry;
+        unsigned long long seq;
+        long long first, created;
+        if (std::sscanf(name.c_str() + prefix.size(), "%llu-%lld-%lld.sonde", &seq, &first, &created) != 3) continue;
+        entry.sequence = seq;
+        entry.first_hour = first;
+        entry.created = created;
+        entry.path = dir_ + "/" + name;
+        out.push_back(entry);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(), [](const SpoolEntry &a, const SpoolEntry &b) { return a.sequence < b.sequence; });
+    return out;
+}
+
+bool Spool::write(const SpoolEntry &meta, const std::vector<uint8_t> &file, std::string *error) const {
+    return write_durably(dir_ + "/" + file_name(meta), file.data(), file.size(), error);
+}
+
+bool Spool::remove(const SpoolEntry &entry) const { return ::unlink(entry.path.c_str()) == 0; }
+
+int Spool::remove_temporaries() const {
+    int removed = 0;
+    DIR *d = ::opendir(dir_.c_str());
+    if (!d) return 0;
+    const std::string prefix = base_id_ + "-";
+    while (dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.rfind(prefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+            removed += ::unlink((dir_ + "/" + name).c_str()) == 0;
+    }
+    ::closedir(d);
+    return removed;
+}
+
+}  // namespace sonde::ship

@@ -1,0 +1,229 @@
+// Snapshots end to end through the real plugin: latches, windows, privacy policy, sealing,
+// durable spool, shipper election and takeover. Opened with the console-side library.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sys/stat.h>
+
+#include "core/config.hpp"
+#include "core/siphash.hpp"
+#include "plugin.hpp"
+#include "ship/spool.hpp"
+#include "snapshot/console.hpp"
+#include "snapshot/keys.hpp"
+
+using test::api;
+namespace snap = sonde::snapshot;
+
+namespace {
+
+constexpr int64_t kTue24Nov10h = 1795510800;  // 2026-11-24 10:00 Paris, a Tuesday
+
+struct Channel {
+    std::string spool, server_key, console_key;
+    sonde::crypto::KeyPair server{}, console{};
+};
+
+// Opens the base on the simulated clock first, then turns snapshots on: the shipper never sees
+// the machine's real time (in manual-clock mode it runs only when the clock is set).
+Channel make_channel(test::TempBase &tb, sonde_base *base, int64_t start, uint32_t k = 5, bool school_only = false,
+                     uint32_t max_files = 2000, uint32_t interval_minutes = 15) {
+    REQUIRE(api().clock_set(base, start) == SONDE_OK);
+    const uint64_t reloads = test::diagnostics(base).config_reloads;
+    Channel c;
+    c.spool = tb.dir + "/spool";
+    c.server_key = tb.dir + "/server.key";
+    c.console_key = tb.dir + "/console.key";
+    ::mkdir(c.spool.c_str(), 0700);
+    std::string error;
+    REQUIRE(snap::generate_key_file(c.server_key, c.server, &error));
+    REQUIRE(snap::generate_key_file(c.console_key, c.console, &error));
+    sonde::BaseConfig config;
+    config.enabled = true;
+    config.secret = {1, 2};
+    config.snapshots.spool_dir = c.spool;
+    config.snapshots.console_public_key = c.console_key;  // the public half is read from it
+    config.snapshots.sender_key = c.server_key;
+    config.snapshots.k_anonymity = k;
+    config.snapshots.include_school_only = school_only;
+    config.snapshots.spool_max_files = max_files;
+    config.snapshots.interval_minutes = interval_minutes;
+    REQUIRE(sonde::save_config(sonde::config_path(tb.config_dir, tb.id), config, &error));
+    REQUIRE(test::eventually([&] { return test::diagnostics(base).config_reloads > reloads; }));
+    return c;
+}
+
+std::vector<uint8_t> read_file(const std::string &path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+snap::v1::Snapshot open(const Channel &c, const std::string &path) {
+    snap::OpenParams params;
+    params.recipient = c.console;
+    params.trusted_senders[snap::key_id(c.server.public_key)] = c.server.public_key;
+    snap::v1::Snapshot s;
+    snap::Header header;
+    std::string error;
+    const auto bytes = read_file(path);
+    INFO(error);
+    REQUIRE(snap::open_snapshot(bytes, params, s, header, &error) == snap::OpenError::None);
+    return s;
+}
+
+// A figure of a window kind for an event at a level (-1: any level, summed).
+int64_t value_of(const snap::v1::Snapshot &s, snap::v1::WindowKind kind, snap::v1::MeasureKind measure, uint32_t id,
+                 int level = -1, int64_t window_start = -1) {
+    int64_t sum = 0;
+    for (const auto &v : s.values())
+        if (v.window().kind() == kind && v.measure_kind() == measure && v.measure_id() == id &&
+            (level < 0 || int(v.level()) == level) && (window_start < 0 || v.window().start_unix() == window_start))
+            sum += v.value();
+    return sum;
+}
+
+bool has_tally(const snap::v1::Snapshot &s, uint32_t tally) {
+    for (const auto &v : s.values())
+        if (v.measure_kind() == snap::v1::MEASURE_KIND_TALLY && v.measure_id() == tally) return true;
+    for (const auto &d : s.distributions())
+        if (d.tally() == tally) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    Channel c = make_channel(tb, base, kTue24Nov10h - 60, 5, false, 2000, /*interval_minutes=*/60);
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    REQUIRE(api().clock_set(base, kTue24Nov10h) == SONDE_OK);  // latches the open windows
+    REQUIRE(api().level_declare(base, 1, "6EME") == SONDE_OK);
+    REQUIRE(api().gauge_set(base, SONDE_GAUGE_STUDENTS_ENROLLED, 1, 120) == SONDE_OK);
+    for (int i = 0; i < 7; ++i) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
+    const std::string secret_user = "G-0310001A-SECRET-USER-KEY";
+    REQUIRE(api().connection(w, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT, secret_user.data(),
+                             secret_user.size()) == SONDE_OK);
+    for (int s = 0; s < 6; ++s) {  // six students absent: above k = 5
+        const std::string key = "E-" + std::to_string(s);
+        REQUIRE(api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 1, 2) == SONDE_OK);
+    }
+    REQUIRE(api().student(w, SONDE_TALLY_LATE_ARRIVAL, "E-0", 3, 1, 2) == SONDE_OK);  // 2 < k: suppressed
+    REQUIRE(api().student(w, SONDE_TALLY_SANCTION, "E-1", 3, 1, 9) == SONDE_OK);      // school only
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) == SONDE_OK);  // 11:00: due, the 10:00 hour closed
+    REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600 + 15 * 60) == SONDE_OK);  // 11:15: not due yet
+
+    sonde::ship::Spool spool(c.spool, tb.id);
+    REQUIRE(spool.pending().size() == 1);
+    const auto first = open(c, spool.pending()[0].path);
+    CHECK(first.sequence() == 1);
+    using snap::v1::MEASURE_KIND_EVENT;
+    using snap::v1::MEASURE_KIND_TALLY;
+    CHECK(value_of(first, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1, kTue24Nov10h) == 7);
+    CHECK(value_of(first, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 7);
+
+    api().writer_release(w);
+    api().base_close(base);  // clean shutdown: one more snapshot
+    const auto files = spool.pending();
+    REQUIRE(files.size() == 2);
+    struct stat st{};
+    REQUIRE(::stat(files[1].path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    const auto s = open(c, files[1].path);
+    CHECK(s.base_id() == "0310001A");
+    CHECK(s.sequence() == 2);
+    CHECK(s.timezone() == "Europe/Paris");
+    REQUIRE(s.levels_size() == 1);
+    CHECK(s.levels(0).label() == "6EME");
+    // The 10:00 hour went in the first snapshot; this one carries the hours after it.
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1, kTue24Nov10h) == 0);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1, kTue24Nov10h + 3600) == 1);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 8);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_MONTH, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 8);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_SCHOOL_YEAR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 8);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_TALLY, SONDE_TALLY_ABSENCE_HALF_DAY, 1) == 12);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, snap::v1::MEASURE_KIND_CONNECTION, 1) == 1);
+
+    // Distinct users: one guardian on mobile via ENT, today.
+    bool found = false;
+    for (const auto &d : s.distinct())
+        if (d.window().kind() == snap::v1::WINDOW_KIND_DAY && d.profiles() == (1u << (SONDE_PROFILE_GUARDIAN - 1)) &&
+            d.media() == (1u << (SONDE_MEDIUM_MOBILE - 1)) && d.accesses() == (1u << (SONDE_ACCESS_ENT - 1))) {
+            CHECK(d.users() == 1);
+            found = true;
+        }
+    CHECK(found);
+
+    // Privacy: small social cells are suppressed, school-only indicators are absent.
+    bool late_suppressed = false;
+    for (const auto &v : s.values())
+        if (v.measure_kind() == MEASURE_KIND_TALLY && v.measure_id() == SONDE_TALLY_LATE_ARRIVAL) {
+            CHECK(v.suppressed());
+            CHECK(v.value() == 0);
+            late_suppressed = true;
+        }
+    CHECK(late_suppressed);
+    CHECK_FALSE(has_tally(s, SONDE_TALLY_SANCTION));
+    CHECK(s.policy().k_anonymity() == 5);
+    CHECK_FALSE(s.policy().include_school_only());
+
+    // No identifier: neither the key nor its hash is anywhere in the plaintext.
+    const std::string plain = s.SerializeAsString();
+    CHECK(plain.find(secret_user) == std::string::npos);
+    CHECK(plain.find("E-0") == std::string::npos);
+    const uint64_t hashed = sonde::siphash24({1, 2}, secret_user.data(), secret_user.size());
+    CHECK(plain.find(std::string(reinterpret_cast<const char *>(&hashed), sizeof hashed)) == std::string::npos);
+}
+
+TEST_CASE("school-only indicators travel when the base allows it", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    Channel c = make_channel(tb, base, kTue24Nov10h, 1, /*school_only=*/true);
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    REQUIRE(api().clock_set(base, kTue24Nov10h) == SONDE_OK);
+    REQUIRE(api().student(w, SONDE_TALLY_SANCTION, "E-1", 3, 1, 1) == SONDE_OK);
+    api().writer_release(w);
+    api().base_close(base);
+    sonde::ship::Spool spool(c.spool, tb.id);
+    REQUIRE(spool.pending().size() == 1);
+    CHECK(has_tally(open(c, spool.pending()[0].path), SONDE_TALLY_SANCTION));
+}
+
+TEST_CASE("sequence numbers survive restarts; a crash before rename ships nothing twice", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    Channel c;
+    {
+        sonde_base *base = tb.open();
+        c = make_channel(tb, base, kTue24Nov10h - 60);
+        api().base_close(base);  // run 0
+    }
+    sonde::ship::Spool spool(c.spool, tb.id);
+    for (int run = 1; run < 3; ++run) {
+        sonde_base *base = tb.open();
+        REQUIRE(api().clock_set(base, kTue24Nov10h + run * 3600) == SONDE_OK);
+        api().base_close(base);
+    }
+    auto files = spool.pending();
+    REQUIRE(files.size() == 3);
+    for (size_t i = 0; i < files.size(); ++i) CHECK(files[i].sequence == i + 1);
+
+    // A temporary file left by a crash between write and rename is never shipped and is
+    // removed by the next shipper; the sequence it had reserved is not reused.
+    std::ofstream(c.spool + "/" + tb.id + "-00000000000000000004-0-0.sonde.tmp") << "partial";
+    sonde::ship::SpoolState state;
+    REQUIRE(spool.load_state(state, nullptr));
+    state.sequence = 4;  // reserved by the crashed writer before it died
+    REQUIRE(spool.save_state(state, nullptr));
+    sonde_base *base = tb.open();
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 4 * 3600) == SONDE_OK);
+    api().base_close(base);
+    files = spool.pending();
+    REQUIRE(files.size() == 4);
+    CHECK(files.back().sequence == 5);
+    CHECK(::access((c.spool + "/" + tb.id + "-00000000000000000004-0-0.sonde.tmp").c_str(), F_OK) != 0);
+}
