@@ -196,6 +196,9 @@ std::string validate(const Header &h, uint64_t file_size) {
         return "layout version " + std::to_string(h.layout_version) + ", expected " + std::to_string(kLayoutVersion);
     if (h.schema_hash != catalog::kSchemaHash) return "catalogue schema differs from this build's";
     if (h.ready.load(std::memory_order_acquire) != 1) return "never finished initialising";
+    if (h.header_size != sizeof(Header))
+        return "header of " + std::to_string(h.header_size) + " bytes, expected " + std::to_string(sizeof(Header)) +
+               " (another build of the same layout version)";
     if (h.header_checksum != header_checksum(h)) return "header checksum mismatch (corrupt)";
     if (h.size != file_size) return "recorded size differs from the file size";
     const Geometry g = geometry(h.row_count, h.user_capacity, h.student_capacity);

@@ -1,0 +1,695 @@
+// Tests of sonde-ctl. Real data: the plugin is dlopen'ed, a base is enabled with `enable`,
+// known events are recorded at a fixed instant, and `dump` must show exactly those figures in
+// every format. The commands run in-process (sonde::ctl::run) and, for exit codes and the
+// real stdout, as the binary.
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/config.hpp"
+#include "ctl/command.hpp"
+#include "sonde.h"
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+// 2026-11-24T10:00:00Z: 11:00 in Paris, local day 20781, month 682, school year 2026.
+constexpr int64_t kAt = 1795514400;
+constexpr int64_t kDay = 86400;
+constexpr const char *kBase = "0310001A";
+
+class TempDir {
+  public:
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "sonde-ctl-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        path_ = tmpl;
+        fs::create_directory(path_ / "conf");
+        fs::create_directory(path_ / "shm");
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    std::string conf() const { return (path_ / "conf").string(); }
+    std::string shm() const { return (path_ / "shm").string(); }
+
+  private:
+    fs::path path_;
+};
+
+struct Result {
+    int code;
+    std::string out, err;
+};
+
+Result ctl(const sonde::ctl::Args &args) {
+    std::ostringstream out, err;
+    const int code = sonde::ctl::run(args, {out, err});
+    return {code, out.str(), err.str()};
+}
+
+std::string shell_quote(const std::string &s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+// The real binary: stdout captured, stderr to a file, exit code from the shell.
+Result ctl_binary(const std::vector<std::string> &args) {
+    const std::string err_file =
+        (fs::temp_directory_path() / ("sonde-ctl-err-" + std::to_string(::getpid()))).string();
+    std::string cmd = shell_quote(SONDE_CTL_PATH);
+    for (const std::string &a : args) cmd += " " + shell_quote(a);
+    cmd += " 2>" + shell_quote(err_file);
+    FILE *pipe = ::popen(cmd.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    std::ifstream in(err_file);
+    std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    fs::remove(err_file);
+    REQUIRE(WIFEXITED(status));
+    return {WEXITSTATUS(status), out, err};
+}
+
+std::string read_file(const std::string &path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const sonde_api &api() {
+    static const sonde_api *table = [] {
+        void *so = ::dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+        if (!so) FAIL("dlopen: " << ::dlerror());
+        auto get = reinterpret_cast<sonde_get_api_fn>(::dlsym(so, "sonde_get_api"));
+        if (!get) FAIL("sonde_get_api not exported");
+        const sonde_api *t = get(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
+        if (!t) FAIL("ABI mismatch");
+        return t;
+    }();
+    return *table;
+}
+
+sonde_base *open_base(const TempDir &dir, const char *id = kBase) {
+    sonde_open_params p{};
+    p.struct_size = sizeof p;
+    p.product = SONDE_PRODUCT_PRONOTE;
+    p.base_id = id;
+    const std::string conf = dir.conf(), shm = dir.shm();
+    p.config_dir = conf.c_str();
+    p.shm_dir = shm.c_str();
+    sonde_base *base = nullptr;
+    REQUIRE(api().base_open(&p, &base) == SONDE_OK);
+    return base;
+}
+
+// A base with known figures, recorded once per test process and kept open (the writer too,
+// so one row is leased while the tests read).
+struct Recorded {
+    TempDir dir;
+    sonde_base *base = nullptr;
+    sonde_writer *writer = nullptr;
+
+    Recorded() {
+        REQUIRE(
+            ctl({"enable", kBase, "--config-dir", dir.conf(), "--timezone", "Europe/Paris"}).code ==
+            0);
+        const sonde_api &a = api();
+        base = open_base(dir);
+        REQUIRE(a.writer_get(base, &writer) == SONDE_OK);
+        auto connect = [&](uint32_t profile, uint32_t medium, uint32_t access,
+                           const std::string &user) {
+            REQUIRE(a.connection(writer, profile, medium, access, user.data(), user.size()) ==
+                    SONDE_OK);
+        };
+        auto student = [&](uint32_t tally, const std::string &who, uint32_t level, int64_t delta) {
+            REQUIRE(a.student(writer, tally, who.data(), who.size(), level, delta) == SONDE_OK);
+        };
+
+        // Yesterday: one student, who must show as the previous day only.
+        REQUIRE(a.clock_set(base, kAt - kDay) == SONDE_OK);
+        connect(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u5");
+        REQUIRE(a.clock_set(base, kAt) == SONDE_OK);
+
+        REQUIRE(a.level_declare(base, 1, "6EME") == SONDE_OK);
+        REQUIRE(a.level_declare(base, 2, "5EME") == SONDE_OK);
+        REQUIRE(a.level_declare(base, 3, "3E\"ME\\x") == SONDE_OK);  // escaping in OpenMetrics
+
+        REQUIRE(a.count(writer, SONDE_EV_MESSAGE_SENT, 1, 12) == SONDE_OK);
+        REQUIRE(a.count(writer, SONDE_EV_MESSAGE_SENT, 2, 3) == SONDE_OK);
+        REQUIRE(a.count(writer, SONDE_EV_MESSAGE_RECEIVED, 1, 5) == SONDE_OK);
+        REQUIRE(a.count(writer, SONDE_EV_WORK_REQUEST_IT, 0, 4) == SONDE_OK);
+        REQUIRE(a.count(writer, SONDE_EV_INFORMATION_PUBLISHED, 0, 2) == SONDE_OK);
+        // A correction filed under another level: 6EME 3, 5EME -1.
+        REQUIRE(a.count(writer, SONDE_EV_AGENDA_EVENT_CREATED, 1, 3) == SONDE_OK);
+        REQUIRE(a.count(writer, SONDE_EV_AGENDA_EVENT_CREATED, 2, -1) == SONDE_OK);
+        REQUIRE(a.count(writer, 999, 0, 1) == SONDE_E_RANGE);  // one out_of_range diagnostic
+
+        connect(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u1");
+        connect(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u1");
+        connect(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, "u1");
+        connect(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT, "u2");
+        connect(SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u3");
+        connect(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT, "u4");
+        connect(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_WEB, SONDE_ACCESS_ENT, "u4");
+
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_STUDENTS_ENROLLED, 1, 30) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_STUDENTS_ENROLLED, 2, 28) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_CLASSES, 1, 2) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_CLASSES, 2, 1) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_ROOMS, 0, 31) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_ACCOUNTS_STUDENT_GIRL, 0, 100) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_ACCOUNTS_STUDENT_BOY, 0, 90) == SONDE_OK);
+        REQUIRE(a.gauge_set(base, SONDE_GAUGE_ACCOUNTS_TEACHER, 0, 40) == SONDE_OK);
+
+        student(SONDE_TALLY_ABSENCE_HALF_DAY, "s1", 1, 3);
+        student(SONDE_TALLY_ABSENCE_HALF_DAY, "s1", 1, 1);  // 4: still the 1-4 bin
+        student(SONDE_TALLY_ABSENCE_HALF_DAY, "s2", 1, 7);
+        student(SONDE_TALLY_ABSENCE_HALF_DAY, "s3", 2, 25);
+        student(SONDE_TALLY_CLASS_EXCLUSION, "s3", 2, 1);
+        student(SONDE_TALLY_PUNISHMENT, "s1", 1, 2);
+    }
+};
+
+const Recorded &recorded() {
+    static Recorded r;
+    return r;
+}
+
+Result dump(const std::string &format, std::vector<std::string> extra = {}) {
+    sonde::ctl::Args args = {
+        "dump",     kBase, "--shm-dir", recorded().dir.shm(), "--at", std::to_string(kAt),
+        "--format", format};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ctl(args);
+}
+
+const Json &indicator(const Json &doc, const std::string &key) {
+    for (const Json &i : doc["indicators"])
+        if (i["key"] == key) return i;
+    static const Json none;
+    FAIL("no indicator " << key);
+    return none;
+}
+
+// Checks the OpenMetrics text format and returns the samples, "name{labels}" -> value.
+std::map<std::string, std::string> parse_openmetrics(const std::string &text) {
+    static const std::regex type_re(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|info))");
+    static const std::regex help_re(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*)");
+    static const std::regex sample_re(
+        R"re(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9]+(?:\.[0-9]+)?|NaN|[+-]Inf))re");
+    REQUIRE(text.size() >= 6);
+    REQUIRE(text.substr(text.size() - 6) == "# EOF\n");
+    std::map<std::string, std::string> samples;
+    std::map<std::string, std::string> types;
+    std::set<std::string> helps;
+    std::string family, type;
+    std::istringstream in(text.substr(0, text.size() - 6));
+    for (std::string line; std::getline(in, line);) {
+        INFO("line: " << line);
+        std::smatch m;
+        if (std::regex_match(line, m, type_re)) {
+            REQUIRE(types.emplace(m[1], m[2]).second);  // one TYPE per family
+            family = m[1];
+            type = m[2];
+        } else if (std::regex_match(line, m, help_re)) {
+            REQUIRE(m[1] == family);
+            REQUIRE(helps.insert(m[1]).second);
+        } else {
+            REQUIRE(std::regex_match(line, m, sample_re));
+            REQUIRE(!family.empty());  // samples only after their family's TYPE
+            const std::string suffix = type == "counter" ? "_total" : type == "info" ? "_info" : "";
+            REQUIRE(m[1] == family + suffix);
+            if (type == "counter")
+                REQUIRE(std::string(m[3]).front() != '-');  // counters are never negative
+            REQUIRE(samples.emplace(std::string(m[1]) + std::string(m[2]), m[3])
+                        .second);  // no duplicates
+        }
+    }
+    return samples;
+}
+
+}  // namespace
+
+TEST_CASE("enable writes a 0600 file with a fresh secret, keeps it, disable flips only enabled") {
+    TempDir dir;
+    const std::string path = sonde::config_path(dir.conf(), kBase);
+
+    Result r = ctl({"enable", kBase, "--config-dir", dir.conf()});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("new") != std::string::npos);
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    const std::string first = read_file(path);
+    std::smatch m;
+    REQUIRE(std::regex_search(first, m, std::regex("secret = ([0-9a-f]{32})\n")));
+    const std::string secret = m[1];
+    CHECK(secret != std::string(32, '0'));
+    sonde::BaseConfig c;
+    REQUIRE(sonde::load_config(path, c, nullptr) == sonde::ConfigLoad::Ok);
+    CHECK(c.enabled);
+    CHECK(c.timezone == "Europe/Paris");
+    CHECK(c.school_year_start.month == 9);
+    CHECK(c.school_year_start.day == 1);
+
+    SECTION("a second enable keeps the secret and applies the new options") {
+        r = ctl({"enable", kBase, "--config-dir", dir.conf(), "--timezone", "America/Cayenne",
+                 "--school-year-start", "08-20"});
+        REQUIRE(r.code == 0);
+        CHECK(r.out.find("kept") != std::string::npos);
+        REQUIRE(sonde::load_config(path, c, nullptr) == sonde::ConfigLoad::Ok);
+        CHECK(sonde::format_secret(c.secret) == secret);
+        CHECK(c.timezone == "America/Cayenne");
+        CHECK(c.school_year_start.month == 8);
+        CHECK(c.school_year_start.day == 20);
+    }
+    SECTION("disable changes the enabled line and nothing else; enable restores it") {
+        r = ctl({"disable", kBase, "--config-dir", dir.conf()});
+        REQUIRE(r.code == 0);
+        std::string expected = first;
+        expected.replace(expected.find("enabled = true"), 14, "enabled = false");
+        CHECK(read_file(path) == expected);
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+        REQUIRE(ctl({"enable", kBase, "--config-dir", dir.conf()}).code == 0);
+        CHECK(read_file(path) == first);
+    }
+    SECTION("each base gets its own secret") {
+        REQUIRE(ctl({"enable", "0310002B", "--config-dir", dir.conf()}).code == 0);
+        sonde::BaseConfig other;
+        REQUIRE(sonde::load_config(sonde::config_path(dir.conf(), "0310002B"), other, nullptr) ==
+                sonde::ConfigLoad::Ok);
+        CHECK(sonde::format_secret(other.secret) != secret);
+    }
+    SECTION("a malformed file is left alone") {
+        std::ofstream(path) << "[base]\nenabled = maybe\n";
+        r = ctl({"enable", kBase, "--config-dir", dir.conf()});
+        CHECK(r.code == 1);
+        CHECK(r.err.find("not overwriting") != std::string::npos);
+        CHECK(read_file(path) == "[base]\nenabled = maybe\n");
+    }
+}
+
+TEST_CASE("enable and disable reject bad command lines") {
+    TempDir dir;
+    CHECK(ctl({"enable", "0310001a", "--config-dir", dir.conf()}).code == 2);  // lowercase letter
+    CHECK(ctl({"enable", "031000A", "--config-dir", dir.conf()}).code == 2);
+    CHECK(ctl({"enable", kBase}).code == 2);
+    CHECK(ctl({"enable", kBase, "--config-dir"}).code == 2);
+    CHECK(ctl({"enable", kBase, "--config-dir", dir.conf(), "--timezone", "Mars/Olympus"}).code ==
+          2);
+    CHECK(ctl({"enable", kBase, "--config-dir", dir.conf(), "--school-year-start", "13-01"}).code ==
+          2);
+    CHECK(ctl({"enable", kBase, "--config-dir", dir.conf(), "--bogus"}).code == 2);
+    CHECK(ctl({"enable", kBase, "--config-dir", dir.conf() + "/missing"}).code == 1);
+    CHECK_FALSE(fs::exists(sonde::config_path(dir.conf(), kBase)));  // none of these wrote
+    const Result r = ctl({"disable", kBase, "--config-dir", dir.conf()});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("unknown base") != std::string::npos);
+}
+
+TEST_CASE("a running host stops recording after disable") {
+    TempDir dir;
+    REQUIRE(ctl({"enable", "0310003C", "--config-dir", dir.conf()}).code == 0);
+    sonde_base *base = open_base(dir, "0310003C");
+    sonde_diagnostics d{};
+    d.struct_size = sizeof d;
+    REQUIRE(api().diagnostics(base, &d) == SONDE_OK);
+    CHECK(d.enabled == 1);
+    REQUIRE(ctl({"disable", "0310003C", "--config-dir", dir.conf()}).code == 0);
+    bool stopped = false;
+    for (int i = 0; i < 250 && !stopped;
+         ++i) {  // the plugin rereads its configuration every second
+        REQUIRE(api().diagnostics(base, &d) == SONDE_OK);
+        stopped = d.enabled == 0;
+        if (!stopped) ::usleep(20000);
+    }
+    CHECK(stopped);
+    api().base_close(base);
+}
+
+TEST_CASE("dump --format json shows exactly what was recorded") {
+    const Result r = dump("json");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const Json doc = Json::parse(r.out);
+
+    CHECK(doc["base"] == kBase);
+    CHECK(doc["product"] == "pronote");
+    CHECK(std::regex_match(doc["schema_hash"].get<std::string>(), std::regex("0x[0-9A-F]{16}")));
+    CHECK(doc["at"] == kAt);
+    CHECK(doc["calendar"]["day"] == 20781);
+    CHECK(doc["calendar"]["month"] == 682);
+    CHECK(doc["calendar"]["school_year"] == 2026);
+    CHECK(doc["levels"]["1"] == "6EME");
+    REQUIRE(doc["indicators"].size() == 80);
+
+    SECTION("counters: totals, levels, measures") {
+        const Json &messages = indicator(doc, "messages");
+        CHECK(messages["id"] == 42);
+        CHECK(messages["kind"] == "counter");
+        CHECK(messages["value"] == 20);
+        CHECK(messages["levels"]["6EME"] == 17);
+        CHECK(messages["levels"]["5EME"] == 3);
+        CHECK(messages["levels"]["unspecified"] == 0);
+        CHECK(messages["measures"][0]["key"] == "message_sent");
+        CHECK(messages["measures"][0]["value"] == 15);
+        CHECK(messages["measures"][1]["levels"]["6EME"] == 5);
+        CHECK(indicator(doc, "information_published")["levels"]["unspecified"] == 2);
+        CHECK(indicator(doc, "work_requests_it")["value"] == 4);
+        CHECK_FALSE(indicator(doc, "work_requests_it").contains("levels"));
+        CHECK(indicator(doc, "polls")["value"] == 0);
+        CHECK(indicator(doc, "agenda_events")["value"] == 2);
+        CHECK(indicator(doc, "agenda_events")["levels"]["5EME"] ==
+              -1);                                                  // exact here, 0 in OpenMetrics
+        const Json &exclusion = indicator(doc, "class_exclusion");  // a tally counted per level
+        CHECK(exclusion["audience"] == "school_only");
+        CHECK(exclusion["value"] == 1);
+        CHECK(exclusion["levels"]["5EME"] == 1);
+    }
+    SECTION("connections: selectors summed, and the full table") {
+        CHECK(indicator(doc, "connections_total")["value"] == 8);
+        CHECK(indicator(doc, "connections_client")["value"] == 1);
+        CHECK(indicator(doc, "connections_net")["value"] == 7);
+        CHECK(indicator(doc, "connections_teachers")["value"] == 2);
+        CHECK(indicator(doc, "client_connections_teachers")["value"] == 1);
+        CHECK(indicator(doc, "connections_staff")["value"] == 0);
+        REQUIRE(doc["connections"].size() == 36);
+        for (const Json &c : doc["connections"])
+            if (c["profile"] == "student" && c["medium"] == "web" && c["access"] == "direct")
+                CHECK(c["count"] == 3);
+    }
+    SECTION("gauges: values, set times, levels, companions") {
+        const Json &rooms = indicator(doc, "rooms");
+        CHECK(rooms["value"] == 31);
+        CHECK(rooms["set_at"] == "2026-11-24T10:00:00Z");
+        CHECK(indicator(doc, "accounts_student_by_gender")["value"] == 190);
+        CHECK(indicator(doc, "accounts_administrative")["value"].is_null());
+        const Json &population = indicator(doc, "students_population");
+        CHECK(population["value"] == 58);  // enrolled; classes is its companion
+        CHECK(population["levels"]["6EME"]["value"] == 30);
+        CHECK(population["levels"]["6EME"]["set_at"] == "2026-11-24T10:00:00Z");
+        CHECK(population["measures"][1]["key"] == "classes");
+        CHECK(population["measures"][1]["value"] == 3);
+        CHECK(indicator(doc, "classes")["value"] == 3);
+    }
+    SECTION("distinct users: current and previous day, month, school year") {
+        const Json &students = indicator(doc, "net_students");
+        CHECK(students["windows"]["day"]["current"] == 2);
+        CHECK(students["windows"]["day"]["previous"] == 1);
+        CHECK(students["windows"]["day"]["current_number"] == 20781);
+        CHECK(students["windows"]["month"]["current"] == 3);
+        CHECK(students["windows"]["month"]["previous"] == 0);
+        CHECK(students["windows"]["school_year"]["current"] == 3);
+        CHECK(students["windows"]["school_year"]["previous"] == 0);
+        CHECK(indicator(doc, "net_guardians")["windows"]["day"]["current"] == 1);
+        CHECK(indicator(doc, "net_teachers")["windows"]["day"]["current"] ==
+              1);  // web only, not client
+        CHECK(indicator(doc, "net_staff")["windows"]["school_year"]["current"] == 0);
+    }
+    SECTION("distributions: bins per level, bin 0 from enrolment") {
+        const Json &absence = indicator(doc, "absence");
+        CHECK(absence["value"] == 36);
+        CHECK(absence["levels"]["6EME"] == 11);
+        CHECK(absence["school_year"] == 2026);
+        CHECK(absence["bins"] == Json::parse(R"({"0":55,"1-4":1,"5-9":1,"10-19":0,"20+":1})"));
+        CHECK(absence["bins_by_level"]["6EME"] ==
+              Json::parse(R"({"0":28,"1-4":1,"5-9":1,"10-19":0,"20+":0})"));
+        CHECK(absence["bins_by_level"]["5EME"]["20+"] == 1);
+        const Json &punishment = indicator(doc, "punishment");
+        CHECK(punishment["audience"] == "school_only");
+        CHECK(punishment["bins_by_level"]["6EME"] ==
+              Json::parse(R"({"0":29,"1-2":1,"3-5":0,"6+":0})"));
+    }
+    SECTION("derived: sums, ratios, referentials") {
+        CHECK(indicator(doc, "accounts_total")["value"] == 230);
+        CHECK(indicator(doc, "work_requests_total")["value"] == 4);
+        const Json &share = indicator(doc, "mobile_share_students");
+        CHECK(share["value"] == 40.0);
+        CHECK(share["numerator"] == 2);
+        CHECK(share["denominator"] == 5);
+        CHECK(indicator(doc, "mobile_share_total")["value"] == 28.6);    // 2 / 7
+        CHECK(indicator(doc, "mobile_share_staff")["value"].is_null());  // 0 / 0
+        CHECK(indicator(doc, "accounts_referential")["note"] ==
+              "per-school table of indicators 1..8 (console side)");
+    }
+    SECTION("diagnostics and occupancy") {
+        const Json &d = doc["diagnostics"];
+        CHECK(d["out_of_range"] == 1);
+        CHECK(d["users_table_full"] == 0);
+        CHECK(d["rows_leased"] == 1);
+        CHECK(d["rows_total"] == 48);
+        CHECK(d["users_used"] == 5);
+        CHECK(d["students_used"] == 3);
+    }
+}
+
+TEST_CASE("dump: the calendar options move the windows") {
+    // A day later, today's users are the previous day's.
+    sonde::ctl::Args args = {"dump",     kBase,  "--shm-dir", recorded().dir.shm(),
+                             "--format", "json", "--at",      std::to_string(kAt + kDay)};
+    Result r = ctl(args);
+    REQUIRE(r.code == 0);
+    Json doc = Json::parse(r.out);
+    CHECK(indicator(doc, "net_students")["windows"]["day"]["current"] == 0);
+    CHECK(indicator(doc, "net_students")["windows"]["day"]["previous"] == 2);
+    CHECK(indicator(doc, "net_students")["windows"]["month"]["current"] == 3);
+
+    // With the school year starting on December 1st, 2026-11-24 is in school year 2025.
+    r = dump("json", {"--school-year-start", "12-01"});
+    REQUIRE(r.code == 0);
+    doc = Json::parse(r.out);
+    CHECK(doc["calendar"]["school_year"] == 2025);
+    CHECK(indicator(doc, "net_students")["windows"]["school_year"]["current"] == 0);
+    CHECK(indicator(doc, "absence")["bins"]["1-4"] == 0);
+
+    // The base's own settings are read with --config-dir.
+    r = dump("json", {"--config-dir", recorded().dir.conf()});
+    REQUIRE(r.code == 0);
+    CHECK(Json::parse(r.out)["timezone"] == "Europe/Paris");
+}
+
+TEST_CASE("dump --format openmetrics is valid and carries the figures") {
+    const Result r = dump("openmetrics");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto samples = parse_openmetrics(r.out);
+    auto value = [&](const std::string &series) {
+        auto it = samples.find(series);
+        INFO(series);
+        REQUIRE(it != samples.end());
+        return it->second;
+    };
+    CHECK(value(R"(sonde_messages_total{base="0310001A",level="6EME",event="message_sent"})") ==
+          "12");
+    CHECK(value(R"(sonde_messages_total{base="0310001A",level="6EME",event="message_received"})") ==
+          "5");
+    CHECK(
+        value(R"(sonde_messages_total{base="0310001A",level="3E\"ME\\x",event="message_sent"})") ==
+        "0");
+    CHECK(value(R"(sonde_work_requests_it_total{base="0310001A"})") == "4");
+    CHECK(value(R"(sonde_work_requests_total{base="0310001A"})") == "4");  // a sum of counters
+    CHECK(value(R"(sonde_rooms{base="0310001A"})") == "31");
+    CHECK(value(R"(sonde_agenda_events_total{base="0310001A",level="6EME"})") == "3");
+    CHECK(value(R"(sonde_agenda_events_total{base="0310001A",level="5EME"})") == "0");
+    CHECK(
+        value(
+            R"(sonde_students_population{base="0310001A",level="5EME",gauge="students_enrolled"})") ==
+        "28");
+    CHECK(value(R"(sonde_accounts_total{base="0310001A"})") == "230");
+    CHECK(
+        value(
+            R"(sonde_connections_total{base="0310001A",profile="student",medium="web",access="direct"})") ==
+        "3");
+    CHECK(
+        value(
+            R"(sonde_connections_client_total{base="0310001A",profile="teacher",medium="client",access="direct"})") ==
+        "1");
+    CHECK(value(R"(sonde_net_students{base="0310001A",window="day",period="current"})") == "2");
+    CHECK(value(R"(sonde_net_students{base="0310001A",window="day",period="previous"})") == "1");
+    CHECK(value(R"(sonde_net_students{base="0310001A",window="school_year",period="current"})") ==
+          "3");
+    CHECK(value(R"(sonde_absence{base="0310001A",level="6EME",bin="1-4"})") == "1");
+    CHECK(value(R"(sonde_absence{base="0310001A",level="5EME",bin="20+"})") == "1");
+    CHECK(value(R"(sonde_absence_events_total{base="0310001A",level="6EME"})") == "11");
+    CHECK(
+        value(
+            R"(sonde_class_exclusion_total{base="0310001A",audience="school_only",level="5EME"})") ==
+        "1");
+    CHECK(
+        value(
+            R"(sonde_punishment{base="0310001A",audience="school_only",level="6EME",bin="1-2"})") ==
+        "1");
+    CHECK(value(R"(sonde_mobile_share_students{base="0310001A"})") == "40.0");
+    CHECK(value(R"(sonde_mobile_share_staff{base="0310001A"})") == "NaN");
+    CHECK(value(R"(sonde_diagnostics_total{base="0310001A",kind="out_of_range"})") == "1");
+    CHECK(value(R"(sonde_segment_rows_leased{base="0310001A"})") == "1");
+    // Every school_only sample says so; no authority sample does.
+    for (const auto &[series, v] : samples) {
+        const bool school_only =
+            series.starts_with("sonde_class_exclusion") || series.starts_with("sonde_punishment") ||
+            series.starts_with("sonde_incident") || series.starts_with("sonde_sanction") ||
+            series.starts_with("sonde_students_support_followup") ||
+            series.starts_with("sonde_support_plans_medical");
+        INFO(series);
+        CHECK((series.find("audience=\"school_only\"") != std::string::npos) == school_only);
+    }
+    // Referential tables are console-side: no family.
+    CHECK(r.out.find("sonde_accounts_referential") == std::string::npos);
+}
+
+TEST_CASE("dump --format table lists every indicator with its breakdown") {
+    const Result r = dump("table");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("base 0310001A (pronote)") != std::string::npos);
+    CHECK(std::regex_search(r.out, std::regex(R"(\n 42  messages +counter +authority +20\n)")));
+    CHECK(r.out.find("by level: unspecified=0 6EME=17 5EME=3") != std::string::npos);
+    CHECK(std::regex_search(
+        r.out, std::regex(R"(\n 62  mobile_share_total .* 28\.6%  2 / 7 connections\n)")));
+    CHECK(r.out.find("day 2 (previous 1), month 3 (previous 0), school_year 3 (previous 0)") !=
+          std::string::npos);
+    CHECK(r.out.find("6EME: 0=28 1-4=1 5-9=1 10-19=0 20+=0") != std::string::npos);
+    CHECK(r.out.find("rooms") != std::string::npos);
+    CHECK(r.out.find("rows leased 1 / 48, users 5 / 16384, students 3 / 4096") !=
+          std::string::npos);
+    size_t lines = 0;
+    for (int id = 1; id <= 80; ++id)
+        lines += std::regex_search(r.out, std::regex("\n *" + std::to_string(id) + "  [a-z_]+ "));
+    CHECK(lines == 80);
+}
+
+TEST_CASE("status lists segments, configured bases and leftovers") {
+    const Recorded &rec = recorded();
+    std::ofstream(rec.dir.shm() + "/sonde.0310001A.bad.1795000000.42") << "junk";
+    std::ofstream(rec.dir.shm() + "/sonde.0310001A.init.42.00000000deadbeef") << "";
+    REQUIRE(ctl({"enable", "0310009Z", "--config-dir", rec.dir.conf()}).code == 0);
+
+    Result r = ctl(
+        {"status", "--shm-dir", rec.dir.shm(), "--config-dir", rec.dir.conf(), "--format", "json"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const Json doc = Json::parse(r.out);
+    REQUIRE(doc["segments"].size() == 1);
+    const Json &seg = doc["segments"][0];
+    CHECK(seg["base"] == kBase);
+    CHECK(seg["compatible"] == true);
+    CHECK(seg["product"] == "pronote");
+    CHECK(seg["layout_version"] == 1);
+    CHECK(seg["schema_matches"] == true);
+    CHECK(seg["creator_pid"] == ::getpid());
+    CHECK(seg["creator_alive"] == true);
+    CHECK(seg["rows_leased"] == 1);
+    CHECK(seg["rows_total"] == 48);
+    CHECK(seg["users_used"] == 5);
+    CHECK(seg["students_used"] == 3);
+    CHECK(seg["diagnostics"]["out_of_range"] == 1);
+    REQUIRE(doc["configured"].size() == 2);
+    CHECK(doc["configured"][0]["base"] == kBase);
+    CHECK(doc["configured"][0]["enabled"] == true);
+    const std::string warnings = doc["warnings"].dump();
+    CHECK(warnings.find("set-aside segment sonde.0310001A.bad.1795000000.42") != std::string::npos);
+    CHECK(warnings.find("leftover temp file sonde.0310001A.init.42") != std::string::npos);
+    CHECK(warnings.find("0310009Z is enabled but has no segment") != std::string::npos);
+
+    r = ctl({"status", "--shm-dir", rec.dir.shm(), "--config-dir", rec.dir.conf()});
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("0310001A  pronote") != std::string::npos);
+    CHECK(r.out.find("1/48") != std::string::npos);
+    CHECK(r.out.find("out_of_range=1") != std::string::npos);
+    CHECK(r.out.find("warnings:") != std::string::npos);
+}
+
+TEST_CASE("dump and status fail clearly on missing, unknown and corrupt segments") {
+    TempDir dir;
+    SECTION("missing segment") {
+        const Result r = ctl({"dump", "0999999Z", "--shm-dir", dir.shm()});
+        CHECK(r.code == 1);
+        CHECK(r.err.find("no segment for base 0999999Z") != std::string::npos);
+        CHECK(r.out.empty());
+    }
+    SECTION("unknown base in the configuration directory") {
+        const Result r =
+            ctl({"dump", "0999999Z", "--shm-dir", dir.shm(), "--config-dir", dir.conf()});
+        CHECK(r.code == 1);
+        CHECK(r.err.find("unknown base 0999999Z") != std::string::npos);
+    }
+    SECTION("random bytes") {
+        std::mt19937_64 rng(42);
+        std::string junk(1 << 16, '\0');
+        for (char &c : junk) c = char(rng());
+        std::ofstream(dir.shm() + "/sonde.0310002B", std::ios::binary) << junk;
+        Result r = ctl({"dump", "0310002B", "--shm-dir", dir.shm()});
+        CHECK(r.code == 1);
+        CHECK(r.err.find("cannot read the segment of base 0310002B") != std::string::npos);
+        CHECK(r.err.find("bad magic") != std::string::npos);
+        r = ctl({"status", "--shm-dir", dir.shm(), "--format", "json"});
+        REQUIRE(r.code == 0);
+        const Json doc = Json::parse(r.out);
+        CHECK(doc["segments"][0]["compatible"] == false);
+        CHECK(doc["segments"][0]["problem"].get<std::string>().find("bad magic") !=
+              std::string::npos);
+    }
+    SECTION("a file too small to be a segment") {
+        std::ofstream(dir.shm() + "/sonde.0310002B") << "tiny";
+        const Result r = ctl({"dump", "0310002B", "--shm-dir", dir.shm()});
+        CHECK(r.code == 1);
+        CHECK(r.err.find("not a segment") != std::string::npos);
+    }
+    SECTION("a segment of another base under this name") {
+        fs::copy_file(recorded().dir.shm() + "/sonde.0310001A", dir.shm() + "/sonde.0310002B");
+        const Result r = ctl({"dump", "0310002B", "--shm-dir", dir.shm()});
+        CHECK(r.code == 1);
+        CHECK(r.err.find("belongs to base 0310001A") != std::string::npos);
+    }
+}
+
+TEST_CASE("the sonde-ctl binary: exit codes, help, real output") {
+    const Recorded &rec = recorded();
+    for (const char *command : {"enable", "disable", "status", "dump"}) {
+        const Result r = ctl_binary({command, "--help"});
+        INFO(command);
+        CHECK(r.code == 0);
+        CHECK(r.out.find("usage: sonde-ctl") != std::string::npos);
+    }
+    CHECK(ctl_binary({}).code == 2);
+    CHECK(ctl_binary({"frobnicate"}).code == 2);
+    CHECK(ctl_binary({"dump"}).code == 2);
+    CHECK(ctl_binary({"dump", kBase, "--format", "xml"}).code == 2);
+    CHECK(ctl_binary({"dump", kBase, "--at", "yesterday"}).code == 2);
+    CHECK(ctl_binary({"dump", kBase, "--at", "1", "--at", "2"}).code == 2);
+    CHECK(ctl_binary({"dump", kBase, "--timezone", "Nowhere/Atlantis"}).code == 2);
+    const Result missing = ctl_binary({"dump", "0999999Z", "--shm-dir", rec.dir.shm()});
+    CHECK(missing.code == 1);
+    CHECK(missing.out.empty());
+    CHECK(missing.err.find("no segment") != std::string::npos);
+
+    const Result r = ctl_binary({"dump", kBase, "--shm-dir", rec.dir.shm(), "--at",
+                                 std::to_string(kAt), "--format", "json"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(indicator(Json::parse(r.out), "messages")["value"] == 20);
+    const Result om =
+        ctl_binary({"dump", kBase, "--shm-dir", rec.dir.shm(), "--format", "openmetrics"});
+    REQUIRE(om.code == 0);
+    CHECK(parse_openmetrics(om.out).size() > 100);
+}

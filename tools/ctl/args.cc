@@ -9,10 +9,11 @@ std::string ParsedArgs::get(std::string_view name, std::string fallback) const {
     return it == options.end() ? fallback : it->second;
 }
 
-std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args, std::span<const OptionSpec> options,
-                                     std::string *error) {
+std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
+                                     std::span<const OptionSpec> options, std::string *error) {
     ParsedArgs parsed;
-    if (std::any_of(args.begin(), args.end(), [](const std::string &a) { return a == "--help" || a == "-h"; })) {
+    if (std::any_of(args.begin(), args.end(),
+                    [](const std::string &a) { return a == "--help" || a == "-h"; })) {
         parsed.help = true;
         return parsed;
     }
@@ -32,8 +33,10 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args, std::
             continue;
         }
         const size_t eq = arg.find('=');
-        const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-        auto spec = std::find_if(options.begin(), options.end(), [&](const OptionSpec &o) { return o.name == name; });
+        const std::string name =
+            arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+        auto spec = std::find_if(options.begin(), options.end(),
+                                 [&](const OptionSpec &o) { return o.name == name; });
         if (spec == options.end()) {
             *error = "unknown option --" + name;
             return std::nullopt;
@@ -65,8 +68,10 @@ std::string options_help(std::span<const OptionSpec> options) {
     for (const OptionSpec &o : options) {
         std::string left = "  --" + std::string(o.name);
         if (!o.value_name.empty()) left += " " + std::string(o.value_name);
-        if (left.size() < 30) left.resize(30, ' ');
-        else left += "  ";
+        if (left.size() < 30)
+            left.resize(30, ' ');
+        else
+            left += "  ";
         text += left + std::string(o.help) + "\n";
     }
     text += "  --help                      this help\n";

@@ -12,7 +12,7 @@
 namespace sonde::ctl {
 
 struct OptionSpec {
-    std::string_view name;  // without the leading "--"
+    std::string_view name;        // without the leading "--"
     std::string_view value_name;  // empty: a flag without a value
     std::string_view help;
 };
@@ -27,8 +27,8 @@ struct ParsedArgs {
 };
 
 // "--help" / "-h" anywhere sets help and skips the other checks; "--" ends the options.
-std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args, std::span<const OptionSpec> options,
-                                     std::string *error);
+std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
+                                     std::span<const OptionSpec> options, std::string *error);
 
 // "  --name VALUE   help" lines for a command's --help.
 std::string options_help(std::span<const OptionSpec> options);

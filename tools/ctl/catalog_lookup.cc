@@ -17,7 +17,8 @@ int dim_value(const catalog::DimValue (&values)[N], std::string_view key) {
 
 // "medium=web|mobile" into the allowed values of that dimension.
 template <size_t N, size_t M>
-bool restrict(const catalog::DimValue (&values)[N], std::array<bool, M> &allowed, std::string_view list) {
+bool restrict(const catalog::DimValue (&values)[N], std::array<bool, M> &allowed,
+              std::string_view list) {
     static_assert(N == M);
     allowed.fill(false);
     while (true) {
@@ -35,13 +36,16 @@ bool restrict(const catalog::DimValue (&values)[N], std::array<bool, M> &allowed
 std::optional<MeasureRef> find_measure(std::string_view key) {
     for (uint32_t i = 1; i <= catalog::kEventCount; ++i)
         if (key == catalog::kEvents[i].key)
-            return MeasureRef{MeasureKind::Event, i, catalog::kEvents[i].per_level, catalog::kEvents[i].key};
+            return MeasureRef{MeasureKind::Event, i, catalog::kEvents[i].per_level,
+                              catalog::kEvents[i].key};
     for (uint32_t i = 1; i <= catalog::kGaugeCount; ++i)
         if (key == catalog::kGauges[i].key)
-            return MeasureRef{MeasureKind::Gauge, i, catalog::kGauges[i].per_level, catalog::kGauges[i].key};
+            return MeasureRef{MeasureKind::Gauge, i, catalog::kGauges[i].per_level,
+                              catalog::kGauges[i].key};
     for (uint32_t i = 1; i <= catalog::kTallyCount; ++i)
         if (key == catalog::kTallies[i].key)
-            return MeasureRef{MeasureKind::Tally, i, catalog::kTallies[i].per_level, catalog::kTallies[i].key};
+            return MeasureRef{MeasureKind::Tally, i, catalog::kTallies[i].per_level,
+                              catalog::kTallies[i].key};
     return std::nullopt;
 }
 
@@ -69,7 +73,8 @@ std::optional<Selector> parse_selector(std::string_view text) {
     Selector s;
     s.text = std::string(text);
     std::string_view body;
-    for (auto [prefix, distinct] : {std::pair{"connections[", false}, std::pair{"connected_users[", true}}) {
+    for (auto [prefix, distinct] :
+         {std::pair{"connections[", false}, std::pair{"connected_users[", true}}) {
         const std::string_view p = prefix;
         if (text.size() > p.size() && text.substr(0, p.size()) == p && text.back() == ']') {
             body = text.substr(p.size(), text.size() - p.size() - 1);
@@ -88,9 +93,12 @@ std::optional<Selector> parse_selector(std::string_view text) {
         if (eq == std::string_view::npos) return std::nullopt;
         const std::string_view dim = clause.substr(0, eq), values = clause.substr(eq + 1);
         bool ok = false;
-        if (dim == "profile") ok = restrict(catalog::kProfileValues, s.profiles, values);
-        else if (dim == "medium") ok = restrict(catalog::kMediumValues, s.media, values);
-        else if (dim == "access") ok = restrict(catalog::kAccessValues, s.accesses, values);
+        if (dim == "profile")
+            ok = restrict(catalog::kProfileValues, s.profiles, values);
+        else if (dim == "medium")
+            ok = restrict(catalog::kMediumValues, s.media, values);
+        else if (dim == "access")
+            ok = restrict(catalog::kAccessValues, s.accesses, values);
         if (!ok) return std::nullopt;
         if (comma == std::string_view::npos) break;
         body.remove_prefix(comma + 1);
@@ -100,8 +108,8 @@ std::optional<Selector> parse_selector(std::string_view text) {
 
 std::optional<Derivation> parse_derivation(std::string_view text) {
     auto strip = [&](std::string_view name) {
-        if (text.size() < name.size() + 2 || text.substr(0, name.size()) != name || text[name.size()] != '(' ||
-            text.back() != ')')
+        if (text.size() < name.size() + 2 || text.substr(0, name.size()) != name ||
+            text[name.size()] != '(' || text.back() != ')')
             return false;
         text = text.substr(name.size() + 1, text.size() - name.size() - 2);
         return true;
@@ -116,9 +124,12 @@ std::optional<Derivation> parse_derivation(std::string_view text) {
         if (!d.num || !d.den) return std::nullopt;
         return d;
     }
-    if (strip("sum")) d.op = Derivation::Op::Sum;
-    else if (strip("referential")) d.op = Derivation::Op::Referential;
-    else return std::nullopt;
+    if (strip("sum"))
+        d.op = Derivation::Op::Sum;
+    else if (strip("referential"))
+        d.op = Derivation::Op::Referential;
+    else
+        return std::nullopt;
     while (!text.empty()) {
         const size_t comma = text.find(',');
         const std::string_view item = text.substr(0, comma);
@@ -141,11 +152,16 @@ std::string bin_label(const uint32_t *bin_low, uint32_t bin_count, uint32_t b) {
 
 const char *kind_name(catalog::IndicatorKind kind) {
     switch (kind) {
-        case catalog::IndicatorKind::Counter: return "counter";
-        case catalog::IndicatorKind::Gauge: return "gauge";
-        case catalog::IndicatorKind::Distinct: return "distinct";
-        case catalog::IndicatorKind::Distribution: return "distribution";
-        case catalog::IndicatorKind::Derived: return "derived";
+        case catalog::IndicatorKind::Counter:
+            return "counter";
+        case catalog::IndicatorKind::Gauge:
+            return "gauge";
+        case catalog::IndicatorKind::Distinct:
+            return "distinct";
+        case catalog::IndicatorKind::Distribution:
+            return "distribution";
+        case catalog::IndicatorKind::Derived:
+            return "derived";
     }
     return "?";
 }
@@ -156,28 +172,45 @@ const char *audience_name(catalog::Audience audience) {
 
 const char *product_name(uint32_t product) {
     switch (product) {
-        case SONDE_PRODUCT_PRONOTE: return "pronote";
-        case SONDE_PRODUCT_EDT: return "edt";
-        default: return "unknown";
+        case SONDE_PRODUCT_PRONOTE:
+            return "pronote";
+        case SONDE_PRODUCT_EDT:
+            return "edt";
+        default:
+            return "unknown";
     }
 }
 
 const char *diag_name(shm::Diag what) {
     switch (what) {
-        case shm::Diag::NullArgument: return "null_argument";
-        case shm::Diag::OutOfRange: return "out_of_range";
-        case shm::Diag::BadStructSize: return "bad_struct_size";
-        case shm::Diag::BadArgument: return "bad_argument";
-        case shm::Diag::BadHandle: return "bad_handle";
-        case shm::Diag::DisabledCalls: return "disabled_calls";
-        case shm::Diag::SharedRowWriters: return "shared_row_writers";
-        case shm::Diag::RowsReclaimed: return "rows_reclaimed";
-        case shm::Diag::UsersTableFull: return "users_table_full";
-        case shm::Diag::StudentsTableFull: return "students_table_full";
-        case shm::Diag::ConfigErrors: return "config_errors";
-        case shm::Diag::ConfigReloads: return "config_reloads";
-        case shm::Diag::SegmentsReplaced: return "segments_replaced";
-        case shm::Diag::Count_: break;
+        case shm::Diag::NullArgument:
+            return "null_argument";
+        case shm::Diag::OutOfRange:
+            return "out_of_range";
+        case shm::Diag::BadStructSize:
+            return "bad_struct_size";
+        case shm::Diag::BadArgument:
+            return "bad_argument";
+        case shm::Diag::BadHandle:
+            return "bad_handle";
+        case shm::Diag::DisabledCalls:
+            return "disabled_calls";
+        case shm::Diag::SharedRowWriters:
+            return "shared_row_writers";
+        case shm::Diag::RowsReclaimed:
+            return "rows_reclaimed";
+        case shm::Diag::UsersTableFull:
+            return "users_table_full";
+        case shm::Diag::StudentsTableFull:
+            return "students_table_full";
+        case shm::Diag::ConfigErrors:
+            return "config_errors";
+        case shm::Diag::ConfigReloads:
+            return "config_reloads";
+        case shm::Diag::SegmentsReplaced:
+            return "segments_replaced";
+        case shm::Diag::Count_:
+            break;
     }
     return "unknown";
 }

@@ -45,8 +45,8 @@ int run(const Args &args, Io io) {
         return kExitOk;
     }
     if (name == "--version") {
-        io.out << "sonde-ctl, catalogue " << catalog::kCatalogVersion << ", schema " << hex64(catalog::kSchemaHash)
-               << "\n";
+        io.out << "sonde-ctl, catalogue " << catalog::kCatalogVersion << ", schema "
+               << hex64(catalog::kSchemaHash) << "\n";
         return kExitOk;
     }
     for (const Command &c : kCommands)

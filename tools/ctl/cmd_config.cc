@@ -2,9 +2,10 @@
 // watch. The secret of an existing file is always kept: a new one would hash the same people
 // to new keys and double them in the distinct-user counts.
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <optional>
-#include <sys/stat.h>
 
 #include "args.hpp"
 #include "command.hpp"
@@ -45,7 +46,7 @@ std::optional<Target> target_of(const ParsedArgs &parsed, Io io, int &status) {
         return std::nullopt;
     }
     const std::string dir = parsed.get("config-dir");
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         io.err << "sonde-ctl: configuration directory " << dir << " does not exist\n";
         status = kExitFailure;
@@ -60,7 +61,8 @@ std::string start_text(const time::SchoolYearStart &s) {
     return buf;
 }
 
-std::optional<ParsedArgs> parse_or_report(const Args &args, std::span<const OptionSpec> options, Io io) {
+std::optional<ParsedArgs> parse_or_report(const Args &args, std::span<const OptionSpec> options,
+                                          Io io) {
     std::string error;
     auto parsed = parse_args(args, options, &error);
     if (!parsed) io.err << "sonde-ctl: " << error << " (see --help)\n";
@@ -89,10 +91,12 @@ int cmd_enable(const Args &args, Io io) {
     const ConfigLoad loaded = load_config(target->path, config, &error);
     if (loaded == ConfigLoad::Malformed) {
         // Overwriting would lose its secret: the operator must look at it first.
-        io.err << "sonde-ctl: " << error << "\nsonde-ctl: not overwriting it; fix or remove the file\n";
+        io.err << "sonde-ctl: " << error
+               << "\nsonde-ctl: not overwriting it; fix or remove the file\n";
         return kExitFailure;
     }
-    const bool new_secret = loaded == ConfigLoad::Missing || (config.secret.k0 == 0 && config.secret.k1 == 0);
+    const bool new_secret =
+        loaded == ConfigLoad::Missing || (config.secret.k0 == 0 && config.secret.k1 == 0);
     const bool was_enabled = loaded == ConfigLoad::Ok && config.enabled;
 
     if (parsed->has("timezone")) {
@@ -104,7 +108,8 @@ int cmd_enable(const Args &args, Io io) {
         config.timezone = tz;
     }
     if (parsed->has("school-year-start") &&
-        !time::parse_school_year_start(parsed->get("school-year-start"), config.school_year_start)) {
+        !time::parse_school_year_start(parsed->get("school-year-start"),
+                                       config.school_year_start)) {
         io.err << "sonde-ctl: --school-year-start must be MM-DD, e.g. 09-01\n";
         return kExitUsage;
     }
@@ -153,7 +158,8 @@ int cmd_disable(const Args &args, Io io) {
             io.err << "sonde-ctl: unknown base " << target->base << ": no " << target->path << "\n";
             return kExitFailure;
         case ConfigLoad::Malformed:
-            io.err << "sonde-ctl: " << error << "\nsonde-ctl: not overwriting it; fix or remove the file\n";
+            io.err << "sonde-ctl: " << error
+                   << "\nsonde-ctl: not overwriting it; fix or remove the file\n";
             return kExitFailure;
         case ConfigLoad::Ok:
             break;

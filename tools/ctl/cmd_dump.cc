@@ -1,7 +1,8 @@
 // `sonde-ctl dump BASE`: every indicator of the catalogue as the base's segment holds it.
 
-#include <ctime>
 #include <sys/stat.h>
+
+#include <ctime>
 
 #include "args.hpp"
 #include "command.hpp"
@@ -17,8 +18,10 @@ constexpr OptionSpec kDumpOptions[] = {
     {"shm-dir", "DIR", "where the segments live (default /dev/shm)"},
     {"format", "table|json|openmetrics", "output format (default table)"},
     {"at", "UNIX_SECONDS", "instant whose day, month and school year are 'current' (default now)"},
-    {"timezone", "TZ", "time zone of the calendar windows (default: the base's, else Europe/Paris)"},
-    {"school-year-start", "MM-DD", "first day of the school year (default: the base's, else 09-01)"},
+    {"timezone", "TZ",
+     "time zone of the calendar windows (default: the base's, else Europe/Paris)"},
+    {"school-year-start", "MM-DD",
+     "first day of the school year (default: the base's, else 09-01)"},
     {"config-dir", "DIR", "read the base's timezone and school year start from DIR/BASE.conf"},
 };
 
@@ -79,7 +82,9 @@ int cmd_dump(const Args &args, Io io) {
             case ConfigLoad::Missing:
                 io.err << "sonde-ctl: unknown base " << base << ": no " << path << "\n";
                 return kExitFailure;
-            case ConfigLoad::Malformed: io.err << "sonde-ctl: " << error << "\n"; return kExitFailure;
+            case ConfigLoad::Malformed:
+                io.err << "sonde-ctl: " << error << "\n";
+                return kExitFailure;
             case ConfigLoad::Ok:
                 options.timezone = config.timezone;
                 options.school_year_start = config.school_year_start;
@@ -88,7 +93,8 @@ int cmd_dump(const Args &args, Io io) {
     }
     if (parsed->has("timezone")) options.timezone = parsed->get("timezone");
     if (parsed->has("school-year-start") &&
-        !time::parse_school_year_start(parsed->get("school-year-start"), options.school_year_start)) {
+        !time::parse_school_year_start(parsed->get("school-year-start"),
+                                       options.school_year_start)) {
         io.err << "sonde-ctl: --school-year-start must be MM-DD, e.g. 09-01\n";
         return kExitUsage;
     }
@@ -100,7 +106,7 @@ int cmd_dump(const Args &args, Io io) {
 
     const std::string shm_dir = parsed->get("shm-dir", "/dev/shm");
     const std::string path = shm::segment_path(shm_dir, base);
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
         io.err << "sonde-ctl: no segment for base " << base << " (" << path
                << " does not exist): unknown base, not enabled, or no server has opened it yet\n";
@@ -112,16 +118,22 @@ int cmd_dump(const Args &args, Io io) {
         return kExitFailure;
     }
     if (std::string_view(view->header().base_id) != base) {
-        io.err << "sonde-ctl: " << path << " belongs to base " << std::string_view(view->header().base_id) << ", not "
-               << base << "\n";
+        io.err << "sonde-ctl: " << path << " belongs to base "
+               << std::string_view(view->header().base_id) << ", not " << base << "\n";
         return kExitFailure;
     }
 
     const Snapshot snapshot = take_snapshot(*view, *tz, options);
     switch (*format) {
-        case Format::Table: write_table(snapshot, io.out); break;
-        case Format::Json: write_json(snapshot, io.out); break;
-        case Format::OpenMetrics: write_openmetrics(snapshot, io.out); break;
+        case Format::Table:
+            write_table(snapshot, io.out);
+            break;
+        case Format::Json:
+            write_json(snapshot, io.out);
+            break;
+        case Format::OpenMetrics:
+            write_openmetrics(snapshot, io.out);
+            break;
     }
     return kExitOk;
 }

@@ -1,11 +1,12 @@
 // `sonde-ctl status`: the segments in the shm directory (usable or not), the configured
 // bases, and the leftovers an operator should look at.
 
+#include <dirent.h>
+
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
-#include <dirent.h>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
@@ -29,9 +30,10 @@ constexpr OptionSpec kStatusOptions[] = {
 
 // The diagnostics worth a glance in a one-line summary (the others are in `dump`).
 constexpr shm::Diag kKeyDiagnostics[] = {
-    shm::Diag::UsersTableFull, shm::Diag::StudentsTableFull, shm::Diag::SharedRowWriters, shm::Diag::RowsReclaimed,
-    shm::Diag::ConfigErrors,   shm::Diag::SegmentsReplaced,  shm::Diag::OutOfRange,       shm::Diag::BadArgument,
-    shm::Diag::BadHandle,      shm::Diag::NullArgument,
+    shm::Diag::UsersTableFull, shm::Diag::StudentsTableFull, shm::Diag::SharedRowWriters,
+    shm::Diag::RowsReclaimed,  shm::Diag::ConfigErrors,      shm::Diag::SegmentsReplaced,
+    shm::Diag::OutOfRange,     shm::Diag::BadArgument,       shm::Diag::BadHandle,
+    shm::Diag::NullArgument,
 };
 
 Json segment_json(const SegmentFile &f) {
@@ -59,7 +61,8 @@ Json segment_json(const SegmentFile &f) {
     j["students_used"] = view->students_used();
     j["students_capacity"] = h.student_capacity;
     Json diag = Json::object();
-    for (uint32_t d = 0; d < uint32_t(shm::Diag::Count_); ++d) diag[diag_name(shm::Diag(d))] = view->diag(shm::Diag(d));
+    for (uint32_t d = 0; d < uint32_t(shm::Diag::Count_); ++d)
+        diag[diag_name(shm::Diag(d))] = view->diag(shm::Diag(d));
     j["diagnostics"] = diag;
     return j;
 }
@@ -73,7 +76,8 @@ std::optional<Json> configured_json(const std::string &dir, std::string *error) 
     std::vector<std::string> bases;
     while (const dirent *e = ::readdir(d)) {
         const std::string name = e->d_name;
-        if (name.size() == 13 && name.ends_with(".conf") && valid_base_id(name.substr(0, 8).c_str()))
+        if (name.size() == 13 && name.ends_with(".conf") &&
+            valid_base_id(name.substr(0, 8).c_str()))
             bases.push_back(name.substr(0, 8));
     }
     ::closedir(d);
@@ -104,7 +108,8 @@ std::string yes_no(const Json &v) { return v.is_boolean() ? (v.get<bool>() ? "ye
 
 std::string used_of(const Json &seg, const char *used, const char *capacity) {
     if (!seg.contains(used)) return "-";
-    return std::to_string(seg[used].get<uint64_t>()) + "/" + std::to_string(seg[capacity].get<uint64_t>());
+    return std::to_string(seg[used].get<uint64_t>()) + "/" +
+           std::to_string(seg[capacity].get<uint64_t>());
 }
 
 std::string cell(std::string text, size_t width) {
@@ -114,12 +119,14 @@ std::string cell(std::string text, size_t width) {
 
 void write_status_table(const Json &status, std::ostream &out) {
     out << "segments in " << status["shm_dir"].get<std::string>() << ":\n";
-    if (status["segments"].empty()) out << "  (none)\n";
+    if (status["segments"].empty())
+        out << "  (none)\n";
     else
-        out << "  " << cell("base", 9) << cell("product", 8) << cell("size", 9) << cell("layout", 6) << cell("schema", 8)
-            << cell("creator", 14) << cell("created at", 20) << cell("rows", 6) << cell("users", 12) << "students\n";
+        out << "  " << cell("base", 9) << cell("product", 8) << cell("size", 9) << cell("layout", 6)
+            << cell("schema", 8) << cell("creator", 14) << cell("created at", 20) << cell("rows", 6)
+            << cell("users", 12) << "students\n";
     for (const Json &seg : status["segments"]) {
-        out << "  " << cell(seg["base"], 9);
+        out << "  " << cell(seg["base"].get<std::string>(), 9);
         if (!seg.contains("layout_version")) {
             out << "unusable: " << seg["problem"].get<std::string>() << "\n";
             continue;
@@ -130,9 +137,10 @@ void write_status_table(const Json &status, std::ostream &out) {
             << cell(std::to_string(seg["size"].get<uint64_t>() / 1024) + " KiB", 9)
             << cell(std::to_string(seg["layout_version"].get<uint32_t>()), 6)
             << cell(seg["schema_matches"].get<bool>() ? "match" : "DIFFERS", 8) << cell(creator, 14)
-            << cell(seg["created_at"], 20) << cell(used_of(seg, "rows_leased", "rows_total"), 6)
-            << cell(used_of(seg, "users_used", "users_capacity"), 12) << used_of(seg, "students_used", "students_capacity")
-            << "\n";
+            << cell(seg["created_at"].get<std::string>(), 20)
+            << cell(used_of(seg, "rows_leased", "rows_total"), 6)
+            << cell(used_of(seg, "users_used", "users_capacity"), 12)
+            << used_of(seg, "students_used", "students_capacity") << "\n";
         if (!seg["compatible"].get<bool>()) {
             out << "    incompatible: " << seg["problem"].get<std::string>() << "\n";
             continue;
@@ -148,11 +156,12 @@ void write_status_table(const Json &status, std::ostream &out) {
         out << "\nconfigured bases in " << status["config_dir"].get<std::string>() << ":\n";
         if (status["configured"].empty()) out << "  (none)\n";
         for (const Json &c : status["configured"]) {
-            out << "  " << cell(c["base"], 9);
+            out << "  " << cell(c["base"].get<std::string>(), 9);
             if (c.contains("problem"))
                 out << "malformed: " << c["problem"].get<std::string>() << "\n";
             else
-                out << "enabled " << cell(yes_no(c["enabled"]), 4) << cell(c["timezone"], 16) << "school year starts "
+                out << "enabled " << cell(yes_no(c["enabled"]), 4)
+                    << cell(c["timezone"].get<std::string>(), 16) << "school year starts "
                     << c["school_year_start"].get<std::string>() << "\n";
         }
     }
@@ -172,10 +181,11 @@ int cmd_status(const Args &args, Io io) {
         return kExitUsage;
     }
     if (parsed->help) {
-        io.out << "usage: sonde-ctl status [--shm-dir DIR] [--config-dir DIR] [--format table|json]\n"
-                  "Lists the statistics segments (one per base) with their occupancy and key\n"
-                  "diagnostics, the configured bases, and leftover files worth a look.\n\n"
-               << options_help(kStatusOptions);
+        io.out
+            << "usage: sonde-ctl status [--shm-dir DIR] [--config-dir DIR] [--format table|json]\n"
+               "Lists the statistics segments (one per base) with their occupancy and key\n"
+               "diagnostics, the configured bases, and leftover files worth a look.\n\n"
+            << options_help(kStatusOptions);
         return kExitOk;
     }
     const std::string format = parsed->get("format", "table");
@@ -193,15 +203,19 @@ int cmd_status(const Args &args, Io io) {
     Json warnings = Json::array();
     for (const SegmentFile &f : *files) {
         switch (f.kind) {
-            case SegmentFile::Kind::Segment: status["segments"].push_back(segment_json(f)); break;
+            case SegmentFile::Kind::Segment:
+                status["segments"].push_back(segment_json(f));
+                break;
             case SegmentFile::Kind::SetAside:
-                warnings.push_back("set-aside segment " + f.name + " (" + std::to_string(f.size) +
-                                   " bytes, from " + iso8601_utc(f.mtime) +
-                                   "): the plugin found it incompatible or corrupt and started a fresh one");
+                warnings.push_back(
+                    "set-aside segment " + f.name + " (" + std::to_string(f.size) +
+                    " bytes, from " + iso8601_utc(f.mtime) +
+                    "): the plugin found it incompatible or corrupt and started a fresh one");
                 break;
             case SegmentFile::Kind::InitTemp:
-                warnings.push_back("leftover temp file " + f.name + " (from " + iso8601_utc(f.mtime) +
-                                   "): a server died while creating the segment; safe to delete if old");
+                warnings.push_back(
+                    "leftover temp file " + f.name + " (from " + iso8601_utc(f.mtime) +
+                    "): a server died while creating the segment; safe to delete if old");
                 break;
         }
     }
@@ -215,12 +229,15 @@ int cmd_status(const Args &args, Io io) {
         status["config_dir"] = dir;
         status["configured"] = *configured;
         for (const Json &c : *configured) {
-            const bool has_segment = std::any_of(files->begin(), files->end(), [&](const SegmentFile &f) {
-                return f.kind == SegmentFile::Kind::Segment && f.base == c["base"].get<std::string>();
-            });
+            const bool has_segment =
+                std::any_of(files->begin(), files->end(), [&](const SegmentFile &f) {
+                    return f.kind == SegmentFile::Kind::Segment &&
+                           f.base == c["base"].get<std::string>();
+                });
             if (c["enabled"] == true && !has_segment)
-                warnings.push_back("base " + c["base"].get<std::string>() +
-                                   " is enabled but has no segment yet (no server has opened it since)");
+                warnings.push_back(
+                    "base " + c["base"].get<std::string>() +
+                    " is enabled but has no segment yet (no server has opened it since)");
         }
     }
     status["warnings"] = warnings;

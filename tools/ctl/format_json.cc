@@ -19,7 +19,8 @@ Json counter_levels(const Snapshot &s, const std::vector<LevelValue> &levels) {
 
 Json gauge_levels(const Snapshot &s, const std::vector<LevelValue> &levels) {
     Json j = Json::object();
-    for (const LevelValue &lv : levels) j[s.level_names[lv.level]] = {{"value", lv.value}, {"set_at", iso8601_utc(lv.set_unix)}};
+    for (const LevelValue &lv : levels)
+        j[s.level_names[lv.level]] = {{"value", lv.value}, {"set_at", iso8601_utc(lv.set_unix)}};
     return j;
 }
 
@@ -29,7 +30,8 @@ Json measure_json(const Snapshot &s, const MeasureReading &m) {
     const bool gauge = m.ref.kind == MeasureKind::Gauge;
     Json j = {{"key", m.ref.key}, {"value", optional_int(m.total)}};
     if (gauge) j["set_at"] = m.total ? Json(iso8601_utc(m.set_unix)) : Json(nullptr);
-    if (m.ref.per_level) j["levels"] = gauge ? gauge_levels(s, m.levels) : counter_levels(s, m.levels);
+    if (m.ref.per_level)
+        j["levels"] = gauge ? gauge_levels(s, m.levels) : counter_levels(s, m.levels);
     return j;
 }
 
@@ -58,12 +60,15 @@ Json indicator_json(const Snapshot &s, const IndicatorReading &r) {
                 break;
             }
             if (gauge && r.measures.size() == 1)
-                j["set_at"] = r.value ? Json(iso8601_utc(r.measures.front().set_unix)) : Json(nullptr);
-            if (std::any_of(r.measures.begin(), r.measures.end(), [](const MeasureReading &m) { return m.ref.per_level; }))
+                j["set_at"] =
+                    r.value ? Json(iso8601_utc(r.measures.front().set_unix)) : Json(nullptr);
+            if (std::any_of(r.measures.begin(), r.measures.end(),
+                            [](const MeasureReading &m) { return m.ref.per_level; }))
                 j["levels"] = gauge ? gauge_levels(s, r.levels) : counter_levels(s, r.levels);
             if (r.measures.size() > 1) {
                 j["measures"] = Json::array();
-                for (const MeasureReading &m : r.measures) j["measures"].push_back(measure_json(s, m));
+                for (const MeasureReading &m : r.measures)
+                    j["measures"].push_back(measure_json(s, m));
             }
             break;
         }
@@ -85,7 +90,8 @@ Json indicator_json(const Snapshot &s, const IndicatorReading &r) {
                 j["school_year"] = d.school_year;
                 j["bins"] = bins_json(d, d.total);
                 j["bins_by_level"] = Json::object();
-                for (const auto &[level, bins] : d.levels) j["bins_by_level"][s.level_names[level]] = bins_json(d, bins);
+                for (const auto &[level, bins] : d.levels)
+                    j["bins_by_level"][s.level_names[level]] = bins_json(d, bins);
             }
             break;
         case IndicatorKind::Derived:
@@ -120,7 +126,10 @@ void write_json(const Snapshot &s, std::ostream &out) {
               {"at_iso", iso8601_utc(s.options.at)},
               {"timezone", s.options.timezone},
               {"school_year_start", start},
-              {"calendar", {{"day", s.stamps.day}, {"month", s.stamps.month}, {"school_year", s.stamps.school_year}}}};
+              {"calendar",
+               {{"day", s.stamps.day},
+                {"month", s.stamps.month},
+                {"school_year", s.stamps.school_year}}}};
     j["levels"] = Json::object();
     for (uint32_t l = 0; l < catalog::kLevelSlots; ++l)
         if (s.level_declared[l]) j["levels"][std::to_string(l)] = s.level_names[l];
@@ -131,13 +140,15 @@ void write_json(const Snapshot &s, std::ostream &out) {
     for (uint32_t p = 1; p <= catalog::kProfiles; ++p)
         for (uint32_t m = 1; m <= catalog::kMedia; ++m)
             for (uint32_t a = 1; a <= catalog::kAccesses; ++a)
-                j["connections"].push_back({{"profile", catalog::kProfileValues[p].key},
-                                            {"medium", catalog::kMediumValues[m].key},
-                                            {"access", catalog::kAccessValues[a].key},
-                                            {"count", s.connections[catalog::connection_cell(p, m, a)]}});
+                j["connections"].push_back(
+                    {{"profile", catalog::kProfileValues[p].key},
+                     {"medium", catalog::kMediumValues[m].key},
+                     {"access", catalog::kAccessValues[a].key},
+                     {"count", s.connections[catalog::connection_cell(p, m, a)]}});
 
     Json diag = Json::object();
-    for (uint32_t d = 0; d < s.diagnostics.size(); ++d) diag[diag_name(shm::Diag(d))] = s.diagnostics[d];
+    for (uint32_t d = 0; d < s.diagnostics.size(); ++d)
+        diag[diag_name(shm::Diag(d))] = s.diagnostics[d];
     diag["rows_leased"] = s.rows_leased;
     diag["rows_total"] = s.rows_total;
     diag["users_used"] = s.users_used;

@@ -16,30 +16,42 @@ namespace {
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Family {
-public:
+  public:
     Family(std::ostream &out, const std::string &name, const char *type, const std::string &help)
-        : out_(out), name_(name), sample_(name + suffix(type)) {
-        out_ << "# TYPE " << name_ << " " << type << "\n# HELP " << name_ << " " << openmetrics_escape(help) << "\n";
+        : out_(out),
+          name_(name),
+          sample_(name + suffix(type)),
+          counter_(std::string_view(type) == "counter") {
+        out_ << "# TYPE " << name_ << " " << type << "\n# HELP " << name_ << " "
+             << openmetrics_escape(help) << "\n";
     }
     void sample(const Labels &labels, const std::string &value) {
         out_ << sample_ << "{";
         for (size_t i = 0; i < labels.size(); ++i)
-            out_ << (i ? "," : "") << labels[i].first << "=\"" << openmetrics_escape(labels[i].second) << "\"";
+            out_ << (i ? "," : "") << labels[i].first << "=\""
+                 << openmetrics_escape(labels[i].second) << "\"";
         out_ << "} " << value << "\n";
     }
-    void sample(const Labels &labels, int64_t value) { sample(labels, std::to_string(value)); }
+    // OpenMetrics forbids negative counters, and strict parsers reject the whole scrape for
+    // one. A correction recorded at another level than the event it corrects can leave that
+    // level's cell below zero: it shows as 0 here (JSON and table keep the exact figure).
+    void sample(const Labels &labels, int64_t value) {
+        sample(labels, std::to_string(counter_ && value < 0 ? 0 : value));
+    }
 
-private:
+  private:
     // The sample names a family's type requires.
     static std::string suffix(std::string_view type) {
         return type == "counter" ? "_total" : type == "info" ? "_info" : "";
     }
     std::ostream &out_;
     std::string name_, sample_;
+    bool counter_;
 };
 
 std::string family_name(const std::string &key, bool counter) {
-    if (counter && key.size() > 6 && key.ends_with("_total")) return "sonde_" + key.substr(0, key.size() - 6);
+    if (counter && key.size() > 6 && key.ends_with("_total"))
+        return "sonde_" + key.substr(0, key.size() - 6);
     return "sonde_" + key;
 }
 
@@ -58,12 +70,16 @@ bool sums_counters(const IndicatorReading &r) {
     return true;
 }
 
-std::string help_of(const IndicatorReading &r) { return std::string(r.def->theme) + ": " + r.def->name; }
+std::string help_of(const IndicatorReading &r) {
+    return std::string(r.def->theme) + ": " + r.def->name;
+}
 
 void measures_samples(const Snapshot &s, const IndicatorReading &r, Family &f, const Labels &base) {
     const bool several = r.measures.size() > 1;
     for (const MeasureReading &m : r.measures) {
-        const char *what = m.ref.kind == MeasureKind::Event ? "event" : m.ref.kind == MeasureKind::Tally ? "tally" : "gauge";
+        const char *what = m.ref.kind == MeasureKind::Event   ? "event"
+                           : m.ref.kind == MeasureKind::Tally ? "tally"
+                                                              : "gauge";
         const Labels labels = several ? with(base, what, m.ref.key) : base;
         if (!m.ref.per_level) {
             if (m.total) f.sample(labels, *m.total);
@@ -80,7 +96,8 @@ void measures_samples(const Snapshot &s, const IndicatorReading &r, Family &f, c
 void indicator_families(const Snapshot &s, const IndicatorReading &r, std::ostream &out) {
     using catalog::IndicatorKind;
     Labels base = {{"base", s.base}};
-    if (r.def->audience == catalog::Audience::SchoolOnly) base.emplace_back("audience", "school_only");
+    if (r.def->audience == catalog::Audience::SchoolOnly)
+        base.emplace_back("audience", "school_only");
     const std::string key = r.def->key;
     switch (r.def->kind) {
         case IndicatorKind::Counter: {
@@ -93,10 +110,11 @@ void indicator_families(const Snapshot &s, const IndicatorReading &r, std::ostre
                 for (uint32_t m = 1; m <= catalog::kMedia; ++m)
                     for (uint32_t a = 1; a <= catalog::kAccesses; ++a)
                         if (r.selector->selects(p, m, a))
-                            f.sample(with(with(with(base, "profile", catalog::kProfileValues[p].key), "medium",
-                                               catalog::kMediumValues[m].key),
-                                          "access", catalog::kAccessValues[a].key),
-                                     s.connections[catalog::connection_cell(p, m, a)]);
+                            f.sample(
+                                with(with(with(base, "profile", catalog::kProfileValues[p].key),
+                                          "medium", catalog::kMediumValues[m].key),
+                                     "access", catalog::kAccessValues[a].key),
+                                s.connections[catalog::connection_cell(p, m, a)]);
             break;
         }
         case IndicatorKind::Gauge: {
@@ -114,18 +132,23 @@ void indicator_families(const Snapshot &s, const IndicatorReading &r, std::ostre
             break;
         }
         case IndicatorKind::Distribution: {
-            Family bins(out, family_name(key, false), "gauge", help_of(r) + " (students per bin, current school year)");
+            Family bins(out, family_name(key, false), "gauge",
+                        help_of(r) + " (students per bin, current school year)");
             if (r.distribution)
                 for (const auto &[level, counts] : r.distribution->levels)
                     for (size_t b = 0; b < counts.size(); ++b)
-                        bins.sample(with(with(base, "level", s.level_names[level]), "bin", r.distribution->bin_labels[b]),
+                        bins.sample(with(with(base, "level", s.level_names[level]), "bin",
+                                         r.distribution->bin_labels[b]),
                                     int64_t(counts[b]));
-            Family events(out, family_name(key + "_events", true), "counter", help_of(r) + " (events)");
-            for (const LevelValue &lv : r.levels) events.sample(with(base, "level", s.level_names[lv.level]), lv.value);
+            Family events(out, family_name(key + "_events", true), "counter",
+                          help_of(r) + " (events)");
+            for (const LevelValue &lv : r.levels)
+                events.sample(with(base, "level", s.level_names[lv.level]), lv.value);
             break;
         }
         case IndicatorKind::Derived: {
-            if (!r.derivation || r.derivation->op == Derivation::Op::Referential) break;  // a console-side table
+            if (!r.derivation || r.derivation->op == Derivation::Op::Referential)
+                break;  // a console-side table
             if (r.derivation->op == Derivation::Op::Ratio) {
                 Family f(out, family_name(key, false), "gauge", help_of(r) + " (percent)");
                 f.sample(base, r.percent ? one_decimal(*r.percent) : "NaN");
@@ -146,14 +169,17 @@ void write_openmetrics(const Snapshot &s, std::ostream &out) {
 
     const Labels base = {{"base", s.base}};
     {
-        Family info(out, "sonde_segment", "info", "The segment read: product, catalogue schema and incarnation");
-        info.sample(with(with(with(with(base, "product", product_name(s.product)), "schema_hash", hex64(s.schema_hash)),
+        Family info(out, "sonde_segment", "info",
+                    "The segment read: product, catalogue schema and incarnation");
+        info.sample(with(with(with(with(base, "product", product_name(s.product)), "schema_hash",
+                                   hex64(s.schema_hash)),
                               "catalog_version", catalog::kCatalogVersion),
                          "generation", hex64(s.generation)),
                     "1");
     }
     {
-        Family diag(out, "sonde_diagnostics", "counter", "Misuses and incidents counted by the plugin, by kind");
+        Family diag(out, "sonde_diagnostics", "counter",
+                    "Misuses and incidents counted by the plugin, by kind");
         for (uint32_t d = 0; d < s.diagnostics.size(); ++d)
             diag.sample(with(base, "kind", diag_name(shm::Diag(d))), int64_t(s.diagnostics[d]));
     }
@@ -163,7 +189,8 @@ void write_openmetrics(const Snapshot &s, std::ostream &out) {
         {"students_used", s.students_used}, {"students_capacity", s.students_capacity},
     };
     for (const auto &[name, value] : usage) {
-        Family f(out, std::string("sonde_segment_") + name, "gauge", std::string("Segment table usage: ") + name);
+        Family f(out, std::string("sonde_segment_") + name, "gauge",
+                 std::string("Segment table usage: ") + name);
         f.sample(base, int64_t(value));
     }
     out << "# EOF\n";

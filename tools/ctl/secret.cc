@@ -1,9 +1,10 @@
 #include "secret.hpp"
 
+#include <sys/random.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <sys/random.h>
 
 namespace sonde::ctl {
 

@@ -1,14 +1,15 @@
 #include "segment_probe.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstddef>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/config.hpp"
 #include "shm/layout.hpp"
@@ -18,16 +19,21 @@ namespace {
 
 std::optional<SegmentFile> classify(const std::string &dir, const std::string &name) {
     constexpr std::string_view prefix = "sonde.";
-    if (name.size() < prefix.size() + 8 || name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    if (name.size() < prefix.size() + 8 || name.compare(0, prefix.size(), prefix) != 0)
+        return std::nullopt;
     const std::string base = name.substr(prefix.size(), 8);
     if (!valid_base_id(base.c_str())) return std::nullopt;
     const std::string rest = name.substr(prefix.size() + 8);
     SegmentFile f{SegmentFile::Kind::Segment, name, dir + "/" + name, base};
-    if (rest.empty()) f.kind = SegmentFile::Kind::Segment;
-    else if (rest.starts_with(".bad.")) f.kind = SegmentFile::Kind::SetAside;
-    else if (rest.starts_with(".init.")) f.kind = SegmentFile::Kind::InitTemp;
-    else return std::nullopt;
-    struct stat st{};
+    if (rest.empty())
+        f.kind = SegmentFile::Kind::Segment;
+    else if (rest.starts_with(".bad."))
+        f.kind = SegmentFile::Kind::SetAside;
+    else if (rest.starts_with(".init."))
+        f.kind = SegmentFile::Kind::InitTemp;
+    else
+        return std::nullopt;
+    struct stat st {};
     if (::lstat(f.path.c_str(), &st) == 0) {
         f.size = uint64_t(st.st_size);
         f.mtime = int64_t(st.st_mtim.tv_sec);
@@ -44,7 +50,8 @@ T field(const unsigned char *bytes, size_t offset) {
 
 }  // namespace
 
-std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &dir, std::string *error) {
+std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &dir,
+                                                           std::string *error) {
     DIR *d = ::opendir(dir.c_str());
     if (!d) {
         *error = "cannot read " + dir + ": " + std::strerror(errno);
@@ -54,7 +61,8 @@ std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &di
     while (const dirent *e = ::readdir(d))
         if (auto f = classify(dir, e->d_name)) files.push_back(std::move(*f));
     ::closedir(d);
-    std::sort(files.begin(), files.end(), [](const SegmentFile &a, const SegmentFile &b) { return a.name < b.name; });
+    std::sort(files.begin(), files.end(),
+              [](const SegmentFile &a, const SegmentFile &b) { return a.name < b.name; });
     return files;
 }
 

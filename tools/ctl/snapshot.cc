@@ -12,22 +12,25 @@ using catalog::kLevelSlots;
 
 // Reads every counter cell once, so the figures of one dump are mutually consistent.
 class Cells {
-public:
+  public:
     explicit Cells(const reader::SegmentView &view) : cells_(view.cells()) {}
 
     int64_t measure(const MeasureRef &m, uint32_t level) const {
-        const uint32_t first = m.kind == MeasureKind::Event ? catalog::kEvents[m.id].first : catalog::kTallies[m.id].first;
+        const uint32_t first = m.kind == MeasureKind::Event ? catalog::kEvents[m.id].first
+                                                            : catalog::kTallies[m.id].first;
         return cells_[first + (m.per_level ? level : 0)];
     }
     int64_t connection(uint32_t cell) const { return cells_[cell]; }
 
-private:
+  private:
     std::vector<int64_t> cells_;
 };
 
 // Declared levels always appear; others only when something was recorded there. Counters also
 // always show level 0 ("unspecified"), so a scraper sees their series from the first dump.
-bool shown(const Snapshot &s, uint32_t level, bool has_data) { return has_data || s.level_declared[level]; }
+bool shown(const Snapshot &s, uint32_t level, bool has_data) {
+    return has_data || s.level_declared[level];
+}
 
 MeasureReading read_counter_measure(const Snapshot &s, const Cells &cells, const MeasureRef &ref) {
     MeasureReading m{ref, 0, 0, {}};
@@ -60,7 +63,8 @@ std::vector<LevelValue> merge_levels(const std::vector<MeasureReading> &measures
     std::vector<LevelValue> merged;
     for (const MeasureReading &m : measures)
         for (const LevelValue &lv : m.levels) {
-            auto it = std::find_if(merged.begin(), merged.end(), [&](const LevelValue &x) { return x.level == lv.level; });
+            auto it = std::find_if(merged.begin(), merged.end(),
+                                   [&](const LevelValue &x) { return x.level == lv.level; });
             if (it == merged.end()) {
                 merged.push_back(lv);
             } else {
@@ -68,16 +72,19 @@ std::vector<LevelValue> merge_levels(const std::vector<MeasureReading> &measures
                 it->set_unix = std::max(it->set_unix, lv.set_unix);
             }
         }
-    std::sort(merged.begin(), merged.end(), [](const LevelValue &a, const LevelValue &b) { return a.level < b.level; });
+    std::sort(merged.begin(), merged.end(),
+              [](const LevelValue &a, const LevelValue &b) { return a.level < b.level; });
     return merged;
 }
 
-void read_measures(IndicatorReading &r, const Snapshot &s, const reader::SegmentView &view, const Cells &cells) {
+void read_measures(IndicatorReading &r, const Snapshot &s, const reader::SegmentView &view,
+                   const Cells &cells) {
     for (const std::string &key : split_words(r.def->source)) {
         const std::optional<MeasureRef> ref = find_measure(key);
         if (!ref) continue;  // the generator rejects unknown keys
-        r.measures.push_back(ref->kind == MeasureKind::Gauge ? read_gauge_measure(view, *ref)
-                                                             : read_counter_measure(s, cells, *ref));
+        r.measures.push_back(ref->kind == MeasureKind::Gauge
+                                 ? read_gauge_measure(view, *ref)
+                                 : read_counter_measure(s, cells, *ref));
     }
     if (r.measures.empty()) return;
     if (r.measures.size() == 1 || measures_split_a_dimension(*r.def)) {
@@ -116,7 +123,8 @@ void read_distinct(IndicatorReading &r, const Snapshot &s, const reader::Segment
     r.value = int64_t(r.windows[shm::kSchoolYear].current);
 }
 
-void read_distribution(IndicatorReading &r, const Snapshot &s, const reader::SegmentView &view, const Cells &cells) {
+void read_distribution(IndicatorReading &r, const Snapshot &s, const reader::SegmentView &view,
+                       const Cells &cells) {
     const std::optional<MeasureRef> ref = find_measure(r.def->source);
     if (!ref || ref->kind != MeasureKind::Tally) return;
     // The headline is the number of events (half-days of absence...); the bins count students.
@@ -142,7 +150,8 @@ void read_distribution(IndicatorReading &r, const Snapshot &s, const reader::Seg
 std::string id_list(const std::vector<uint16_t> &ids) {
     bool contiguous = !ids.empty();
     for (size_t i = 1; i < ids.size(); ++i) contiguous = contiguous && ids[i] == ids[i - 1] + 1;
-    if (contiguous && ids.size() > 2) return std::to_string(ids.front()) + ".." + std::to_string(ids.back());
+    if (contiguous && ids.size() > 2)
+        return std::to_string(ids.front()) + ".." + std::to_string(ids.back());
     std::string text;
     for (uint16_t id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
     return text;
@@ -157,13 +166,15 @@ void evaluate_derived(IndicatorReading &r, const Snapshot &s) {
         case Derivation::Op::Sum:
             for (uint16_t id : d.refs)
                 for (const IndicatorReading &other : s.indicators)
-                    if (other.def->id == id && other.value) r.value = r.value.value_or(0) + *other.value;
+                    if (other.def->id == id && other.value)
+                        r.value = r.value.value_or(0) + *other.value;
             break;
         case Derivation::Op::Ratio:
             r.numerator = selected_connections(s, *d.num);
             r.denominator = selected_connections(s, *d.den);
             if (*r.denominator != 0)
-                r.percent = std::round(1000.0 * double(*r.numerator) / double(*r.denominator)) / 10.0;
+                r.percent =
+                    std::round(1000.0 * double(*r.numerator) / double(*r.denominator)) / 10.0;
             break;
         case Derivation::Op::Referential:
             r.note = "per-school table of indicators " + id_list(d.refs) + " (console side)";
@@ -185,7 +196,8 @@ void name_levels(Snapshot &s, const reader::SegmentView &view) {
 
 }  // namespace
 
-Snapshot take_snapshot(const reader::SegmentView &view, const time::TimeZone &tz, const SnapshotOptions &options) {
+Snapshot take_snapshot(const reader::SegmentView &view, const time::TimeZone &tz,
+                       const SnapshotOptions &options) {
     Snapshot s;
     const shm::Header &h = view.header();
     s.base = std::string(h.base_id, strnlen(h.base_id, sizeof h.base_id));
@@ -217,17 +229,25 @@ Snapshot take_snapshot(const reader::SegmentView &view, const time::TimeZone &tz
                     read_measures(r, s, view, cells);
                 }
                 break;
-            case IndicatorKind::Gauge: read_measures(r, s, view, cells); break;
-            case IndicatorKind::Distinct: read_distinct(r, s, view); break;
-            case IndicatorKind::Distribution: read_distribution(r, s, view, cells); break;
-            case IndicatorKind::Derived: break;
+            case IndicatorKind::Gauge:
+                read_measures(r, s, view, cells);
+                break;
+            case IndicatorKind::Distinct:
+                read_distinct(r, s, view);
+                break;
+            case IndicatorKind::Distribution:
+                read_distribution(r, s, view, cells);
+                break;
+            case IndicatorKind::Derived:
+                break;
         }
         s.indicators.push_back(std::move(r));
     }
     for (IndicatorReading &r : s.indicators)
         if (r.def->kind == IndicatorKind::Derived) evaluate_derived(r, s);
 
-    for (uint32_t d = 0; d < uint32_t(shm::Diag::Count_); ++d) s.diagnostics[d] = view.diag(shm::Diag(d));
+    for (uint32_t d = 0; d < uint32_t(shm::Diag::Count_); ++d)
+        s.diagnostics[d] = view.diag(shm::Diag(d));
     s.rows_leased = view.rows_leased();
     s.rows_total = h.row_count;
     s.users_used = view.users_used();

@@ -25,8 +25,8 @@ struct LevelValue {
 // One source measure of a counter or gauge indicator (messages = message_sent + received).
 struct MeasureReading {
     MeasureRef ref;
-    std::optional<int64_t> total;  // gauges: nullopt while no level was ever set
-    uint32_t set_unix = 0;         // gauges: latest set time over the levels
+    std::optional<int64_t> total;    // gauges: nullopt while no level was ever set
+    uint32_t set_unix = 0;           // gauges: latest set time over the levels
     std::vector<LevelValue> levels;  // per-level measures only
 };
 
@@ -41,7 +41,7 @@ inline constexpr const char *kWindowNames[shm::kWindows] = {"day", "month", "sch
 struct DistributionReading {
     uint32_t school_year = 0;
     std::vector<std::string> bin_labels;
-    std::vector<uint64_t> total;                                  // per bin
+    std::vector<uint64_t> total;                                     // per bin
     std::vector<std::pair<uint32_t, std::vector<uint64_t>>> levels;  // (level, per bin)
 };
 
@@ -50,15 +50,15 @@ struct IndicatorReading {
     // The headline figure; nullopt when nothing was recorded (unset gauges) or it cannot be
     // computed (ratio over zero, referential tables).
     std::optional<int64_t> value;
-    std::optional<double> percent;  // ratios: 0..100, rounded to one decimal
+    std::optional<double> percent;   // ratios: 0..100, rounded to one decimal
     std::vector<LevelValue> levels;  // per-level breakdown of `value`
     std::vector<MeasureReading> measures;
-    std::optional<Selector> selector;                         // connection-based
-    std::array<WindowCounts, shm::kWindows> windows{};         // distinct
-    std::optional<DistributionReading> distribution;          // distribution
-    std::optional<Derivation> derivation;                     // derived
-    std::optional<int64_t> numerator, denominator;            // ratio
-    std::string note;                                         // referential
+    std::optional<Selector> selector;                   // connection-based
+    std::array<WindowCounts, shm::kWindows> windows{};  // distinct
+    std::optional<DistributionReading> distribution;    // distribution
+    std::optional<Derivation> derivation;               // derived
+    std::optional<int64_t> numerator, denominator;      // ratio
+    std::string note;                                   // referential
 };
 
 struct SnapshotOptions {
@@ -87,6 +87,7 @@ struct Snapshot {
 };
 
 // tz must be the zone named in options.timezone.
-Snapshot take_snapshot(const reader::SegmentView &view, const time::TimeZone &tz, const SnapshotOptions &options);
+Snapshot take_snapshot(const reader::SegmentView &view, const time::TimeZone &tz,
+                       const SnapshotOptions &options);
 
 }  // namespace sonde::ctl

@@ -27,7 +27,8 @@ std::string one_decimal(double value) {
     // Integer arithmetic so neither the locale nor printf's rounding mode matters.
     const int64_t tenths = std::llround(value * 10.0);
     const int64_t whole = (tenths < 0 ? -tenths : tenths) / 10;
-    return (tenths < 0 ? "-" : "") + std::to_string(whole) + "." + std::to_string((tenths < 0 ? -tenths : tenths) % 10);
+    return (tenths < 0 ? "-" : "") + std::to_string(whole) + "." +
+           std::to_string((tenths < 0 ? -tenths : tenths) % 10);
 }
 
 std::optional<int64_t> parse_int64(std::string_view text) {
@@ -42,10 +43,14 @@ std::string openmetrics_escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (char c : text) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
