@@ -209,6 +209,12 @@ const char *diag_name(shm::Diag what) {
             return "config_reloads";
         case shm::Diag::SegmentsReplaced:
             return "segments_replaced";
+        case shm::Diag::SnapshotsWritten:
+            return "snapshots_written";
+        case shm::Diag::SnapshotErrors:
+            return "snapshot_errors";
+        case shm::Diag::SpoolMerges:
+            return "spool_merges";
         case shm::Diag::Count_:
             break;
     }

@@ -20,6 +20,8 @@ constexpr Command kCommands[] = {
     {"disable", cmd_disable, "stop recording for a base (keeps its configuration)"},
     {"status", cmd_status, "list segments, configured bases and leftovers"},
     {"dump", cmd_dump, "print every indicator of a base (table, JSON or OpenMetrics)"},
+    {"keygen", cmd_keygen, "create a key pair for the snapshot channel"},
+    {"open", cmd_open, "verify, decrypt and print snapshots as JSON (the console's reading side)"},
 };
 
 void usage(std::ostream &out) {

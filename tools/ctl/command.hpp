@@ -23,6 +23,8 @@ int cmd_enable(const Args &args, Io io);
 int cmd_disable(const Args &args, Io io);
 int cmd_status(const Args &args, Io io);
 int cmd_dump(const Args &args, Io io);
+int cmd_keygen(const Args &args, Io io);
+int cmd_open(const Args &args, Io io);
 
 // Entry point: args = argv[1..]. Returns the process exit code.
 int run(const Args &args, Io io);

@@ -1,0 +1,116 @@
+// sonde-ctl keygen and open: the reading side of snapshots, run as the binary on real spool
+// files written by the plugin.
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/config.hpp"
+#include "sonde.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int status;
+    std::string out;
+};
+
+Result run(const std::string &args) {
+    const std::string cmd = std::string(SONDE_CTL_PATH) + " " + args + " 2>&1";
+    FILE *p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = ::pclose(p);
+    return {WEXITSTATUS(status), out};
+}
+
+const sonde_api &api() {
+    static const sonde_api *t = [] {
+        void *so = ::dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+        REQUIRE(so);
+        return reinterpret_cast<sonde_get_api_fn>(::dlsym(so, "sonde_get_api"))(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
+    }();
+    return *t;
+}
+
+void flip_byte(const std::string &path, long offset) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(offset);
+    char c;
+    f.get(c);
+    f.seekp(offset);
+    f.put(char(c ^ 0x01));
+}
+
+}  // namespace
+
+TEST_CASE("keygen, then open verifies, decrypts and prints a real snapshot") {
+    char tmpl[] = "/tmp/sonde-ctl-snap-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
+    REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status == 0);
+    REQUIRE(run("keygen --out " + dir + "/server.key --public " + dir + "/server.pub").status == 0);
+    REQUIRE(run("keygen --out " + dir + "/other.key").status == 0);
+    CHECK(run("keygen --out " + dir + "/server.key").status == 1);  // never overwrites a key
+    CHECK((fs::status(dir + "/server.key").permissions() & fs::perms::group_all) == fs::perms::none);
+
+    sonde::BaseConfig config;
+    config.enabled = true;
+    config.secret = {3, 4};
+    config.snapshots.spool_dir = dir + "/spool";
+    config.snapshots.console_public_key = dir + "/console.pub";
+    config.snapshots.sender_key = dir + "/server.key";
+    REQUIRE(sonde::save_config(dir + "/conf/0310001A.conf", config, nullptr));
+
+    sonde_open_params p{};
+    p.struct_size = sizeof p;
+    p.product = SONDE_PRODUCT_PRONOTE;
+    p.base_id = "0310001A";
+    const std::string conf = dir + "/conf", shm = dir + "/shm";
+    p.config_dir = conf.c_str();
+    p.shm_dir = shm.c_str();
+    sonde_base *base = nullptr;
+    sonde_writer *w = nullptr;
+    REQUIRE(api().base_open(&p, &base) == SONDE_OK);
+    REQUIRE(api().clock_set(base, 1795510800) == SONDE_OK);
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    for (int i = 0; i < 9; ++i) REQUIRE(api().count(w, SONDE_EV_QUIZ_CREATED, 0, 1) == SONDE_OK);
+    api().writer_release(w);
+    REQUIRE(api().base_close(base) == SONDE_OK);  // clean shutdown: a snapshot
+
+    std::string file;
+    for (const auto &e : fs::directory_iterator(dir + "/spool"))
+        if (e.path().extension() == ".sonde") file = e.path();
+    REQUIRE_FALSE(file.empty());
+    const std::string keys = " --key " + dir + "/console.key --trust " + dir + "/server.pub";
+
+    Result ok = run("open " + file + keys);
+    INFO(ok.out);
+    REQUIRE(ok.status == 0);
+    const auto json = nlohmann::json::parse(ok.out);
+    REQUIRE(json["bases"].contains("0310001A"));
+    CHECK(json["bases"]["0310001A"]["snapshot"]["sequence"] == 1);
+    CHECK(ok.out.find("quiz_created") != std::string::npos);
+
+    // Replay, wrong key, untrusted sender, tampering, truncation: refused, exit 1.
+    CHECK(run("open " + file + keys + " --after-sequence 1").out.find("refused (replayed sequence)") != std::string::npos);
+    CHECK(run("open " + file + " --key " + dir + "/other.key --trust " + dir + "/server.pub").status == 1);
+    CHECK(run("open " + file + " --key " + dir + "/console.key --trust " + dir + "/console.pub").status == 1);
+    const std::string copy = dir + "/tampered.sonde";
+    fs::copy_file(file, copy);
+    flip_byte(copy, 45);  // the sequence, inside the authenticated header
+    Result tampered = run("open " + copy + keys);
+    CHECK(tampered.status == 1);
+    CHECK(tampered.out.find("refused (authentication failed)") != std::string::npos);
+    fs::resize_file(copy, fs::file_size(copy) - 7);
+    CHECK(run("open " + copy + keys).out.find("refused (truncated)") != std::string::npos);
+}

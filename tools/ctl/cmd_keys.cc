@@ -1,0 +1,134 @@
+// sonde-ctl keygen | open: the key files of the snapshot channel, and the reading side of
+// snapshots (verify, decrypt, decompress, decode, print as JSON).
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "args.hpp"
+#include "command.hpp"
+#include "snapshot/console.hpp"
+#include "snapshot/ingest.hpp"
+#include "snapshot/keys.hpp"
+
+namespace sonde::ctl {
+namespace {
+
+constexpr OptionSpec kKeygenOptions[] = {
+    {"out", "FILE", "private key file to create (mode 0600; an existing file is never overwritten)"},
+    {"public", "FILE", "also write the public half there, to hand to the other side"},
+};
+
+constexpr OptionSpec kOpenOptions[] = {
+    {"key", "FILE", "the console's private key file"},
+    {"trust", "FILE[,FILE...]", "public key files of the servers whose snapshots are accepted"},
+    {"max-size", "BYTES", "bound on the decompressed size (default 4 MiB)"},
+    {"after-sequence", "N", "refuse snapshots whose sequence is not above N (replay check)"},
+};
+
+std::optional<ParsedArgs> parse(const Args &args, std::span<const OptionSpec> spec, Io io) {
+    std::string error;
+    auto parsed = parse_args(args, spec, &error);
+    if (!parsed) io.err << "sonde-ctl: " << error << "\n";
+    return parsed;
+}
+
+std::vector<std::string> split(const std::string &list) {
+    std::vector<std::string> out;
+    std::stringstream in(list);
+    for (std::string item; std::getline(in, item, ',');)
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+}  // namespace
+
+int cmd_keygen(const Args &args, Io io) {
+    auto parsed = parse(args, kKeygenOptions, io);
+    if (!parsed) return kExitUsage;
+    if (parsed->help) {
+        io.out << "usage: sonde-ctl keygen --out FILE [--public FILE]\n"
+                  "Creates an X25519 key pair for the snapshot channel: one per school server (its\n"
+                  "sender_key) and one for the console (whose public half servers name as\n"
+                  "console_public_key).\n\n"
+               << options_help(kKeygenOptions);
+        return kExitOk;
+    }
+    if (!parsed->has("out") || !parsed->positional.empty()) {
+        io.err << "sonde-ctl: keygen needs --out FILE and no other argument\n";
+        return kExitUsage;
+    }
+    crypto::KeyPair key;
+    std::string error;
+    if (!snapshot::generate_key_file(parsed->get("out"), key, &error)) {
+        io.err << "sonde-ctl: " << error << "\n";
+        return kExitFailure;
+    }
+    if (parsed->has("public") && !snapshot::save_public_key(parsed->get("public"), key.public_key, false, &error)) {
+        io.err << "sonde-ctl: " << error << "\n";
+        return kExitFailure;
+    }
+    io.out << "key " << snapshot::to_hex(snapshot::key_id(key.public_key)) << " written to " << parsed->get("out")
+           << (parsed->has("public") ? " (public half: " + parsed->get("public") + ")" : std::string()) << "\n";
+    return kExitOk;
+}
+
+int cmd_open(const Args &args, Io io) {
+    auto parsed = parse(args, kOpenOptions, io);
+    if (!parsed) return kExitUsage;
+    if (parsed->help) {
+        io.out << "usage: sonde-ctl open FILE... --key CONSOLE_KEY --trust SERVER_PUB[,...]\n"
+                  "Verifies, decrypts, decompresses and decodes snapshots, ingests them as the\n"
+                  "console does (idempotent upsert) and prints the figures as JSON. Any file that is\n"
+                  "tampered, truncated, replayed, oversized or wrongly keyed is refused: exit 1.\n\n"
+               << options_help(kOpenOptions);
+        return kExitOk;
+    }
+    if (parsed->positional.empty() || !parsed->has("key") || !parsed->has("trust")) {
+        io.err << "sonde-ctl: open needs FILE..., --key and --trust\n";
+        return kExitUsage;
+    }
+    snapshot::OpenParams params;
+    std::string error;
+    if (!snapshot::load_key_pair(parsed->get("key"), params.recipient, &error)) {
+        io.err << "sonde-ctl: " << error << "\n";
+        return kExitFailure;
+    }
+    for (const std::string &path : split(parsed->get("trust"))) {
+        snapshot::PublicKey pub;
+        if (!snapshot::load_public_key(path, pub, &error)) {
+            io.err << "sonde-ctl: " << error << "\n";
+            return kExitFailure;
+        }
+        params.trusted_senders[snapshot::key_id(pub)] = pub;
+    }
+    if (parsed->has("max-size")) params.max_uncompressed = std::stoull(parsed->get("max-size"));
+    std::map<std::string, uint64_t> seen;
+    snapshot::IngestStore store;
+    int status = kExitOk;
+    for (const std::string &path : parsed->positional) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            io.err << "sonde-ctl: cannot read " << path << "\n";
+            status = kExitFailure;
+            continue;
+        }
+        const std::vector<uint8_t> file{std::istreambuf_iterator<char>(in), {}};
+        snapshot::Header header;
+        if (parsed->has("after-sequence") && snapshot::parse_header(file, header, nullptr) == snapshot::OpenError::None)
+            seen[header.base()] = std::stoull(parsed->get("after-sequence"));
+        params.last_sequence_seen = parsed->has("after-sequence") ? &seen : nullptr;
+        snapshot::v1::Snapshot s;
+        const snapshot::OpenError e = snapshot::open_snapshot(file, params, s, header, &error);
+        if (e != snapshot::OpenError::None) {
+            io.err << "sonde-ctl: " << path << ": refused (" << snapshot::open_error_name(e) << "): " << error << "\n";
+            status = kExitFailure;
+            continue;
+        }
+        store.ingest(s);
+    }
+    io.out << store.render_json() << "\n";
+    return status;
+}
+
+}  // namespace sonde::ctl
