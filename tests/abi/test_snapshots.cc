@@ -2,7 +2,11 @@
 // durable spool, shipper election and takeover. Opened with the console-side library.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <csignal>
+#include <map>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/config.hpp"
 #include "core/siphash.hpp"
@@ -49,6 +53,7 @@ Channel make_channel(test::TempBase &tb, sonde_base *base, int64_t start, uint32
     config.snapshots.interval_minutes = interval_minutes;
     REQUIRE(sonde::save_config(sonde::config_path(tb.config_dir, tb.id), config, &error));
     REQUIRE(test::eventually([&] { return test::diagnostics(base).config_reloads > reloads; }));
+    REQUIRE(api().clock_set(base, start) == SONDE_OK);  // the shipper's first step: latches
     return c;
 }
 
@@ -95,7 +100,7 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     test::TempBase tb;
     tb.enable();
     sonde_base *base = tb.open();
-    Channel c = make_channel(tb, base, kTue24Nov10h - 60, 5, false, 2000, /*interval_minutes=*/60);
+    Channel c = make_channel(tb, base, kTue24Nov10h, 5, false, 2000, /*interval_minutes=*/60);
     sonde_writer *w = nullptr;
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
     REQUIRE(api().clock_set(base, kTue24Nov10h) == SONDE_OK);  // latches the open windows
@@ -226,4 +231,102 @@ TEST_CASE("sequence numbers survive restarts; a crash before rename ships nothin
     REQUIRE(files.size() == 4);
     CHECK(files.back().sequence == 5);
     CHECK(::access((c.spool + "/" + tb.id + "-00000000000000000004-0-0.sonde.tmp").c_str(), F_OK) != 0);
+}
+
+namespace {
+
+// The pid holding a flock on `path`, from /proc/locks (0 if none): observing the election
+// without taking part in it.
+pid_t flock_holder(const std::string &path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    std::ifstream locks("/proc/locks");
+    std::string line;
+    while (std::getline(locks, line)) {
+        char type[16], kind[16], mode[16], dev_inode[64];
+        int pid = 0;
+        if (std::sscanf(line.c_str(), "%*[^:]: %15s %15s %15s %d %63s", type, kind, mode, &pid, dev_inode) != 5) continue;
+        const std::string di = dev_inode;
+        const unsigned long inode = std::strtoul(di.substr(di.rfind(':') + 1).c_str(), nullptr, 10);
+        if (std::string(type) == "FLOCK" && inode == st.st_ino) return pid;
+    }
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("another process takes over shipping when the shipper dies", "[abi][snapshot][crash]") {
+    test::TempBase tb;
+    tb.enable();
+    Channel c;
+    {
+        sonde_base *base = tb.open();
+        c = make_channel(tb, base, kTue24Nov10h);
+        api().base_close(base);  // writes snapshot 1 and resigns
+    }
+    // A host process on the real clock becomes the shipper.
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t shipper = ::fork();
+    if (shipper == 0) {
+        ::dup2(fds[1], 1);
+        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(), tb.shm_dir.c_str(),
+                tb.id.c_str(), "hold", "1", "0", nullptr);
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    const std::string lock = c.spool + "/" + tb.id + ".lock";
+    REQUIRE(test::eventually([&] { return flock_holder(lock) == shipper; }));
+
+    sonde_base *base = tb.open();  // this process serves the base too, but does not ship
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) == SONDE_OK);
+    CHECK(flock_holder(lock) == shipper);
+    ::kill(shipper, SIGKILL);
+    ::waitpid(shipper, nullptr, 0);
+    ::close(fds[0]);
+    // At its next step (here: the next clock change) this process is elected and ships.
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 2 * 3600) == SONDE_OK);
+    CHECK(flock_holder(lock) == ::getpid());
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3 * 3600) == SONDE_OK);
+    CHECK(test::diagnostics(base).snapshots_written >= 2);
+    sonde::ship::Spool spool(c.spool, tb.id);
+    const auto files = spool.pending();
+    REQUIRE(files.size() >= 2);
+    CHECK(files.back().sequence == files.size());  // the sequence went on, no gap, no reuse
+    api().base_close(base);
+}
+
+TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    Channel c = make_channel(tb, base, kTue24Nov10h, 5, false, /*max_files=*/8);
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    int64_t recorded = 0;
+    for (int step = 1; step <= 40; ++step) {  // 10 hours in 15-minute steps
+        for (int i = 0; i < step; ++i) REQUIRE(api().count(w, SONDE_EV_LOGBOOK_HOMEWORK, 2, 1) == SONDE_OK);
+        recorded += step;
+        REQUIRE(api().clock_set(base, kTue24Nov10h + step * 15 * 60) == SONDE_OK);
+    }
+    sonde::ship::Spool spool(c.spool, tb.id);
+    const auto files = spool.pending();
+    CHECK(files.size() <= 8);
+    CHECK(test::diagnostics(base).spool_merges > 0);
+    // As the console would: per hour window, the figure of the highest sequence.
+    std::map<int64_t, std::pair<uint64_t, int64_t>> hours;
+    for (const auto &f : files) {
+        const auto s = open(c, f.path);
+        for (const auto &v : s.values())
+            if (v.window().kind() == snap::v1::WINDOW_KIND_HOUR && v.measure_id() == SONDE_EV_LOGBOOK_HOMEWORK &&
+                v.measure_kind() == snap::v1::MEASURE_KIND_EVENT) {
+                auto &slot = hours[v.window().start_unix()];
+                if (s.sequence() >= slot.first) slot = {s.sequence(), v.value()};
+            }
+    }
+    int64_t total = 0;
+    for (const auto &[start, figure] : hours) total += figure.second;
+    CHECK(total == recorded);
+    api().writer_release(w);
+    api().base_close(base);
 }
