@@ -1,6 +1,8 @@
 // RFC 9180 HPKE: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, modes base and auth.
 #include "crypto/hpke.hpp"
 
+#include <mutex>
+
 #include <algorithm>
 #include <limits>
 
@@ -44,6 +46,41 @@ Error extract_and_expand(std::span<const uint8_t> dh, std::span<const uint8_t> k
 }
 
 // Encap / AuthEncap share everything but the second DH and the sender key in kem_context.
+bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    uint8_t diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) diff |= uint8_t(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+// DH(skS, pkR) of mode_auth depends only on the two static keys, and a server seals every
+// snapshot from the same key to the same console: computing it once saves one of the three
+// X25519 multiplications per snapshot. The cache holds what the caller's key pair already
+// makes computable, in the same process; it is wiped when replaced.
+Error static_dh(const KeyPair &skS, std::span<const uint8_t> pkR, std::array<uint8_t, kKeySize> &out) {
+    struct Cache {
+        std::mutex mu;
+        bool valid = false;
+        std::array<uint8_t, kKeySize> sk{}, pk{}, dh{};
+    };
+    static Cache &cache = *new Cache;  // never destroyed: safe at exit
+    {
+        std::lock_guard lock(cache.mu);
+        if (cache.valid && equal_ct(cache.sk, skS.private_key) && equal_ct(cache.pk, pkR)) {
+            out = cache.dh;
+            return Error::None;
+        }
+    }
+    const Error e = x25519(skS.private_key, as_key(pkR), out);
+    if (e != Error::None) return e;
+    std::lock_guard lock(cache.mu);
+    detail::wipe(cache.dh);
+    std::copy(skS.private_key.begin(), skS.private_key.end(), cache.sk.begin());
+    std::copy(pkR.begin(), pkR.end(), cache.pk.begin());
+    cache.dh = out;
+    cache.valid = true;
+    return Error::None;
+}
+
 Error encap_impl(std::span<const uint8_t> pkR, const KeyPair *skS, std::span<const uint8_t> ikmE,
                  Bytes &shared_secret, Bytes &enc) {
     if (pkR.size() != kKeySize) return Error::BadInput;
@@ -60,7 +97,7 @@ Error encap_impl(std::span<const uint8_t> pkR, const KeyPair *skS, std::span<con
     if ((e = x25519(eph.private_key, as_key(pkR), part)) != Error::None) return e;
     std::copy(part.begin(), part.end(), dh.begin());
     if (skS) {
-        if ((e = x25519(skS->private_key, as_key(pkR), part)) != Error::None) return e;
+        if ((e = static_dh(*skS, pkR, part)) != Error::None) return e;
         std::copy(part.begin(), part.end(), dh.begin() + kKeySize);
     }
 

@@ -1,7 +1,6 @@
 #include "reader/view.hpp"
 
 #include <cstring>
-#include <unordered_map>
 
 namespace sonde::reader {
 
@@ -95,14 +94,35 @@ std::array<uint64_t, catalog::kConnectionCells> SegmentView::distinct_per_cell(s
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> SegmentView::mask_histogram(shm::Window w, uint32_t number) const {
-    std::unordered_map<uint64_t, uint64_t> groups;
+    // Few distinct masks (users use one to three combinations): a small open-addressing table
+    // grouped in one pass over the users, cheaper than a node-based map.
+    constexpr uint32_t kSlots = 4096;
+    std::vector<std::pair<uint64_t, uint64_t>> table(kSlots, {0, 0});
+    std::vector<std::pair<uint64_t, uint64_t>> overflow;
     const shm::UserEntry *users = mapping_.users();
     for (uint32_t i = 0; i < header().user_capacity; ++i) {
         if (!users[i].key.load(std::memory_order_relaxed)) continue;
         const uint64_t slot = users[i].slot[w][number & 1].load(std::memory_order_relaxed);
-        if ((slot >> shm::kMaskBits) == number && (slot & shm::kMaskMask)) ++groups[slot & shm::kMaskMask];
+        const uint64_t mask = slot & shm::kMaskMask;
+        if ((slot >> shm::kMaskBits) != number || !mask) continue;
+        uint32_t h = uint32_t((mask * 0x9E3779B97F4A7C15ULL) >> 52) & (kSlots - 1);
+        for (uint32_t probe = 0;; ++probe, h = (h + 1) & (kSlots - 1)) {
+            if (probe == kSlots) {  // more distinct masks than slots: cannot happen with 36 bits in use
+                overflow.push_back({mask, 1});
+                break;
+            }
+            if (table[h].first == mask || table[h].first == 0) {
+                table[h].first = mask;
+                ++table[h].second;
+                break;
+            }
+        }
     }
-    return {groups.begin(), groups.end()};
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (const auto &entry : table)
+        if (entry.first) out.push_back(entry);
+    out.insert(out.end(), overflow.begin(), overflow.end());
+    return out;
 }
 
 Distribution SegmentView::distribution(uint32_t t, uint32_t year) const {

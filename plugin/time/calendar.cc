@@ -45,7 +45,7 @@ bool two_digits(char hi, char lo, unsigned &out) {
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) noexcept {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);                  // [0, 399]
+    const auto yoe = static_cast<unsigned>(y - era * 400);                 // [0, 399]
     const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
     const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
     return era * 146097 + static_cast<int64_t>(doe) - 719468;
@@ -54,10 +54,10 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) noexcept {
 void civil_from_days(int64_t days, int64_t &y, unsigned &m, unsigned &d) noexcept {
     days += 719468;
     const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(days - era * 146097);                // [0, 146096]
+    const auto doe = static_cast<unsigned>(days - era * 146097);                 // [0, 146096]
     const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               // [0, 365]
-    const unsigned mp = (5 * doy + 2) / 153;                                    // [0, 11]
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+    const unsigned mp = (5 * doy + 2) / 153;                                     // [0, 11]
     d = doy - (153 * mp + 2) / 5 + 1;
     m = mp < 10 ? mp + 3 : mp - 9;
     y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "time/calendar.hpp"
 
@@ -22,8 +25,8 @@ using detail::PosixRuleDate;
 using detail::PosixTz;
 
 constexpr size_t kMaxNameLength = 255;
-constexpr off_t kMaxFileSize = 4 << 20;  // real TZif files are a few KiB
-constexpr int32_t kMinUtcOffset = -89999;  // RFC 8536: -25:59:59 .. +25:59:59 is plenty
+constexpr off_t kMaxFileSize = 4 << 20;    // real TZif files are a few KiB
+constexpr int32_t kMinUtcOffset = -89999;  // RFC 8536 range: -24:59:59 .. +25:59:59
 constexpr int32_t kMaxUtcOffset = 93599;
 constexpr int64_t kSecondsPerDay = 86400;
 
@@ -35,8 +38,8 @@ void set_error(std::string *error, std::string message) {
 // Zone names
 
 bool is_name_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '+' || c == '.';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '+' || c == '.';
 }
 
 // Only relative names made of plain components may reach the file system.
@@ -75,7 +78,7 @@ bool check_zone_name(std::string_view name, std::string *why) {
 // File access
 
 class FileDescriptor {
-public:
+  public:
     explicit FileDescriptor(int fd) : fd_(fd) {}
     ~FileDescriptor() {
         if (fd_ >= 0) ::close(fd_);
@@ -84,7 +87,7 @@ public:
     FileDescriptor &operator=(const FileDescriptor &) = delete;
     int get() const { return fd_; }
 
-private:
+  private:
     int fd_;
 };
 
@@ -134,7 +137,7 @@ bool read_whole_file(const std::string &path, std::vector<unsigned char> &out, s
 // POSIX TZ strings (TZif footer), e.g. "CET-1CEST,M3.5.0,M10.5.0/3" or "<+04>-4".
 
 class PosixParser {
-public:
+  public:
     explicit PosixParser(std::string_view text) : s_(text) {}
 
     bool parse(PosixTz &out) {
@@ -157,7 +160,7 @@ public:
         return at_end();
     }
 
-private:
+  private:
     bool at_end() const { return pos_ >= s_.size(); }
     char peek() const { return at_end() ? '\0' : s_[pos_]; }
     bool accept(char c) {
@@ -185,8 +188,8 @@ private:
     bool name() {
         size_t length = 0;
         if (accept('<')) {
-            while (!at_end() && (is_alpha(peek()) || is_digit(peek()) || peek() == '+' ||
-                                 peek() == '-')) {
+            while (!at_end() &&
+                   (is_alpha(peek()) || is_digit(peek()) || peek() == '+' || peek() == '-')) {
                 ++pos_;
                 ++length;
             }
@@ -292,8 +295,7 @@ struct RuleTransition {
 void rule_transitions(const PosixTz &tz, int64_t year, RuleTransition out[2]) {
     out[0] = {rule_day(year, tz.dst_start) * kSecondsPerDay + tz.dst_start.time - tz.std_offset,
               true};
-    out[1] = {rule_day(year, tz.dst_end) * kSecondsPerDay + tz.dst_end.time - tz.dst_offset,
-              false};
+    out[1] = {rule_day(year, tz.dst_end) * kSecondsPerDay + tz.dst_end.time - tz.dst_offset, false};
 }
 
 // Offset in force at t: the state set by the latest rule transition <= t. Looking at the
@@ -321,7 +323,7 @@ int32_t evaluate_rule(const PosixTz &tz, int64_t t) {
 // TZif parsing
 
 class ByteReader {
-public:
+  public:
     ByteReader(const unsigned char *data, size_t size) : data_(data), size_(size) {}
     uint64_t remaining() const { return size_ - pos_; }
     // Returns the next n bytes, or nullptr if the input is shorter.
@@ -332,7 +334,7 @@ public:
         return p;
     }
 
-private:
+  private:
     const unsigned char *data_;
     size_t size_;
     size_t pos_ = 0;
@@ -408,8 +410,8 @@ bool read_transitions(ByteReader &in, const TzifHeader &h, uint64_t time_size, T
     out.types.resize(h.timecnt);
     for (uint32_t i = 0; i < h.timecnt; ++i) {
         const unsigned char *p = times + uint64_t{i} * time_size;
-        out.times[i] = time_size == 8 ? static_cast<int64_t>(be64(p))
-                                      : int64_t{static_cast<int32_t>(be32(p))};
+        out.times[i] =
+            time_size == 8 ? static_cast<int64_t>(be64(p)) : int64_t{static_cast<int32_t>(be32(p))};
         if (i > 0 && out.times[i] <= out.times[i - 1]) {
             *why = "TZif transition times are not strictly ascending";
             return false;
@@ -530,8 +532,8 @@ std::optional<TimeZone> TimeZone::load(std::string_view name, std::string *error
         return std::nullopt;
     }
     if (!data.footer.empty() && !PosixParser(data.footer).parse(footer)) {
-        set_error(error, quoted + ": " + path + ": malformed POSIX TZ footer \"" + data.footer +
-                             "\"");
+        set_error(error,
+                  quoted + ": " + path + ": malformed POSIX TZ footer \"" + data.footer + "\"");
         return std::nullopt;
     }
 

@@ -50,7 +50,7 @@ struct PosixTz {
 }  // namespace detail
 
 class TimeZone {
-public:
+  public:
     // Loads <zoneinfo_dir>/<name> (TZif v1..v4). Returns std::nullopt and fills *error (if not
     // null) for unknown names, names with "..", absolute paths, truncated or malformed files and
     // leap-second ("right/") zones.
@@ -68,7 +68,7 @@ public:
     std::optional<int64_t> offset_change_at_or_before(int64_t unix_seconds) const noexcept;
     std::optional<int64_t> offset_change_after(int64_t unix_seconds) const noexcept;
 
-private:
+  private:
     TimeZone() = default;
 
     int32_t footer_offset(int64_t t) const noexcept;

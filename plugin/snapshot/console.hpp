@@ -1,0 +1,23 @@
+#pragma once
+// The console side of the envelope: open a .sonde file into the generated protobuf class and
+// check it is a snapshot of this build's catalogue. Executables only: it links the protobuf
+// runtime, which cannot go into libsonde.so (see model.hpp).
+
+#include <span>
+#include <string>
+
+#include "snapshot/envelope.hpp"
+#include "sonde_snapshot.pb.h"
+
+namespace sonde::snapshot {
+
+// open_payload, then: the bytes parse as a v1::Snapshot (BadPayload), its schema_hash is the
+// catalogue's SONDE_SCHEMA_HASH (SchemaMismatch, naming both hashes), and its base id,
+// sequence and creation time are the header's (HeaderMismatch). On failure `out` is cleared.
+OpenError open_snapshot(std::span<const uint8_t> file, const OpenParams &params, v1::Snapshot &out,
+                        Header &header, std::string *error);
+
+// Parses serialized Snapshot bytes with the same checks, minus the header comparison.
+OpenError parse_snapshot(std::span<const uint8_t> bytes, v1::Snapshot &out, std::string *error);
+
+}  // namespace sonde::snapshot

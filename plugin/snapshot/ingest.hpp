@@ -1,0 +1,100 @@
+#pragma once
+// The console's store of figures, fed with opened snapshots from many bases.
+//
+// Every figure has a key: (base, family, window kind, window start, its dimensions), e.g.
+// (0310001A, value, hour, 1795510800, event message_sent, level 3). For each key the store
+// keeps the figure from the snapshot with the highest version (sequence, segment_generation),
+// ties broken by the figure itself. The store is the maximum, under one total order, of
+// everything ingested, so it is idempotent by construction: ingesting a snapshot twice, or
+// overlapping snapshots in any order, gives the same store.
+//
+// Why this rule is right: a figure is cumulative within its window, so a closed window's
+// figure is final (every later snapshot repeats it) and an open window's figure is only ever
+// superseded by a later reading. "Later" is the sequence: it is strictly increasing per base
+// across segment incarnations (the envelope's replay check relies on it), whereas the
+// segment generation is a random identity (shm::Header::generation) that orders nothing; it
+// only separates two snapshots that would wrongly share a sequence.
+//
+// A snapshot omits nothing it once sent for an open window (a builder sends a figure that went
+// back to zero, or a suppressed one, rather than dropping it): a dropped key keeps its last value.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sonde_snapshot.pb.h"
+
+namespace sonde::snapshot {
+
+// Not thread-safe: one ingesting thread, or a lock around it.
+class IngestStore {
+  public:
+    struct Stats {
+        size_t inserted = 0;  // new keys
+        size_t replaced = 0;  // keys whose figure this snapshot superseded
+        size_t kept = 0;      // keys where the stored figure won (older or equal snapshot)
+        size_t invalid = 0;   // figures refused: out-of-range catalogue numbers, bad windows
+    };
+
+    // The snapshot must have passed open_snapshot (authentic, this catalogue). Figures with
+    // numbers outside the catalogue are skipped and counted, never stored.
+    Stats ingest(const v1::Snapshot &snapshot);
+
+    // The whole store as JSON, keys and arrays in a fixed order (the store's key order), so
+    // equal stores render to equal text.
+    std::string render_json(int indent = 2) const;
+
+    size_t figure_count() const { return figures_.size(); }
+
+  private:
+    enum class Family : uint8_t { Level, Gauge, Value, Distinct, Distribution };
+    struct Key {
+        std::string base;
+        Family family;
+        uint32_t window_kind;  // 0 for levels and gauges
+        int64_t window_start;
+        std::vector<uint32_t> dims;  // per family, see ingest.cc
+        auto operator<=>(const Key &) const = default;
+    };
+    struct Version {
+        uint64_t sequence = 0;
+        uint64_t generation = 0;
+        auto operator<=>(const Version &) const = default;
+    };
+    struct Figure {
+        int64_t value = 0;
+        bool suppressed = false;
+        uint32_t window_number = 0;
+        int64_t set_unix = 0;
+        std::vector<uint32_t> bin_low{};
+        std::vector<uint64_t> students{};
+        std::string label{};
+        auto operator<=>(const Figure &) const = default;
+    };
+    struct Stored {
+        Version version;
+        Figure figure;
+        auto operator<=>(const Stored &) const = default;
+    };
+    // What the latest snapshot of a base said about itself.
+    struct BaseInfo {
+        Version version;
+        uint64_t schema_hash = 0;
+        std::string catalog_version{}, timezone{};
+        uint32_t product = 0;
+        int64_t created_unix = 0;
+        uint32_t k_anonymity = 0;
+        bool include_school_only = false;
+        std::vector<std::array<uint32_t, 3>> suppressed{};  // indicator, reason, count
+        auto operator<=>(const BaseInfo &) const = default;
+    };
+
+    void upsert(Key key, const Version &version, Figure figure, Stats &stats);
+
+    std::map<Key, Stored> figures_;
+    std::map<std::string, BaseInfo> bases_;
+};
+
+}  // namespace sonde::snapshot
