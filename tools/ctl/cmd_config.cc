@@ -20,6 +20,13 @@ constexpr OptionSpec kEnableOptions[] = {
     {"config-dir", "DIR", "directory of the <BASE>.conf files (required)"},
     {"timezone", "TZ", "IANA time zone of the school (default: kept, or Europe/Paris)"},
     {"school-year-start", "MM-DD", "first day of the school year (default: kept, or 09-01)"},
+    {"spool-dir", "DIR", "turn snapshots on: where sealed snapshots are written"},
+    {"console-key", "FILE", "the console's public key (with --spool-dir)"},
+    {"sender-key", "FILE", "this server's private key (with --spool-dir)"},
+    {"interval", "MINUTES", "minutes between snapshots (default: kept, or 15)"},
+    {"k-anonymity", "K", "social figures from 1 to K-1 are suppressed (default: kept, or 5)"},
+    {"include-school-only", "yes|no", "ship the 'Établissements seuls' indicators (default: kept, or no)"},
+    {"no-snapshots", "", "turn snapshots off"},
 };
 constexpr OptionSpec kDisableOptions[] = {
     {"config-dir", "DIR", "directory of the <BASE>.conf files (required)"},
@@ -113,6 +120,27 @@ int cmd_enable(const Args &args, Io io) {
         io.err << "sonde-ctl: --school-year-start must be MM-DD, e.g. 09-01\n";
         return kExitUsage;
     }
+    SnapshotConfig &sc = config.snapshots;
+    if (parsed->has("no-snapshots")) sc = SnapshotConfig{};
+    if (parsed->has("spool-dir")) sc.spool_dir = parsed->get("spool-dir");
+    if (parsed->has("console-key")) sc.console_public_key = parsed->get("console-key");
+    if (parsed->has("sender-key")) sc.sender_key = parsed->get("sender-key");
+    try {
+        if (parsed->has("interval")) sc.interval_minutes = uint32_t(std::stoul(parsed->get("interval")));
+        if (parsed->has("k-anonymity")) sc.k_anonymity = uint32_t(std::stoul(parsed->get("k-anonymity")));
+    } catch (const std::exception &) {
+        io.err << "sonde-ctl: --interval and --k-anonymity take a number\n";
+        return kExitUsage;
+    }
+    if (parsed->has("include-school-only")) sc.include_school_only = parsed->get("include-school-only") == "yes";
+    if (!sc.spool_dir.empty() && (sc.console_public_key.empty() || sc.sender_key.empty())) {
+        io.err << "sonde-ctl: --spool-dir needs --console-key and --sender-key\n";
+        return kExitUsage;
+    }
+    if (sc.interval_minutes < 1 || sc.interval_minutes > 1440 || sc.k_anonymity < 1 || sc.k_anonymity > 1000) {
+        io.err << "sonde-ctl: --interval must be 1..1440 and --k-anonymity 1..1000\n";
+        return kExitUsage;
+    }
     if (new_secret) {
         auto secret = generate_secret(&error);
         if (!secret) {
@@ -132,6 +160,12 @@ int cmd_enable(const Args &args, Io io) {
            << "  secret: " << (new_secret ? "new (128-bit, from getrandom)" : "kept") << "\n"
            << "  timezone: " << config.timezone << "\n"
            << "  school year starts: " << start_text(config.school_year_start) << "\n"
+           << "  snapshots: "
+           << (sc.spool_dir.empty() ? std::string("off")
+                                    : "every " + std::to_string(sc.interval_minutes) + " min to " + sc.spool_dir +
+                                          ", k = " + std::to_string(sc.k_anonymity) +
+                                          (sc.include_school_only ? ", school-only included" : ""))
+           << "\n"
            << "Running servers pick it up within about a second.\n";
     return kExitOk;
 }
