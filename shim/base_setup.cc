@@ -31,22 +31,25 @@ std::optional<Dirs> prepare_dirs(const Options &options, std::string *error) {
     return dirs;
 }
 
-std::optional<BaseConfig> prepare_config(const std::string &config_dir, const std::string &uai, uint64_t seed,
-                                         std::string *note, std::string *error) {
+std::optional<BaseConfig> prepare_config(const std::string &config_dir, const std::string &uai,
+                                         uint64_t seed, std::string *note, std::string *error) {
     const std::string path = config_path(config_dir, uai);
     BaseConfig config;
     switch (load_config(path, config, error)) {
-        case ConfigLoad::Malformed: return std::nullopt;
+        case ConfigLoad::Malformed:
+            return std::nullopt;
         case ConfigLoad::Ok:
             if (config.enabled) {
                 *note = "kept " + path;
                 return config;
             }
             break;
-        case ConfigLoad::Missing: break;
+        case ConfigLoad::Missing:
+            break;
     }
     // A seeded secret keeps runs reproducible; real bases get a random one from sonde-ctl.
-    uint64_t s = mix(seed, 0x53454352ULL) ^ std::hash<std::string>{}(uai);
+    uint64_t s = mix(seed, 0x53454352ULL);
+    for (char c : uai) s = mix(s, uint8_t(c));
     config.enabled = true;
     config.secret = {splitmix64(s), splitmix64(s)};
     config.timezone = "Europe/Paris";

@@ -1,19 +1,34 @@
 #include "compare.hpp"
 
+#include <algorithm>
+
 #include "cells.hpp"
 
 namespace sonde::shim {
 
-void CheckLog::expect_between(const std::string &base, const std::string &what, int64_t low, int64_t high,
-                              int64_t actual) {
+void CheckLog::expect_between(const std::string &base, const std::string &what, int64_t low,
+                              int64_t high, int64_t actual) {
     ++comparisons_;
     if (actual < low || actual > high) mismatches_.push_back({base, what, low, high, actual});
 }
 
+void CheckLog::expect_one_of(const std::string &base, const std::string &what,
+                             const std::vector<int64_t> &allowed, int64_t actual) {
+    ++comparisons_;
+    if (std::find(allowed.begin(), allowed.end(), actual) != allowed.end()) return;
+    const auto [low, high] = std::minmax_element(allowed.begin(), allowed.end());
+    const std::string choices =
+        allowed.size() > 1 ? " (" + std::to_string(allowed.size()) + " values possible after kills)"
+                           : "";
+    mismatches_.push_back({base, what + choices, *low, *high, actual});
+}
+
 std::string describe(const Mismatch &m) {
     std::string expected = std::to_string(m.expected_low);
-    if (m.expected_high != m.expected_low) expected = "[" + expected + ", " + std::to_string(m.expected_high) + "]";
-    return m.base + " " + m.what + ": expected " + expected + ", segment has " + std::to_string(m.actual);
+    if (m.expected_high != m.expected_low)
+        expected = "[" + expected + ", " + std::to_string(m.expected_high) + "]";
+    return m.base + " " + m.what + ": expected " + expected + ", segment has " +
+           std::to_string(m.actual);
 }
 
 const std::vector<NamedMask> &user_selections() {
@@ -33,14 +48,15 @@ const std::vector<NamedMask> &user_selections() {
     return selections;
 }
 
-std::vector<uint64_t> check_users(CheckLog &log, const std::string &base, const std::string &window_name,
-                                  const reader::SegmentView &view, shm::Window window, uint32_t number,
+std::vector<uint64_t> check_users(CheckLog &log, const std::string &base,
+                                  const std::string &window_name, const reader::SegmentView &view,
+                                  shm::Window window, uint32_t number,
                                   const std::vector<uint64_t> &oracle) {
     std::vector<uint64_t> actual_counts;
     for (const NamedMask &sel : user_selections()) {
         const uint64_t actual = view.distinct(window, number, sel.mask);
-        log.expect(base, "distinct users " + window_name + " [" + sel.name + "]", int64_t(count_users(oracle, sel.mask)),
-                   int64_t(actual));
+        log.expect(base, "distinct users " + window_name + " [" + sel.name + "]",
+                   int64_t(count_users(oracle, sel.mask)), int64_t(actual));
         actual_counts.push_back(actual);
     }
     const auto per_cell = view.distinct_per_cell(window, number);
@@ -53,7 +69,8 @@ std::vector<uint64_t> check_users(CheckLog &log, const std::string &base, const 
 void check_counters(CheckLog &log, const std::string &base, const std::vector<int64_t> &expected,
                     const reader::SegmentView &view) {
     const std::vector<int64_t> actual = view.cells();
-    for (uint32_t c = 0; c < catalog::kCounterCells; ++c) log.expect(base, counter_cell_name(c), expected[c], actual[c]);
+    for (uint32_t c = 0; c < catalog::kCounterCells; ++c)
+        log.expect(base, counter_cell_name(c), expected[c], actual[c]);
 }
 
 void check_gauges(CheckLog &log, const std::string &base, const Expectation &expected,
@@ -78,12 +95,15 @@ void check_labels(CheckLog &log, const std::string &base, const Expectation &exp
     for (uint32_t l = 1; l < catalog::kLevelSlots; ++l) {
         const std::string have = view.level_label(l);
         // Labels are text: a difference counts as 0 vs 1.
-        log.expect(base, "level " + std::to_string(l) + " label '" + expected.labels[l] + "' vs '" + have + "'", 0,
-                   have == expected.labels[l] ? 0 : 1);
+        log.expect(
+            base,
+            "level " + std::to_string(l) + " label '" + expected.labels[l] + "' vs '" + have + "'",
+            0, have == expected.labels[l] ? 0 : 1);
     }
 }
 
-std::vector<std::array<uint64_t, 6>> expected_distribution(const School &school, const Expectation &expected,
+std::vector<std::array<uint64_t, 6>> expected_distribution(const School &school,
+                                                           const Expectation &expected,
                                                            uint32_t tally, uint32_t year_slot) {
     const catalog::TallyInfo &info = catalog::kTallies[tally];
     std::vector<std::array<uint64_t, 6>> per_level(catalog::kLevelSlots, std::array<uint64_t, 6>{});
@@ -104,8 +124,9 @@ std::vector<std::array<uint64_t, 6>> expected_distribution(const School &school,
     return per_level;
 }
 
-void check_distributions(CheckLog &log, const std::string &base, const School &school, const Expectation &expected,
-                         std::span<const uint32_t> school_years, const reader::SegmentView &view) {
+void check_distributions(CheckLog &log, const std::string &base, const School &school,
+                         const Expectation &expected, std::span<const uint32_t> school_years,
+                         const reader::SegmentView &view) {
     for (uint32_t t = 1; t <= catalog::kTallyCount; ++t) {
         const catalog::TallyInfo &info = catalog::kTallies[t];
         if (info.slot < 0) continue;
@@ -117,8 +138,9 @@ void check_distributions(CheckLog &log, const std::string &base, const School &s
             for (uint32_t l = 0; l < catalog::kLevelSlots; ++l)
                 for (uint32_t b = 0; b < info.bin_count; ++b)
                     log.expect(base,
-                               std::string(info.key) + " " + std::to_string(school_years[y]) + " level " +
-                                   std::to_string(l) + " bin " + std::to_string(info.bin_low[b]) + "+",
+                               std::string(info.key) + " " + std::to_string(school_years[y]) +
+                                   " level " + std::to_string(l) + " bin " +
+                                   std::to_string(info.bin_low[b]) + "+",
                                int64_t(want[l][b]), int64_t(have.per_level[l][b]));
         }
     }

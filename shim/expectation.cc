@@ -1,6 +1,5 @@
 #include "expectation.hpp"
 
-
 namespace sonde::shim {
 
 uint64_t count_users(const std::vector<uint64_t> &masks, uint64_t mask) {
@@ -35,7 +34,8 @@ Expectation merge_ledgers(const School &school, std::span<const Ledger> ledgers)
     e.labels.assign(catalog::kLevelSlots, "");
     const LedgerShape &shape = ledgers[0].shape();
     for (uint32_t d = 0; d < shape.days; ++d) e.day_masks.push_back(merge_day_masks(ledgers, d));
-    e.tallies.assign(shape.school_years, std::vector<StudentTallies>(shape.students, StudentTallies{}));
+    e.tallies.assign(shape.school_years,
+                     std::vector<StudentTallies>(shape.students, StudentTallies{}));
 
     for (size_t p = 0; p < ledgers.size(); ++p) {
         const Ledger &l = ledgers[p];
@@ -47,7 +47,8 @@ Expectation merge_ledgers(const School &school, std::span<const Ledger> ledgers)
             if (h.labels_declared & (1u << level.slot)) e.labels[level.slot] = level.label;
         for (uint32_t y = 0; y < shape.school_years; ++y)
             for (uint32_t s = 0; s < shape.students; ++s)
-                for (uint32_t k = 0; k < catalog::kTallySlots; ++k) e.tallies[y][s][k] += l.tally(y, s, k);
+                for (uint32_t k = 0; k < catalog::kTallySlots; ++k)
+                    e.tallies[y][s][k] += l.tally(y, s, k);
         e.totals.calls_ok += h.calls_ok;
         e.totals.calls_failed += h.calls_failed;
         e.totals.clock_sets += h.clock_sets;
@@ -57,8 +58,9 @@ Expectation merge_ledgers(const School &school, std::span<const Ledger> ledgers)
         e.totals.student_calls += h.student_calls;
         e.totals.gauge_sets += h.gauge_sets;
         if (h.calls_failed)
-            e.failures.push_back("process " + std::to_string(p) + ": " + std::to_string(h.calls_failed) +
-                                 " calls failed (first: " + kKinds[h.first_failure_kind < 5 ? h.first_failure_kind : 0] +
+            e.failures.push_back("process " + std::to_string(p) + ": " +
+                                 std::to_string(h.calls_failed) + " calls failed (first: " +
+                                 kKinds[h.first_failure_kind < 5 ? h.first_failure_kind : 0] +
                                  " -> status " + std::to_string(h.first_failure_status) + ")");
     }
     return e;

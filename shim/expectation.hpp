@@ -15,13 +15,13 @@ namespace sonde::shim {
 using StudentTallies = std::array<int32_t, catalog::kTallySlots>;
 
 struct Expectation {
-    std::vector<int64_t> cells;                             // [counter cell]
-    std::vector<GaugeRecord> gauges;                        // [gauge cell]
-    std::vector<std::string> labels;                        // [level slot], empty = undeclared
-    std::vector<std::vector<uint64_t>> day_masks;           // [day][user]
-    std::vector<std::vector<StudentTallies>> tallies;       // [school-year slot][student]
-    LedgerHeader totals{};                                  // call counters summed (cells unused)
-    std::vector<std::string> failures;                      // "process 1: 3 calls failed (first: ...)"
+    std::vector<int64_t> cells;                        // [counter cell]
+    std::vector<GaugeRecord> gauges;                   // [gauge cell]
+    std::vector<std::string> labels;                   // [level slot], empty = undeclared
+    std::vector<std::vector<uint64_t>> day_masks;      // [day][user]
+    std::vector<std::vector<StudentTallies>> tallies;  // [school-year slot][student]
+    LedgerHeader totals{};                             // call counters summed (cells unused)
+    std::vector<std::string> failures;                 // "process 1: 3 calls failed (first: ...)"
 
     // Users whose combinations on the selected days intersect `mask`.
     uint64_t distinct(std::span<const uint32_t> days, uint64_t mask) const;

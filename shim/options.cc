@@ -15,7 +15,8 @@ template <typename T>
 bool parse_number(std::string_view text, T &out, T min, T max) {
     T value{};
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) return false;
+    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
+        return false;
     out = value;
     return true;
 }
@@ -30,9 +31,13 @@ bool valid_date(const std::string &s) {
 std::string usage() {
     return "usage: sonde-shim [options]\n"
            "An emulated PRONOTE/EDT host: forks host processes that dlopen libsonde.so, replay a\n"
-           "deterministic school scenario through the C ABI, and compares the segment with an oracle.\n\n"
-           "  --lib PATH          libsonde.so to load (default: " SONDE_SHIM_DEFAULT_LIB ")\n"
-           "  --config-dir DIR    <UAI>.conf files; an existing enabled file is kept (default: temp dir)\n"
+           "deterministic school scenario through the C ABI, and compares the segments with an\n"
+           "oracle. Each host is fork()ed by the driver and dlopens the library itself, like a\n"
+           "server starting; the driver loads it only once its hosts are done (diagnostics).\n\n"
+           "  --lib PATH          libsonde.so to load (default: " SONDE_SHIM_DEFAULT_LIB
+           ")\n"
+           "  --config-dir DIR    <UAI>.conf files; an existing enabled file is kept (default: "
+           "temp dir)\n"
            "  --shm-dir DIR       where the sonde.<UAI> segments live (default: temp dir)\n"
            "  --bases N           number of bases: 0310001A, 0310002B, ... (default 2)\n"
            "  --processes P       host processes per base (default: week 3, crash 4)\n"
@@ -61,28 +66,52 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
             error->clear();
             return std::nullopt;
         }
-        if (arg == "--check") { o.check = true; continue; }
-        if (arg == "--inject-mismatch") { o.inject_mismatch = true; continue; }
-        if (arg == "--verbose") { o.verbose = true; continue; }
+        if (arg == "--check") {
+            o.check = true;
+            continue;
+        }
+        if (arg == "--inject-mismatch") {
+            o.inject_mismatch = true;
+            continue;
+        }
+        if (arg == "--verbose") {
+            o.verbose = true;
+            continue;
+        }
         if (i + 1 >= argc) return fail("unknown option or missing value: " + std::string(arg));
         const std::string value = argv[++i];
         bool ok = true;
-        if (arg == "--lib") o.lib = value;
-        else if (arg == "--config-dir") o.config_dir = value;
-        else if (arg == "--shm-dir") o.shm_dir = value;
-        else if (arg == "--bases") ok = parse_number<uint32_t>(value, o.bases, 1, 26);
-        else if (arg == "--processes") ok = parse_number<uint32_t>(value, o.processes, 1, 40);
-        else if (arg == "--students") ok = parse_number<uint32_t>(value, o.students, 10, 4000);
-        else if (arg == "--days") ok = parse_number<uint32_t>(value, o.days, 1, 62);
-        else if (arg == "--start") ok = valid_date(o.start = value);
-        else if (arg == "--seed") ok = parse_number<uint64_t>(value, o.seed, 0, UINT64_MAX);
-        else if (arg == "--kills") ok = parse_number<uint32_t>(value, o.kills, 0, 1000);
-        else if (arg == "--json") o.json = value;
+        if (arg == "--lib")
+            o.lib = value;
+        else if (arg == "--config-dir")
+            o.config_dir = value;
+        else if (arg == "--shm-dir")
+            o.shm_dir = value;
+        else if (arg == "--bases")
+            ok = parse_number<uint32_t>(value, o.bases, 1, 26);
+        else if (arg == "--processes")
+            ok = parse_number<uint32_t>(value, o.processes, 1, 40);
+        else if (arg == "--students")
+            ok = parse_number<uint32_t>(value, o.students, 10, 4000);
+        else if (arg == "--days")
+            ok = parse_number<uint32_t>(value, o.days, 1, 62);
+        else if (arg == "--start")
+            ok = valid_date(o.start = value);
+        else if (arg == "--seed")
+            ok = parse_number<uint64_t>(value, o.seed, 0, UINT64_MAX);
+        else if (arg == "--kills")
+            ok = parse_number<uint32_t>(value, o.kills, 0, 1000);
+        else if (arg == "--json")
+            o.json = value;
         else if (arg == "--scenario") {
-            if (value == "week") o.scenario = Scenario::Week;
-            else if (value == "crash") o.scenario = Scenario::Crash;
-            else ok = false;
-        } else return fail("unknown option " + std::string(arg));
+            if (value == "week")
+                o.scenario = Scenario::Week;
+            else if (value == "crash")
+                o.scenario = Scenario::Crash;
+            else
+                ok = false;
+        } else
+            return fail("unknown option " + std::string(arg));
         if (!ok) return fail("bad value for " + std::string(arg) + ": '" + value + "'");
     }
     if (o.processes == 0) o.processes = o.scenario == Scenario::Week ? 3 : 4;

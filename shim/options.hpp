@@ -20,10 +20,10 @@ struct Options {
     std::string start = "2026-11-16";  // first simulated day (local date of the base)
     uint64_t seed = 1;
     Scenario scenario = Scenario::Week;
-    uint32_t kills = 48;     // crash: SIGKILLs per base (48 rows: enough to force reclaims)
-    bool check = false;      // compare with the oracle, exit 1 on any mismatch
+    uint32_t kills = 48;           // crash: SIGKILLs per base (48 rows: enough to force reclaims)
+    bool check = false;            // compare with the oracle, exit 1 on any mismatch
     bool inject_mismatch = false;  // corrupt the oracle on purpose: --check must then fail
-    std::string json;        // write the report (with the oracle) there
+    std::string json;              // write the report (with the oracle) there
     bool verbose = false;
 };
 

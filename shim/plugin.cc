@@ -47,8 +47,9 @@ int open_base(const Plugin &plugin, const std::string &uai, const std::string &c
 }
 }  // namespace
 
-std::optional<HostBase> open_host_base(const Plugin &plugin, const std::string &uai, const std::string &config_dir,
-                                       const std::string &shm_dir, std::string *error) {
+std::optional<HostBase> open_host_base(const Plugin &plugin, const std::string &uai,
+                                       const std::string &config_dir, const std::string &shm_dir,
+                                       std::string *error) {
     HostBase host;
     int rc = open_base(plugin, uai, config_dir, shm_dir, &host.base);
     if (rc != SONDE_OK) {
@@ -71,8 +72,8 @@ void close_host_base(const Plugin &plugin, HostBase &host) {
 }
 
 std::optional<sonde_diagnostics> base_diagnostics(const Plugin &plugin, const std::string &uai,
-                                                  const std::string &config_dir, const std::string &shm_dir,
-                                                  std::string *error) {
+                                                  const std::string &config_dir,
+                                                  const std::string &shm_dir, std::string *error) {
     sonde_base *base = nullptr;
     int rc = open_base(plugin, uai, config_dir, shm_dir, &base);
     if (rc != SONDE_OK) {

@@ -10,7 +10,7 @@
 namespace sonde::shim {
 
 class Plugin {
-public:
+  public:
     // RTLD_NOW | RTLD_LOCAL like a real host. The handle is never closed: the plugin keeps a
     // watcher thread and thread-local writers for the life of the process.
     static std::optional<Plugin> load(const std::string &path, std::string *error);
@@ -19,7 +19,7 @@ public:
     const sonde_api *operator->() const { return api_; }
     const char *version() const { return api_->version(); }
 
-private:
+  private:
     explicit Plugin(const sonde_api *api) : api_(api) {}
     const sonde_api *api_;
 };
@@ -31,13 +31,14 @@ struct HostBase {
 };
 
 // base_open + writer_get; on failure *error says which call failed and why.
-std::optional<HostBase> open_host_base(const Plugin &plugin, const std::string &uai, const std::string &config_dir,
-                                       const std::string &shm_dir, std::string *error);
+std::optional<HostBase> open_host_base(const Plugin &plugin, const std::string &uai,
+                                       const std::string &config_dir, const std::string &shm_dir,
+                                       std::string *error);
 void close_host_base(const Plugin &plugin, HostBase &host);
 
 // The ABI's diagnostics for a base (opened and closed around the call).
 std::optional<sonde_diagnostics> base_diagnostics(const Plugin &plugin, const std::string &uai,
-                                                  const std::string &config_dir, const std::string &shm_dir,
-                                                  std::string *error);
+                                                  const std::string &config_dir,
+                                                  const std::string &shm_dir, std::string *error);
 
 }  // namespace sonde::shim

@@ -23,7 +23,7 @@ inline uint64_t mix(uint64_t a, uint64_t b) {
 }
 
 class Rng {
-public:
+  public:
     explicit Rng(uint64_t seed) {
         for (uint64_t &w : s_) w = splitmix64(seed);
     }
@@ -73,7 +73,7 @@ public:
         return n;
     }
 
-private:
+  private:
     static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     uint64_t s_[4];
 };

@@ -12,13 +12,13 @@ using Profile24 = std::array<double, 24>;
 
 // Relative activity per local hour: peaks before school (7-8h), at lunch (12-13h) and in the
 // evening (17-21h); little at night. Weekends are flatter and later.
-constexpr Profile24 kFamilyWeekday = {0.2, 0.1, 0.05, 0.05, 0.05, 0.2, 1.5, 5,   4,   2,   1.5, 2,
-                                      4.5, 4,   1.5,  1.5,  2.5,  5,   6,   6.5, 6,   4.5, 2,   0.8};
-constexpr Profile24 kStudentWeekday = {0.1, 0.05, 0.02, 0.02, 0.02, 0.1, 1,   4.5, 1.5, 1,   1.5, 1,
-                                       4,   3.5,  1,    1,    2.5,  5,   6,   5.5, 5,   4,   2,   0.6};
-constexpr Profile24 kTeacherWeekday = {0.05, 0.02, 0.01, 0.01, 0.02, 0.1, 1,   5, 4, 3, 3.5, 3,
-                                       4,    3.5,  3,    3,    3.5,  4,   3,   2, 3, 3, 1.5, 0.3};
-constexpr Profile24 kStaffWeekday = {0, 0, 0, 0, 0, 0.05, 0.5, 4, 6, 5, 5, 5,
+constexpr Profile24 kFamilyWeekday = {0.2, 0.1, 0.05, 0.05, 0.05, 0.2, 1.5, 5,   4, 2,   1.5, 2,
+                                      4.5, 4,   1.5,  1.5,  2.5,  5,   6,   6.5, 6, 4.5, 2,   0.8};
+constexpr Profile24 kStudentWeekday = {0.1, 0.05, 0.02, 0.02, 0.02, 0.1, 1, 4.5, 1.5, 1, 1.5, 1,
+                                       4,   3.5,  1,    1,    2.5,  5,   6, 5.5, 5,   4, 2,   0.6};
+constexpr Profile24 kTeacherWeekday = {0.05, 0.02, 0.01, 0.01, 0.02, 0.1, 1, 5, 4, 3, 3.5, 3,
+                                       4,    3.5,  3,    3,    3.5,  4,   3, 2, 3, 3, 1.5, 0.3};
+constexpr Profile24 kStaffWeekday = {0, 0, 0, 0, 0, 0.05, 0.5, 4,   6,   5, 5, 5,
                                      2, 4, 5, 5, 4, 3,    1,   0.3, 0.1, 0, 0, 0};
 constexpr Profile24 kWeekend = {0.3, 0.15, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.5, 2.5, 3, 3,
                                 2.5, 2,    2,    2.5,  2.8,  3,   3.5, 4,   4,   3.5, 2, 0.8};
@@ -32,14 +32,14 @@ struct ConnectionHabits {
 // students ~1 on school days, staff on the client; more than half of web use is mobile.
 const ConnectionHabits kHabits[SONDE_PROFILE_END_] = {
     {},
-    {{0.15, 0.6, 0.25}, {0.55, 0.35, 0.1}, {0, 0.42, 0.58}},                    // student
-    {{0.12, 0.25, 0.3, 0.2, 0.13}, {0.35, 0.35, 0.2, 0.1}, {0, 0.38, 0.62}},    // guardian
-    {{0.25, 0.5, 0.25}, {0.95, 0.05}, {0, 0.5, 0.5}},                           // support worker
-    {{0, 0, 0, 1, 1, 1}, {0.35, 0.4, 0.25}, {0.65, 0.15, 0.2}},                 // teacher
-    {{0.05, 0.15, 0.35, 0.3, 0.15}, {0.9, 0.1}, {0.85, 0.1, 0.05}},            // staff
-    {{0.8, 0.2}, {0.97, 0.03}, {0, 1, 0}},                                      // other
+    {{0.15, 0.6, 0.25}, {0.55, 0.35, 0.1}, {0, 0.42, 0.58}},                  // student
+    {{0.12, 0.25, 0.3, 0.2, 0.13}, {0.35, 0.35, 0.2, 0.1}, {0, 0.38, 0.62}},  // guardian
+    {{0.25, 0.5, 0.25}, {0.95, 0.05}, {0, 0.5, 0.5}},                         // support worker
+    {{0, 0, 0, 1, 1, 1}, {0.35, 0.4, 0.25}, {0.65, 0.15, 0.2}},               // teacher
+    {{0.05, 0.15, 0.35, 0.3, 0.15}, {0.9, 0.1}, {0.85, 0.1, 0.05}},           // staff
+    {{0.8, 0.2}, {0.97, 0.03}, {0, 1, 0}},                                    // other
 };
-constexpr double kEntUsers = 0.35;    // people who usually come through the ENT portal
+constexpr double kEntUsers = 0.35;     // people who usually come through the ENT portal
 constexpr double kStickyMedium = 0.8;  // share of connections on a person's usual medium
 
 enum class Delta : uint8_t { One, ClassMarks, WithRecipients };
@@ -47,7 +47,7 @@ enum class Actor : uint8_t { Teacher, Student, Family, Staff };
 
 struct ContentRate {
     sonde_event event;
-    double weekday, weekend;  // per day for 1,500 students
+    double weekday, weekend;   // per day for 1,500 students
     double unspecified_level;  // share recorded at level 0 (whole school, staff only)
     Delta delta;
     Actor actor;
@@ -91,8 +91,10 @@ struct DisciplineRate {
     double correction;  // share later cancelled with a negative delta (entered by mistake)
 };
 constexpr DisciplineRate kDiscipline[] = {
-    {SONDE_TALLY_PUNISHMENT, 9, 0.03},     {SONDE_TALLY_SANCTION, 1.5, 0},
-    {SONDE_TALLY_INCIDENT, 2.5, 0.05},     {SONDE_TALLY_CLASS_EXCLUSION, 2, 0},
+    {SONDE_TALLY_PUNISHMENT, 9, 0.03},
+    {SONDE_TALLY_SANCTION, 1.5, 0},
+    {SONDE_TALLY_INCIDENT, 2.5, 0.05},
+    {SONDE_TALLY_CLASS_EXCLUSION, 2, 0},
     {SONDE_TALLY_PRECAUTIONARY_MEASURE, 0.15, 0},
 };
 
@@ -106,10 +108,15 @@ struct UserHabits {
 };
 
 class DayBuilder {
-public:
+  public:
     DayBuilder(const School &school, const SimDay &day, uint32_t processes, uint64_t seed,
                const std::vector<UserHabits> &users, const std::vector<StudentHabits> &students)
-        : school_(school), day_(day), processes_(processes), rng_(seed), users_(users), students_(students),
+        : school_(school),
+          day_(day),
+          processes_(processes),
+          rng_(seed),
+          users_(users),
+          students_(students),
           scale_(school.students / 1500.0) {}
 
     std::vector<Action> build() {
@@ -120,11 +127,12 @@ public:
             discipline();
             gauge_of_the_day();
         }
-        std::stable_sort(out_.begin(), out_.end(), [](const Action &a, const Action &b) { return a.at < b.at; });
+        std::stable_sort(out_.begin(), out_.end(),
+                         [](const Action &a, const Action &b) { return a.at < b.at; });
         return std::move(out_);
     }
 
-private:
+  private:
     // A local instant of the day from an hour profile, stretched over the real length of the
     // day (23 or 25 hours on DST days) so that it always stays inside the day.
     int64_t at_hour(const Profile24 &profile) {
@@ -142,19 +150,27 @@ private:
     const Profile24 &profile_for(sonde_profile p) const {
         if (day_.weekend()) return kWeekend;
         switch (p) {
-            case SONDE_PROFILE_STUDENT: return kStudentWeekday;
-            case SONDE_PROFILE_TEACHER: return kTeacherWeekday;
-            case SONDE_PROFILE_STAFF: return kStaffWeekday;
-            default: return kFamilyWeekday;
+            case SONDE_PROFILE_STUDENT:
+                return kStudentWeekday;
+            case SONDE_PROFILE_TEACHER:
+                return kTeacherWeekday;
+            case SONDE_PROFILE_STAFF:
+                return kStaffWeekday;
+            default:
+                return kFamilyWeekday;
         }
     }
     const Profile24 &profile_for(Actor a) const {
         if (day_.weekend()) return kWeekend;
         switch (a) {
-            case Actor::Teacher: return kTeacherWeekday;
-            case Actor::Student: return kStudentWeekday;
-            case Actor::Staff: return kStaffWeekday;
-            default: return kFamilyWeekday;
+            case Actor::Teacher:
+                return kTeacherWeekday;
+            case Actor::Student:
+                return kStudentWeekday;
+            case Actor::Staff:
+                return kStaffWeekday;
+            default:
+                return kFamilyWeekday;
         }
     }
 
@@ -169,9 +185,11 @@ private:
                 a.kind = ActionKind::Connect;
                 a.subject = user;
                 a.what = uint8_t(profile);
-                a.medium = rng_.chance(kStickyMedium) ? users_[user].medium : uint8_t(1 + rng_.weighted(h.medium));
+                a.medium = rng_.chance(kStickyMedium) ? users_[user].medium
+                                                      : uint8_t(1 + rng_.weighted(h.medium));
                 // The heavy client never goes through the ENT portal.
-                const bool ent = a.medium != SONDE_MEDIUM_CLIENT && rng_.chance(users_[user].via_ent ? 0.9 : 0.05);
+                const bool ent = a.medium != SONDE_MEDIUM_CLIENT &&
+                                 rng_.chance(users_[user].via_ent ? 0.9 : 0.05);
                 a.access = ent ? SONDE_ACCESS_ENT : SONDE_ACCESS_DIRECT;
                 a.delta = 1;
                 a.process = process();
@@ -201,10 +219,12 @@ private:
             const uint32_t n = rng_.poisson((day_.weekend() ? r.weekend : r.weekday) * scale_);
             for (uint32_t i = 0; i < n; ++i) {
                 const int64_t at = at_hour(profile_for(r.actor));
-                const uint8_t level = rng_.chance(r.unspecified_level) ? 0 : level_weighted_by_enrolment();
+                const uint8_t level =
+                    rng_.chance(r.unspecified_level) ? 0 : level_weighted_by_enrolment();
                 count(at, r.event, level, 1);
                 if (r.delta == Delta::ClassMarks) {  // one mark per student of the class
-                    count(at + rng_.between(60, 1800), SONDE_EV_MARK_ENTERED, level, int32_t(rng_.between(18, 32)));
+                    count(at + rng_.between(60, 1800), SONDE_EV_MARK_ENTERED, level,
+                          int32_t(rng_.between(18, 32)));
                 } else if (r.delta == Delta::WithRecipients) {  // delivered to 1..25 mailboxes
                     const int32_t recipients = rng_.chance(0.6) ? 1 : int32_t(rng_.between(2, 25));
                     count(at + rng_.between(0, 5), SONDE_EV_MESSAGE_RECEIVED, level, recipients);
@@ -235,16 +255,20 @@ private:
             const bool morning_absent = rng_.chance(p_absent);
             const bool afternoon_absent = afternoon && rng_.chance(morning_absent ? 0.7 : p_absent);
             if (morning_absent && afternoon_absent && rng_.chance(0.4)) {
-                student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s, 2);  // whole day at once
+                student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s,
+                              2);  // whole day at once
             } else {
-                if (morning_absent) student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
-                if (afternoon_absent) student_event(between_hours(13.5, 14.5), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
+                if (morning_absent)
+                    student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
+                if (afternoon_absent)
+                    student_event(between_hours(13.5, 14.5), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
             }
             if ((morning_absent || afternoon_absent) && rng_.chance(0.04))
                 student_event(between_hours(16, 19), SONDE_TALLY_ABSENCE_HALF_DAY, s, -1);
             if (!morning_absent && rng_.chance(h.chronic_late ? 0.3 : 0.012)) {
                 student_event(between_hours(8, 8.5), SONDE_TALLY_LATE_ARRIVAL, s, 1);
-                if (rng_.chance(0.03)) student_event(between_hours(17, 19), SONDE_TALLY_LATE_ARRIVAL, s, -1);
+                if (rng_.chance(0.03))
+                    student_event(between_hours(17, 19), SONDE_TALLY_LATE_ARRIVAL, s, -1);
             }
         }
     }
@@ -297,7 +321,8 @@ uint64_t BasePlan::total_actions() const {
     return n;
 }
 
-BasePlan plan_base(const School &school, const SimCalendar &calendar, uint32_t processes, uint64_t seed) {
+BasePlan plan_base(const School &school, const SimCalendar &calendar, uint32_t processes,
+                   uint64_t seed) {
     const uint64_t base_seed = mix(seed, school.index);
     Rng habits_rng(mix(base_seed, 0x4841424954ULL));
     std::vector<UserHabits> users(school.user_count());
@@ -313,7 +338,8 @@ BasePlan plan_base(const School &school, const SimCalendar &calendar, uint32_t p
     plan.setup_at = calendar.days().front().start;  // the servers start at midnight
     plan.inventory = school.inventory();
     for (const SimDay &day : calendar.days()) {
-        DayBuilder builder(school, day, processes, mix(base_seed, 1000 + day.index), users, students);
+        DayBuilder builder(school, day, processes, mix(base_seed, 1000 + day.index), users,
+                           students);
         plan.days.push_back(builder.build());
     }
     return plan;

@@ -26,9 +26,9 @@ School make_school(uint32_t base_index, uint32_t students) {
     s.uai = uai_of(base_index);
     // Every other base is a lycée, so both level sets travel through the plugin.
     s.kind = base_index % 2 == 0 ? SchoolKind::College : SchoolKind::Lycee;
-    const std::vector<std::string> labels = s.kind == SchoolKind::College
-                                                ? std::vector<std::string>{"6EME", "5EME", "4EME", "3EME"}
-                                                : std::vector<std::string>{"2NDE", "1ERE", "TLE"};
+    const std::vector<std::string> labels =
+        s.kind == SchoolKind::College ? std::vector<std::string>{"6EME", "5EME", "4EME", "3EME"}
+                                      : std::vector<std::string>{"2NDE", "1ERE", "TLE"};
     s.students = students;
     uint32_t first = 0;
     for (uint32_t i = 0; i < labels.size(); ++i) {
@@ -49,23 +49,35 @@ School make_school(uint32_t base_index, uint32_t students) {
 
 uint32_t School::first_user(sonde_profile profile) const {
     switch (profile) {
-        case SONDE_PROFILE_STUDENT: return 0;
-        case SONDE_PROFILE_GUARDIAN: return students;
-        case SONDE_PROFILE_SUPPORT_WORKER: return students + guardians;
-        case SONDE_PROFILE_TEACHER: return students + guardians + support_workers;
-        case SONDE_PROFILE_STAFF: return students + guardians + support_workers + teachers;
-        default: return students + guardians + support_workers + teachers + staff;
+        case SONDE_PROFILE_STUDENT:
+            return 0;
+        case SONDE_PROFILE_GUARDIAN:
+            return students;
+        case SONDE_PROFILE_SUPPORT_WORKER:
+            return students + guardians;
+        case SONDE_PROFILE_TEACHER:
+            return students + guardians + support_workers;
+        case SONDE_PROFILE_STAFF:
+            return students + guardians + support_workers + teachers;
+        default:
+            return students + guardians + support_workers + teachers + staff;
     }
 }
 
 uint32_t School::users_of(sonde_profile profile) const {
     switch (profile) {
-        case SONDE_PROFILE_STUDENT: return students;
-        case SONDE_PROFILE_GUARDIAN: return guardians;
-        case SONDE_PROFILE_SUPPORT_WORKER: return support_workers;
-        case SONDE_PROFILE_TEACHER: return teachers;
-        case SONDE_PROFILE_STAFF: return staff;
-        default: return others;
+        case SONDE_PROFILE_STUDENT:
+            return students;
+        case SONDE_PROFILE_GUARDIAN:
+            return guardians;
+        case SONDE_PROFILE_SUPPORT_WORKER:
+            return support_workers;
+        case SONDE_PROFILE_TEACHER:
+            return teachers;
+        case SONDE_PROFILE_STAFF:
+            return staff;
+        default:
+            return others;
     }
 }
 

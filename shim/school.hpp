@@ -35,13 +35,15 @@ struct School {
     uint32_t students = 0, guardians = 0, support_workers = 0, teachers = 0, staff = 0, others = 0;
     uint32_t staff_administrative = 0, staff_school_life = 0, staff_other = 0;  // staff = sum
 
-    uint32_t user_count() const { return students + guardians + support_workers + teachers + staff + others; }
+    uint32_t user_count() const {
+        return students + guardians + support_workers + teachers + staff + others;
+    }
     sonde_profile profile_of(uint32_t user) const;
     uint32_t first_user(sonde_profile profile) const;
     uint32_t users_of(sonde_profile profile) const;
-    std::string user_key(uint32_t user) const;            // "G-0310001A-000123"
+    std::string user_key(uint32_t user) const;  // "G-0310001A-000123"
     std::string student_key(uint32_t student) const { return user_key(student); }
-    uint32_t student_level(uint32_t student) const;       // slot of the student's class level
+    uint32_t student_level(uint32_t student) const;  // slot of the student's class level
     std::string kind_name() const { return kind == SchoolKind::College ? "collège" : "lycée"; }
 
     // The inventory that process 0 declares at start-up (gauges).

@@ -9,10 +9,11 @@
 namespace sonde::shim {
 
 class SharedArena {
-public:
+  public:
     static SharedArena create(size_t bytes);  // zero-filled; throws std::system_error
     SharedArena() = default;
-    SharedArena(SharedArena &&o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
+    SharedArena(SharedArena &&o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), size_(o.size_) {}
     SharedArena &operator=(SharedArena &&o) noexcept {
         std::swap(data_, o.data_);
         std::swap(size_, o.size_);
@@ -25,7 +26,7 @@ public:
     char *data() const { return static_cast<char *>(data_); }
     size_t size() const { return size_; }
 
-private:
+  private:
     void *data_ = nullptr;
     size_t size_ = 0;
 };

@@ -5,12 +5,15 @@
 
 namespace sonde::shim {
 
-std::optional<SimCalendar> SimCalendar::make(const std::string &timezone, time::SchoolYearStart year_start,
-                                             const std::string &first_date, uint32_t days, std::string *error) {
+std::optional<SimCalendar> SimCalendar::make(const std::string &timezone,
+                                             time::SchoolYearStart year_start,
+                                             const std::string &first_date, uint32_t days,
+                                             std::string *error) {
     auto tz = time::TimeZone::load(timezone, error);
     if (!tz) return std::nullopt;
     unsigned y = 0, m = 0, d = 0;
-    if (std::sscanf(first_date.c_str(), "%4u-%2u-%2u", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31) {
+    if (std::sscanf(first_date.c_str(), "%4u-%2u-%2u", &y, &m, &d) != 3 || m < 1 || m > 12 ||
+        d < 1 || d > 31) {
         *error = "bad date " + first_date;
         return std::nullopt;
     }
@@ -65,8 +68,9 @@ std::string format_local(const time::TimeZone &tz, int64_t unix_seconds) {
     const time::LocalTime l = time::to_local(tz, unix_seconds);
     const int32_t off = l.utc_offset < 0 ? -l.utc_offset : l.utc_offset;
     char buf[48];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d %c%02d:%02d", l.year, l.month, l.day, l.hour,
-                  l.minute, l.second, l.utc_offset < 0 ? '-' : '+', off / 3600, off / 60 % 60);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d %c%02d:%02d", l.year, l.month,
+                  l.day, l.hour, l.minute, l.second, l.utc_offset < 0 ? '-' : '+', off / 3600,
+                  off / 60 % 60);
     return buf;
 }
 

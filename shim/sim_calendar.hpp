@@ -13,19 +13,21 @@
 namespace sonde::shim {
 
 struct SimDay {
-    uint32_t index;                // 0..days-1
-    int64_t start, end;            // [start, end): local midnight to local midnight, unix seconds
-    time::CalendarStamps stamps;   // numbers of that day
-    int32_t weekday;               // 0 = Monday
-    std::string label;             // "Mon 16"
-    std::string date;              // "2026-11-16"
+    uint32_t index;               // 0..days-1
+    int64_t start, end;           // [start, end): local midnight to local midnight, unix seconds
+    time::CalendarStamps stamps;  // numbers of that day
+    int32_t weekday;              // 0 = Monday
+    std::string label;            // "Mon 16"
+    std::string date;             // "2026-11-16"
     bool weekend() const { return weekday >= 5; }
 };
 
 class SimCalendar {
-public:
-    static std::optional<SimCalendar> make(const std::string &timezone, time::SchoolYearStart year_start,
-                                           const std::string &first_date, uint32_t days, std::string *error);
+  public:
+    static std::optional<SimCalendar> make(const std::string &timezone,
+                                           time::SchoolYearStart year_start,
+                                           const std::string &first_date, uint32_t days,
+                                           std::string *error);
 
     const std::vector<SimDay> &days() const { return days_; }
     const time::TimeZone &tz() const { return tz_; }
@@ -33,11 +35,13 @@ public:
     // The distinct month and school-year numbers the days cover, ascending.
     const std::vector<uint32_t> &months() const { return months_; }
     const std::vector<uint32_t> &school_years() const { return years_; }
-    uint32_t year_slot(uint32_t day_index) const;  // index of the day's school year in school_years()
+    uint32_t year_slot(
+        uint32_t day_index) const;  // index of the day's school year in school_years()
     int64_t end() const { return days_.back().end; }
 
-private:
-    SimCalendar(time::TimeZone tz, time::SchoolYearStart start) : tz_(std::move(tz)), start_(start) {}
+  private:
+    SimCalendar(time::TimeZone tz, time::SchoolYearStart start)
+        : tz_(std::move(tz)), start_(start) {}
     time::TimeZone tz_;
     time::SchoolYearStart start_;
     std::vector<SimDay> days_;
@@ -45,6 +49,7 @@ private:
 };
 
 std::string month_name(uint32_t month_number);  // 682 -> "2026-11"
-std::string format_local(const time::TimeZone &tz, int64_t unix_seconds);  // "2026-11-22 23:59:59 +01:00"
+std::string format_local(const time::TimeZone &tz,
+                         int64_t unix_seconds);  // "2026-11-22 23:59:59 +01:00"
 
 }  // namespace sonde::shim

@@ -27,11 +27,12 @@ void latch_write(const LatchRef &s, int64_t window, int64_t window_start, int64_
     const uint64_t seq = s.head->seq.load(std::memory_order_relaxed);
     const uint64_t odd = seq | 1;  // a dead writer may have left it odd already
     s.head->seq.store(odd, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-    s.head->window.store(window, std::memory_order_relaxed);
-    s.head->window_start.store(window_start, std::memory_order_relaxed);
-    s.head->taken.store(taken, std::memory_order_relaxed);
-    for (uint32_t i = 0; i < s.count; ++i) s.values[i].store(values[i], std::memory_order_relaxed);
+    // Release on every field (plain stores on x86): a reader that sees a new field through an
+    // acquire load then sees the odd sequence too, and retries. No fences: TSan models these.
+    s.head->window.store(window, std::memory_order_release);
+    s.head->window_start.store(window_start, std::memory_order_release);
+    s.head->taken.store(taken, std::memory_order_release);
+    for (uint32_t i = 0; i < s.count; ++i) s.values[i].store(values[i], std::memory_order_release);
     s.head->seq.store(odd + 1, std::memory_order_release);
 }
 
@@ -39,13 +40,12 @@ bool latch_read(const LatchRef &s, int64_t window, LatchCopy &meta, int64_t *val
     for (int attempt = 0; attempt < 64; ++attempt) {
         const uint64_t before = s.head->seq.load(std::memory_order_acquire);
         if (before & 1) continue;
-        meta.window = s.head->window.load(std::memory_order_relaxed);
+        meta.window = s.head->window.load(std::memory_order_acquire);
         if (meta.window != window || before == 0) return false;
-        meta.window_start = s.head->window_start.load(std::memory_order_relaxed);
-        meta.taken = s.head->taken.load(std::memory_order_relaxed);
-        for (uint32_t i = 0; i < s.count; ++i) values[i] = s.values[i].load(std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (s.head->seq.load(std::memory_order_relaxed) == before) return true;
+        meta.window_start = s.head->window_start.load(std::memory_order_acquire);
+        meta.taken = s.head->taken.load(std::memory_order_acquire);
+        for (uint32_t i = 0; i < s.count; ++i) values[i] = s.values[i].load(std::memory_order_acquire);
+        if (s.head->seq.load(std::memory_order_acquire) == before) return true;
     }
     return false;
 }

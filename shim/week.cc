@@ -1,0 +1,323 @@
+#include "week.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+
+#include "base_setup.hpp"
+#include "cells.hpp"
+#include "compare.hpp"
+#include "expectation.hpp"
+#include "plugin.hpp"
+#include "process_runner.hpp"
+#include "report.hpp"
+#include "scenario.hpp"
+#include "shared_arena.hpp"
+#include "shm/segment.hpp"
+#include "week_host.hpp"
+#include "week_report.hpp"
+#include "week_run.hpp"
+
+namespace sonde::shim {
+namespace {
+
+using nlohmann::json;
+
+struct Host {
+    uint32_t base, process;
+    pid_t pid = -1;
+    int from_host = -1, to_host = -1;  // the driver's ends of the two pipes
+};
+
+class WeekDriver {
+  public:
+    explicit WeekDriver(const Options &o) : o_(o) {}
+
+    int run() {
+        std::string error;
+        auto dirs = prepare_dirs(o_, &error);
+        if (!dirs) return setup_error(error);
+        dirs_ = *dirs;
+        if (!prepare_bases(&error)) return setup_error(error);
+        print_header();
+        std::signal(SIGPIPE, SIG_IGN);  // a dead host must show up as EOF, not kill the driver
+        const auto started = std::chrono::steady_clock::now();
+        if (!spawn_hosts(&error) || !wait_all(kReady, &error)) return abort_hosts(error);
+        for (BaseRun &run : runs_) {
+            run.view =
+                reader::SegmentView::open(shm::segment_path(dirs_.shm_dir, run.school.uai), &error);
+            if (!run.view)
+                return abort_hosts("cannot read the segment of " + run.school.uai + ": " + error);
+        }
+        for (uint32_t day = 0; day < o_.days; ++day) {
+            if (!release_all(&error) || !wait_all(kDayDone, &error)) return abort_hosts(error);
+            for (BaseRun &run : runs_) check_day(run, day);
+        }
+        if (!release_all(&error) || !reap_all(&error)) return abort_hosts(error);
+        elapsed_ =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return finish();
+    }
+
+  private:
+    int setup_error(const std::string &error) {
+        std::fprintf(stderr, "sonde-shim: %s\n", error.c_str());
+        return kExitSetup;
+    }
+
+    bool prepare_bases(std::string *error) {
+        runs_.resize(o_.bases);
+        size_t arena_bytes = 0;
+        std::vector<LedgerShape> shapes;
+        for (uint32_t b = 0; b < o_.bases; ++b) {
+            BaseRun &run = runs_[b];
+            run.school = make_school(b, o_.students);
+            auto config =
+                prepare_config(dirs_.config_dir, run.school.uai, o_.seed, &run.config_note, error);
+            if (!config) return false;
+            run.config = *config;
+            run.stale_segment_removed = remove_stale_segment(dirs_.shm_dir, run.school.uai);
+            run.calendar = SimCalendar::make(run.config.timezone, run.config.school_year_start,
+                                             o_.start, o_.days, error);
+            if (!run.calendar) return false;
+            run.plan = plan_base(run.school, *run.calendar, o_.processes, o_.seed);
+            for (uint32_t u = 0; u < run.school.user_count(); ++u)
+                run.keys.push_back(run.school.user_key(u));
+            shapes.push_back({o_.days, run.school.user_count(),
+                              uint32_t(run.calendar->school_years().size()), run.school.students});
+            arena_bytes += shapes.back().bytes() * o_.processes;
+        }
+        arena_ = SharedArena::create(arena_bytes);
+        char *at = arena_.data();
+        for (uint32_t b = 0; b < o_.bases; ++b)
+            for (uint32_t p = 0; p < o_.processes; ++p, at += shapes[b].bytes())
+                runs_[b].ledgers.emplace_back(at, shapes[b]);
+        return true;
+    }
+
+    void print_header() const {
+        const SimCalendar &cal = *runs_[0].calendar;
+        std::printf(
+            "sonde-shim week: %u bases x %u processes, %s students per base, %u days from %s (%s), "
+            "seed %llu\n",
+            o_.bases, o_.processes, thousands(o_.students).c_str(), o_.days,
+            cal.days()[0].label.c_str(), cal.tz().name().c_str(),
+            static_cast<unsigned long long>(o_.seed));
+        std::printf("simulated time: %s .. %s (unix %lld .. %lld)\n",
+                    format_local(cal.tz(), cal.days()[0].start).c_str(),
+                    format_local(cal.tz(), cal.end() - 1).c_str(),
+                    static_cast<long long>(cal.days()[0].start),
+                    static_cast<long long>(cal.end() - 1));
+        std::printf("library %s\nconfig %s\nshm    %s\n", o_.lib.c_str(), dirs_.config_dir.c_str(),
+                    dirs_.shm_dir.c_str());
+        for (const BaseRun &run : runs_)
+            std::printf("  %s: %s%s, %s calls planned\n", run.school.uai.c_str(),
+                        run.config_note.c_str(),
+                        run.stale_segment_removed ? ", removed a stale segment" : "",
+                        thousands(int64_t(run.plan.total_actions())).c_str());
+    }
+
+    bool spawn_hosts(std::string *error) {
+        for (uint32_t b = 0; b < o_.bases; ++b)
+            for (uint32_t p = 0; p < o_.processes; ++p) {
+                int up[2], down[2];
+                if (::pipe(up) != 0 || ::pipe(down) != 0) {
+                    *error = "pipe failed";
+                    return false;
+                }
+                WeekHost host{o_.lib,
+                              dirs_.config_dir,
+                              dirs_.shm_dir,
+                              &runs_[b].school,
+                              &*runs_[b].calendar,
+                              &runs_[b].plan,
+                              &runs_[b].keys,
+                              p,
+                              runs_[b].ledgers[p],
+                              up[1],
+                              down[0]};
+                const pid_t pid = spawn([&] {
+                    for (const Host &h :
+                         hosts_) {  // the other hosts' pipes are none of its business
+                        ::close(h.from_host);
+                        ::close(h.to_host);
+                    }
+                    ::close(up[0]);
+                    ::close(down[1]);
+                    return run_week_host(host);
+                });
+                ::close(up[1]);
+                ::close(down[0]);
+                hosts_.push_back({b, p, pid, up[0], down[1]});
+                if (pid < 0) {
+                    *error = "fork failed";
+                    return false;
+                }
+            }
+        return true;
+    }
+
+    bool release_all(std::string *error) {
+        for (Host &h : hosts_)
+            if (!send_byte(h.to_host, kGo)) {
+                *error = describe_death(h);
+                return false;
+            }
+        return true;
+    }
+
+    bool wait_all(char expected, std::string *error) {
+        for (Host &h : hosts_) {
+            char byte = 0;
+            if (!receive_byte(h.from_host, &byte) || byte != expected) {
+                *error = describe_death(h);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    std::string describe_death(Host &h) {
+        const ExitStatus st = wait_child(h.pid);
+        h.pid = -1;
+        return "host " + runs_[h.base].school.uai + "/p" + std::to_string(h.process) +
+               " stopped early (" + st.text() + ")";
+    }
+
+    bool reap_all(std::string *error) {
+        bool ok = true;
+        for (Host &h : hosts_) {
+            const ExitStatus st = wait_child(h.pid);
+            h.pid = -1;
+            ::close(h.from_host);
+            ::close(h.to_host);
+            if (!st.exited || st.code != 0) {
+                *error = "host " + runs_[h.base].school.uai + "/p" + std::to_string(h.process) +
+                         ": " + st.text();
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
+    int abort_hosts(const std::string &error) {
+        for (Host &h : hosts_)
+            if (h.pid > 0) {
+                ::kill(h.pid, SIGKILL);
+                wait_child(h.pid);
+                h.pid = -1;
+            }
+        return setup_error(error);
+    }
+
+    // At the end of day d, every host is waiting: day d is complete and still readable (the
+    // plugin keeps the current and the previous day).
+    void check_day(BaseRun &run, uint32_t day) {
+        const SimDay &d = run.calendar->days()[day];
+        const std::vector<uint64_t> oracle = merge_day_masks(run.ledgers, day);
+        DayRow row;
+        row.users = check_users(log_, run.school.uai, "day " + d.date, *run.view, shm::kDay,
+                                d.stamps.day, oracle);
+        const Totals now = totals_of(run);
+        row.recorded = minus(now, run.at_last_barrier);
+        run.at_last_barrier = now;
+        run.days.push_back(row);
+        check_closing_periods(run, day);
+    }
+
+    // Everything that cannot be read before the end: counters, gauges, month and year users.
+    void check_final(BaseRun &run, const Expectation &expected) {
+        const std::string &uai = run.school.uai;
+        check_counters(log_, uai, expected.cells, *run.view);
+        check_gauges(log_, uai, expected, *run.view);
+        check_labels(log_, uai, expected, *run.view);
+        for (const std::string &f : expected.failures) log_.expect(uai, "failed calls, " + f, 0, 1);
+        check_distributions(log_, uai, run.school, expected, run.calendar->school_years(),
+                            *run.view);
+    }
+
+    // A month or school year is checked at the end of its last simulated day: later on, the
+    // plugin keeps only the current and the previous one.
+    void check_closing_periods(BaseRun &run, uint32_t day) {
+        const std::vector<SimDay> &days = run.calendar->days();
+        for (const shm::Window window : {shm::kMonth, shm::kSchoolYear}) {
+            const auto number_of = [window](const SimDay &d) {
+                return uint32_t(window == shm::kMonth ? d.stamps.month : d.stamps.school_year);
+            };
+            const uint32_t number = number_of(days[day]);
+            if (day + 1 < days.size() && number_of(days[day + 1]) == number) continue;
+            std::vector<uint64_t> oracle(run.school.user_count(), 0);
+            for (uint32_t d = 0; d <= day; ++d) {
+                if (number_of(days[d]) != number) continue;
+                const std::vector<uint64_t> masks = merge_day_masks(run.ledgers, d);
+                for (uint32_t u = 0; u < oracle.size(); ++u) oracle[u] |= masks[u];
+            }
+            PeriodRow row{window,
+                          number,
+                          window == shm::kMonth ? "month " + month_name(number)
+                                                : "school year " + std::to_string(number),
+                          {}};
+            row.users =
+                check_users(log_, run.school.uai, row.name, *run.view, window, number, oracle);
+            run.periods.push_back(std::move(row));
+        }
+    }
+
+    int finish() {
+        std::string error;
+        auto plugin =
+            Plugin::load(o_.lib, &error);  // only now: the driver never forks with it loaded
+        if (!plugin) return setup_error(error);
+        json doc = {{"scenario", "week"},
+                    {"seed", o_.seed},
+                    {"library", o_.lib},
+                    {"version", plugin->version()},
+                    {"config_dir", dirs_.config_dir},
+                    {"shm_dir", dirs_.shm_dir},
+                    {"processes_per_base", o_.processes},
+                    {"elapsed_seconds", elapsed_}};
+        const SimCalendar &cal = *runs_[0].calendar;
+        doc["simulated"] = {{"timezone", cal.tz().name()},
+                            {"first_day", cal.days().front().date},
+                            {"last_day", cal.days().back().date},
+                            {"start_unix", cal.days().front().start},
+                            {"end_unix", cal.end() - 1}};  // the last simulated second
+        std::printf("%s; replay took %.2f s\n", plugin->version(), elapsed_);
+        for (uint32_t b = 0; b < runs_.size(); ++b) {
+            BaseRun &run = runs_[b];
+            Expectation expected = merge_ledgers(run.school, run.ledgers);
+            if (o_.inject_mismatch && b == 0)
+                expected.cells[event_cell(SONDE_EV_MESSAGE_SENT, 1)] += 1;
+            check_final(run, expected);
+            auto diag =
+                base_diagnostics(*plugin, run.school.uai, dirs_.config_dir, dirs_.shm_dir, &error);
+            if (!diag) return setup_error(error);
+            check_diagnostics(log_, run.school.uai, *diag);
+            print_week_base(run, expected, *diag);
+            json base = week_base_json(run, expected, *diag);
+            doc["bases"].push_back(base);
+        }
+        print_check(log_, o_.check, o_.verbose);
+        doc["check"] = check_json(log_);
+        if (!o_.json.empty() && !write_json(o_.json, doc, &error)) return setup_error(error);
+        return o_.check && !log_.mismatches().empty() ? kExitMismatch : kExitOk;
+    }
+
+    const Options &o_;
+    Dirs dirs_;
+    std::vector<BaseRun> runs_;
+    SharedArena arena_;
+    std::vector<Host> hosts_;
+    CheckLog log_;
+    double elapsed_ = 0;
+};
+
+}  // namespace
+
+int run_week(const Options &options) { return WeekDriver(options).run(); }
+
+}  // namespace sonde::shim

@@ -1,0 +1,145 @@
+#include "week_host.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "cells.hpp"
+#include "plugin.hpp"
+
+namespace sonde::shim {
+
+bool send_byte(int fd, char byte) {
+    for (;;) {
+        const ssize_t n = ::write(fd, &byte, 1);
+        if (n == 1) return true;
+        if (n < 0 && errno == EINTR) continue;
+        return false;
+    }
+}
+
+bool receive_byte(int fd, char *byte) {
+    for (;;) {
+        const ssize_t n = ::read(fd, byte, 1);
+        if (n == 1) return true;
+        if (n < 0 && errno == EINTR) continue;
+        return false;
+    }
+}
+
+namespace {
+
+class Replayer {
+  public:
+    Replayer(const WeekHost &host, const Plugin &plugin, HostBase base)
+        : host_(host), api_(plugin.api()), base_(base) {}
+
+    void set_clock(int64_t unix_seconds) {
+        if (unix_seconds == clock_) return;
+        api_.clock_set(base_.base, unix_seconds);
+        clock_ = unix_seconds;
+        ++host_.ledger.head().clock_sets;
+    }
+
+    // Process 0 at start-up: the class levels of the school and its inventory.
+    void declare_school() {
+        set_clock(host_.plan->setup_at);
+        for (const ClassLevel &level : host_.school->levels) {
+            const int rc = api_.level_declare(base_.base, level.slot, level.label.c_str());
+            if (rc == SONDE_OK)
+                host_.ledger.head().labels_declared |= 1u << level.slot;
+            else
+                host_.ledger.on_failure(uint32_t(ActionKind::Gauge), rc);
+        }
+        for (const GaugeSetting &g : host_.plan->inventory) gauge(g.gauge, g.level, g.value);
+    }
+
+    void replay_day(uint32_t day) {
+        const uint32_t year_slot = host_.calendar->year_slot(day);
+        for (const Action &a : host_.plan->days[day]) {
+            if (a.process != host_.process) continue;
+            set_clock(a.at - a.at % 60);  // the plugin's clock moves minute by minute
+            perform(a, day, year_slot);
+        }
+    }
+
+  private:
+    void perform(const Action &a, uint32_t day, uint32_t year_slot) {
+        const Ledger &ledger = host_.ledger;
+        int rc = SONDE_OK;
+        switch (a.kind) {
+            case ActionKind::Connect: {
+                const std::string &key = (*host_.user_keys)[a.subject];
+                rc = api_.connection(base_.writer, a.what, a.medium, a.access, key.data(),
+                                     key.size());
+                if (rc == SONDE_OK)
+                    ledger.on_connection(day, a.subject,
+                                         connection_cell(a.what, a.medium, a.access));
+                break;
+            }
+            case ActionKind::Count:
+                rc = api_.count(base_.writer, a.what, a.level, a.delta);
+                if (rc == SONDE_OK) ledger.on_count(event_cell(a.what, a.level), a.delta);
+                break;
+            case ActionKind::Student: {
+                const std::string &key = (*host_.user_keys)[a.subject];  // students come first
+                rc = api_.student(base_.writer, a.what, key.data(), key.size(), a.level, a.delta);
+                if (rc == SONDE_OK)
+                    ledger.on_student(year_slot, a.subject, a.what, tally_cell(a.what, a.level),
+                                      a.delta);
+                break;
+            }
+            case ActionKind::Gauge:
+                gauge(a.what, a.level, a.delta);
+                return;
+        }
+        if (rc != SONDE_OK) ledger.on_failure(uint32_t(a.kind), rc);
+    }
+
+    void gauge(uint32_t gauge_id, uint32_t level, int64_t value) {
+        const int rc = api_.gauge_set(base_.base, gauge_id, level, value);
+        if (rc == SONDE_OK)
+            host_.ledger.on_gauge(gauge_cell(gauge_id, level), value, clock_);
+        else
+            host_.ledger.on_failure(uint32_t(ActionKind::Gauge), rc);
+    }
+
+    const WeekHost &host_;
+    const sonde_api &api_;
+    HostBase base_;
+    int64_t clock_ = -1;
+};
+
+}  // namespace
+
+int run_week_host(const WeekHost &host) {
+    const std::string who = "[" + host.school->uai + "/p" + std::to_string(host.process) + "] ";
+    std::string error;
+    auto plugin = Plugin::load(host.lib, &error);
+    if (!plugin) {
+        std::fprintf(stderr, "%s%s\n", who.c_str(), error.c_str());
+        return 3;
+    }
+    auto base = open_host_base(*plugin, host.school->uai, host.config_dir, host.shm_dir, &error);
+    if (!base) {
+        std::fprintf(stderr, "%s%s\n", who.c_str(), error.c_str());
+        return 3;
+    }
+    Replayer replayer(host, *plugin, *base);
+    if (host.process == 0) replayer.declare_school();
+    host.ledger.head().ready = 1;
+    if (!send_byte(host.to_driver, kReady)) return 4;
+
+    char go = 0;
+    for (uint32_t day = 0; day < host.calendar->days().size(); ++day) {
+        if (!receive_byte(host.from_driver, &go)) return 4;  // the driver is gone
+        replayer.replay_day(day);
+        if (!send_byte(host.to_driver, kDayDone)) return 4;
+    }
+    if (!receive_byte(host.from_driver, &go)) return 4;
+    close_host_base(*plugin, *base);
+    return 0;
+}
+
+}  // namespace sonde::shim

@@ -1,0 +1,56 @@
+#include "week_run.hpp"
+
+#include "cells.hpp"
+#include "compare.hpp"
+
+namespace sonde::shim {
+
+Totals totals_of(const BaseRun &run) {
+    Totals t;
+    for (const Ledger &l : run.ledgers) {
+        const LedgerHeader &h = l.head();
+        t.connections += h.connections;
+        t.count_calls += h.count_calls;
+        t.student_calls += h.student_calls;
+        for (uint32_t c = 0; c < catalog::kConnectionCells; ++c) t.combination[c] += h.cells[c];
+    }
+    return t;
+}
+
+Totals minus(const Totals &a, const Totals &b) {
+    Totals d;
+    d.connections = a.connections - b.connections;
+    d.count_calls = a.count_calls - b.count_calls;
+    d.student_calls = a.student_calls - b.student_calls;
+    for (uint32_t c = 0; c < catalog::kConnectionCells; ++c)
+        d.combination[c] = a.combination[c] - b.combination[c];
+    return d;
+}
+
+NetShares net_shares(const Totals &t) {
+    NetShares s;
+    for (uint32_t p = 1; p <= catalog::kProfiles; ++p)
+        for (uint32_t m : {SONDE_MEDIUM_WEB, SONDE_MEDIUM_MOBILE})
+            for (uint32_t a = 1; a <= catalog::kAccesses; ++a) {
+                const uint64_t n = uint64_t(t.combination[connection_cell(p, m, a)]);
+                s.net += n;
+                if (m == SONDE_MEDIUM_MOBILE) s.mobile += n;
+                if (a == SONDE_ACCESS_ENT) s.ent += n;
+            }
+    return s;
+}
+
+size_t selection_index(const std::string &name) {
+    const auto &sel = user_selections();
+    for (size_t i = 0; i < sel.size(); ++i)
+        if (sel[i].name == name) return i;
+    return 0;
+}
+
+nlohmann::json users_json(const std::vector<uint64_t> &counts) {
+    nlohmann::json j = nlohmann::json::object();
+    for (size_t i = 0; i < counts.size(); ++i) j[user_selections()[i].name] = counts[i];
+    return j;
+}
+
+}  // namespace sonde::shim
