@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const sonde_api *api = sonde_get_api(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
     static sonde_base *base = [] {
         char tmpl[] = "/tmp/sonde-fuzz-abi-XXXXXX";
-        std::string dir = ::mkdtemp(tmpl);
+        static const std::string dir = ::mkdtemp(tmpl);  // lives as long as the base
         FILE *f = std::fopen((dir + "/0310001A.conf").c_str(), "w");
         std::fputs("[base]\nenabled = true\nsecret = 00112233445566778899aabbccddeeff\n", f);
         std::fclose(f);
@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         p.struct_size = sizeof p;
         p.product = SONDE_PRODUCT_PRONOTE;
         p.base_id = "0310001A";
-        p.config_dir = strdup(dir.c_str());
-        p.shm_dir = p.config_dir;
+        p.config_dir = dir.c_str();
+        p.shm_dir = dir.c_str();
         sonde_base *b = nullptr;
         api->base_open(&p, &b);
         return b;

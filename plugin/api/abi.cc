@@ -60,8 +60,10 @@ __attribute__((noinline, cold)) int not_recording(Writer &w) noexcept {
 inline void add(std::atomic<int64_t> &cell, int64_t delta, bool shared) noexcept {
     if (SONDE_UNLIKELY(shared))
         cell.fetch_add(delta, std::memory_order_relaxed);
-    else  // the row is ours alone: no lock prefix needed; readers see whole 8-byte stores
-        cell.store(cell.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    else  // the row is ours alone: no lock prefix needed; readers see whole 8-byte stores.
+          // Unsigned arithmetic wraps like fetch_add does, where signed overflow would be UB.
+        cell.store(int64_t(uint64_t(cell.load(std::memory_order_relaxed)) + uint64_t(delta)),
+                   std::memory_order_relaxed);
 }
 
 // Checks shared by the three recording calls; returns the writer ready to record, or null

@@ -13,9 +13,14 @@ std::optional<SegmentView> SegmentView::open(const std::string &path, std::strin
     return SegmentView(std::move(r.mapping));
 }
 
+// Sums wrap like the writers' additions (two's complement), never overflow into UB: a
+// hostile segment or absurd deltas cannot make the reader misbehave.
+static int64_t wrapping_add(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }
+
 int64_t SegmentView::cell(uint32_t index) const {
     int64_t sum = mapping_.shared_row()[index].load(std::memory_order_relaxed);
-    for (uint32_t r = 0; r < header().row_count; ++r) sum += mapping_.row(r)[index].load(std::memory_order_relaxed);
+    for (uint32_t r = 0; r < header().row_count; ++r)
+        sum = wrapping_add(sum, mapping_.row(r)[index].load(std::memory_order_relaxed));
     return sum;
 }
 
@@ -23,7 +28,8 @@ std::vector<int64_t> SegmentView::cells() const {
     std::vector<int64_t> out(catalog::kCounterCells, 0);
     for (uint32_t r = 0; r <= header().row_count; ++r) {
         const std::atomic<int64_t> *row = r == header().row_count ? mapping_.shared_row() : mapping_.row(r);
-        for (uint32_t i = 0; i < catalog::kCounterCells; ++i) out[i] += row[i].load(std::memory_order_relaxed);
+        for (uint32_t i = 0; i < catalog::kCounterCells; ++i)
+            out[i] = wrapping_add(out[i], row[i].load(std::memory_order_relaxed));
     }
     return out;
 }
@@ -33,7 +39,7 @@ int64_t span_total(const SegmentView &v, uint32_t first, bool per_level, int lev
     if (!per_level) return v.cell(first);
     if (level >= 0) return v.cell(first + uint32_t(level));
     int64_t sum = 0;
-    for (uint32_t l = 0; l < catalog::kLevelSlots; ++l) sum += v.cell(first + l);
+    for (uint32_t l = 0; l < catalog::kLevelSlots; ++l) sum = int64_t(uint64_t(sum) + uint64_t(v.cell(first + l)));
     return sum;
 }
 }  // namespace

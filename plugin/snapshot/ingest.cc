@@ -211,6 +211,14 @@ IngestStore::Stats IngestStore::ingest(const v1::Snapshot &s) {
     return stats;
 }
 
+void IngestStore::visit(const std::function<void(const FigureView &)> &fn) const {
+    for (const auto &[key, stored] : figures_) {
+        const Figure &f = stored.figure;
+        fn({key.base, key.family, key.window_kind, key.window_start, f.window_number, key.dims,
+            f.value, f.suppressed, f.set_unix, f.bin_low, f.students, stored.version.sequence});
+    }
+}
+
 std::string IngestStore::render_json(int indent) const {
     json root = json::object();
     json &bases = root["bases"] = json::object();

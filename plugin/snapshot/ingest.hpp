@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,8 +49,25 @@ class IngestStore {
 
     size_t figure_count() const { return figures_.size(); }
 
-  private:
+    // Read access for checks and summaries: every stored figure, in the store's key order.
     enum class Family : uint8_t { Level, Gauge, Value, Distinct, Distribution };
+    struct FigureView {
+        const std::string &base;
+        Family family;
+        uint32_t window_kind;  // v1::WindowKind; 0 for levels and gauges
+        int64_t window_start;
+        uint32_t window_number;
+        const std::vector<uint32_t> &dims;  // per family, see ingest.cc
+        int64_t value;                      // users for Distinct
+        bool suppressed;
+        int64_t set_unix;                       // gauges
+        const std::vector<uint32_t> &bin_low;   // distributions
+        const std::vector<uint64_t> &students;  // distributions
+        uint64_t sequence;                      // of the snapshot the figure comes from
+    };
+    void visit(const std::function<void(const FigureView &)> &fn) const;
+
+  private:
     struct Key {
         std::string base;
         Family family;

@@ -163,3 +163,17 @@ TEST_CASE("diagnostics honours the caller's struct size", "[abi][misuse]") {
     CHECK(api().diagnostics(nullptr, &padded.d) == SONDE_OK);
     CHECK(padded.canary == 0xC0FFEE);
 }
+
+TEST_CASE("absurd deltas wrap like the shared row's fetch_add, never undefined", "[abi][misuse]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, INT64_MAX) == SONDE_OK);
+    CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, INT64_MAX) == SONDE_OK);  // found by fuzz_abi (UBSan)
+    CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, 2) == SONDE_OK);
+    CHECK(tb.view().event(SONDE_EV_POLL_PUBLISHED) == 0);  // 2^64 wraps to 0
+    api().writer_release(w);
+    api().base_close(base);
+}

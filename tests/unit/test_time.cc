@@ -34,7 +34,7 @@ TimeZone zone(const char *name) {
 }
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string templ = (std::filesystem::temp_directory_path() / "sonde_tz_XXXXXX").string();
         REQUIRE(mkdtemp(templ.data()) != nullptr);
@@ -55,7 +55,7 @@ public:
         REQUIRE(out.good());
     }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -98,8 +98,8 @@ std::string tzif_block(char version, int time_size, const std::vector<int64_t> &
 // A v2 file without transitions: the footer alone defines the zone.
 std::string tzif_footer_only(const std::string &footer) {
     const std::vector<TestType> types = {{0, false}};
-    return tzif_block('2', 4, {}, {}, types) + tzif_block('2', 8, {}, {}, types) + "\n" +
-           footer + "\n";
+    return tzif_block('2', 4, {}, {}, types) + tzif_block('2', 8, {}, {}, types) + "\n" + footer +
+           "\n";
 }
 
 std::optional<TimeZone> load_footer(const TempDir &dir, const std::string &footer,
@@ -250,14 +250,14 @@ TEST_CASE("Hour starts are consistent over a whole DST year", "[time]") {
 
 TEST_CASE("next_local_midnight on DST days in Paris", "[time]") {
     const TimeZone paris = zone("Europe/Paris");
-    const int64_t spring_day = 1774738800;  // 2026-03-29 00:00 CET
+    const int64_t spring_day = 1774738800;   // 2026-03-29 00:00 CET
     const int64_t spring_next = 1774821600;  // 2026-03-30 00:00 CEST
     CHECK(next_local_midnight(paris, spring_day - 1) == spring_day);
     CHECK(next_local_midnight(paris, spring_day) == spring_next);
     CHECK(next_local_midnight(paris, kParisSpring) == spring_next);
     CHECK(spring_next - spring_day == 23 * kHour);
 
-    const int64_t autumn_day = 1792879200;  // 2026-10-25 00:00 CEST
+    const int64_t autumn_day = 1792879200;   // 2026-10-25 00:00 CEST
     const int64_t autumn_next = 1792969200;  // 2026-10-26 00:00 CET
     CHECK(next_local_midnight(paris, autumn_day) == autumn_next);
     CHECK(next_local_midnight(paris, kParisAutumn) == autumn_next);
@@ -269,9 +269,9 @@ TEST_CASE("next_local_midnight when DST changes at midnight (America/Santiago)",
     const TimeZone santiago = zone("America/Santiago");
     // Sat 2026-04-04 24:00 -03 falls back to Sat 23:00 -04: Saturday lasts 25 h and its end is
     // Sunday 00:00 -04, not the Sunday 00:00 -03 that is never shown.
-    const int64_t saturday = 1775271600;  // 2026-04-04 00:00 -03
-    const int64_t fall_back = 1775358000;  // 03:00 UTC
-    const int64_t sunday = 1775361600;    // 2026-04-05 00:00 -04
+    const int64_t saturday = 1775271600;                         // 2026-04-04 00:00 -03
+    const int64_t fall_back = 1775358000;                        // 03:00 UTC
+    const int64_t sunday = 1775361600;                           // 2026-04-05 00:00 -04
     CHECK(next_local_midnight(santiago, 1775314800) == sunday);  // Sat 12:00 -03
     CHECK(next_local_midnight(santiago, 1775356200) == sunday);  // Sat 23:30 -03
     CHECK(next_local_midnight(santiago, 1775359800) == sunday);  // Sat 23:30 -04 (again)
@@ -308,7 +308,8 @@ TEST_CASE("Fixed-offset zones", "[time]") {
             CHECK(tz.utc_offset(t) == c.offset);
         }
         CHECK(!tz.offset_change_after(kParisSpring).has_value());
-        CHECK(next_local_midnight(tz, kParisSpring) - next_local_midnight(tz, kParisSpring - kDay) ==
+        CHECK(next_local_midnight(tz, kParisSpring) -
+                  next_local_midnight(tz, kParisSpring - kDay) ==
               kDay);
     }
     // 2045-12-01 00:00 UTC: Cayenne 2045-11-30 21:00 Thursday, Noumea 2045-12-01 11:00 Friday.
@@ -324,7 +325,8 @@ TEST_CASE("UTC built in and loaded", "[time]") {
     const TimeZone builtin = TimeZone::utc();
     CHECK(builtin.name() == "UTC");
     const TimeZone loaded = zone("UTC");
-    for (int64_t t : {int64_t{-5000000000}, int64_t{0}, int64_t{kParisSpring}, int64_t{40000000000}}) {
+    for (int64_t t :
+         {int64_t{-5000000000}, int64_t{0}, int64_t{kParisSpring}, int64_t{40000000000}}) {
         CHECK(builtin.utc_offset(t) == 0);
         CHECK(loaded.utc_offset(t) == 0);
     }
@@ -356,7 +358,7 @@ TEST_CASE("America/Miquelon DST (-3/-2)", "[time]") {
 
 TEST_CASE("Half-hour zones: hour starts come from local time", "[time]") {
     const TimeZone kolkata = zone("Asia/Kolkata");
-    const int64_t t = 1778388300;  // 2026-05-10 10:15 IST = 04:45 UTC
+    const int64_t t = 1778388300;                        // 2026-05-10 10:15 IST = 04:45 UTC
     CHECK(local_hour_start(kolkata, t) == t - 15 * 60);  // 10:00 IST = 04:30 UTC
     CHECK(next_local_hour_start(kolkata, t) == t + 45 * 60);
     CHECK(stamps_at(kolkata, t, {}).hour_index == static_cast<uint32_t>((t - 15 * 60) / 3600));
@@ -366,14 +368,14 @@ TEST_CASE("Half-hour zones: hour starts come from local time", "[time]") {
     const int64_t jump = 1791041400;
     CHECK(lord_howe.utc_offset(jump - 1) == 37800);
     CHECK(lord_howe.utc_offset(jump) == 39600);
-    CHECK(local_hour_start(lord_howe, jump + 900) == jump);               // 02:45 -> 02:30
+    CHECK(local_hour_start(lord_howe, jump + 900) == jump);              // 02:45 -> 02:30
     CHECK(next_local_hour_start(lord_howe, jump + 900) == jump + 1800);  // 03:00
-    CHECK(local_hour_start(lord_howe, jump - 1) == jump - kHour);         // 01:00 +10:30
+    CHECK(local_hour_start(lord_howe, jump - 1) == jump - kHour);        // 01:00 +10:30
 }
 
 TEST_CASE("Calendar stamps at the school-year boundary in Paris", "[time]") {
     const TimeZone paris = zone("Europe/Paris");
-    const int64_t last_second = 1788213599;  // 2026-08-31 23:59:59 CEST
+    const int64_t last_second = 1788213599;   // 2026-08-31 23:59:59 CEST
     const int64_t first_second = 1788213600;  // 2026-09-01 00:00:00 CEST (UTC: still Aug 31)
     const CalendarStamps before = stamps_at(paris, last_second, {});
     const CalendarStamps after = stamps_at(paris, first_second, {});
@@ -414,8 +416,8 @@ TEST_CASE("parse_school_year_start", "[time]") {
     CHECK(parse_school_year_start("12-31", s));
     CHECK(parse_school_year_start("02-29", s));
     const SchoolYearStart untouched = s;
-    for (const char *bad : {"", "9-1", "09-1", "0901", "09/01", "13-01", "00-10", "09-00",
-                            "09-31", "02-30", "04-31", "ab-cd", "09-01 ", " 09-01", "+9-01"}) {
+    for (const char *bad : {"", "9-1", "09-1", "0901", "09/01", "13-01", "00-10", "09-00", "09-31",
+                            "02-30", "04-31", "ab-cd", "09-01 ", " 09-01", "+9-01"}) {
         INFO(bad);
         CHECK_FALSE(parse_school_year_start(bad, s));
     }
@@ -437,9 +439,7 @@ TEST_CASE("POSIX footer rules evaluated from footer-only TZif files", "[time]") 
         // Israel: Thursday rule at 26:00 (RFC 8536 extension).
         {"IST-2IDT,M3.4.4/26,M10.5.0", {1837468800, 7200, 10800}, {1856386800, 10800, 7200}},
         // Greenland: negative rule time.
-        {"<-02>2<-01>,M3.5.0/-1,M10.5.0/0",
-         {1837645200, -7200, -3600},
-         {1856394000, -3600, -7200}},
+        {"<-02>2<-01>,M3.5.0/-1,M10.5.0/0", {1837645200, -7200, -3600}, {1856394000, -3600, -7200}},
         // Lord Howe: southern hemisphere, half-hour DST.
         {"<+1030>-10:30<+11>-11,M10.1.0,M4.1.0",
          {1853940600, 37800, 39600},
@@ -447,9 +447,7 @@ TEST_CASE("POSIX footer rules evaluated from footer-only TZif files", "[time]") 
         // Jn never counts Feb 29 (2028 is a leap year: J60 is March 1).
         {"AAA3BBB,J60/2,J300/2", {1835499600, -10800, -7200}, {1856232000, -7200, -10800}},
         // Zero-based n counts Feb 29; times may be negative or up to 167 h; odd DST offset.
-        {"AAA-3BBB-4:30,59/-5,300/167",
-         {1835366400, 10800, 16200},
-         {1856802600, 16200, 10800}},
+        {"AAA-3BBB-4:30,59/-5,300/167", {1835366400, 10800, 16200}, {1856802600, 16200, 10800}},
     };
     for (const Case &c : cases) {
         INFO(c.footer);
@@ -480,12 +478,12 @@ TEST_CASE("POSIX footer rules evaluated from footer-only TZif files", "[time]") 
 
 TEST_CASE("Malformed POSIX footers are rejected", "[time]") {
     TempDir dir;
-    for (const char *footer : {"CET", "CET-1CEST", "CE-1", "<+04-4", "<+4>-4", "CET-25",
-                               "CET-1CEST,M13.1.0,M10.5.0", "CET-1CEST,M3.6.0,M10.5.0",
-                               "CET-1CEST,M3.5.7,M10.5.0", "CET-1CEST,M3.0.0,M10.5.0",
-                               "CET-1CEST,J0,J365", "CET-1CEST,366,1", "CET-1CEST,M3.5.0/168,M10.5.0",
-                               "CET-1CEST,M3.5.0,M10.5.0 ", "CET-1:60", "CET-1CEST,M3.5.0",
-                               "CET-1CEST,M3.5.0,", "1CET", "CET-1CEST-2CEST"}) {
+    for (const char *footer :
+         {"CET", "CET-1CEST", "CE-1", "<+04-4", "<+4>-4", "CET-25", "CET-1CEST,M13.1.0,M10.5.0",
+          "CET-1CEST,M3.6.0,M10.5.0", "CET-1CEST,M3.5.7,M10.5.0", "CET-1CEST,M3.0.0,M10.5.0",
+          "CET-1CEST,J0,J365", "CET-1CEST,366,1", "CET-1CEST,M3.5.0/168,M10.5.0",
+          "CET-1CEST,M3.5.0,M10.5.0 ", "CET-1:60", "CET-1CEST,M3.5.0", "CET-1CEST,M3.5.0,", "1CET",
+          "CET-1CEST-2CEST"}) {
         INFO(footer);
         std::string error;
         CHECK_FALSE(load_footer(dir, footer, &error).has_value());
@@ -526,6 +524,57 @@ TEST_CASE("Transitions that keep the offset are not offset changes", "[time]") {
     CHECK(next_local_hour_start(*tz, 1500) == 2000);
 }
 
+TEST_CASE("Structurally invalid TZif files are rejected", "[time]") {
+    TempDir dir;
+    const std::vector<TestType> one = {{3600, false}};
+    std::string bad_magic = tzif_block('\0', 4, {}, {}, one);
+    bad_magic[3] = 'g';
+    std::string bad_version = tzif_block('\0', 4, {}, {}, one);
+    bad_version[4] = '1';
+    struct Case {
+        const char *what;
+        std::string bytes;
+        const char *message;
+    };
+    const Case cases[] = {
+        {"bad magic", bad_magic, "magic"},
+        {"version '1'", bad_version, "version"},
+        {"no time types", tzif_block('\0', 4, {}, {}, {}), "time types"},
+        {"descending times", tzif_block('\0', 4, {2000, 1000}, {0, 0}, one), "ascending"},
+        {"equal times", tzif_block('\0', 4, {1000, 1000}, {0, 0}, one), "ascending"},
+        {"type index", tzif_block('\0', 4, {1000}, {1}, one), "time type"},
+        {"offset", tzif_block('\0', 4, {}, {}, {{100000, false}}), "out of range"},
+        {"v2 without footer", tzif_block('2', 4, {}, {}, one) + tzif_block('2', 8, {}, {}, one),
+         "footer"},
+        {"v2 with a v1 second header",
+         tzif_block('2', 4, {}, {}, one) + tzif_block('\0', 8, {}, {}, one) + "\nUTC0\n",
+         "version"},
+    };
+    for (const Case &c : cases) {
+        INFO(c.what);
+        dir.write("Bad", c.bytes);
+        std::string error;
+        CHECK_FALSE(TimeZone::load("Bad", &error, dir.path()).has_value());
+        CHECK(error.find(c.message) != std::string::npos);
+    }
+    // A valid v2 file with an empty footer: the last transition's type applies forever.
+    dir.write("Good", tzif_block('2', 4, {}, {}, one) +
+                          tzif_block('2', 8, {1000}, {1}, {{3600, false}, {-3600, false}}) +
+                          "\n\n");
+    std::string error;
+    const std::optional<TimeZone> good = TimeZone::load("Good", &error, dir.path());
+    INFO(error);
+    REQUIRE(good.has_value());
+    CHECK(good->utc_offset(999) == 3600);
+    CHECK(good->utc_offset(int64_t{1} << 40) == -3600);
+
+    // Leap-second zones count seconds differently; refuse them rather than be off by ~27 s.
+    if (std::filesystem::exists("/usr/share/zoneinfo/right/Europe/Paris")) {
+        CHECK_FALSE(TimeZone::load("right/Europe/Paris", &error).has_value());
+        CHECK(error.find("leap-second") != std::string::npos);
+    }
+}
+
 TEST_CASE("Bad names and missing zones", "[time]") {
     for (const char *name : {"Mars/Olympus_Mons", "Europe/Pariss", "America"}) {
         INFO(name);
@@ -558,9 +607,11 @@ TEST_CASE("Truncated copies of a real TZif file are rejected", "[time]") {
     CHECK(whole->utc_offset(kParisSpring) == 7200);
 
     for (size_t size = 0; size < bytes.size(); ++size) {
-        dir.write("Cut", bytes.substr(0, size));
+        // A fresh name per size: rewriting one file (truncate) is slow on some file systems.
+        const std::string name = "Cut" + std::to_string(size);
+        dir.write(name, bytes.substr(0, size));
         error.clear();
-        if (TimeZone::load("Cut", &error, dir.path()).has_value() || error.empty()) {
+        if (TimeZone::load(name, &error, dir.path()).has_value() || error.empty()) {
             FAIL("a copy truncated to " << size << " bytes was accepted");
         }
     }
@@ -573,10 +624,12 @@ TEST_CASE("Random and mutated TZif data never crash", "[time]") {
     const std::string paris = read_bytes("/usr/share/zoneinfo/Europe/Paris");
     TempDir dir;
     std::mt19937_64 rng(20260901);
+    int files = 0;
     auto exercise = [&](const std::string &bytes) {
-        dir.write("Fuzz", bytes);
+        const std::string name = "Fuzz" + std::to_string(files++);
+        dir.write(name, bytes);
         std::string error;
-        const std::optional<TimeZone> tz = TimeZone::load("Fuzz", &error, dir.path());
+        const std::optional<TimeZone> tz = TimeZone::load(name, &error, dir.path());
         if (!tz) {
             CHECK(!error.empty());
             return;
