@@ -20,7 +20,7 @@ namespace {
 constexpr char kDatagram[] = "sonde.message_sent:1|c";
 
 class LoopbackReceiver {
-public:
+  public:
     LoopbackReceiver() {
         fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) fail("socket");
@@ -39,7 +39,8 @@ public:
         drain_ = std::thread([this] {
             char buf[512];
             while (!stop_.load(std::memory_order_relaxed))
-                if (::recv(fd_, buf, sizeof buf, 0) >= 0) received_.fetch_add(1, std::memory_order_relaxed);
+                if (::recv(fd_, buf, sizeof buf, 0) >= 0)
+                    received_.fetch_add(1, std::memory_order_relaxed);
         });
     }
     ~LoopbackReceiver() {
@@ -49,7 +50,7 @@ public:
     }
     const sockaddr_in &address() const { return addr_; }
 
-private:
+  private:
     [[noreturn]] static void fail(const char *what) {
         std::perror(what);
         std::exit(2);

@@ -31,11 +31,13 @@ struct Context {
 
 }  // namespace
 
-extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint64_t n, Context &c) {
+extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint64_t n,
+                                                                 Context &c) {
     int failed = 0;
     switch (mode) {
         case Mode::Count:
-            for (uint64_t i = 0; i < n; ++i) failed |= c.api->count(c.writer, SONDE_EV_MESSAGE_SENT, 3, 1);
+            for (uint64_t i = 0; i < n; ++i)
+                failed |= c.api->count(c.writer, SONDE_EV_MESSAGE_SENT, 3, 1);
             break;
         case Mode::Connection: {
             const std::vector<Visit> &day = c.pool->day();
@@ -43,7 +45,8 @@ extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint
             for (uint64_t i = 0, next = 0; i < n; ++i) {
                 const Visit &v = day[next];
                 const std::string_view key = c.pool->key(v.user);
-                failed |= c.api->connection(c.writer, v.profile, v.medium, v.access, key.data(), key.size());
+                failed |= c.api->connection(c.writer, v.profile, v.medium, v.access, key.data(),
+                                            key.size());
                 if (++next == day.size()) {
                     next = 0;
                     c.api->clock_set(c.base, sonde_bench::simulated_time(++today));
@@ -53,7 +56,8 @@ extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint
         }
         case Mode::Plain:
             for (uint64_t i = 0; i < n; ++i) {
-                c.plain.store(c.plain.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+                c.plain.store(c.plain.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_relaxed);
                 asm volatile("" ::: "memory");
             }
             break;
@@ -63,7 +67,9 @@ extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint
 
 int main(int argc, char **argv) {
     const std::string_view m = argc == 3 ? argv[1] : "";
-    const Mode mode = m == "count" ? Mode::Count : m == "connection" ? Mode::Connection : Mode::Plain;
+    const Mode mode = m == "count"        ? Mode::Count
+                      : m == "connection" ? Mode::Connection
+                                          : Mode::Plain;
     if (argc != 3 || (mode == Mode::Plain && m != "plain")) {
         std::fprintf(stderr, "usage: %s count|connection|plain N\n", argv[0]);
         return 2;

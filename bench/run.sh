@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs sonde-bench side by side (5 repetitions, aggregates only, JSON) and prints the Markdown
 # table for the issue note. Usage: bench/run.sh [BUILD_DIR]   (default: build-bench)
-# Environment: MIN_TIME (seconds per run, default 0.2), BENCH_FILTER (default: all).
+# Environment: MIN_TIME (seconds per run, default 0.4), BENCH_FILTER (default: all).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build-bench}
@@ -10,7 +10,7 @@ bin=$build/bench/sonde-bench
 out=$build/bench/sonde-bench.json
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 "$bin" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
-    --benchmark_min_time="${MIN_TIME:-0.2}" --benchmark_filter="${BENCH_FILTER:-.}" \
+    --benchmark_min_time="${MIN_TIME:-0.4}" --benchmark_filter="${BENCH_FILTER:-.}" \
     --benchmark_format=json --benchmark_out="$out" --benchmark_out_format=json >/dev/null
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 model=$(lscpu | sed -n 's/^Model name: *//p' | head -1)

@@ -84,7 +84,8 @@ SondeHost::~SondeHost() {
 
 sonde_writer *SondeHost::writer_for(sonde_base *base) const {
     sonde_writer *w = nullptr;
-    if (int rc = api_->writer_get(base, &w); rc < 0) die(std::string("writer_get: ") + api_->strerror(rc));
+    if (int rc = api_->writer_get(base, &w); rc < 0)
+        die(std::string("writer_get: ") + api_->strerror(rc));
     return w;
 }
 
@@ -111,9 +112,9 @@ namespace {
 struct ProfileMix {
     uint32_t profile;
     char letter;
-    double share;               // of the users
-    double client, web, mobile; // medium shares for this profile
-    double ent;                 // share of users who come through the ENT
+    double share;                // of the users
+    double client, web, mobile;  // medium shares for this profile
+    double ent;                  // share of users who come through the ENT
     uint32_t min_visits, max_visits;
 };
 
@@ -142,12 +143,13 @@ UserPool::UserPool() : keys_(size_t(kUsers) * kKeyLen + 1) {
         std::snprintf(&keys_[size_t(user) * kKeyLen], kKeyLen + 1, "%c-%s-%06u", mix->letter,
                       SondeHost::kEnabledBase, user);
         const uint32_t access = u(rng) < mix->ent ? SONDE_ACCESS_ENT : SONDE_ACCESS_DIRECT;
-        const uint32_t visits = std::uniform_int_distribution<uint32_t>(mix->min_visits, mix->max_visits)(rng);
+        const uint32_t visits =
+            std::uniform_int_distribution<uint32_t>(mix->min_visits, mix->max_visits)(rng);
         for (uint32_t v = 0; v < visits; ++v) {
             const double m = u(rng);
-            const uint32_t medium = m < mix->client               ? SONDE_MEDIUM_CLIENT
+            const uint32_t medium = m < mix->client              ? SONDE_MEDIUM_CLIENT
                                     : m < mix->client + mix->web ? SONDE_MEDIUM_WEB
-                                                                  : SONDE_MEDIUM_MOBILE;
+                                                                 : SONDE_MEDIUM_MOBILE;
             day_.push_back({user, mix->profile, medium, access});
         }
     }

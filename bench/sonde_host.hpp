@@ -16,7 +16,7 @@ namespace sonde_bench {
 // configuration for kEnabledBase and none for kDisabledBase, and opens both. Everything lives
 // in a fresh mkdtemp() directory that the destructor removes.
 class SondeHost {
-public:
+  public:
     static constexpr const char *kEnabledBase = "0310001A";
     static constexpr const char *kDisabledBase = "0310002B";
 
@@ -28,11 +28,13 @@ public:
     const sonde_api &api() const { return *api_; }
     sonde_base *enabled() const { return enabled_; }
     sonde_base *disabled() const { return disabled_; }
+    // The temporary directory: conf/ holds the configuration, shm/ the segments.
+    const std::filesystem::path &dir() const { return dir_; }
 
     // A writer for the calling thread; aborts with a message if the plugin refuses.
     sonde_writer *writer_for(sonde_base *base) const;
 
-private:
+  private:
     std::filesystem::path dir_;
     void *so_ = nullptr;
     const sonde_api *api_ = nullptr;
@@ -53,7 +55,7 @@ struct Visit {
 };
 
 class UserPool {
-public:
+  public:
     static constexpr uint32_t kUsers = 4000;
     static constexpr uint32_t kKeyLen = 17;
 
@@ -61,7 +63,7 @@ public:
     std::string_view key(uint32_t user) const { return {&keys_[size_t(user) * kKeyLen], kKeyLen}; }
     const std::vector<Visit> &day() const { return day_; }
 
-private:
+  private:
     std::vector<char> keys_;
     std::vector<Visit> day_;
 };

@@ -64,6 +64,8 @@ void attach_writer_row(Writer &w, bool may_reclaim) noexcept {
 }
 
 void release_writer(Writer &w) noexcept {
+    if (const uint64_t n = w.disabled_calls.exchange(0, std::memory_order_relaxed))
+        add_diag(w.base, shm::Diag::DisabledCalls, n);
     if (w.row != kNoRow && w.base && w.base->segment.valid()) {
         uint64_t self = self_identity();
         w.base->segment.leases()[w.row].owner.compare_exchange_strong(self, 0, std::memory_order_acq_rel);

@@ -65,6 +65,9 @@ struct alignas(64) Writer {
     uint32_t row = kNoRow;                  // leased row index, kNoRow for the shared row
     bool shared = false;                    // shared row: fetch_add instead of load+store
     uint64_t owner_thread = 0;
+    // Calls on a disabled base, counted in the writer's own line (only the owner thread adds:
+    // load+store) and folded into the shared diagnostics by release_writer.
+    std::atomic<uint64_t> disabled_calls{0};
 };
 static_assert(sizeof(Writer) == 64);
 
@@ -93,6 +96,8 @@ int count_diag(BaseState *base, shm::Diag what, int status) noexcept;
 // falls back to the shared row). `may_reclaim` allows syscalls to find dead owners.
 void attach_writer_row(Writer &w, bool may_reclaim) noexcept;
 void release_writer(Writer &w) noexcept;
+// Adds n to a diagnostics counter of the base's segment if mapped, else process-wide.
+void add_diag(BaseState *base, shm::Diag what, uint64_t n) noexcept;
 
 // Base lifecycle (base.cc).
 int open_base(const sonde_open_params &params, BaseState **out) noexcept;

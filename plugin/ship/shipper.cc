@@ -97,7 +97,8 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     const shm::Header &h = view_->header();
     if (state_.generation != h.generation) {  // a new segment: its hours start at its creation
         state_.generation = h.generation;
-        state_.next_hour_start = h.creator_start_unix_ns / 1000000000 - 3600;
+        // (or at the replayed clock, when a manual clock replays a time before the creation)
+        state_.next_hour_start = std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) - 3600;
     }
     // The sequence number is made durable first: a crash after this never reuses it.
     SpoolState next = state_;
