@@ -21,6 +21,8 @@
  * Changelog
  *   1.0  first stable ABI: bases, writers, count/connection/student/gauge_set, levels,
  *        diagnostics, manual clock.
+ *   1.1  user_token + connection_token (keyed hash once per user, not per connection);
+ *        diagnostics gains snapshots_written, snapshot_errors, spool_merges.
  */
 #ifndef SONDE_H
 #define SONDE_H
@@ -35,7 +37,7 @@ extern "C" {
 #endif
 
 #define SONDE_ABI_MAJOR 1
-#define SONDE_ABI_MINOR 0
+#define SONDE_ABI_MINOR 1
 #define SONDE_ABI_MAGIC 0x534F4E44u /* "SOND" */
 
 /* Status codes. >= 0 is success. */
@@ -156,6 +158,15 @@ typedef struct sonde_api {
     /* Replaces the base's clock, for tests and replays: from now on the base believes it is
      * unix_seconds (UTC). Pass a negative value to return to the system clock. */
     int (*clock_set)(sonde_base *base, int64_t unix_seconds);
+
+    /* Since 1.1. A host that keeps a session or user object can hash the user's key once
+     * (user_token: SipHash-2-4 under the base's secret, the same value `connection` computes)
+     * and then record each connection with the token: the keyed hash leaves the hot path.
+     * The token is opaque and never 0; it changes when the base's secret does (school-year
+     * rotation), and user_token returns SONDE_DISABLED while the base has no secret. */
+    int (*user_token)(sonde_base *base, const void *user_key, size_t user_key_len, uint64_t *token);
+    int (*connection_token)(sonde_writer *writer, uint32_t profile, uint32_t medium, uint32_t access,
+                            uint64_t token);
 } sonde_api;
 
 /* The only exported symbols. */

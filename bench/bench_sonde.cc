@@ -68,8 +68,48 @@ void BM_SondeConnection(benchmark::State &state) {
     if (failed != SONDE_OK) state.SkipWithError("connection did not return SONDE_OK");
 }
 
+// The same workload through the 1.1 token path: each user's key is hashed once with
+// user_token (outside the timing, as a host does when it loads the user), then every visit is
+// connection_token: distinct-user counting included, the keyed hash excluded.
+void BM_SondeConnectionToken(benchmark::State &state) {
+    const SondeHost &h = host();
+    const sonde_api &api = h.api();
+    const UserPool &pool = user_pool();
+    const std::vector<Visit> &day = pool.day();
+    static const std::vector<uint64_t> tokens = [&] {
+        std::vector<uint64_t> t;
+        for (uint32_t u = 0; u < UserPool::kUsers; ++u) {
+            const std::string_view key = pool.key(u);
+            uint64_t token = 0;
+            api.user_token(h.enabled(), key.data(), key.size(), &token);
+            t.push_back(token);
+        }
+        return t;
+    }();
+    const size_t threads = size_t(state.threads()), per_day = day.size() / threads;
+    sonde_writer *w = h.writer_for(h.enabled());
+    size_t next = size_t(state.thread_index()), done_today = 0;
+    int failed = 0;
+    for (auto _ : state) {
+        const Visit &v = day[next];
+        failed |= api.connection_token(w, v.profile, v.medium, v.access, tokens[v.user]);
+        if ((next += threads) >= day.size()) next -= day.size();
+        if (++done_today == per_day) {
+            done_today = 0;
+            if (state.thread_index() == 0) {
+                state.PauseTiming();
+                api.clock_set(h.enabled(), simulated_time(g_day.fetch_add(1) + 1));
+                state.ResumeTiming();
+            }
+        }
+    }
+    api.writer_release(w);
+    if (failed != SONDE_OK) state.SkipWithError("connection_token did not return SONDE_OK");
+}
+
 BENCHMARK(BM_SondeCount)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_SondeConnection)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SondeConnectionToken)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_SondeDisabled)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace

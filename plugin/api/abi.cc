@@ -102,7 +102,7 @@ inline bool valid_key(const void *key, size_t len) { return key && len >= 1 && l
 // ---- entry points ---------------------------------------------------------------------
 
 const char *api_version() noexcept {
-    return "sonde 1.0.0 (abi 1.0, catalogue " SONDE_CATALOG_VERSION ")";
+    return "sonde 1.1.0 (abi 1.1, catalogue " SONDE_CATALOG_VERSION ")";
 }
 
 const char *api_strerror(int status) noexcept {
@@ -224,24 +224,14 @@ int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delt
     return SONDE_OK;
 }
 
-int api_connection(sonde_writer *handle, uint32_t profile, uint32_t medium, uint32_t access,
-                   const void *user_key, size_t user_key_len) noexcept {
-    int status = SONDE_OK;
-    Writer *w = recording_writer(handle, &status);
-    if (SONDE_UNLIKELY(!w)) return status;
-    if (SONDE_UNLIKELY(profile - 1 >= catalog::kProfiles || medium - 1 >= catalog::kMedia ||
-                       access - 1 >= catalog::kAccesses))
-        return count_diag(w->base, shm::Diag::OutOfRange, SONDE_E_RANGE);
-    if (SONDE_UNLIKELY(!valid_key(user_key, user_key_len)))
-        return count_diag(w->base, user_key ? shm::Diag::BadArgument : shm::Diag::NullArgument,
-                          user_key ? SONDE_E_ARG : SONDE_E_NULL);
-    BaseState &b = *w->base;
+// Counts one connection of the user whose keyed hash is `token` (never 0).
+inline int record_connection(Writer &w, uint32_t profile, uint32_t medium, uint32_t access, uint64_t token) noexcept {
+    BaseState &b = *w.base;
     const uint32_t cell = catalog::connection_cell(profile, medium, access);
-    add(w->cells[cell], 1, w->shared);
-
+    add(w.cells[cell], 1, w.shared);
     shm::Header *h = b.header.load(std::memory_order_relaxed);
     auto *users = reinterpret_cast<shm::UserEntry *>(reinterpret_cast<char *>(h) + h->users_offset);
-    shm::UserEntry *e = tables::find_or_insert(users, h->user_capacity, hash_key(b, user_key, user_key_len));
+    shm::UserEntry *e = tables::find_or_insert(users, h->user_capacity, token);
     if (SONDE_UNLIKELY(!e)) return count_diag(&b, shm::Diag::UsersTableFull, SONDE_E_FULL);
     const uint64_t stamps = b.stamps.load(std::memory_order_relaxed);
     const uint64_t bit = uint64_t{1} << cell;
@@ -249,6 +239,47 @@ int api_connection(sonde_writer *handle, uint32_t profile, uint32_t medium, uint
     tables::mark_user(*e, shm::kMonth, uint32_t((stamps >> 16) & 0xffff), bit);
     tables::mark_user(*e, shm::kSchoolYear, uint32_t((stamps >> 32) & 0xffff), bit);
     return SONDE_OK;
+}
+
+inline bool valid_dimensions(uint32_t profile, uint32_t medium, uint32_t access) {
+    return profile - 1 < catalog::kProfiles && medium - 1 < catalog::kMedia && access - 1 < catalog::kAccesses;
+}
+
+int api_connection(sonde_writer *handle, uint32_t profile, uint32_t medium, uint32_t access,
+                   const void *user_key, size_t user_key_len) noexcept {
+    int status = SONDE_OK;
+    Writer *w = recording_writer(handle, &status);
+    if (SONDE_UNLIKELY(!w)) return status;
+    if (SONDE_UNLIKELY(!valid_dimensions(profile, medium, access)))
+        return count_diag(w->base, shm::Diag::OutOfRange, SONDE_E_RANGE);
+    if (SONDE_UNLIKELY(!valid_key(user_key, user_key_len)))
+        return count_diag(w->base, user_key ? shm::Diag::BadArgument : shm::Diag::NullArgument,
+                          user_key ? SONDE_E_ARG : SONDE_E_NULL);
+    return record_connection(*w, profile, medium, access, hash_key(*w->base, user_key, user_key_len));
+}
+
+int api_user_token(sonde_base *handle, const void *user_key, size_t user_key_len, uint64_t *token) noexcept {
+    if (!handle || !token) return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
+    *token = 0;
+    BaseState *b = checked_base(handle);
+    if (!b) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);
+    if (!valid_key(user_key, user_key_len))
+        return count_diag(b, user_key ? shm::Diag::BadArgument : shm::Diag::NullArgument,
+                          user_key ? SONDE_E_ARG : SONDE_E_NULL);
+    if (!b->recording.load(std::memory_order_acquire)) return SONDE_DISABLED;  // no secret to hash with yet
+    *token = hash_key(*b, user_key, user_key_len);
+    return SONDE_OK;
+}
+
+int api_connection_token(sonde_writer *handle, uint32_t profile, uint32_t medium, uint32_t access,
+                         uint64_t token) noexcept {
+    int status = SONDE_OK;
+    Writer *w = recording_writer(handle, &status);
+    if (SONDE_UNLIKELY(!w)) return status;
+    if (SONDE_UNLIKELY(!valid_dimensions(profile, medium, access) || token == 0))
+        return count_diag(w->base, token ? shm::Diag::OutOfRange : shm::Diag::BadArgument,
+                          token ? SONDE_E_RANGE : SONDE_E_ARG);
+    return record_connection(*w, profile, medium, access, token);
 }
 
 int api_student(sonde_writer *handle, uint32_t tally, const void *student_key, size_t student_key_len,
@@ -383,7 +414,7 @@ constexpr sonde_api kApi = {
     sizeof(sonde_api), SONDE_ABI_MAJOR, SONDE_ABI_MINOR,
     api_version,       api_strerror,    api_base_open,  api_base_close,      api_writer_get, api_writer_release,
     api_count,         api_connection,  api_student,    api_gauge_set,       api_level_declare,
-    api_diagnostics,   api_clock_set,
+    api_diagnostics,   api_clock_set,   api_user_token, api_connection_token,
 };
 
 constexpr sonde_magic kMagic = {sizeof(sonde_magic), SONDE_ABI_MAGIC, SONDE_ABI_MAJOR, SONDE_ABI_MINOR,

@@ -24,7 +24,7 @@ TEST_CASE("version negotiation", "[abi][misuse]") {
     const sonde_api *t = get(SONDE_ABI_MAJOR, 0);
     REQUIRE(t);
     CHECK(t->struct_size == sizeof(sonde_api));
-    CHECK(std::strstr(t->version(), "abi 1.0") != nullptr);
+    CHECK(std::strstr(t->version(), "abi 1.1") != nullptr);
     for (int s = -12; s <= 2; ++s) CHECK(t->strerror(s) != nullptr);
     dlclose(so);
 }

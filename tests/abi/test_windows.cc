@@ -151,3 +151,21 @@ TEST_CASE("gauges keep their last value and time; levels keep their labels", "[a
     CHECK(v.level_label(2) == "5EME SEGPA");
     CHECK(v.level_label(3).empty());
 }
+
+TEST_CASE("a token computed once counts the same user as its key", "[abi][windows]") {
+    Host h;
+    h.at(kTue24Nov10h);
+    uint64_t token = 0;
+    REQUIRE(api().user_token(h.base, "A", 1, &token) == SONDE_OK);
+    CHECK(token != 0);
+    h.connect("A", SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT);
+    REQUIRE(api().connection_token(h.w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, token) ==
+            SONDE_OK);
+    CHECK(api().connection_token(h.w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, 0) == SONDE_E_ARG);
+    CHECK(api().connection_token(h.w, 0, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, token) == SONDE_E_RANGE);
+    CHECK(api().user_token(h.base, nullptr, 1, &token) == SONDE_E_NULL);
+    auto v = h.tb.view();
+    CHECK(v.distinct(shm::kDay, 20781, kAll) == 1);  // one person, two media
+    CHECK(v.connections(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT) == 1);
+    CHECK(v.users_used() == 1);
+}
