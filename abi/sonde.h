@@ -43,17 +43,17 @@ extern "C" {
 /* Status codes. >= 0 is success. */
 typedef enum sonde_status {
     SONDE_OK = 0,
-    SONDE_DISABLED = 1,         /* success: the base is not enabled, nothing was recorded */
-    SONDE_E_NULL = -1,          /* a required pointer was NULL */
-    SONDE_E_RANGE = -2,         /* an enum value, level or delta out of range */
-    SONDE_E_SIZE = -3,          /* struct_size too small for this ABI */
-    SONDE_E_VERSION = -4,       /* ABI version mismatch */
-    SONDE_E_ARG = -5,           /* malformed argument (base id, key length, label...) */
-    SONDE_E_HANDLE = -6,        /* stale or foreign handle (released writer, closed base) */
-    SONDE_E_IO = -7,            /* shared memory or configuration could not be used */
-    SONDE_E_FULL = -8,          /* a bounded table is full; counted, the event is partly kept */
-    SONDE_E_NOMEM = -9,         /* out of memory at open time */
-    SONDE_E_INTERNAL = -10      /* a bug: please report with sonde_api.diagnostics output */
+    SONDE_DISABLED = 1,    /* success: the base is not enabled, nothing was recorded */
+    SONDE_E_NULL = -1,     /* a required pointer was NULL */
+    SONDE_E_RANGE = -2,    /* an enum value, level or delta out of range */
+    SONDE_E_SIZE = -3,     /* struct_size too small for this ABI */
+    SONDE_E_VERSION = -4,  /* ABI version mismatch */
+    SONDE_E_ARG = -5,      /* malformed argument (base id, key length, label...) */
+    SONDE_E_HANDLE = -6,   /* stale or foreign handle (released writer, closed base) */
+    SONDE_E_IO = -7,       /* shared memory or configuration could not be used */
+    SONDE_E_FULL = -8,     /* a bounded table is full; counted, the event is partly kept */
+    SONDE_E_NOMEM = -9,    /* out of memory at open time */
+    SONDE_E_INTERNAL = -10 /* a bug: please report with sonde_api.diagnostics output */
 } sonde_status;
 
 typedef struct sonde_base sonde_base;     /* one opened base (one school's database) */
@@ -62,9 +62,9 @@ typedef struct sonde_writer sonde_writer; /* a per-thread recording handle */
 /* Returned by sonde_abi_magic(); like PostgreSQL's PG_MODULE_MAGIC. */
 typedef struct sonde_magic {
     uint32_t struct_size;
-    uint32_t magic;     /* SONDE_ABI_MAGIC */
-    uint16_t abi_major; /* SONDE_ABI_MAJOR of the library */
-    uint16_t abi_minor; /* highest minor the library implements */
+    uint32_t magic;       /* SONDE_ABI_MAGIC */
+    uint16_t abi_major;   /* SONDE_ABI_MAJOR of the library */
+    uint16_t abi_minor;   /* highest minor the library implements */
     uint64_t schema_hash; /* SONDE_SCHEMA_HASH of the library's catalogue */
 } sonde_magic;
 
@@ -91,20 +91,21 @@ typedef struct sonde_diagnostics {
     uint64_t disabled_calls;     /* recording calls on a disabled base */
     uint64_t shared_row_writers; /* writers that got the slower shared row (all rows leased) */
     uint64_t rows_reclaimed;     /* rows taken back from dead processes */
-    uint64_t users_table_full;   /* connections whose user could not be placed (distinct undercounted) */
+    uint64_t
+        users_table_full; /* connections whose user could not be placed (distinct undercounted) */
     uint64_t students_table_full; /* tallies whose student could not be placed */
-    uint64_t config_errors;      /* malformed configuration files (previous state kept) */
-    uint64_t config_reloads;     /* configuration changes applied */
-    uint64_t segments_replaced;  /* incompatible or corrupt segments set aside */
-    uint32_t rows_in_use;        /* rows leased right now */
+    uint64_t config_errors;       /* malformed configuration files (previous state kept) */
+    uint64_t config_reloads;      /* configuration changes applied */
+    uint64_t segments_replaced;   /* incompatible or corrupt segments set aside */
+    uint32_t rows_in_use;         /* rows leased right now */
     uint32_t rows_total;
-    uint32_t users_used;         /* distinct users in the table */
+    uint32_t users_used; /* distinct users in the table */
     uint32_t users_capacity;
     uint32_t students_used;
     uint32_t students_capacity;
-    uint64_t snapshots_written;  /* by this base's shipper, whichever process it was */
-    uint64_t snapshot_errors;    /* failed snapshot attempts (keys, spool); see sonde-ctl status */
-    uint64_t spool_merges;       /* spool full: recent snapshots merged, nothing dropped */
+    uint64_t snapshots_written; /* by this base's shipper, whichever process it was */
+    uint64_t snapshot_errors;   /* failed snapshot attempts (keys, spool); see sonde-ctl status */
+    uint64_t spool_merges;      /* spool full: recent snapshots merged, nothing dropped */
 } sonde_diagnostics;
 
 /* The function table. Append-only: new functions go at the end, struct_size tells the host
@@ -165,8 +166,8 @@ typedef struct sonde_api {
      * The token is opaque and never 0; it changes when the base's secret does (school-year
      * rotation), and user_token returns SONDE_DISABLED while the base has no secret. */
     int (*user_token)(sonde_base *base, const void *user_key, size_t user_key_len, uint64_t *token);
-    int (*connection_token)(sonde_writer *writer, uint32_t profile, uint32_t medium, uint32_t access,
-                            uint64_t token);
+    int (*connection_token)(sonde_writer *writer, uint32_t profile, uint32_t medium,
+                            uint32_t access, uint64_t token);
 } sonde_api;
 
 /* The only exported symbols. */

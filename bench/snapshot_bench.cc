@@ -4,12 +4,13 @@
 // The week is recorded through the real plugin (dlopen, C ABI), then the shipper's own code
 // builds snapshots from the live segment. CPU time is per snapshot (CLOCK_PROCESS_CPUTIME_ID),
 // median of the runs; sizes are exact.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <dlfcn.h>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,9 @@
 #include "ship/builder.hpp"
 #include "ship/policy.hpp"
 #include "ship/spool.hpp"
-#include "snapshot/keys.hpp"
 #include "shm/segment.hpp"
 #include "snapshot/envelope.hpp"
+#include "snapshot/keys.hpp"
 #include "snapshot/wire.hpp"
 #include "sonde.h"
 
@@ -79,14 +80,18 @@ int main() {
     sonde_base *base = nullptr;
     sonde_writer *w = nullptr;
     if (api->base_open(&p, &base) != SONDE_OK || api->writer_get(base, &w) != SONDE_OK) return 1;
-    const char *levels[] = {"6EME", "5EME", "4EME", "3EME", "6EME SEGPA", "5EME SEGPA", "4EME SEGPA", "3EME SEGPA"};
+    const char *levels[] = {"6EME",       "5EME",       "4EME",       "3EME",
+                            "6EME SEGPA", "5EME SEGPA", "4EME SEGPA", "3EME SEGPA"};
     api->clock_set(base, kMonday);
-    for (int i = 0; i < 100 && api->clock_set(base, kMonday) == SONDE_OK; ++i) {  // wait for the config
+    for (int i = 0; i < 100 && api->clock_set(base, kMonday) == SONDE_OK;
+         ++i) {  // wait for the config
         sonde_diagnostics d{};
         d.struct_size = sizeof d;
         api->diagnostics(base, &d);
         if (d.enabled) break;
-        struct timespec ts{0, 20000000};
+        struct timespec ts {
+            0, 20000000
+        };
         nanosleep(&ts, nullptr);
     }
     for (uint32_t l = 0; l < 8; ++l) {
@@ -103,14 +108,21 @@ int main() {
     char key[32];
     auto connect = [&](char kind, int n, uint32_t profile, uint32_t medium) {
         const int len = std::snprintf(key, sizeof key, "%c-%06d", kind, n);
-        api->connection(w, profile, medium, rng.below(100) < 35 ? SONDE_ACCESS_ENT : SONDE_ACCESS_DIRECT, key, size_t(len));
+        api->connection(w, profile, medium,
+                        rng.below(100) < 35 ? SONDE_ACCESS_ENT : SONDE_ACCESS_DIRECT, key,
+                        size_t(len));
     };
     for (int day = 0; day < 7; ++day) {
         const bool school_day = day < 5 && day != 2;  // Wednesday afternoon and weekend are quiet
         for (int hour = 0; hour < 24; ++hour) {
             api->clock_set(base, kMonday + day * 86400 + hour * 3600);
-            const double load = hour < 7 ? 0.02 : hour < 9 ? 1.0 : hour < 12 ? 0.5 : hour < 14 ? 0.9 : hour < 17 ? 0.5
-                                : hour < 22 ? 1.2 : 0.2;
+            const double load = hour < 7    ? 0.02
+                                : hour < 9  ? 1.0
+                                : hour < 12 ? 0.5
+                                : hour < 14 ? 0.9
+                                : hour < 17 ? 0.5
+                                : hour < 22 ? 1.2
+                                            : 0.2;
             const double scale = school_day ? load : load * 0.3;
             for (int i = 0; i < int(kGuardians * 2.0 / 10.0 * scale); ++i)
                 connect('G', int(rng.below(kGuardians)), SONDE_PROFILE_GUARDIAN,
@@ -124,12 +136,14 @@ int main() {
             for (int i = 0; i < int(kStaff * 3.0 / 10.0 * scale); ++i)
                 connect('S', int(rng.below(kStaff)), SONDE_PROFILE_STAFF, SONDE_MEDIUM_CLIENT);
             for (int i = 0; i < int(kSupport * 1.0 / 10.0 * scale); ++i)
-                connect('A', int(rng.below(kSupport)), SONDE_PROFILE_SUPPORT_WORKER, SONDE_MEDIUM_WEB);
+                connect('A', int(rng.below(kSupport)), SONDE_PROFILE_SUPPORT_WORKER,
+                        SONDE_MEDIUM_WEB);
             for (int i = 0; i < int(300 * scale); ++i)
                 api->count(w, 1 + rng.below(SONDE_EV_END_ - 1), 1 + rng.below(8), 1);
             for (int i = 0; i < int(20 * scale); ++i) {
                 const int len = std::snprintf(key, sizeof key, "E-%06d", int(rng.below(kStudents)));
-                api->student(w, 1 + rng.below(SONDE_TALLY_END_ - 1), key, size_t(len), 1 + rng.below(8), 1);
+                api->student(w, 1 + rng.below(SONDE_TALLY_END_ - 1), key, size_t(len),
+                             1 + rng.below(8), 1);
             }
         }
     }
@@ -164,7 +178,8 @@ int main() {
         seal.compression_level = 3;  // as the shipper does
         s.sequence = 1;
         s.created_unix = now;
-        if (!sonde::snapshot::seal_snapshot(s, seal, file, &error)) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+        if (!sonde::snapshot::seal_snapshot(s, seal, file, &error))
+            return std::fprintf(stderr, "%s\n", error.c_str()), 1;
         times.push_back(cpu_seconds() - t0);
         serialized = bytes.size();
         sealed = file.size();
@@ -177,16 +192,20 @@ int main() {
     sonde_diagnostics d{};
     d.struct_size = sizeof d;
     api->diagnostics(base, &d);
-    std::printf("| snapshot of a 1,500-student school, Sunday 20:15 after a week | value |\n|---|---:|\n");
+    std::printf(
+        "| snapshot of a 1,500-student school, Sunday 20:15 after a week | value |\n|---|---:|\n");
     std::printf("| distinct users in the table | %u |\n", d.users_used);
     std::printf("| students with tallies | %u |\n", d.students_used);
     std::printf("| figures (values / distinct) | %zu / %zu |\n", values, distinct);
     std::printf("| serialized protobuf | %zu bytes |\n", serialized);
-    std::printf("| sealed file (zstd + HPKE) | %zu bytes (%.1f KiB) |\n", sealed, double(sealed) / 1024);
+    std::printf("| sealed file (zstd + HPKE) | %zu bytes (%.1f KiB) |\n", sealed,
+                double(sealed) / 1024);
     std::printf("| CPU per snapshot, median of 50 (build+policy+encode+zstd+seal) | %.3f ms |\n",
                 times[times.size() / 2] * 1e3);
-    std::printf("| of which: build (segment -> figures) | %.3f ms |\n", build_times[build_times.size() / 2] * 1e3);
-    std::printf("| of which: policy + protobuf encoding | %.3f ms |\n", encode_times[encode_times.size() / 2] * 1e3);
+    std::printf("| of which: build (segment -> figures) | %.3f ms |\n",
+                build_times[build_times.size() / 2] * 1e3);
+    std::printf("| of which: policy + protobuf encoding | %.3f ms |\n",
+                encode_times[encode_times.size() / 2] * 1e3);
     std::printf("| CPU per snapshot, max | %.3f ms |\n", times.back() * 1e3);
     // What the plugin itself spooled during the week (one file per 15 minutes).
     sonde::ship::Spool spool(dir + "/spool", "0310001A");
@@ -200,10 +219,13 @@ int main() {
         total += size;
         biggest = std::max(biggest, size);
     }
-    std::printf("| spooled by the plugin during the week | %zu files, largest %zu bytes, mean %zu bytes |\n", files,
-                biggest, files ? total / files : 0);
+    std::printf(
+        "| spooled by the plugin during the week | %zu files, largest %zu bytes, mean %zu bytes "
+        "|\n",
+        files, biggest, files ? total / files : 0);
     std::printf("| snapshots written / errors (diagnostics) | %llu / %llu |\n",
-                static_cast<unsigned long long>(d.snapshots_written), static_cast<unsigned long long>(d.snapshot_errors));
+                static_cast<unsigned long long>(d.snapshots_written),
+                static_cast<unsigned long long>(d.snapshot_errors));
     api->base_close(base);
     return 0;
 }

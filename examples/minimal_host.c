@@ -10,7 +10,8 @@ int main(int argc, char **argv) {
     void *so = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     sonde_get_api_fn get_api = so ? (sonde_get_api_fn)dlsym(so, "sonde_get_api") : NULL;
     const sonde_api *api = get_api ? get_api(SONDE_ABI_MAJOR, SONDE_ABI_MINOR) : NULL;
-    if (!api) return fprintf(stderr, "cannot load %s: %s\n", lib, so ? "ABI mismatch" : dlerror()), 1;
+    if (!api)
+        return fprintf(stderr, "cannot load %s: %s\n", lib, so ? "ABI mismatch" : dlerror()), 1;
 
     sonde_open_params params;
     memset(&params, 0, sizeof params);
@@ -25,7 +26,8 @@ int main(int argc, char **argv) {
     if (rc < 0) return fprintf(stderr, "sonde: %s\n", api->strerror(rc)), 1;
 
     rc = api->count(writer, SONDE_EV_MESSAGE_SENT, 0, 1); /* hot path: a few nanoseconds */
-    api->connection(writer, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT, "user-42", 7);
+    api->connection(writer, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT,
+                    "user-42", 7);
     printf("%s: message recorded: %s\n", api->version(), api->strerror(rc));
     api->writer_release(writer);
     api->base_close(base);

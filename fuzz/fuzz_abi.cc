@@ -50,17 +50,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Input in{data, size};
     while (in.n > 0) {
         const uint8_t op = in.take<uint8_t>();
-        const uint32_t a = in.take<uint32_t>() % 40, b = in.take<uint32_t>() % 40, c = in.take<uint32_t>() % 5;
+        const uint32_t a = in.take<uint32_t>() % 40, b = in.take<uint32_t>() % 40,
+                       c = in.take<uint32_t>() % 5;
         const int64_t delta = in.take<int64_t>();
         const uint8_t key_len = in.take<uint8_t>();
         const size_t len = key_len < in.n ? key_len : in.n;
         const void *key = len ? in.p : nullptr;
-        sonde_writer *w = (op & 0x80) ? reinterpret_cast<sonde_writer *>(const_cast<uint8_t *>(in.p)) : writer;  // sometimes garbage
+        sonde_writer *w = (op & 0x80)
+                              ? reinterpret_cast<sonde_writer *>(const_cast<uint8_t *>(in.p))
+                              : writer;  // sometimes garbage
         switch (op & 0x7) {
-            case 0: api->count(w, a, b, delta); break;
-            case 1: api->connection(w, a % 8, b % 5, c, key, len); break;
-            case 2: api->student(w, a % 10, key, len, b, delta); break;
-            case 3: api->gauge_set(base, a, b, delta); break;
+            case 0:
+                api->count(w, a, b, delta);
+                break;
+            case 1:
+                api->connection(w, a % 8, b % 5, c, key, len);
+                break;
+            case 2:
+                api->student(w, a % 10, key, len, b, delta);
+                break;
+            case 3:
+                api->gauge_set(base, a, b, delta);
+                break;
             case 4: {
                 std::string label(static_cast<const char *>(key ? key : ""), len);
                 api->level_declare(base, a, label.c_str());
@@ -72,8 +83,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 api->diagnostics((op & 0x40) ? base : nullptr, &d);
                 break;
             }
-            case 6: api->clock_set(base, delta % 4000000000LL); break;
-            default: api->strerror(int(delta)); break;
+            case 6:
+                api->clock_set(base, delta % 4000000000LL);
+                break;
+            default:
+                api->strerror(int(delta));
+                break;
         }
         in.p += len;
         in.n -= len;

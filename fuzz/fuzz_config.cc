@@ -1,14 +1,16 @@
 // Fuzzes the configuration parser: whatever the hosting console (or a disk error) leaves in
 // a base's file, loading it must return Ok/Malformed, never crash or throw.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include "core/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static const std::string path = "/tmp/sonde-fuzz-config-" + std::to_string(::getpid()) + ".conf";
+    static const std::string path =
+        "/tmp/sonde-fuzz-config-" + std::to_string(::getpid()) + ".conf";
     FILE *f = std::fopen(path.c_str(), "wb");
     if (!f) return 0;
     std::fwrite(data, 1, size, f);

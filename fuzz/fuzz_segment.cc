@@ -1,11 +1,12 @@
 // Fuzzes segment validation: a segment file with arbitrary bytes (a corrupt or hostile
 // /dev/shm entry) is either accepted as consistent or refused, and reading an accepted one
 // never touches memory outside the mapping.
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 
 #include "reader/view.hpp"
 #include "shm/segment.hpp"
@@ -40,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int64_t c : view->cells()) sink = sink + c;
         sink = sink + int64_t(view->users_used() + view->students_used() + view->rows_leased());
         sink = sink + int64_t(view->distribution(SONDE_TALLY_ABSENCE_HALF_DAY, 2026).total[0]);
-        for (uint32_t l = 0; l < catalog::kLevelSlots; ++l) sink = sink + int64_t(view->level_label(l).size());
+        for (uint32_t l = 0; l < catalog::kLevelSlots; ++l)
+            sink = sink + int64_t(view->level_label(l).size());
     } else if (error.empty()) {
         __builtin_trap();
     }

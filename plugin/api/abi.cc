@@ -1,10 +1,11 @@
 // The exported entry points and the function table. Every function is noexcept, checks its
 // arguments and returns a status; misuse is counted, never fatal.
 
+#include <pthread.h>
+
 #include <array>
 #include <bit>
 #include <cstring>
-#include <pthread.h>
 
 #include "api/state.hpp"
 #include "catalog_layout.hpp"
@@ -23,7 +24,8 @@ std::atomic<uint64_t> g_process_diag[shm::kDiagSlots];
 void add_diag(BaseState *base, shm::Diag what, uint64_t n) noexcept {
     shm::Header *h = base ? base->header.load(std::memory_order_acquire) : nullptr;
     std::atomic<uint64_t> *diag =
-        h ? reinterpret_cast<std::atomic<uint64_t> *>(reinterpret_cast<char *>(h) + h->diag_offset) : g_process_diag;
+        h ? reinterpret_cast<std::atomic<uint64_t> *>(reinterpret_cast<char *>(h) + h->diag_offset)
+          : g_process_diag;
     diag[uint32_t(what)].fetch_add(n, std::memory_order_relaxed);
 }
 
@@ -41,7 +43,8 @@ struct ThreadWriters {
     Writer *held[64] = {};
     ~ThreadWriters() {
         for (Writer *w : held)
-            if (w && w->live.load(std::memory_order_acquire) && w->owner_thread == uint64_t(pthread_self()))
+            if (w && w->live.load(std::memory_order_acquire) &&
+                w->owner_thread == uint64_t(pthread_self()))
                 release_writer(*w);
     }
     void add(Writer *w) {
@@ -59,7 +62,8 @@ thread_local ThreadWriters t_writers;
 __attribute__((noinline, cold)) int not_recording(Writer &w) noexcept {
     if (!w.base->recording.load(std::memory_order_acquire)) {
         // Most bases are never enabled: this must not write a line shared with other threads.
-        w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);
         return SONDE_DISABLED;
     }
     attach_writer_row(w, /*may_reclaim=*/false);  // CAS only: no syscall on this path
@@ -107,19 +111,32 @@ const char *api_version() noexcept {
 
 const char *api_strerror(int status) noexcept {
     switch (status) {
-        case SONDE_OK: return "ok";
-        case SONDE_DISABLED: return "base not enabled: nothing recorded";
-        case SONDE_E_NULL: return "a required pointer is NULL";
-        case SONDE_E_RANGE: return "value out of range (enum, level or delta)";
-        case SONDE_E_SIZE: return "struct_size too small for this ABI";
-        case SONDE_E_VERSION: return "ABI version mismatch";
-        case SONDE_E_ARG: return "malformed argument";
-        case SONDE_E_HANDLE: return "stale or foreign handle";
-        case SONDE_E_IO: return "shared memory or configuration unusable";
-        case SONDE_E_FULL: return "bounded table full (counted in diagnostics)";
-        case SONDE_E_NOMEM: return "out of memory or of base slots";
-        case SONDE_E_INTERNAL: return "internal error";
-        default: return "unknown status";
+        case SONDE_OK:
+            return "ok";
+        case SONDE_DISABLED:
+            return "base not enabled: nothing recorded";
+        case SONDE_E_NULL:
+            return "a required pointer is NULL";
+        case SONDE_E_RANGE:
+            return "value out of range (enum, level or delta)";
+        case SONDE_E_SIZE:
+            return "struct_size too small for this ABI";
+        case SONDE_E_VERSION:
+            return "ABI version mismatch";
+        case SONDE_E_ARG:
+            return "malformed argument";
+        case SONDE_E_HANDLE:
+            return "stale or foreign handle";
+        case SONDE_E_IO:
+            return "shared memory or configuration unusable";
+        case SONDE_E_FULL:
+            return "bounded table full (counted in diagnostics)";
+        case SONDE_E_NOMEM:
+            return "out of memory or of base slots";
+        case SONDE_E_INTERNAL:
+            return "internal error";
+        default:
+            return "unknown status";
     }
 }
 
@@ -128,7 +145,8 @@ int api_base_open(const sonde_open_params *params, sonde_base **out) noexcept {
     *out = nullptr;
     if (params->struct_size < offsetof(sonde_open_params, shm_dir) + sizeof(params->shm_dir))
         return count_diag(nullptr, shm::Diag::BadStructSize, SONDE_E_SIZE);
-    if (!params->base_id || !params->config_dir) return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
+    if (!params->base_id || !params->config_dir)
+        return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
     if (params->product < 1 || params->product >= SONDE_PRODUCT_END_)
         return count_diag(nullptr, shm::Diag::OutOfRange, SONDE_E_RANGE);
     if (!valid_base_id(params->base_id) || params->config_dir[0] == '\0' ||
@@ -163,7 +181,8 @@ int api_writer_get(sonde_base *handle, sonde_writer **out) noexcept {
         w.shared = false;
         w.owner_thread = uint64_t(pthread_self());
         w.disabled_calls.store(0, std::memory_order_relaxed);
-        if (b->recording.load(std::memory_order_acquire)) attach_writer_row(w, /*may_reclaim=*/true);
+        if (b->recording.load(std::memory_order_acquire))
+            attach_writer_row(w, /*may_reclaim=*/true);
         w.live.store(1, std::memory_order_release);
         t_writers.add(&w);
         *out = reinterpret_cast<sonde_writer *>(&w);
@@ -210,7 +229,8 @@ static_assert(sizeof(Writer) == 64, "api_count's rotate by 6 assumes 64-byte wri
 int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delta) noexcept {
     // checked_writer in one compare: rotating the offset right by 6 (sizeof(Writer) == 64)
     // turns a handle that is not on a Writer boundary into a huge index.
-    const uintptr_t off = reinterpret_cast<uintptr_t>(handle) - reinterpret_cast<uintptr_t>(&g_writers[0]);
+    const uintptr_t off =
+        reinterpret_cast<uintptr_t>(handle) - reinterpret_cast<uintptr_t>(&g_writers[0]);
     if (SONDE_UNLIKELY(std::rotr(off, 6) >= kMaxWriters || event - 1 >= catalog::kEventCount ||
                        level >= kLevelSlots))
         return count_slow(handle, event, level, delta);
@@ -219,13 +239,15 @@ int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delt
                        !w.base->recording.load(std::memory_order_relaxed) || !w.cells || w.shared))
         return count_slow(handle, event, level, delta);
     std::atomic<int64_t> &cell = w.cells[kCellOf[event][level]];
-    cell.store(int64_t(uint64_t(cell.load(std::memory_order_relaxed)) + uint64_t(delta)),  // wraps, no UB
-               std::memory_order_relaxed);
+    cell.store(
+        int64_t(uint64_t(cell.load(std::memory_order_relaxed)) + uint64_t(delta)),  // wraps, no UB
+        std::memory_order_relaxed);
     return SONDE_OK;
 }
 
 // Counts one connection of the user whose keyed hash is `token` (never 0).
-inline int record_connection(Writer &w, uint32_t profile, uint32_t medium, uint32_t access, uint64_t token) noexcept {
+inline int record_connection(Writer &w, uint32_t profile, uint32_t medium, uint32_t access,
+                             uint64_t token) noexcept {
     BaseState &b = *w.base;
     const uint32_t cell = catalog::connection_cell(profile, medium, access);
     add(w.cells[cell], 1, w.shared);
@@ -242,7 +264,8 @@ inline int record_connection(Writer &w, uint32_t profile, uint32_t medium, uint3
 }
 
 inline bool valid_dimensions(uint32_t profile, uint32_t medium, uint32_t access) {
-    return profile - 1 < catalog::kProfiles && medium - 1 < catalog::kMedia && access - 1 < catalog::kAccesses;
+    return profile - 1 < catalog::kProfiles && medium - 1 < catalog::kMedia &&
+           access - 1 < catalog::kAccesses;
 }
 
 int api_connection(sonde_writer *handle, uint32_t profile, uint32_t medium, uint32_t access,
@@ -255,10 +278,12 @@ int api_connection(sonde_writer *handle, uint32_t profile, uint32_t medium, uint
     if (SONDE_UNLIKELY(!valid_key(user_key, user_key_len)))
         return count_diag(w->base, user_key ? shm::Diag::BadArgument : shm::Diag::NullArgument,
                           user_key ? SONDE_E_ARG : SONDE_E_NULL);
-    return record_connection(*w, profile, medium, access, hash_key(*w->base, user_key, user_key_len));
+    return record_connection(*w, profile, medium, access,
+                             hash_key(*w->base, user_key, user_key_len));
 }
 
-int api_user_token(sonde_base *handle, const void *user_key, size_t user_key_len, uint64_t *token) noexcept {
+int api_user_token(sonde_base *handle, const void *user_key, size_t user_key_len,
+                   uint64_t *token) noexcept {
     if (!handle || !token) return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
     *token = 0;
     BaseState *b = checked_base(handle);
@@ -266,7 +291,8 @@ int api_user_token(sonde_base *handle, const void *user_key, size_t user_key_len
     if (!valid_key(user_key, user_key_len))
         return count_diag(b, user_key ? shm::Diag::BadArgument : shm::Diag::NullArgument,
                           user_key ? SONDE_E_ARG : SONDE_E_NULL);
-    if (!b->recording.load(std::memory_order_acquire)) return SONDE_DISABLED;  // no secret to hash with yet
+    if (!b->recording.load(std::memory_order_acquire))
+        return SONDE_DISABLED;  // no secret to hash with yet
     *token = hash_key(*b, user_key, user_key_len);
     return SONDE_OK;
 }
@@ -282,8 +308,8 @@ int api_connection_token(sonde_writer *handle, uint32_t profile, uint32_t medium
     return record_connection(*w, profile, medium, access, token);
 }
 
-int api_student(sonde_writer *handle, uint32_t tally, const void *student_key, size_t student_key_len,
-                uint32_t level, int64_t delta) noexcept {
+int api_student(sonde_writer *handle, uint32_t tally, const void *student_key,
+                size_t student_key_len, uint32_t level, int64_t delta) noexcept {
     int status = SONDE_OK;
     Writer *w = recording_writer(handle, &status);
     if (SONDE_UNLIKELY(!w)) return status;
@@ -299,9 +325,10 @@ int api_student(sonde_writer *handle, uint32_t tally, const void *student_key, s
     if (info.slot < 0) return SONDE_OK;  // counted per level only, no per-student distribution
 
     shm::Header *h = b.header.load(std::memory_order_relaxed);
-    auto *students = reinterpret_cast<shm::StudentEntry *>(reinterpret_cast<char *>(h) + h->students_offset);
-    shm::StudentEntry *e =
-        tables::find_or_insert(students, h->student_capacity, hash_key(b, student_key, student_key_len));
+    auto *students =
+        reinterpret_cast<shm::StudentEntry *>(reinterpret_cast<char *>(h) + h->students_offset);
+    shm::StudentEntry *e = tables::find_or_insert(students, h->student_capacity,
+                                                  hash_key(b, student_key, student_key_len));
     if (SONDE_UNLIKELY(!e)) return count_diag(&b, shm::Diag::StudentsTableFull, SONDE_E_FULL);
     const uint32_t year = uint32_t((b.stamps.load(std::memory_order_relaxed) >> 32) & 0xffff);
     e->level[year & 1].store((year << 16) | level, std::memory_order_relaxed);
@@ -313,12 +340,15 @@ int api_gauge_set(sonde_base *handle, uint32_t gauge, uint32_t level, int64_t va
     if (!handle) return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
     BaseState *b = checked_base(handle);
     if (!b) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);
-    if (gauge - 1 >= catalog::kGaugeCount || level >= kLevelSlots || value < INT32_MIN || value > INT32_MAX)
+    if (gauge - 1 >= catalog::kGaugeCount || level >= kLevelSlots || value < INT32_MIN ||
+        value > INT32_MAX)
         return count_diag(b, shm::Diag::OutOfRange, SONDE_E_RANGE);
-    if (!b->recording.load(std::memory_order_acquire)) return count_diag(b, shm::Diag::DisabledCalls, SONDE_DISABLED);
+    if (!b->recording.load(std::memory_order_acquire))
+        return count_diag(b, shm::Diag::DisabledCalls, SONDE_DISABLED);
     shm::Header *h = b->header.load(std::memory_order_acquire);
     const catalog::CellSpan &span = catalog::kGauges[gauge];
-    auto *cells = reinterpret_cast<std::atomic<uint64_t> *>(reinterpret_cast<char *>(h) + h->gauges_offset);
+    auto *cells =
+        reinterpret_cast<std::atomic<uint64_t> *>(reinterpret_cast<char *>(h) + h->gauges_offset);
     const uint64_t when = uint64_t(uint32_t(base_now(*b)));
     cells[span.first + (span.per_level ? level : 0)].store(when << 32 | uint32_t(int32_t(value)),
                                                            std::memory_order_relaxed);
@@ -329,16 +359,21 @@ int api_level_declare(sonde_base *handle, uint32_t level, const char *label) noe
     if (!handle || !label) return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
     BaseState *b = checked_base(handle);
     if (!b) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);
-    if (level < 1 || level >= kLevelSlots) return count_diag(b, shm::Diag::OutOfRange, SONDE_E_RANGE);
+    if (level < 1 || level >= kLevelSlots)
+        return count_diag(b, shm::Diag::OutOfRange, SONDE_E_RANGE);
     const size_t len = strnlen(label, shm::kLabelBytes);
-    if (len == 0 || len >= shm::kLabelBytes) return count_diag(b, shm::Diag::BadArgument, SONDE_E_ARG);
-    if (!b->recording.load(std::memory_order_acquire)) return count_diag(b, shm::Diag::DisabledCalls, SONDE_DISABLED);
+    if (len == 0 || len >= shm::kLabelBytes)
+        return count_diag(b, shm::Diag::BadArgument, SONDE_E_ARG);
+    if (!b->recording.load(std::memory_order_acquire))
+        return count_diag(b, shm::Diag::DisabledCalls, SONDE_DISABLED);
     shm::Header *h = b->header.load(std::memory_order_acquire);
-    auto *labels = reinterpret_cast<shm::LevelLabel *>(reinterpret_cast<char *>(h) + h->levels_offset);
+    auto *labels =
+        reinterpret_cast<shm::LevelLabel *>(reinterpret_cast<char *>(h) + h->levels_offset);
     uint64_t words[shm::kLabelBytes / 8] = {};
     std::memcpy(words, label, len);
     shm::LevelLabel &l = labels[level];
-    for (size_t i = 0; i < std::size(words); ++i) l.words[i].store(words[i], std::memory_order_relaxed);
+    for (size_t i = 0; i < std::size(words); ++i)
+        l.words[i].store(words[i], std::memory_order_relaxed);
     l.checksum.store(shm::label_checksum(words), std::memory_order_release);
     return SONDE_OK;
 }
@@ -348,25 +383,35 @@ int api_diagnostics(const sonde_base *handle, sonde_diagnostics *out) noexcept {
     if (out->struct_size < offsetof(sonde_diagnostics, students_capacity) + sizeof(uint32_t))
         return count_diag(nullptr, shm::Diag::BadStructSize, SONDE_E_SIZE);
     BaseState *b = nullptr;
-    if (handle && !(b = checked_base(handle))) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);
+    if (handle && !(b = checked_base(handle)))
+        return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);
     const uint32_t size = out->struct_size;
     std::memset(out, 0, sizeof(sonde_diagnostics));
-    out->struct_size = size < sizeof(sonde_diagnostics) ? size : uint32_t(sizeof(sonde_diagnostics));
+    out->struct_size =
+        size < sizeof(sonde_diagnostics) ? size : uint32_t(sizeof(sonde_diagnostics));
     uint64_t d[shm::kDiagSlots];
-    for (uint32_t i = 0; i < shm::kDiagSlots; ++i) d[i] = g_process_diag[i].load(std::memory_order_relaxed);
+    for (uint32_t i = 0; i < shm::kDiagSlots; ++i)
+        d[i] = g_process_diag[i].load(std::memory_order_relaxed);
     shm::Header *h = b ? b->header.load(std::memory_order_acquire) : nullptr;
     if (h) {
-        auto *sd = reinterpret_cast<std::atomic<uint64_t> *>(reinterpret_cast<char *>(h) + h->diag_offset);
-        for (uint32_t i = 0; i < shm::kDiagSlots; ++i) d[i] += sd[i].load(std::memory_order_relaxed);
-        auto *leases = reinterpret_cast<shm::Lease *>(reinterpret_cast<char *>(h) + h->leases_offset);
+        auto *sd =
+            reinterpret_cast<std::atomic<uint64_t> *>(reinterpret_cast<char *>(h) + h->diag_offset);
+        for (uint32_t i = 0; i < shm::kDiagSlots; ++i)
+            d[i] += sd[i].load(std::memory_order_relaxed);
+        auto *leases =
+            reinterpret_cast<shm::Lease *>(reinterpret_cast<char *>(h) + h->leases_offset);
         for (uint32_t i = 0; i < h->row_count; ++i)
             out->rows_in_use += leases[i].owner.load(std::memory_order_relaxed) != 0;
         out->rows_total = h->row_count;
-        auto *users = reinterpret_cast<shm::UserEntry *>(reinterpret_cast<char *>(h) + h->users_offset);
-        for (uint32_t i = 0; i < h->user_capacity; ++i) out->users_used += users[i].key.load(std::memory_order_relaxed) != 0;
+        auto *users =
+            reinterpret_cast<shm::UserEntry *>(reinterpret_cast<char *>(h) + h->users_offset);
+        for (uint32_t i = 0; i < h->user_capacity; ++i)
+            out->users_used += users[i].key.load(std::memory_order_relaxed) != 0;
         out->users_capacity = h->user_capacity;
-        auto *st = reinterpret_cast<shm::StudentEntry *>(reinterpret_cast<char *>(h) + h->students_offset);
-        for (uint32_t i = 0; i < h->student_capacity; ++i) out->students_used += st[i].key.load(std::memory_order_relaxed) != 0;
+        auto *st =
+            reinterpret_cast<shm::StudentEntry *>(reinterpret_cast<char *>(h) + h->students_offset);
+        for (uint32_t i = 0; i < h->student_capacity; ++i)
+            out->students_used += st[i].key.load(std::memory_order_relaxed) != 0;
         out->students_capacity = h->student_capacity;
     }
     // Disabled calls not yet folded in: live writers' own counts, attributed as add_diag would.
@@ -374,7 +419,8 @@ int api_diagnostics(const sonde_base *handle, sonde_diagnostics *out) noexcept {
         if (w.live.load(std::memory_order_acquire) != 1) continue;
         const BaseState *wb = w.base;
         if (!(wb && wb->header.load(std::memory_order_acquire)) || wb == b)
-            d[uint32_t(shm::Diag::DisabledCalls)] += w.disabled_calls.load(std::memory_order_relaxed);
+            d[uint32_t(shm::Diag::DisabledCalls)] +=
+                w.disabled_calls.load(std::memory_order_relaxed);
     }
     out->enabled = b && b->recording.load(std::memory_order_relaxed);
     using D = shm::Diag;
@@ -406,19 +452,20 @@ int api_clock_set(sonde_base *handle, int64_t unix_seconds) noexcept {
     if (!handle) return count_diag(nullptr, shm::Diag::NullArgument, SONDE_E_NULL);
     BaseState *b = checked_base(handle);
     if (!b) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);
-    if (unix_seconds > (int64_t{1} << 32)) return count_diag(b, shm::Diag::OutOfRange, SONDE_E_RANGE);
+    if (unix_seconds > (int64_t{1} << 32))
+        return count_diag(b, shm::Diag::OutOfRange, SONDE_E_RANGE);
     return set_clock(*b, unix_seconds);
 }
 
 constexpr sonde_api kApi = {
-    sizeof(sonde_api), SONDE_ABI_MAJOR, SONDE_ABI_MINOR,
-    api_version,       api_strerror,    api_base_open,  api_base_close,      api_writer_get, api_writer_release,
-    api_count,         api_connection,  api_student,    api_gauge_set,       api_level_declare,
-    api_diagnostics,   api_clock_set,   api_user_token, api_connection_token,
+    sizeof(sonde_api), SONDE_ABI_MAJOR, SONDE_ABI_MINOR,      api_version,        api_strerror,
+    api_base_open,     api_base_close,  api_writer_get,       api_writer_release, api_count,
+    api_connection,    api_student,     api_gauge_set,        api_level_declare,  api_diagnostics,
+    api_clock_set,     api_user_token,  api_connection_token,
 };
 
-constexpr sonde_magic kMagic = {sizeof(sonde_magic), SONDE_ABI_MAGIC, SONDE_ABI_MAJOR, SONDE_ABI_MINOR,
-                                SONDE_SCHEMA_HASH};
+constexpr sonde_magic kMagic = {sizeof(sonde_magic), SONDE_ABI_MAGIC, SONDE_ABI_MAJOR,
+                                SONDE_ABI_MINOR, SONDE_SCHEMA_HASH};
 
 }  // namespace
 }  // namespace sonde::api

@@ -1,13 +1,14 @@
 // Opening and closing bases, and the watcher thread that applies configuration changes and
 // keeps each base's calendar numbers current. Nothing here runs on the recording path.
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
-#include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
 
 #include "api/state.hpp"
 #include "core/immortal.hpp"
@@ -57,7 +58,8 @@ bool ensure_segment_locked(BaseState &b) {
     }
     b.segment = std::move(r.mapping);
     if (r.replaced)
-        b.segment.diag()[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(r.replaced, std::memory_order_relaxed);
+        b.segment.diag()[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(
+            r.replaced, std::memory_order_relaxed);
     b.header.store(&b.segment.header(), std::memory_order_release);
     return true;
 }
@@ -86,9 +88,10 @@ void diag_locked(BaseState &b, shm::Diag what) {
 }
 
 void refresh_locked(BaseState &b) {
-    struct stat st{};
+    struct stat st {};
     const bool exists = ::stat(b.config_file.c_str(), &st) == 0;
-    const int64_t mtime = exists ? int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
+    const int64_t mtime =
+        exists ? int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
     if (exists == b.seen.exists && mtime == b.seen.mtime_ns && st.st_size == b.seen.size &&
         st.st_ino == b.seen.inode) {
         update_stamps_locked(b);
@@ -124,7 +127,8 @@ void reclaim_dead_rows_locked(BaseState &b) {
         uint64_t owner = leases[i].owner.load(std::memory_order_acquire);
         if (owner == 0 || owner == self || identity_alive(owner)) continue;
         if (leases[i].owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel))
-            b.segment.diag()[uint32_t(shm::Diag::RowsReclaimed)].fetch_add(1, std::memory_order_relaxed);
+            b.segment.diag()[uint32_t(shm::Diag::RowsReclaimed)].fetch_add(
+                1, std::memory_order_relaxed);
     }
 }
 
@@ -164,7 +168,8 @@ void watch_loop() {
             } else {
                 update_stamps_locked(b);
             }
-            if (b.manual_clock.load(std::memory_order_relaxed) == kSystemClock) ship_locked(b, false);
+            if (b.manual_clock.load(std::memory_order_relaxed) == kSystemClock)
+                ship_locked(b, false);
         }
         lock.lock();
     }
@@ -189,7 +194,8 @@ int open_base(const sonde_open_params &p, BaseState **out) noexcept {
         BaseState *slot = nullptr, *unused = nullptr;
         for (uint32_t i = 0; i < kMaxBases; ++i) {
             BaseState &b = g_bases[i];
-            const bool same = b.base_id == p.base_id && b.shm_dir == shm_dir && b.config_dir == p.config_dir;
+            const bool same =
+                b.base_id == p.base_id && b.shm_dir == shm_dir && b.config_dir == p.config_dir;
             if (same && b.live.load(std::memory_order_relaxed)) {
                 std::lock_guard guard(b.mu);
                 ++b.open_count;
@@ -197,7 +203,8 @@ int open_base(const sonde_open_params &p, BaseState **out) noexcept {
                 return SONDE_OK;
             }
             if (same && !slot) slot = &b;  // closed earlier: its mapping is still there
-            if (!unused && !b.live.load(std::memory_order_relaxed) && !b.segment.valid() && b.base_id.empty())
+            if (!unused && !b.live.load(std::memory_order_relaxed) && !b.segment.valid() &&
+                b.base_id.empty())
                 unused = &b;
         }
         if (!slot) slot = unused;

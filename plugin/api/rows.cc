@@ -68,7 +68,8 @@ void release_writer(Writer &w) noexcept {
         add_diag(w.base, shm::Diag::DisabledCalls, n);
     if (w.row != kNoRow && w.base && w.base->segment.valid()) {
         uint64_t self = self_identity();
-        w.base->segment.leases()[w.row].owner.compare_exchange_strong(self, 0, std::memory_order_acq_rel);
+        w.base->segment.leases()[w.row].owner.compare_exchange_strong(self, 0,
+                                                                      std::memory_order_acq_rel);
     }
     w.cells = nullptr;
     w.row = kNoRow;

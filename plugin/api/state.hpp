@@ -11,9 +11,9 @@
 
 #include "core/config.hpp"
 #include "core/siphash.hpp"
+#include "ship/shipper.hpp"
 #include "shm/layout.hpp"
 #include "shm/segment.hpp"
-#include "ship/shipper.hpp"
 #include "sonde.h"
 #include "time/calendar.hpp"
 #include "time/timezone.hpp"
@@ -28,13 +28,14 @@ inline constexpr int64_t kSystemClock = INT64_MIN;
 // Calendar numbers of "now" in the base's time zone, packed so the hot path reads them
 // with one load: day (bits 0-15), month (16-31), school year (32-47), valid (63).
 inline constexpr uint64_t pack_stamps(const time::CalendarStamps &s) {
-    return uint64_t(s.day) | uint64_t(s.month) << 16 | uint64_t(s.school_year) << 32 | uint64_t{1} << 63;
+    return uint64_t(s.day) | uint64_t(s.month) << 16 | uint64_t(s.school_year) << 32 |
+           uint64_t{1} << 63;
 }
 
 struct BaseState {
     // Read on the hot path.
-    std::atomic<uint32_t> live{0};         // 1 between open and close
-    std::atomic<bool> recording{false};    // enabled, segment mapped, secret loaded
+    std::atomic<uint32_t> live{0};       // 1 between open and close
+    std::atomic<bool> recording{false};  // enabled, segment mapped, secret loaded
     std::atomic<uint64_t> key0{0}, key1{0};
     std::atomic<uint64_t> stamps{0};
     std::atomic<shm::Header *> header{nullptr};  // set once the segment is mapped
@@ -54,7 +55,7 @@ struct BaseState {
         bool exists = false;
     } seen;  // what the watcher last read
     std::string last_error;
-    ship::Shipper shipper;  // elected per base across processes; see ship/shipper.hpp
+    ship::Shipper shipper;         // elected per base across processes; see ship/shipper.hpp
     ship::ShipperStats shipped{};  // what was already added to the segment's diagnostics
 };
 

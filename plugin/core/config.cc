@@ -1,5 +1,9 @@
 #include "core/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <cctype>
@@ -7,10 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "time/timezone.hpp"
 
@@ -52,7 +53,7 @@ std::string format_secret(const SipKey &key) {
 
 ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *error) {
     namespace pt = boost::property_tree;
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return ConfigLoad::Missing;
     auto fail = [&](const std::string &why) {
         if (error) *error = path + ": " + why;
@@ -84,21 +85,28 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
             SnapshotConfig &sc = c.snapshots;
             for (const auto &[key, value] : body) {
                 const std::string v = value.get_value<std::string>();
-                if (key == "spool_dir") sc.spool_dir = v;
-                else if (key == "console_public_key") sc.console_public_key = v;
-                else if (key == "sender_key") sc.sender_key = v;
+                if (key == "spool_dir")
+                    sc.spool_dir = v;
+                else if (key == "console_public_key")
+                    sc.console_public_key = v;
+                else if (key == "sender_key")
+                    sc.sender_key = v;
                 else if (key == "interval_minutes") {
-                    if (!parse_uint(v, 1, 1440, sc.interval_minutes)) return fail("interval_minutes must be 1..1440");
+                    if (!parse_uint(v, 1, 1440, sc.interval_minutes))
+                        return fail("interval_minutes must be 1..1440");
                 } else if (key == "aead") {
                     if (v != "chacha20poly1305" && v != "aes256gcm")
                         return fail("aead must be chacha20poly1305 or aes256gcm");
                     sc.chacha20 = v == "chacha20poly1305";
                 } else if (key == "k_anonymity") {
-                    if (!parse_uint(v, 1, 1000, sc.k_anonymity)) return fail("k_anonymity must be 1..1000");
+                    if (!parse_uint(v, 1, 1000, sc.k_anonymity))
+                        return fail("k_anonymity must be 1..1000");
                 } else if (key == "include_school_only") {
-                    if (!parse_bool(v, sc.include_school_only)) return fail("include_school_only must be true or false");
+                    if (!parse_bool(v, sc.include_school_only))
+                        return fail("include_school_only must be true or false");
                 } else if (key == "spool_max_files") {
-                    if (!parse_uint(v, 8, 1000000, sc.spool_max_files)) return fail("spool_max_files must be 8..1000000");
+                    if (!parse_uint(v, 8, 1000000, sc.spool_max_files))
+                        return fail("spool_max_files must be 8..1000000");
                 } else {
                     return fail("unknown key '" + key + "' in [snapshots]");
                 }
@@ -111,7 +119,8 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
         for (const auto &[key, value] : body) {
             const std::string v = value.get_value<std::string>();
             if (key == "enabled") {
-                if (!parse_bool(v, c.enabled)) return fail("enabled must be true or false, not '" + v + "'");
+                if (!parse_bool(v, c.enabled))
+                    return fail("enabled must be true or false, not '" + v + "'");
             } else if (key == "secret") {
                 if (!parse_secret(v, c.secret)) return fail("secret must be 32 hexadecimal digits");
             } else if (key == "timezone") {

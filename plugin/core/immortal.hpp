@@ -9,7 +9,7 @@ namespace sonde {
 // crash the host on its way out. The objects are built at load time and simply left alone.
 template <typename T, size_t N = 1>
 class Immortal {
-public:
+  public:
     Immortal() {
         for (size_t i = 0; i < N; ++i) new (bytes_ + i * sizeof(T)) T();
     }
@@ -17,7 +17,7 @@ public:
     T &operator*() noexcept { return *data(); }
     T *operator->() noexcept { return data(); }
 
-private:
+  private:
     alignas(T) unsigned char bytes_[sizeof(T) * N];
 };
 

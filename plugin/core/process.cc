@@ -1,13 +1,14 @@
 #include "core/process.hpp"
 
-#include <atomic>
-#include <cerrno>
-#include <cstdlib>
-#include <csignal>
-#include <cstdio>
-#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace sonde {
 namespace {

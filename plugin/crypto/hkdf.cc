@@ -1,7 +1,8 @@
 // HKDF-SHA256 (RFC 5869) on mbedtls_hkdf_*, and the RFC 9180 labeled wrappers.
-#include <cstring>
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
+
+#include <cstring>
 
 #include "crypto/internal.hpp"
 

@@ -1,10 +1,9 @@
 // RFC 9180 HPKE: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, modes base and auth.
 #include "crypto/hpke.hpp"
 
-#include <mutex>
-
 #include <algorithm>
 #include <limits>
+#include <mutex>
 
 #include "crypto/internal.hpp"
 
@@ -56,7 +55,8 @@ bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b) {
 // snapshot from the same key to the same console: computing it once saves one of the three
 // X25519 multiplications per snapshot. The cache holds what the caller's key pair already
 // makes computable, in the same process; it is wiped when replaced.
-Error static_dh(const KeyPair &skS, std::span<const uint8_t> pkR, std::array<uint8_t, kKeySize> &out) {
+Error static_dh(const KeyPair &skS, std::span<const uint8_t> pkR,
+                std::array<uint8_t, kKeySize> &out) {
     struct Cache {
         std::mutex mu;
         bool valid = false;

@@ -4,7 +4,8 @@
 
 namespace sonde::reader {
 
-std::optional<SegmentView> SegmentView::open(const std::string &path, std::string *error, shm::Access access) {
+std::optional<SegmentView> SegmentView::open(const std::string &path, std::string *error,
+                                             shm::Access access) {
     shm::OpenResult r = shm::attach_segment(path, access);
     if (!r.mapping.valid()) {
         if (error) *error = r.error;
@@ -27,7 +28,8 @@ int64_t SegmentView::cell(uint32_t index) const {
 std::vector<int64_t> SegmentView::cells() const {
     std::vector<int64_t> out(catalog::kCounterCells, 0);
     for (uint32_t r = 0; r <= header().row_count; ++r) {
-        const std::atomic<int64_t> *row = r == header().row_count ? mapping_.shared_row() : mapping_.row(r);
+        const std::atomic<int64_t> *row =
+            r == header().row_count ? mapping_.shared_row() : mapping_.row(r);
         for (uint32_t i = 0; i < catalog::kCounterCells; ++i)
             out[i] = wrapping_add(out[i], row[i].load(std::memory_order_relaxed));
     }
@@ -39,7 +41,8 @@ int64_t span_total(const SegmentView &v, uint32_t first, bool per_level, int lev
     if (!per_level) return v.cell(first);
     if (level >= 0) return v.cell(first + uint32_t(level));
     int64_t sum = 0;
-    for (uint32_t l = 0; l < catalog::kLevelSlots; ++l) sum = int64_t(uint64_t(sum) + uint64_t(v.cell(first + l)));
+    for (uint32_t l = 0; l < catalog::kLevelSlots; ++l)
+        sum = int64_t(uint64_t(sum) + uint64_t(v.cell(first + l)));
     return sum;
 }
 }  // namespace
@@ -61,7 +64,8 @@ int64_t SegmentView::connections(uint32_t profile, uint32_t medium, uint32_t acc
 GaugeValue SegmentView::gauge(uint32_t g, uint32_t level) const {
     if (g < 1 || g > catalog::kGaugeCount || level >= catalog::kLevelSlots) return {};
     const catalog::CellSpan &span = catalog::kGauges[g];
-    const uint64_t word = mapping_.gauges()[span.first + (span.per_level ? level : 0)].load(std::memory_order_relaxed);
+    const uint64_t word = mapping_.gauges()[span.first + (span.per_level ? level : 0)].load(
+        std::memory_order_relaxed);
     if (word == 0) return {};
     return {true, int32_t(uint32_t(word)), uint32_t(word >> 32)};
 }
@@ -71,7 +75,8 @@ uint64_t connection_mask(uint32_t profile, uint32_t medium, uint32_t access) {
     for (uint32_t p = 1; p <= catalog::kProfiles; ++p)
         for (uint32_t m = 1; m <= catalog::kMedia; ++m)
             for (uint32_t a = 1; a <= catalog::kAccesses; ++a)
-                if ((!profile || p == profile) && (!medium || m == medium) && (!access || a == access))
+                if ((!profile || p == profile) && (!medium || m == medium) &&
+                    (!access || a == access))
                     mask |= uint64_t{1} << catalog::connection_cell(p, m, a);
     return mask;
 }
@@ -87,7 +92,8 @@ uint64_t SegmentView::distinct(shm::Window w, uint32_t number, uint64_t mask) co
     return n;
 }
 
-std::array<uint64_t, catalog::kConnectionCells> SegmentView::distinct_per_cell(shm::Window w, uint32_t number) const {
+std::array<uint64_t, catalog::kConnectionCells> SegmentView::distinct_per_cell(
+    shm::Window w, uint32_t number) const {
     std::array<uint64_t, catalog::kConnectionCells> out{};
     const shm::UserEntry *users = mapping_.users();
     for (uint32_t i = 0; i < header().user_capacity; ++i) {
@@ -99,7 +105,8 @@ std::array<uint64_t, catalog::kConnectionCells> SegmentView::distinct_per_cell(s
     return out;
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> SegmentView::mask_histogram(shm::Window w, uint32_t number) const {
+std::vector<std::pair<uint64_t, uint64_t>> SegmentView::mask_histogram(shm::Window w,
+                                                                       uint32_t number) const {
     // Few distinct masks (users use one to three combinations): a small open-addressing table
     // grouped in one pass over the users, cheaper than a node-based map.
     constexpr uint32_t kSlots = 4096;
@@ -113,7 +120,8 @@ std::vector<std::pair<uint64_t, uint64_t>> SegmentView::mask_histogram(shm::Wind
         if ((slot >> shm::kMaskBits) != number || !mask) continue;
         uint32_t h = uint32_t((mask * 0x9E3779B97F4A7C15ULL) >> 52) & (kSlots - 1);
         for (uint32_t probe = 0;; ++probe, h = (h + 1) & (kSlots - 1)) {
-            if (probe == kSlots) {  // more distinct masks than slots: cannot happen with 36 bits in use
+            if (probe ==
+                kSlots) {  // more distinct masks than slots: cannot happen with 36 bits in use
                 overflow.push_back({mask, 1});
                 break;
             }
@@ -144,7 +152,8 @@ Distribution SegmentView::distribution(uint32_t t, uint32_t year) const {
         const uint32_t lw = students[i].level[year & 1].load(std::memory_order_relaxed);
         if ((lw >> 16) != year) continue;  // no event at all this school year
         const uint32_t level = (lw & 0xffff) < catalog::kLevelSlots ? (lw & 0xffff) : 0;
-        const uint32_t word = students[i].tally[year & 1][info.slot].load(std::memory_order_relaxed);
+        const uint32_t word =
+            students[i].tally[year & 1][info.slot].load(std::memory_order_relaxed);
         const int64_t count = shm::tally_is_year(word, year) ? shm::tally_count(word) : 0;
         if (count <= 0) continue;  // in bin 0, which comes from enrolment below
         uint32_t bin = 0;
@@ -169,7 +178,8 @@ std::string SegmentView::level_label(uint32_t level) const {
     const uint64_t sum = l.checksum.load(std::memory_order_acquire);
     if (!sum) return {};
     uint64_t words[shm::kLabelBytes / 8];
-    for (size_t i = 0; i < std::size(words); ++i) words[i] = l.words[i].load(std::memory_order_relaxed);
+    for (size_t i = 0; i < std::size(words); ++i)
+        words[i] = l.words[i].load(std::memory_order_relaxed);
     if (shm::label_checksum(words) != sum) return {};
     char text[shm::kLabelBytes + 1] = {};
     std::memcpy(text, words, shm::kLabelBytes);
@@ -182,13 +192,15 @@ uint64_t SegmentView::diag(shm::Diag what) const {
 
 uint32_t SegmentView::rows_leased() const {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < header().row_count; ++i) n += mapping_.leases()[i].owner.load(std::memory_order_relaxed) != 0;
+    for (uint32_t i = 0; i < header().row_count; ++i)
+        n += mapping_.leases()[i].owner.load(std::memory_order_relaxed) != 0;
     return n;
 }
 
 uint32_t SegmentView::users_used() const {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < header().user_capacity; ++i) n += mapping_.users()[i].key.load(std::memory_order_relaxed) != 0;
+    for (uint32_t i = 0; i < header().user_capacity; ++i)
+        n += mapping_.users()[i].key.load(std::memory_order_relaxed) != 0;
     return n;
 }
 

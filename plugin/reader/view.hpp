@@ -34,7 +34,7 @@ struct Calendar {
 };
 
 class SegmentView {
-public:
+  public:
     // ReadWrite only for the shipper, which writes the latches; every other user reads.
     static std::optional<SegmentView> open(const std::string &path, std::string *error,
                                            shm::Access access = shm::Access::ReadOnly);
@@ -56,11 +56,13 @@ public:
     // one combination in `mask` (bit = catalog::connection_cell). Exact.
     uint64_t distinct(shm::Window window, uint32_t number, uint64_t mask) const;
     // Distinct users per single combination.
-    std::array<uint64_t, catalog::kConnectionCells> distinct_per_cell(shm::Window window, uint32_t number) const;
+    std::array<uint64_t, catalog::kConnectionCells> distinct_per_cell(shm::Window window,
+                                                                      uint32_t number) const;
 
     // Users of a window grouped by the exact set of combinations they used: (mask, users).
     // Any selection is then a sum over a few hundred groups instead of a table scan.
-    std::vector<std::pair<uint64_t, uint64_t>> mask_histogram(shm::Window window, uint32_t number) const;
+    std::vector<std::pair<uint64_t, uint64_t>> mask_histogram(shm::Window window,
+                                                              uint32_t number) const;
 
     Distribution distribution(uint32_t tally, uint32_t school_year) const;
 
@@ -70,7 +72,7 @@ public:
     uint32_t users_used() const;
     uint32_t students_used() const;
 
-private:
+  private:
     explicit SegmentView(shm::Mapping m) : mapping_(std::move(m)) {}
     shm::Mapping mapping_;
 };

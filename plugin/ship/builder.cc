@@ -17,7 +17,11 @@ struct CellMeaning {
 
 CellMeaning connection_meaning(uint32_t c) {
     const uint32_t per_profile = catalog::kMedia * catalog::kAccesses;
-    return {MeasureKind::Connection, 1, 0, c / per_profile + 1, (c % per_profile) / catalog::kAccesses + 1,
+    return {MeasureKind::Connection,
+            1,
+            0,
+            c / per_profile + 1,
+            (c % per_profile) / catalog::kAccesses + 1,
             c % catalog::kAccesses + 1};
 }
 
@@ -40,16 +44,21 @@ std::vector<CellMeaning> hour_cell_meanings() {
     for (uint32_t e = 1; e <= catalog::kEventCount; ++e)
         m[catalog::kConnectionCells + e - 1] = {MeasureKind::Event, e, 0, 0, 0, 0};
     for (uint32_t t = 1; t <= catalog::kTallyCount; ++t)
-        m[catalog::kConnectionCells + catalog::kEventCount + t - 1] = {MeasureKind::Tally, t, 0, 0, 0, 0};
+        m[catalog::kConnectionCells + catalog::kEventCount + t - 1] = {
+            MeasureKind::Tally, t, 0, 0, 0, 0};
     return m;
 }
 
 snapshot::WindowKind window_kind(shm::LatchKind k) {
     switch (k) {
-        case shm::LatchKind::Hour: return snapshot::WindowKind::Hour;
-        case shm::LatchKind::Day: return snapshot::WindowKind::Day;
-        case shm::LatchKind::Month: return snapshot::WindowKind::Month;
-        case shm::LatchKind::SchoolYear: return snapshot::WindowKind::SchoolYear;
+        case shm::LatchKind::Hour:
+            return snapshot::WindowKind::Hour;
+        case shm::LatchKind::Day:
+            return snapshot::WindowKind::Day;
+        case shm::LatchKind::Month:
+            return snapshot::WindowKind::Month;
+        case shm::LatchKind::SchoolYear:
+            return snapshot::WindowKind::SchoolYear;
     }
     return snapshot::WindowKind::Unspecified;
 }
@@ -62,15 +71,16 @@ void emit_differences(snapshot::Snapshot &s, const WindowId &w, const std::vecto
         const int64_t v = end[c] - start[c];
         if (v == 0) continue;  // absent = 0 for the console's upsert
         const CellMeaning &m = meaning[c];
-        s.values.push_back({to_window(w), m.kind, m.id, m.level, m.profile, m.medium, m.access, v, false});
+        s.values.push_back(
+            {to_window(w), m.kind, m.id, m.level, m.profile, m.medium, m.access, v, false});
     }
 }
 
 // Closed hours from `from` on (each latch to the next one; an hour whose successor latch is
 // missing, after an outage, carries everything up to the next latch that exists: figures are
 // attributed late, never lost), then the open hour up to the live totals.
-void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &open, const std::vector<int64_t> &live,
-                BuildStats &stats) {
+void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &open,
+                const std::vector<int64_t> &live, BuildStats &stats) {
     static const std::vector<CellMeaning> meaning = hour_cell_meanings();
     std::vector<int64_t> live_hour(shm::kHourCells), start, next;
     shm::hour_cells_from(live.data(), live_hour.data());
@@ -100,13 +110,15 @@ void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &ope
 }
 
 // The open window (live totals minus its latch) and the closed one (two latches).
-void emit_period(snapshot::Snapshot &s, const BuildRequest &r, const WindowId &open, const std::vector<int64_t> &live) {
+void emit_period(snapshot::Snapshot &s, const BuildRequest &r, const WindowId &open,
+                 const std::vector<int64_t> &live) {
     static const std::vector<CellMeaning> meaning = full_cell_meanings();
     std::vector<int64_t> open_latch, closed_latch;
     if (!read_latch(r.view->mapping(), open, open_latch)) return;
     emit_differences(s, open, live, open_latch, meaning);
     const WindowId closed = previous(*r.tz, r.school_year_start, open);
-    if (read_latch(r.view->mapping(), closed, closed_latch)) emit_differences(s, closed, open_latch, closed_latch, meaning);
+    if (read_latch(r.view->mapping(), closed, closed_latch))
+        emit_differences(s, closed, open_latch, closed_latch, meaning);
 }
 
 uint32_t bit(uint32_t v) { return snapshot::value_bit(v); }
@@ -132,7 +144,8 @@ void emit_distinct(snapshot::Snapshot &s, const reader::SegmentView &v, const Wi
             if (used & mask) users += count;
         if (users) s.distinct.push_back({to_window(w), profiles, media, accesses, users, false});
     };
-    const uint32_t any_profile = all_bits(catalog::kProfiles), any_medium = all_bits(catalog::kMedia),
+    const uint32_t any_profile = all_bits(catalog::kProfiles),
+                   any_medium = all_bits(catalog::kMedia),
                    any_access = all_bits(catalog::kAccesses);
     const uint32_t net = bit(SONDE_MEDIUM_WEB) | bit(SONDE_MEDIUM_MOBILE);
     add(any_profile, any_medium, any_access);
@@ -195,7 +208,8 @@ snapshot::Snapshot build_snapshot(const BuildRequest &r, BuildStats *stats_out) 
     const std::vector<int64_t> live = v.cells();
     const Windows open = windows_at(*r.tz, r.school_year_start, r.now);
     emit_hours(s, r, open, live, stats);
-    for (const WindowId *w : {&open.day, &open.month, &open.school_year}) emit_period(s, r, *w, live);
+    for (const WindowId *w : {&open.day, &open.month, &open.school_year})
+        emit_period(s, r, *w, live);
     for (const WindowId *w : {&open.day, &open.month, &open.school_year}) {
         emit_distinct(s, v, *w);
         emit_distinct(s, v, previous(*r.tz, r.school_year_start, *w));

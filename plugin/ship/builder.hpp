@@ -23,7 +23,7 @@ struct BuildRequest {
 };
 
 struct BuildStats {
-    uint32_t hours = 0;             // hour windows included
+    uint32_t hours = 0;                // hour windows included
     int64_t last_closed_hour_end = 0;  // the next snapshot starts its hours here
 };
 

@@ -14,12 +14,15 @@ int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now
     for (const WindowId *w : {&open.hour, &open.day, &open.month, &open.school_year}) {
         shm::LatchRef slot = shm::latch_slot(segment, w->kind, w->number);
         const uint64_t seq = slot.head->seq.load(std::memory_order_acquire);
-        if ((seq & 1) == 0 && seq != 0 && slot.head->window.load(std::memory_order_relaxed) == w->number) continue;
+        if ((seq & 1) == 0 && seq != 0 &&
+            slot.head->window.load(std::memory_order_relaxed) == w->number)
+            continue;
         // Only the window in which the segment was created can hold counts from before its
         // latch. A window that ended before the creation exists only in a replay of the past
         // (manual clock), whose host brings its processes to the boundary before recording.
         const bool fresh = created >= w->start && created < w->end;
-        const int64_t *values = fresh ? zeros.data() : (w->kind == shm::LatchKind::Hour ? hour_cells : totals.data());
+        const int64_t *values =
+            fresh ? zeros.data() : (w->kind == shm::LatchKind::Hour ? hour_cells : totals.data());
         shm::latch_write(slot, w->number, w->start, now, values);
         ++written;
     }

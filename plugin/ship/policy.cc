@@ -17,7 +17,8 @@ MeasurePolicy lookup(const char *key) {
         std::istringstream tokens(i.source);
         for (std::string t; tokens >> t;)
             if (t == key)
-                return {i.id, i.audience == catalog::Audience::SchoolOnly, std::string(i.theme) == "Social"};
+                return {i.id, i.audience == catalog::Audience::SchoolOnly,
+                        std::string(i.theme) == "Social"};
     }
     return {};
 }
@@ -33,15 +34,18 @@ std::array<MeasurePolicy, N> resolve(const Table &table) {
 }  // namespace
 
 MeasurePolicy event_policy(uint32_t e) {
-    static const auto table = resolve<decltype(catalog::kEvents), catalog::kEventCount + 1>(catalog::kEvents);
+    static const auto table =
+        resolve<decltype(catalog::kEvents), catalog::kEventCount + 1>(catalog::kEvents);
     return e >= 1 && e <= catalog::kEventCount ? table[e] : MeasurePolicy{};
 }
 MeasurePolicy tally_policy(uint32_t t) {
-    static const auto table = resolve<decltype(catalog::kTallies), catalog::kTallyCount + 1>(catalog::kTallies);
+    static const auto table =
+        resolve<decltype(catalog::kTallies), catalog::kTallyCount + 1>(catalog::kTallies);
     return t >= 1 && t <= catalog::kTallyCount ? table[t] : MeasurePolicy{};
 }
 MeasurePolicy gauge_policy(uint32_t g) {
-    static const auto table = resolve<decltype(catalog::kGauges), catalog::kGaugeCount + 1>(catalog::kGauges);
+    static const auto table =
+        resolve<decltype(catalog::kGauges), catalog::kGaugeCount + 1>(catalog::kGauges);
     return g >= 1 && g <= catalog::kGaugeCount ? table[g] : MeasurePolicy{};
 }
 
@@ -54,9 +58,10 @@ void apply_policy(snapshot::Snapshot &s, const PolicyConfig &p) {
     std::vector<snapshot::Value> kept;
     kept.reserve(s.values.size());
     for (snapshot::Value &v : s.values) {
-        const MeasurePolicy mp = v.measure_kind == snapshot::MeasureKind::Tally ? tally_policy(v.measure_id)
-                                 : v.measure_kind == snapshot::MeasureKind::Event ? event_policy(v.measure_id)
-                                                                                  : MeasurePolicy{};
+        const MeasurePolicy mp =
+            v.measure_kind == snapshot::MeasureKind::Tally   ? tally_policy(v.measure_id)
+            : v.measure_kind == snapshot::MeasureKind::Event ? event_policy(v.measure_id)
+                                                             : MeasurePolicy{};
         if (mp.school_only && !p.include_school_only) {
             ++withheld[{mp.indicator, SuppressionReason::SchoolOnly}];
             continue;
@@ -104,7 +109,8 @@ void apply_policy(snapshot::Snapshot &s, const PolicyConfig &p) {
     }
     s.distributions.swap(distributions);
 
-    for (const auto &[key, count] : withheld) s.suppressed.push_back({key.first, key.second, count});
+    for (const auto &[key, count] : withheld)
+        s.suppressed.push_back({key.first, key.second, count});
     s.policy = {p.k_anonymity, p.include_school_only};
 }
 

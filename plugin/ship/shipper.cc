@@ -1,11 +1,12 @@
 #include "ship/shipper.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "ship/builder.hpp"
 #include "ship/latcher.hpp"
@@ -46,7 +47,8 @@ bool Shipper::elect(const std::string &dir, const std::string &base_id) {
     return true;
 }
 
-bool Shipper::prepare(const std::string &segment_path, const std::string &base_id, const BaseConfig &config) {
+bool Shipper::prepare(const std::string &segment_path, const std::string &base_id,
+                      const BaseConfig &config) {
     const SnapshotConfig &sc = config.snapshots;
     if (!view_) {
         std::string error;
@@ -78,8 +80,8 @@ bool Shipper::prepare(const std::string &segment_path, const std::string &base_i
     return true;
 }
 
-void Shipper::tick(const std::string &segment_path, const std::string &base_id, const BaseConfig &config,
-                   const time::TimeZone &tz, int64_t now, bool final) {
+void Shipper::tick(const std::string &segment_path, const std::string &base_id,
+                   const BaseConfig &config, const time::TimeZone &tz, int64_t now, bool final) {
     const SnapshotConfig &sc = config.snapshots;
     if (sc.spool_dir.empty()) return;
     if (!elect(sc.spool_dir, base_id) || !prepare(segment_path, base_id, config)) return;
@@ -87,7 +89,8 @@ void Shipper::tick(const std::string &segment_path, const std::string &base_id, 
     stats_.latches += ensure_latches(view_->mapping(), open, now, view_->cells());
     const int64_t interval = int64_t(sc.interval_minutes) * 60;
     // Aligned to the clock; a clock set back (NTP, a replay) re-aligns instead of waiting.
-    if (next_snapshot_ == 0 || now + interval < next_snapshot_) next_snapshot_ = (now / interval + 1) * interval;
+    if (next_snapshot_ == 0 || now + interval < next_snapshot_)
+        next_snapshot_ = (now / interval + 1) * interval;
     if (now < next_snapshot_ && !final) return;
     if (write_snapshot(config, tz, now)) next_snapshot_ = (now / interval + 1) * interval;
 }
@@ -98,7 +101,8 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     if (state_.generation != h.generation) {  // a new segment: its hours start at its creation
         state_.generation = h.generation;
         // (or at the replayed clock, when a manual clock replays a time before the creation)
-        state_.next_hour_start = std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) - 3600;
+        state_.next_hour_start =
+            std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) - 3600;
     }
     // The sequence number is made durable first: a crash after this never reuses it.
     SpoolState next = state_;
@@ -123,7 +127,8 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
         }
     }
 
-    BuildRequest request{&*view_, &tz, config.timezone, config.school_year_start, now, first_hour, state_.sequence};
+    BuildRequest request{&*view_, &tz,        config.timezone, config.school_year_start,
+                         now,     first_hour, state_.sequence};
     BuildStats built;
     snapshot::Snapshot s = build_snapshot(request, &built);
     apply_policy(s, {sc.k_anonymity, sc.include_school_only});

@@ -23,7 +23,7 @@ struct ShipperStats {
 };
 
 class Shipper {
-public:
+  public:
     Shipper() = default;
     Shipper(const Shipper &) = delete;
     Shipper &operator=(const Shipper &) = delete;
@@ -39,9 +39,10 @@ public:
     const ShipperStats &stats() const { return stats_; }
     const std::string &last_error() const { return last_error_; }
 
-private:
+  private:
     bool elect(const std::string &dir, const std::string &base_id);
-    bool prepare(const std::string &segment_path, const std::string &base_id, const BaseConfig &config);
+    bool prepare(const std::string &segment_path, const std::string &base_id,
+                 const BaseConfig &config);
     bool write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now);
     void fail(const std::string &why);
 

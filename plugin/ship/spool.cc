@@ -1,27 +1,30 @@
 #include "ship/spool.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <sstream>
-#include <unistd.h>
 
 namespace sonde::ship {
 
-Spool::Spool(std::string dir, std::string base_id) : dir_(std::move(dir)), base_id_(std::move(base_id)) {}
+Spool::Spool(std::string dir, std::string base_id)
+    : dir_(std::move(dir)), base_id_(std::move(base_id)) {}
 
 std::string Spool::file_name(const SpoolEntry &m) const {
     char name[128];
-    std::snprintf(name, sizeof name, "%s-%020" PRIu64 "-%" PRId64 "-%" PRId64 ".sonde", base_id_.c_str(), m.sequence,
-                  m.first_hour, m.created);
+    std::snprintf(name, sizeof name, "%s-%020" PRIu64 "-%" PRId64 "-%" PRId64 ".sonde",
+                  base_id_.c_str(), m.sequence, m.first_hour, m.created);
     return name;
 }
 
-bool Spool::write_durably(const std::string &path, const void *data, size_t size, std::string *error) const {
+bool Spool::write_durably(const std::string &path, const void *data, size_t size,
+                          std::string *error) const {
     const std::string tmp = path + ".tmp";
     auto fail = [&](const char *what) {
         if (error) *error = std::string(what) + " " + tmp + ": " + std::strerror(errno);
@@ -72,10 +75,14 @@ bool Spool::load_state(SpoolState &out, std::string *error) const {
     unsigned long long uvalue;
     bool ok = true;
     while (ok && std::fscanf(f, "%31s", key) == 1) {
-        if (!std::strcmp(key, "sequence")) ok = std::fscanf(f, "%llu", &uvalue) == 1, s.sequence = uvalue;
-        else if (!std::strcmp(key, "next_hour_start")) ok = std::fscanf(f, "%lld", &value) == 1, s.next_hour_start = value;
-        else if (!std::strcmp(key, "generation")) ok = std::fscanf(f, "%llu", &uvalue) == 1, s.generation = uvalue;
-        else ok = false;
+        if (!std::strcmp(key, "sequence"))
+            ok = std::fscanf(f, "%llu", &uvalue) == 1, s.sequence = uvalue;
+        else if (!std::strcmp(key, "next_hour_start"))
+            ok = std::fscanf(f, "%lld", &value) == 1, s.next_hour_start = value;
+        else if (!std::strcmp(key, "generation"))
+            ok = std::fscanf(f, "%llu", &uvalue) == 1, s.generation = uvalue;
+        else
+            ok = false;
     }
     std::fclose(f);
     if (!ok) {
@@ -88,8 +95,8 @@ bool Spool::load_state(SpoolState &out, std::string *error) const {
 
 bool Spool::save_state(const SpoolState &s, std::string *error) const {
     std::ostringstream text;
-    text << "sequence " << s.sequence << "\nnext_hour_start " << s.next_hour_start << "\ngeneration "
-         << s.generation << "\n";
+    text << "sequence " << s.sequence << "\nnext_hour_start " << s.next_hour_start
+         << "\ngeneration " << s.generation << "\n";
     const std::string body = text.str();
     return write_durably(dir_ + "/" + base_id_ + ".state", body.data(), body.size(), error);
 }
@@ -101,11 +108,15 @@ std::vector<SpoolEntry> Spool::pending() const {
     const std::string prefix = base_id_ + "-";
     while (dirent *e = ::readdir(d)) {
         const std::string name = e->d_name;
-        if (name.rfind(prefix, 0) != 0 || name.size() < 6 || name.compare(name.size() - 6, 6, ".sonde") != 0) continue;
+        if (name.rfind(prefix, 0) != 0 || name.size() < 6 ||
+            name.compare(name.size() - 6, 6, ".sonde") != 0)
+            continue;
         SpoolEntry entry;
         unsigned long long seq;
         long long first, created;
-        if (std::sscanf(name.c_str() + prefix.size(), "%llu-%lld-%lld.sonde", &seq, &first, &created) != 3) continue;
+        if (std::sscanf(name.c_str() + prefix.size(), "%llu-%lld-%lld.sonde", &seq, &first,
+                        &created) != 3)
+            continue;
         entry.sequence = seq;
         entry.first_hour = first;
         entry.created = created;
@@ -113,11 +124,13 @@ std::vector<SpoolEntry> Spool::pending() const {
         out.push_back(entry);
     }
     ::closedir(d);
-    std::sort(out.begin(), out.end(), [](const SpoolEntry &a, const SpoolEntry &b) { return a.sequence < b.sequence; });
+    std::sort(out.begin(), out.end(),
+              [](const SpoolEntry &a, const SpoolEntry &b) { return a.sequence < b.sequence; });
     return out;
 }
 
-bool Spool::write(const SpoolEntry &meta, const std::vector<uint8_t> &file, std::string *error) const {
+bool Spool::write(const SpoolEntry &meta, const std::vector<uint8_t> &file,
+                  std::string *error) const {
     return write_durably(dir_ + "/" + file_name(meta), file.data(), file.size(), error);
 }
 
@@ -130,7 +143,8 @@ int Spool::remove_temporaries() const {
     const std::string prefix = base_id_ + "-";
     while (dirent *e = ::readdir(d)) {
         const std::string name = e->d_name;
-        if (name.rfind(prefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+        if (name.rfind(prefix, 0) == 0 && name.size() > 4 &&
+            name.compare(name.size() - 4, 4, ".tmp") == 0)
             removed += ::unlink((dir_ + "/" + name).c_str()) == 0;
     }
     ::closedir(d);

@@ -11,9 +11,9 @@
 namespace sonde::ship {
 
 struct SpoolState {
-    uint64_t sequence = 0;         // last sequence number used (never reused, even after a crash)
-    int64_t next_hour_start = 0;   // hours that opened at or after this are not spooled yet
-    uint64_t generation = 0;       // segment generation those hours belong to
+    uint64_t sequence = 0;        // last sequence number used (never reused, even after a crash)
+    int64_t next_hour_start = 0;  // hours that opened at or after this are not spooled yet
+    uint64_t generation = 0;      // segment generation those hours belong to
 };
 
 struct SpoolEntry {
@@ -24,7 +24,7 @@ struct SpoolEntry {
 };
 
 class Spool {
-public:
+  public:
     Spool(std::string dir, std::string base_id);
 
     bool load_state(SpoolState &out, std::string *error) const;  // missing file: fresh state
@@ -43,8 +43,9 @@ public:
     // Test hook: runs between the fsync of the temporary file and its rename.
     std::function<void()> before_rename;
 
-private:
-    bool write_durably(const std::string &path, const void *data, size_t size, std::string *error) const;
+  private:
+    bool write_durably(const std::string &path, const void *data, size_t size,
+                       std::string *error) const;
     std::string dir_, base_id_;
 };
 

@@ -26,8 +26,8 @@ WindowId month_of(const time::TimeZone &tz, int64_t t) {
     const time::LocalTime lt = time::to_local(tz, t);
     const int64_t y = lt.year, m = lt.month;
     const int64_t ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
-    return {shm::LatchKind::Month, uint32_t((y - 1970) * 12 + (m - 1)), local_midnight(tz, y, unsigned(m), 1),
-            local_midnight(tz, ny, unsigned(nm), 1)};
+    return {shm::LatchKind::Month, uint32_t((y - 1970) * 12 + (m - 1)),
+            local_midnight(tz, y, unsigned(m), 1), local_midnight(tz, ny, unsigned(nm), 1)};
 }
 
 WindowId school_year_of(const time::TimeZone &tz, time::SchoolYearStart s, int64_t t) {
@@ -40,19 +40,25 @@ WindowId school_year_of(const time::TimeZone &tz, time::SchoolYearStart s, int64
 
 Windows windows_at(const time::TimeZone &tz, time::SchoolYearStart start, int64_t t) noexcept {
     const int64_t hour_start = time::local_hour_start(tz, t);
-    return {{shm::LatchKind::Hour, uint32_t(hour_start / 3600), hour_start, time::next_local_hour_start(tz, t)},
+    return {{shm::LatchKind::Hour, uint32_t(hour_start / 3600), hour_start,
+             time::next_local_hour_start(tz, t)},
             day_of(tz, t),
             month_of(tz, t),
             school_year_of(tz, start, t)};
 }
 
-WindowId previous(const time::TimeZone &tz, time::SchoolYearStart start, const WindowId &w) noexcept {
+WindowId previous(const time::TimeZone &tz, time::SchoolYearStart start,
+                  const WindowId &w) noexcept {
     const Windows before = windows_at(tz, start, w.start - 1);
     switch (w.kind) {
-        case shm::LatchKind::Hour: return before.hour;
-        case shm::LatchKind::Day: return before.day;
-        case shm::LatchKind::Month: return before.month;
-        case shm::LatchKind::SchoolYear: return before.school_year;
+        case shm::LatchKind::Hour:
+            return before.hour;
+        case shm::LatchKind::Day:
+            return before.day;
+        case shm::LatchKind::Month:
+            return before.month;
+        case shm::LatchKind::SchoolYear:
+            return before.school_year;
     }
     return w;
 }

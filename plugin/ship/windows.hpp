@@ -23,7 +23,8 @@ struct Windows {
 
 Windows windows_at(const time::TimeZone &tz, time::SchoolYearStart start, int64_t t) noexcept;
 // The window just before `w` (the closed one the console shows as "last").
-WindowId previous(const time::TimeZone &tz, time::SchoolYearStart start, const WindowId &w) noexcept;
+WindowId previous(const time::TimeZone &tz, time::SchoolYearStart start,
+                  const WindowId &w) noexcept;
 // Unix seconds of local midnight opening the local date y-m-d.
 int64_t local_midnight(const time::TimeZone &tz, int64_t y, unsigned m, unsigned d) noexcept;
 

@@ -13,13 +13,19 @@ LatchRef latch_slot(const Mapping &m, LatchKind kind, uint64_t window_number) no
         case LatchKind::Hour:
             offset = h.hour_latches_offset, stride = h.hour_latch_stride, slots = kHourLatchSlots;
             break;
-        case LatchKind::Day: offset = h.day_latches_offset, slots = kDayLatchSlots; break;
-        case LatchKind::Month: offset = h.month_latches_offset; break;
-        case LatchKind::SchoolYear: offset = h.year_latches_offset; break;
+        case LatchKind::Day:
+            offset = h.day_latches_offset, slots = kDayLatchSlots;
+            break;
+        case LatchKind::Month:
+            offset = h.month_latches_offset;
+            break;
+        case LatchKind::SchoolYear:
+            offset = h.year_latches_offset;
+            break;
     }
     char *at = m.at<char>(offset + (window_number % slots) * stride);
-    return {reinterpret_cast<LatchHead *>(at), reinterpret_cast<std::atomic<int64_t> *>(at + sizeof(LatchHead)),
-            latch_cells(kind)};
+    return {reinterpret_cast<LatchHead *>(at),
+            reinterpret_cast<std::atomic<int64_t> *>(at + sizeof(LatchHead)), latch_cells(kind)};
 }
 
 void latch_write(const LatchRef &s, int64_t window, int64_t window_start, int64_t taken,
@@ -44,7 +50,8 @@ bool latch_read(const LatchRef &s, int64_t window, LatchCopy &meta, int64_t *val
         if (meta.window != window || before == 0) return false;
         meta.window_start = s.head->window_start.load(std::memory_order_acquire);
         meta.taken = s.head->taken.load(std::memory_order_acquire);
-        for (uint32_t i = 0; i < s.count; ++i) values[i] = s.values[i].load(std::memory_order_acquire);
+        for (uint32_t i = 0; i < s.count; ++i)
+            values[i] = s.values[i].load(std::memory_order_acquire);
         if (s.head->seq.load(std::memory_order_acquire) == before) return true;
     }
     return false;
@@ -55,7 +62,8 @@ void hour_cells_from(const int64_t *full, int64_t *hour) noexcept {
     for (uint32_t c = 0; c < catalog::kConnectionCells; ++c) hour[out++] = full[c];
     auto span_sum = [&](uint32_t first, bool per_level) {
         int64_t sum = 0;
-        for (uint32_t l = 0; l < (per_level ? catalog::kLevelSlots : 1); ++l) sum += full[first + l];
+        for (uint32_t l = 0; l < (per_level ? catalog::kLevelSlots : 1); ++l)
+            sum += full[first + l];
         return sum;
     };
     for (uint32_t e = 1; e <= catalog::kEventCount; ++e)

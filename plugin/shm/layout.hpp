@@ -31,7 +31,8 @@ inline constexpr uint32_t kDayLatchSlots = 9;
 inline constexpr uint32_t kPeriodLatchSlots = 2;  // months and school years: open + closed
 // Hourly latches hold per-measure totals with levels summed: the hour-by-hour view needs no
 // level detail, and it keeps 8 days of hours small.
-inline constexpr uint32_t kHourCells = catalog::kConnectionCells + catalog::kEventCount + catalog::kTallyCount;
+inline constexpr uint32_t kHourCells =
+    catalog::kConnectionCells + catalog::kEventCount + catalog::kTallyCount;
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<int64_t>::is_always_lock_free);
@@ -71,9 +72,9 @@ struct Header {
     int32_t creator_pid;
     uint32_t header_size;
     int64_t creator_start_unix_ns;
-    uint64_t generation;         // random identity of this incarnation of the segment
-    std::atomic<uint32_t> ready; // 1 once fully initialised; stored last, with release
-    uint32_t header_checksum;    // FNV-1a of the immutable fields below `ready` and above
+    uint64_t generation;          // random identity of this incarnation of the segment
+    std::atomic<uint32_t> ready;  // 1 once fully initialised; stored last, with release
+    uint32_t header_checksum;     // FNV-1a of the immutable fields below `ready` and above
 
     // Layout version 1.
     char base_id[16];
@@ -88,12 +89,12 @@ struct Header {
     uint64_t gauges_offset;      // atomic<uint64_t>[gauge_cells]: (set_time_u32 << 32) | value_i32
     uint32_t gauge_cells;
     uint32_t user_capacity;
-    uint64_t users_offset;       // UserEntry[user_capacity]
+    uint64_t users_offset;  // UserEntry[user_capacity]
     uint32_t student_capacity;
     uint32_t tally_slots;
-    uint64_t students_offset;    // StudentEntry[student_capacity]
-    uint64_t diag_offset;        // atomic<uint64_t>[kDiagSlots]
-    uint64_t levels_offset;      // LevelLabel[level_slots]
+    uint64_t students_offset;       // StudentEntry[student_capacity]
+    uint64_t diag_offset;           // atomic<uint64_t>[kDiagSlots]
+    uint64_t levels_offset;         // LevelLabel[level_slots]
     uint64_t hour_latches_offset;   // kHourLatchSlots latches of kHourCells values
     uint64_t day_latches_offset;    // kDayLatchSlots latches of cells_per_row values
     uint64_t month_latches_offset;  // kPeriodLatchSlots latches of cells_per_row values
@@ -177,7 +178,8 @@ constexpr Geometry geometry(uint32_t rows, uint32_t users, uint32_t students) {
     g.levels_offset = at;
     at = align_up(at + catalog::kLevelSlots * sizeof(LevelLabel), kCacheLine);
     g.hour_latch_stride = align_up(sizeof(LatchHead) + kHourCells * sizeof(int64_t), kCacheLine);
-    g.full_latch_stride = align_up(sizeof(LatchHead) + catalog::kCounterCells * sizeof(int64_t), kCacheLine);
+    g.full_latch_stride =
+        align_up(sizeof(LatchHead) + catalog::kCounterCells * sizeof(int64_t), kCacheLine);
     g.hour_latches_offset = at;
     at += kHourLatchSlots * g.hour_latch_stride;
     g.day_latches_offset = at;
@@ -212,6 +214,8 @@ inline constexpr uint64_t label_checksum(const uint64_t (&words)[kLabelBytes / 8
     for (uint64_t w : words) h = (h ^ w) * 0x100000001b3ULL;
     return h | 1;
 }
-inline constexpr bool tally_is_year(uint32_t word, uint32_t year) { return (word >> 24) == (year & 0xffu); }
+inline constexpr bool tally_is_year(uint32_t word, uint32_t year) {
+    return (word >> 24) == (year & 0xffu);
+}
 
 }  // namespace sonde::shm

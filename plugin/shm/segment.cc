@@ -1,15 +1,16 @@
 #include "shm/segment.hpp"
 
-#include <cerrno>
-#include <cstddef>
-#include <cstring>
-#include <ctime>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <ctime>
 
 namespace sonde::shm {
 
@@ -118,10 +119,12 @@ void initialise(void *base, const Geometry &g, const std::string &base_id, uint3
 // Renames a bad segment aside so nobody writes to it again and an operator can inspect it.
 // Only if the path still names the file we examined: another process may have done it first.
 bool set_aside(const std::string &path, int fd) {
-    struct stat mine{}, now{};
+    struct stat mine {
+    }, now{};
     if (::fstat(fd, &mine) != 0 || ::stat(path.c_str(), &now) != 0) return false;
     if (mine.st_ino != now.st_ino || mine.st_dev != now.st_dev) return false;
-    std::string aside = path + ".bad." + std::to_string(::time(nullptr)) + "." + std::to_string(::getpid());
+    std::string aside =
+        path + ".bad." + std::to_string(::time(nullptr)) + "." + std::to_string(::getpid());
     return ::rename(path.c_str(), aside.c_str()) == 0;
 }
 
@@ -193,12 +196,13 @@ std::string validate(const Header &h, uint64_t file_size) {
     if (h.magic != kMagic) return "bad magic";
     if (h.byte_order != kByteOrderMark) return "written with another byte order";
     if (h.layout_version != kLayoutVersion)
-        return "layout version " + std::to_string(h.layout_version) + ", expected " + std::to_string(kLayoutVersion);
+        return "layout version " + std::to_string(h.layout_version) + ", expected " +
+               std::to_string(kLayoutVersion);
     if (h.schema_hash != catalog::kSchemaHash) return "catalogue schema differs from this build's";
     if (h.ready.load(std::memory_order_acquire) != 1) return "never finished initialising";
     if (h.header_size != sizeof(Header))
-        return "header of " + std::to_string(h.header_size) + " bytes, expected " + std::to_string(sizeof(Header)) +
-               " (another build of the same layout version)";
+        return "header of " + std::to_string(h.header_size) + " bytes, expected " +
+               std::to_string(sizeof(Header)) + " (another build of the same layout version)";
     if (h.header_checksum != header_checksum(h)) return "header checksum mismatch (corrupt)";
     if (h.size != file_size) return "recorded size differs from the file size";
     const Geometry g = geometry(h.row_count, h.user_capacity, h.student_capacity);
@@ -209,12 +213,15 @@ std::string validate(const Header &h, uint64_t file_size) {
         h.shared_row_offset != g.shared_row_offset || h.gauges_offset != g.gauges_offset ||
         h.users_offset != g.users_offset || h.students_offset != g.students_offset ||
         h.diag_offset != g.diag_offset || h.levels_offset != g.levels_offset ||
-        h.hour_latches_offset != g.hour_latches_offset || h.day_latches_offset != g.day_latches_offset ||
-        h.month_latches_offset != g.month_latches_offset || h.year_latches_offset != g.year_latches_offset ||
-        h.hour_latch_stride != g.hour_latch_stride || h.full_latch_stride != g.full_latch_stride || h.size != g.size)
+        h.hour_latches_offset != g.hour_latches_offset ||
+        h.day_latches_offset != g.day_latches_offset ||
+        h.month_latches_offset != g.month_latches_offset ||
+        h.year_latches_offset != g.year_latches_offset ||
+        h.hour_latch_stride != g.hour_latch_stride || h.full_latch_stride != g.full_latch_stride ||
+        h.size != g.size)
         return "section table inconsistent (corrupt)";
-    if (h.user_capacity == 0 || (h.user_capacity & (h.user_capacity - 1)) != 0 || h.student_capacity == 0 ||
-        (h.student_capacity & (h.student_capacity - 1)) != 0)
+    if (h.user_capacity == 0 || (h.user_capacity & (h.user_capacity - 1)) != 0 ||
+        h.student_capacity == 0 || (h.student_capacity & (h.student_capacity - 1)) != 0)
         return "table capacities are not powers of two (corrupt)";
     if (h.base_id[sizeof h.base_id - 1] != '\0') return "base id not terminated (corrupt)";
     return {};
@@ -236,7 +243,7 @@ OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, 
             r.error = errno_text("cannot open", path);
             return r;
         }
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
             r.error = "refusing " + path + ": not a regular file owned by this user";
             ::close(fd);
@@ -254,7 +261,8 @@ OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, 
                 return r;
             }
             why = validate(*static_cast<Header *>(base), uint64_t(st.st_size));
-            if (why.empty() && std::strncmp(static_cast<Header *>(base)->base_id, base_id.c_str(), 16) != 0)
+            if (why.empty() &&
+                std::strncmp(static_cast<Header *>(base)->base_id, base_id.c_str(), 16) != 0)
                 why = "segment belongs to another base";
         }
         if (why.empty()) {
@@ -280,13 +288,14 @@ OpenResult attach_segment(const std::string &path, Access access) {
         r.error = errno_text("cannot open", path);
         return r;
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) < sizeof(Header)) {
         r.error = path + ": not a segment (too small or not a regular file)";
         ::close(fd);
         return r;
     }
-    void *base = ::mmap(nullptr, size_t(st.st_size), rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+    void *base = ::mmap(nullptr, size_t(st.st_size), rw ? PROT_READ | PROT_WRITE : PROT_READ,
+                        MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
         r.error = errno_text("cannot map", path);
         ::close(fd);

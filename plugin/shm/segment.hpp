@@ -14,7 +14,7 @@ enum class Access { ReadWrite, ReadOnly };
 // A mapped segment. Movable, unmaps on destruction (the plugin keeps its mappings for the
 // life of the process; tools and tests map and unmap freely).
 class Mapping {
-public:
+  public:
     Mapping() = default;
     Mapping(Mapping &&other) noexcept;
     Mapping &operator=(Mapping &&other) noexcept;
@@ -42,13 +42,17 @@ public:
     std::atomic<int64_t> *shared_row() const noexcept {
         return at<std::atomic<int64_t>>(header().shared_row_offset);
     }
-    std::atomic<uint64_t> *gauges() const noexcept { return at<std::atomic<uint64_t>>(header().gauges_offset); }
+    std::atomic<uint64_t> *gauges() const noexcept {
+        return at<std::atomic<uint64_t>>(header().gauges_offset);
+    }
     UserEntry *users() const noexcept { return at<UserEntry>(header().users_offset); }
     StudentEntry *students() const noexcept { return at<StudentEntry>(header().students_offset); }
-    std::atomic<uint64_t> *diag() const noexcept { return at<std::atomic<uint64_t>>(header().diag_offset); }
+    std::atomic<uint64_t> *diag() const noexcept {
+        return at<std::atomic<uint64_t>>(header().diag_offset);
+    }
     LevelLabel *levels() const noexcept { return at<LevelLabel>(header().levels_offset); }
 
-private:
+  private:
     friend struct MappingFactory;
     void *base_ = nullptr;
     uint64_t size_ = 0;
@@ -59,8 +63,8 @@ private:
 struct OpenResult {
     Mapping mapping;
     bool created = false;
-    uint32_t replaced = 0;   // incompatible or corrupt segments set aside on the way
-    std::string error;       // set when !mapping.valid()
+    uint32_t replaced = 0;  // incompatible or corrupt segments set aside on the way
+    std::string error;      // set when !mapping.valid()
 };
 
 // "<shm_dir>/sonde.<base_id>".

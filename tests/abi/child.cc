@@ -1,13 +1,15 @@
 // A separate host process for the cross-process tests: loads the plugin with dlopen, opens the
 // base and records a known pattern. Run as:
-//   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE count N LEVEL   -> N x count(message_sent, LEVEL)
-//   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE hold N          -> records N, prints "ready", sleeps
-//   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE exit N          -> records N, exits with the base open
+//   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE count N LEVEL   -> N x count(message_sent,
+//   LEVEL) sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE hold N          -> records N, prints
+//   "ready", sleeps sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE exit N          -> records N,
+//   exits with the base open
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
-#include <unistd.h>
 
 #include "sonde.h"
 

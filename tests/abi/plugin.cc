@@ -1,8 +1,9 @@
 #include "plugin.hpp"
 
+#include <dlfcn.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <fstream>
 
 #include "core/config.hpp"

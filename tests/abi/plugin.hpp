@@ -26,7 +26,9 @@ template <typename Pred>
 bool eventually(Pred pred, int timeout_ms = 5000) {
     for (int waited = 0; waited < timeout_ms; waited += 20) {
         if (pred()) return true;
-        struct timespec ts{0, 20 * 1000 * 1000};
+        struct timespec ts {
+            0, 20 * 1000 * 1000
+        };
         nanosleep(&ts, nullptr);
     }
     return pred();

@@ -1,12 +1,13 @@
 // Exact counts across threads and processes; rows released at thread end and taken back
 // from dead processes without losing or double counting anything.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdio>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "plugin.hpp"
@@ -15,7 +16,8 @@ using test::api;
 
 namespace {
 
-pid_t spawn_child(const test::TempBase &tb, const char *mode, long n, int level, FILE **out = nullptr) {
+pid_t spawn_child(const test::TempBase &tb, const char *mode, long n, int level,
+                  FILE **out = nullptr) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     pid_t pid = ::fork();
@@ -23,8 +25,8 @@ pid_t spawn_child(const test::TempBase &tb, const char *mode, long n, int level,
         ::dup2(fds[1], 1);
         ::close(fds[0]);
         const std::string ns = std::to_string(n), ls = std::to_string(level);
-        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(), tb.shm_dir.c_str(),
-                tb.id.c_str(), mode, ns.c_str(), ls.c_str(), nullptr);
+        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(),
+                tb.shm_dir.c_str(), tb.id.c_str(), mode, ns.c_str(), ls.c_str(), nullptr);
         ::_exit(127);
     }
     ::close(fds[1]);
@@ -139,7 +141,8 @@ TEST_CASE("rows of a killed process are reclaimed; its counts stay, once", "[abi
     api().base_close(base);
 }
 
-TEST_CASE("the watcher takes back rows of dead processes in the background", "[abi][counts][crash]") {
+TEST_CASE("the watcher takes back rows of dead processes in the background",
+          "[abi][counts][crash]") {
     test::TempBase tb;
     tb.enable();
     sonde_base *base = tb.open();

@@ -1,7 +1,8 @@
 // Enabled per base by the hosting console: a disabled base records nothing and creates no
 // segment; changes to the configuration file reach running hosts within seconds.
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
+
+#include <catch2/catch.hpp>
 
 #include "plugin.hpp"
 
@@ -9,7 +10,7 @@ using test::api;
 
 namespace {
 bool exists(const std::string &path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
 }
 }  // namespace
@@ -20,7 +21,8 @@ TEST_CASE("a base that is not enabled records nothing and costs no segment", "[a
     sonde_writer *w = nullptr;
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
     CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_DISABLED);
-    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u", 1) == SONDE_DISABLED);
+    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u",
+                           1) == SONDE_DISABLED);
     CHECK(api().gauge_set(base, SONDE_GAUGE_ROOMS, 0, 5) == SONDE_DISABLED);
     CHECK_FALSE(exists(tb.segment_path()));
     CHECK(test::diagnostics(base).enabled == 0);
@@ -36,7 +38,8 @@ TEST_CASE("enable, disable and malformed files are picked up live", "[abi][enabl
     CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_DISABLED);
 
     tb.enable(true);
-    REQUIRE(test::eventually([&] { return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK; }));
+    REQUIRE(
+        test::eventually([&] { return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK; }));
     CHECK(exists(tb.segment_path()));
     CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK);
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == 2);
@@ -54,7 +57,8 @@ TEST_CASE("enable, disable and malformed files are picked up live", "[abi][enabl
     CHECK(test::diagnostics(base).disabled_calls >= 1);
 
     tb.enable(true);
-    REQUIRE(test::eventually([&] { return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK; }));
+    REQUIRE(
+        test::eventually([&] { return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK; }));
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == 4);
     api().writer_release(w);
     api().base_close(base);

@@ -22,8 +22,8 @@ std::set<std::string> lines_of(const std::string &cmd) {
 }  // namespace
 
 TEST_CASE("only sonde_* symbols are exported", "[abi][linking]") {
-    const auto symbols =
-        lines_of(std::string("nm -D --defined-only ") + SONDE_PLUGIN_PATH + " | awk '{print $NF}' | sed 's/@.*//'");
+    const auto symbols = lines_of(std::string("nm -D --defined-only ") + SONDE_PLUGIN_PATH +
+                                  " | awk '{print $NF}' | sed 's/@.*//'");
     CHECK(symbols == std::set<std::string>{"SONDE_1", "sonde_abi_magic", "sonde_get_api"});
 }
 
@@ -34,8 +34,9 @@ TEST_CASE("the plugin needs only the C library", "[abi][linking]") {
         INFO(lib);
         const bool libc_family = lib.rfind("libc.so", 0) == 0 || lib.rfind("ld-linux", 0) == 0 ||
                                  lib.rfind("libm.so", 0) == 0;
-        const bool sanitizer = lib.find("san") != std::string::npos || lib.rfind("libstdc++", 0) == 0 ||
-                               lib.rfind("libgcc_s", 0) == 0;  // sanitizer builds link their runtimes
+        const bool sanitizer =
+            lib.find("san") != std::string::npos || lib.rfind("libstdc++", 0) == 0 ||
+            lib.rfind("libgcc_s", 0) == 0;  // sanitizer builds link their runtimes
 #ifdef SONDE_SANITIZED
         CHECK((libc_family || sanitizer));
 #else

@@ -1,8 +1,9 @@
 // Every entry point validates its arguments, returns an error code and counts the misuse.
+#include <dlfcn.h>
+
 #include <catch2/catch.hpp>
 #include <climits>
 #include <cstring>
-#include <dlfcn.h>
 
 #include "plugin.hpp"
 
@@ -115,12 +116,15 @@ TEST_CASE("out-of-range values are refused and counted in the base", "[abi][misu
     CHECK(api().count(w, UINT32_MAX, 0, 1) == SONDE_E_RANGE);
     CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, SONDE_LEVEL_SLOTS, 1) == SONDE_E_RANGE);
     CHECK(api().connection(w, 0, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key, 3) == SONDE_E_RANGE);
-    CHECK(api().connection(w, SONDE_PROFILE_END_, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key, 3) == SONDE_E_RANGE);
-    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_END_, SONDE_ACCESS_DIRECT, key, 3) == SONDE_E_RANGE);
+    CHECK(api().connection(w, SONDE_PROFILE_END_, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key, 3) ==
+          SONDE_E_RANGE);
+    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_END_, SONDE_ACCESS_DIRECT, key,
+                           3) == SONDE_E_RANGE);
     CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, 0, key, 3) == SONDE_E_RANGE);
     CHECK(api().student(w, 0, key, 3, 1, 1) == SONDE_E_RANGE);
     CHECK(api().student(w, SONDE_TALLY_END_, key, 3, 1, 1) == SONDE_E_RANGE);
-    CHECK(api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key, 3, SONDE_LEVEL_SLOTS, 1) == SONDE_E_RANGE);
+    CHECK(api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key, 3, SONDE_LEVEL_SLOTS, 1) ==
+          SONDE_E_RANGE);
     CHECK(api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key, 3, 1, INT64_MAX) == SONDE_E_RANGE);
     CHECK(api().gauge_set(base, 0, 0, 1) == SONDE_E_RANGE);
     CHECK(api().gauge_set(base, SONDE_GAUGE_END_, 0, 1) == SONDE_E_RANGE);
@@ -131,9 +135,12 @@ TEST_CASE("out-of-range values are refused and counted in the base", "[abi][misu
     CHECK(tb.view().diag(sonde::shm::Diag::OutOfRange) == 17);
 
     // Malformed keys and labels.
-    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, nullptr, 3) == SONDE_E_NULL);
-    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key, 0) == SONDE_E_ARG);
-    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key, 100000) == SONDE_E_ARG);
+    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, nullptr,
+                           3) == SONDE_E_NULL);
+    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key,
+                           0) == SONDE_E_ARG);
+    CHECK(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, key,
+                           100000) == SONDE_E_ARG);
     CHECK(api().student(w, SONDE_TALLY_LATE_ARRIVAL, nullptr, 3, 1, 1) == SONDE_E_NULL);
     CHECK(api().level_declare(base, 1, nullptr) == SONDE_E_NULL);
     CHECK(api().level_declare(base, 1, "") == SONDE_E_ARG);
@@ -171,7 +178,8 @@ TEST_CASE("absurd deltas wrap like the shared row's fetch_add, never undefined",
     sonde_writer *w = nullptr;
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
     CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, INT64_MAX) == SONDE_OK);
-    CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, INT64_MAX) == SONDE_OK);  // found by fuzz_abi (UBSan)
+    CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, INT64_MAX) ==
+          SONDE_OK);  // found by fuzz_abi (UBSan)
     CHECK(api().count(w, SONDE_EV_POLL_PUBLISHED, 0, 2) == SONDE_OK);
     CHECK(tb.view().event(SONDE_EV_POLL_PUBLISHED) == 0);  // 2^64 wraps to 0
     api().writer_release(w);

@@ -1,12 +1,13 @@
 // Snapshots end to end through the real plugin: latches, windows, privacy policy, sealing,
 // durable spool, shipper election and takeover. Opened with the console-side library.
-#include <catch2/catch.hpp>
-#include <fstream>
-#include <csignal>
-#include <map>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <fstream>
+#include <map>
 
 #include "core/config.hpp"
 #include "core/siphash.hpp"
@@ -29,8 +30,9 @@ struct Channel {
 
 // Opens the base on the simulated clock first, then turns snapshots on: the shipper never sees
 // the machine's real time (in manual-clock mode it runs only when the clock is set).
-Channel make_channel(test::TempBase &tb, sonde_base *base, int64_t start, uint32_t k = 5, bool school_only = false,
-                     uint32_t max_files = 2000, uint32_t interval_minutes = 15) {
+Channel make_channel(test::TempBase &tb, sonde_base *base, int64_t start, uint32_t k = 5,
+                     bool school_only = false, uint32_t max_files = 2000,
+                     uint32_t interval_minutes = 15) {
     REQUIRE(api().clock_set(base, start) == SONDE_OK);
     const uint64_t reloads = test::diagnostics(base).config_reloads;
     Channel c;
@@ -76,19 +78,22 @@ snap::v1::Snapshot open(const Channel &c, const std::string &path) {
 }
 
 // A figure of a window kind for an event at a level (-1: any level, summed).
-int64_t value_of(const snap::v1::Snapshot &s, snap::v1::WindowKind kind, snap::v1::MeasureKind measure, uint32_t id,
-                 int level = -1, int64_t window_start = -1) {
+int64_t value_of(const snap::v1::Snapshot &s, snap::v1::WindowKind kind,
+                 snap::v1::MeasureKind measure, uint32_t id, int level = -1,
+                 int64_t window_start = -1) {
     int64_t sum = 0;
     for (const auto &v : s.values())
         if (v.window().kind() == kind && v.measure_kind() == measure && v.measure_id() == id &&
-            (level < 0 || int(v.level()) == level) && (window_start < 0 || v.window().start_unix() == window_start))
+            (level < 0 || int(v.level()) == level) &&
+            (window_start < 0 || v.window().start_unix() == window_start))
             sum += v.value();
     return sum;
 }
 
 bool has_tally(const snap::v1::Snapshot &s, uint32_t tally) {
     for (const auto &v : s.values())
-        if (v.measure_kind() == snap::v1::MEASURE_KIND_TALLY && v.measure_id() == tally) return true;
+        if (v.measure_kind() == snap::v1::MEASURE_KIND_TALLY && v.measure_id() == tally)
+            return true;
     for (const auto &d : s.distributions())
         if (d.tally() == tally) return true;
     return false;
@@ -108,17 +113,21 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     REQUIRE(api().gauge_set(base, SONDE_GAUGE_STUDENTS_ENROLLED, 1, 120) == SONDE_OK);
     for (int i = 0; i < 7; ++i) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
     const std::string secret_user = "G-0310001A-SECRET-USER-KEY";
-    REQUIRE(api().connection(w, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT, secret_user.data(),
-                             secret_user.size()) == SONDE_OK);
+    REQUIRE(api().connection(w, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT,
+                             secret_user.data(), secret_user.size()) == SONDE_OK);
     for (int s = 0; s < 6; ++s) {  // six students absent: above k = 5
         const std::string key = "E-" + std::to_string(s);
-        REQUIRE(api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 1, 2) == SONDE_OK);
+        REQUIRE(api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 1, 2) ==
+                SONDE_OK);
     }
-    REQUIRE(api().student(w, SONDE_TALLY_LATE_ARRIVAL, "E-0", 3, 1, 2) == SONDE_OK);  // 2 < k: suppressed
-    REQUIRE(api().student(w, SONDE_TALLY_SANCTION, "E-1", 3, 1, 9) == SONDE_OK);      // school only
-    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) == SONDE_OK);  // 11:00: due, the 10:00 hour closed
+    REQUIRE(api().student(w, SONDE_TALLY_LATE_ARRIVAL, "E-0", 3, 1, 2) ==
+            SONDE_OK);  // 2 < k: suppressed
+    REQUIRE(api().student(w, SONDE_TALLY_SANCTION, "E-1", 3, 1, 9) == SONDE_OK);  // school only
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) ==
+            SONDE_OK);  // 11:00: due, the 10:00 hour closed
     REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
-    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600 + 15 * 60) == SONDE_OK);  // 11:15: not due yet
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600 + 15 * 60) ==
+            SONDE_OK);  // 11:15: not due yet
 
     sonde::ship::Spool spool(c.spool, tb.id);
     REQUIRE(spool.pending().size() == 1);
@@ -126,14 +135,16 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     CHECK(first.sequence() == 1);
     using snap::v1::MEASURE_KIND_EVENT;
     using snap::v1::MEASURE_KIND_TALLY;
-    CHECK(value_of(first, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1, kTue24Nov10h) == 7);
-    CHECK(value_of(first, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 7);
+    CHECK(value_of(first, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1,
+                   kTue24Nov10h) == 7);
+    CHECK(value_of(first, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT,
+                   1) == 7);
 
     api().writer_release(w);
     api().base_close(base);  // clean shutdown: one more snapshot
     const auto files = spool.pending();
     REQUIRE(files.size() == 2);
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(files[1].path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     const auto s = open(c, files[1].path);
@@ -143,19 +154,27 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     REQUIRE(s.levels_size() == 1);
     CHECK(s.levels(0).label() == "6EME");
     // The 10:00 hour went in the first snapshot; this one carries the hours after it.
-    CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1, kTue24Nov10h) == 0);
-    CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1, kTue24Nov10h + 3600) == 1);
-    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 8);
-    CHECK(value_of(s, snap::v1::WINDOW_KIND_MONTH, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 8);
-    CHECK(value_of(s, snap::v1::WINDOW_KIND_SCHOOL_YEAR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 8);
-    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_TALLY, SONDE_TALLY_ABSENCE_HALF_DAY, 1) == 12);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1,
+                   kTue24Nov10h) == 0);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1,
+                   kTue24Nov10h + 3600) == 1);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) ==
+          8);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_MONTH, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) ==
+          8);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_SCHOOL_YEAR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT,
+                   1) == 8);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_TALLY, SONDE_TALLY_ABSENCE_HALF_DAY,
+                   1) == 12);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, snap::v1::MEASURE_KIND_CONNECTION, 1) == 1);
 
     // Distinct users: one guardian on mobile via ENT, today.
     bool found = false;
     for (const auto &d : s.distinct())
-        if (d.window().kind() == snap::v1::WINDOW_KIND_DAY && d.profiles() == (1u << (SONDE_PROFILE_GUARDIAN - 1)) &&
-            d.media() == (1u << (SONDE_MEDIUM_MOBILE - 1)) && d.accesses() == (1u << (SONDE_ACCESS_ENT - 1))) {
+        if (d.window().kind() == snap::v1::WINDOW_KIND_DAY &&
+            d.profiles() == (1u << (SONDE_PROFILE_GUARDIAN - 1)) &&
+            d.media() == (1u << (SONDE_MEDIUM_MOBILE - 1)) &&
+            d.accesses() == (1u << (SONDE_ACCESS_ENT - 1))) {
             CHECK(d.users() == 1);
             found = true;
         }
@@ -179,7 +198,8 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     CHECK(plain.find(secret_user) == std::string::npos);
     CHECK(plain.find("E-0") == std::string::npos);
     const uint64_t hashed = sonde::siphash24({1, 2}, secret_user.data(), secret_user.size());
-    CHECK(plain.find(std::string(reinterpret_cast<const char *>(&hashed), sizeof hashed)) == std::string::npos);
+    CHECK(plain.find(std::string(reinterpret_cast<const char *>(&hashed), sizeof hashed)) ==
+          std::string::npos);
 }
 
 TEST_CASE("school-only indicators travel when the base allows it", "[abi][snapshot]") {
@@ -198,7 +218,8 @@ TEST_CASE("school-only indicators travel when the base allows it", "[abi][snapsh
     CHECK(has_tally(open(c, spool.pending()[0].path), SONDE_TALLY_SANCTION));
 }
 
-TEST_CASE("sequence numbers survive restarts; a crash before rename ships nothing twice", "[abi][snapshot]") {
+TEST_CASE("sequence numbers survive restarts; a crash before rename ships nothing twice",
+          "[abi][snapshot]") {
     test::TempBase tb;
     tb.enable();
     Channel c;
@@ -230,7 +251,8 @@ TEST_CASE("sequence numbers survive restarts; a crash before rename ships nothin
     files = spool.pending();
     REQUIRE(files.size() == 4);
     CHECK(files.back().sequence == 5);
-    CHECK(::access((c.spool + "/" + tb.id + "-00000000000000000004-0-0.sonde.tmp").c_str(), F_OK) != 0);
+    CHECK(::access((c.spool + "/" + tb.id + "-00000000000000000004-0-0.sonde.tmp").c_str(), F_OK) !=
+          0);
 }
 
 namespace {
@@ -238,14 +260,16 @@ namespace {
 // The pid holding a flock on `path`, from /proc/locks (0 if none): observing the election
 // without taking part in it.
 pid_t flock_holder(const std::string &path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return 0;
     std::ifstream locks("/proc/locks");
     std::string line;
     while (std::getline(locks, line)) {
         char type[16], kind[16], mode[16], dev_inode[64];
         int pid = 0;
-        if (std::sscanf(line.c_str(), "%*[^:]: %15s %15s %15s %d %63s", type, kind, mode, &pid, dev_inode) != 5) continue;
+        if (std::sscanf(line.c_str(), "%*[^:]: %15s %15s %15s %d %63s", type, kind, mode, &pid,
+                        dev_inode) != 5)
+            continue;
         const std::string di = dev_inode;
         const unsigned long inode = std::strtoul(di.substr(di.rfind(':') + 1).c_str(), nullptr, 10);
         if (std::string(type) == "FLOCK" && inode == st.st_ino) return pid;
@@ -270,8 +294,8 @@ TEST_CASE("another process takes over shipping when the shipper dies", "[abi][sn
     pid_t shipper = ::fork();
     if (shipper == 0) {
         ::dup2(fds[1], 1);
-        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(), tb.shm_dir.c_str(),
-                tb.id.c_str(), "hold", "1", "0", nullptr);
+        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(),
+                tb.shm_dir.c_str(), tb.id.c_str(), "hold", "1", "0", nullptr);
         ::_exit(127);
     }
     ::close(fds[1]);
@@ -305,7 +329,8 @@ TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][sna
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
     int64_t recorded = 0;
     for (int step = 1; step <= 40; ++step) {  // 10 hours in 15-minute steps
-        for (int i = 0; i < step; ++i) REQUIRE(api().count(w, SONDE_EV_LOGBOOK_HOMEWORK, 2, 1) == SONDE_OK);
+        for (int i = 0; i < step; ++i)
+            REQUIRE(api().count(w, SONDE_EV_LOGBOOK_HOMEWORK, 2, 1) == SONDE_OK);
         recorded += step;
         REQUIRE(api().clock_set(base, kTue24Nov10h + step * 15 * 60) == SONDE_OK);
     }
@@ -318,7 +343,8 @@ TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][sna
     for (const auto &f : files) {
         const auto s = open(c, f.path);
         for (const auto &v : s.values())
-            if (v.window().kind() == snap::v1::WINDOW_KIND_HOUR && v.measure_id() == SONDE_EV_LOGBOOK_HOMEWORK &&
+            if (v.window().kind() == snap::v1::WINDOW_KIND_HOUR &&
+                v.measure_id() == SONDE_EV_LOGBOOK_HOMEWORK &&
                 v.measure_kind() == snap::v1::MEASURE_KIND_EVENT) {
                 auto &slot = hours[v.window().start_unix()];
                 if (s.sequence() >= slot.first) slot = {s.sequence(), v.value()};

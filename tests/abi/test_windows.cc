@@ -4,18 +4,18 @@
 
 #include "plugin.hpp"
 
-using test::api;
 using sonde::reader::connection_mask;
+using test::api;
 namespace shm = sonde::shm;
 
 namespace {
 // Paris local times (computed with Python's zoneinfo) and their local day numbers.
-constexpr int64_t kTue24Nov10h = 1795510800;      // 2026-11-24 10:00 CET, day 20781
-constexpr int64_t kTue24Nov235959 = 1795561199;   // 2026-11-24 23:59:59, day 20781
-constexpr int64_t kWed25NovMidnight = 1795561200; // 2026-11-25 00:00:00, day 20782
-constexpr int64_t kTue1Dec0030 = 1796081400;      // 2026-12-01 00:30, day 20788
-constexpr int64_t kAug31Last = 1819749599;        // 2027-08-31 23:59:59 CEST, school year 2026
-constexpr int64_t kSep1First = 1819749600;        // 2027-09-01 00:00:00 CEST, school year 2027
+constexpr int64_t kTue24Nov10h = 1795510800;       // 2026-11-24 10:00 CET, day 20781
+constexpr int64_t kTue24Nov235959 = 1795561199;    // 2026-11-24 23:59:59, day 20781
+constexpr int64_t kWed25NovMidnight = 1795561200;  // 2026-11-25 00:00:00, day 20782
+constexpr int64_t kTue1Dec0030 = 1796081400;       // 2026-12-01 00:30, day 20788
+constexpr int64_t kAug31Last = 1819749599;         // 2027-08-31 23:59:59 CEST, school year 2026
+constexpr int64_t kSep1First = 1819749600;         // 2027-09-01 00:00:00 CEST, school year 2027
 constexpr uint32_t kNov2026 = (2026 - 1970) * 12 + 10, kDec2026 = kNov2026 + 1;
 
 struct Host {
@@ -48,7 +48,8 @@ TEST_CASE("distinct users per day, month and school year", "[abi][windows]") {
     h.connect("A", SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT);
     h.connect("A", SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT);
     h.connect("B", SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT);
-    for (int i = 0; i < 3; ++i) h.connect("C", SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT);
+    for (int i = 0; i < 3; ++i)
+        h.connect("C", SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT);
     {
         auto v = h.tb.view();
         CHECK(v.connections(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT) == 3);
@@ -57,7 +58,8 @@ TEST_CASE("distinct users per day, month and school year", "[abi][windows]") {
         CHECK(v.distinct(shm::kDay, 20781, connection_mask(SONDE_PROFILE_STUDENT, 0, 0)) == 1);
         CHECK(v.distinct(shm::kDay, 20781, connection_mask(0, SONDE_MEDIUM_MOBILE, 0)) == 2);
         CHECK(v.distinct(shm::kDay, 20781, connection_mask(0, 0, SONDE_ACCESS_ENT)) == 1);
-        CHECK(v.distinct(shm::kDay, 20781, connection_mask(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_WEB, 0)) == 0);
+        CHECK(v.distinct(shm::kDay, 20781,
+                         connection_mask(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_WEB, 0)) == 0);
         CHECK(v.users_used() == 3);
     }
     h.at(kTue24Nov235959);
@@ -89,7 +91,8 @@ TEST_CASE("distinct users per day, month and school year", "[abi][windows]") {
     CHECK(v.distinct(shm::kSchoolYear, 2026, kAll) == 6);
     CHECK(v.distinct(shm::kSchoolYear, 2027, kAll) == 1);
     const auto per_cell = v.distinct_per_cell(shm::kSchoolYear, 2026);
-    CHECK(per_cell[sonde::catalog::connection_cell(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT)] == 2);
+    CHECK(per_cell[sonde::catalog::connection_cell(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB,
+                                                   SONDE_ACCESS_DIRECT)] == 2);
 }
 
 TEST_CASE("days follow the base's time zone", "[abi][windows]") {
@@ -138,7 +141,8 @@ TEST_CASE("gauges keep their last value and time; levels keep their labels", "[a
     Host h;
     h.at(kTue24Nov10h);
     REQUIRE(api().gauge_set(h.base, SONDE_GAUGE_ROOMS, 0, 30) == SONDE_OK);
-    REQUIRE(api().gauge_set(h.base, SONDE_GAUGE_ROOMS, 5, 31) == SONDE_OK);  // level ignored: not per level
+    REQUIRE(api().gauge_set(h.base, SONDE_GAUGE_ROOMS, 5, 31) ==
+            SONDE_OK);  // level ignored: not per level
     REQUIRE(api().gauge_set(h.base, SONDE_GAUGE_CLASSES, 3, 4) == SONDE_OK);
     REQUIRE(api().level_declare(h.base, 1, "6EME") == SONDE_OK);
     REQUIRE(api().level_declare(h.base, 2, "5EME SEGPA") == SONDE_OK);
@@ -159,10 +163,12 @@ TEST_CASE("a token computed once counts the same user as its key", "[abi][window
     REQUIRE(api().user_token(h.base, "A", 1, &token) == SONDE_OK);
     CHECK(token != 0);
     h.connect("A", SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT);
-    REQUIRE(api().connection_token(h.w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, token) ==
-            SONDE_OK);
-    CHECK(api().connection_token(h.w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, 0) == SONDE_E_ARG);
-    CHECK(api().connection_token(h.w, 0, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, token) == SONDE_E_RANGE);
+    REQUIRE(api().connection_token(h.w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE,
+                                   SONDE_ACCESS_DIRECT, token) == SONDE_OK);
+    CHECK(api().connection_token(h.w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_MOBILE,
+                                 SONDE_ACCESS_DIRECT, 0) == SONDE_E_ARG);
+    CHECK(api().connection_token(h.w, 0, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_DIRECT, token) ==
+          SONDE_E_RANGE);
     CHECK(api().user_token(h.base, nullptr, 1, &token) == SONDE_E_NULL);
     auto v = h.tb.view();
     CHECK(v.distinct(shm::kDay, 20781, kAll) == 1);  // one person, two media

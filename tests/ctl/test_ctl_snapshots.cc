@@ -1,9 +1,10 @@
 // sonde-ctl keygen and open: the reading side of snapshots, run as the binary on real spool
 // files written by the plugin.
+#include <dlfcn.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,8 @@ const sonde_api &api() {
     static const sonde_api *t = [] {
         void *so = ::dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
         REQUIRE(so);
-        return reinterpret_cast<sonde_get_api_fn>(::dlsym(so, "sonde_get_api"))(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
+        return reinterpret_cast<sonde_get_api_fn>(::dlsym(so, "sonde_get_api"))(SONDE_ABI_MAJOR,
+                                                                                SONDE_ABI_MINOR);
     }();
     return *t;
 }
@@ -57,11 +59,13 @@ TEST_CASE("keygen, then open verifies, decrypts and prints a real snapshot") {
     char tmpl[] = "/tmp/sonde-ctl-snap-XXXXXX";
     const std::string dir = ::mkdtemp(tmpl);
     for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
-    REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status == 0);
+    REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
+            0);
     REQUIRE(run("keygen --out " + dir + "/server.key --public " + dir + "/server.pub").status == 0);
     REQUIRE(run("keygen --out " + dir + "/other.key").status == 0);
     CHECK(run("keygen --out " + dir + "/server.key").status == 1);  // never overwrites a key
-    CHECK((fs::status(dir + "/server.key").permissions() & fs::perms::group_all) == fs::perms::none);
+    CHECK((fs::status(dir + "/server.key").permissions() & fs::perms::group_all) ==
+          fs::perms::none);
 
     sonde::BaseConfig config;
     config.enabled = true;
@@ -102,9 +106,12 @@ TEST_CASE("keygen, then open verifies, decrypts and prints a real snapshot") {
     CHECK(ok.out.find("quiz_created") != std::string::npos);
 
     // Replay, wrong key, untrusted sender, tampering, truncation: refused, exit 1.
-    CHECK(run("open " + file + keys + " --after-sequence 1").out.find("refused (replayed sequence)") != std::string::npos);
-    CHECK(run("open " + file + " --key " + dir + "/other.key --trust " + dir + "/server.pub").status == 1);
-    CHECK(run("open " + file + " --key " + dir + "/console.key --trust " + dir + "/console.pub").status == 1);
+    CHECK(run("open " + file + keys + " --after-sequence 1")
+              .out.find("refused (replayed sequence)") != std::string::npos);
+    CHECK(run("open " + file + " --key " + dir + "/other.key --trust " + dir + "/server.pub")
+              .status == 1);
+    CHECK(run("open " + file + " --key " + dir + "/console.key --trust " + dir + "/console.pub")
+              .status == 1);
     const std::string copy = dir + "/tampered.sonde";
     fs::copy_file(file, copy);
     flip_byte(copy, 45);  // the sequence, inside the authenticated header

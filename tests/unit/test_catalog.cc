@@ -69,8 +69,8 @@ TEST_CASE("the generator rejects an unmapped indicator", "[catalog]") {
     std::string indicators = slurp(src + "/indicators.tsv");
     const std::string needle = "\tsum(77,78,79)\t";
     REQUIRE(indicators.find(needle) != std::string::npos);
-    const std::string gen = "python3 " + std::string(SONDE_SOURCE_DIR) + "/tools/gen_catalog.py --catalog " + dir +
-                            " > /dev/null 2>&1";
+    const std::string gen = "python3 " + std::string(SONDE_SOURCE_DIR) +
+                            "/tools/gen_catalog.py --catalog " + dir + " > /dev/null 2>&1";
     std::ofstream(dir + "/indicators.tsv") << indicators;
     CHECK(std::system(gen.c_str()) == 0);
     indicators.replace(indicators.find(needle), needle.size(), "\t\t");

@@ -1,8 +1,9 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <string>
-#include <sys/stat.h>
 
 #include "core/config.hpp"
 
@@ -25,7 +26,7 @@ TEST_CASE("configuration round trip, mode 0600", "[config]") {
     c.school_year_start = {8, 20};
     std::string error;
     REQUIRE(save_config(path, c, &error));
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     BaseConfig back;
@@ -51,7 +52,8 @@ TEST_CASE("malformed configurations are refused with a reason", "[config]") {
         "[base]\nenabled = maybe\n",
         "[base]\nenabled = true\n",  // no secret
         "[base]\nenabled = true\nsecret = 123\n",
-        "[base]\nenabled = true\nsecret = 00112233445566778899aabbccddeeff\ntimezone = Mars/Olympus\n",
+        "[base]\nenabled = true\nsecret = 00112233445566778899aabbccddeeff\ntimezone = "
+        "Mars/Olympus\n",
         "[base]\nschool_year_start = 13-40\n",
         "[base]\ncolour = blue\n",
         "[other]\nenabled = false\n",

@@ -1,13 +1,14 @@
-#include <catch2/catch.hpp>
-#include <cstdlib>
-#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <fstream>
-#include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "shm/segment.hpp"
@@ -49,7 +50,7 @@ TEST_CASE("a new segment is fully initialised, private and within budget", "[seg
     CHECK(h.generation != 0);
     CHECK(shm::validate(h, r.mapping.size()).empty());
     CHECK(r.mapping.size() <= 2u * 1024 * 1024);
-    struct stat st{};
+    struct stat st {};
     REQUIRE(::stat(shm::segment_path(dir, "0310001A").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     CHECK(entries(dir).size() == 1);  // no temp file left behind
@@ -174,8 +175,9 @@ TEST_CASE("latches round trip and refuse other windows", "[segment][latch]") {
     CHECK(meta.window_start == 1795510800);
     CHECK(meta.taken == 1795510802);
     // The slot of the same ring position 8 days later is another window.
-    CHECK_FALSE(shm::latch_read(shm::latch_slot(r.mapping, shm::LatchKind::Hour, hour + shm::kHourLatchSlots),
-                                int64_t(hour + shm::kHourLatchSlots), meta, back.data()));
+    CHECK_FALSE(shm::latch_read(
+        shm::latch_slot(r.mapping, shm::LatchKind::Hour, hour + shm::kHourLatchSlots),
+        int64_t(hour + shm::kHourLatchSlots), meta, back.data()));
     // A writer that died mid-copy leaves the sequence odd: readers refuse, the next write heals.
     slot.head->seq.store(slot.head->seq.load() + 1);
     CHECK_FALSE(shm::latch_read(slot, int64_t(hour), meta, back.data()));
@@ -187,10 +189,13 @@ TEST_CASE("hourly latch cells sum the levels of each measure", "[segment][latch]
     std::vector<int64_t> full(catalog::kCounterCells, 0), hour(shm::kHourCells);
     full[catalog::kEvents[SONDE_EV_MESSAGE_SENT].first + 0] = 2;
     full[catalog::kEvents[SONDE_EV_MESSAGE_SENT].first + 5] = 3;
-    full[catalog::connection_cell(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT)] = 7;
+    full[catalog::connection_cell(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT,
+                                  SONDE_ACCESS_DIRECT)] = 7;
     full[catalog::kTallies[SONDE_TALLY_LATE_ARRIVAL].first + 2] = 4;
     shm::hour_cells_from(full.data(), hour.data());
     CHECK(hour[catalog::kConnectionCells + SONDE_EV_MESSAGE_SENT - 1] == 5);
-    CHECK(hour[catalog::connection_cell(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT, SONDE_ACCESS_DIRECT)] == 7);
-    CHECK(hour[catalog::kConnectionCells + catalog::kEventCount + SONDE_TALLY_LATE_ARRIVAL - 1] == 4);
+    CHECK(hour[catalog::connection_cell(SONDE_PROFILE_TEACHER, SONDE_MEDIUM_CLIENT,
+                                        SONDE_ACCESS_DIRECT)] == 7);
+    CHECK(hour[catalog::kConnectionCells + catalog::kEventCount + SONDE_TALLY_LATE_ARRIVAL - 1] ==
+          4);
 }

@@ -18,9 +18,11 @@ TEST_CASE("find_or_insert places each key once", "[tables]") {
 
 TEST_CASE("a full table returns null instead of looping", "[tables]") {
     std::vector<shm::StudentEntry> students(16);
-    for (uint64_t k = 1; k <= 16; ++k) REQUIRE(tables::find_or_insert(students.data(), 16, k * 7919) != nullptr);
+    for (uint64_t k = 1; k <= 16; ++k)
+        REQUIRE(tables::find_or_insert(students.data(), 16, k * 7919) != nullptr);
     CHECK(tables::find_or_insert(students.data(), 16, 999999) == nullptr);
-    CHECK(tables::find_or_insert(students.data(), 16, 7919) != nullptr);  // existing keys still found
+    CHECK(tables::find_or_insert(students.data(), 16, 7919) !=
+          nullptr);  // existing keys still found
 }
 
 TEST_CASE("mark_user reports only new bits and rolls windows over", "[tables]") {

@@ -50,7 +50,8 @@ TEST_CASE("months and school years open at local midnight", "[windows]") {
 }
 
 TEST_CASE("a custom school-year start", "[windows]") {
-    const ship::Windows w = ship::windows_at(paris(), {8, 20}, 1787522400);  // 2026-08-24 00:00 CEST
+    const ship::Windows w =
+        ship::windows_at(paris(), {8, 20}, 1787522400);  // 2026-08-24 00:00 CEST
     CHECK(w.school_year.number == 2026);
     CHECK(w.school_year.start < 1787522400);
 }

@@ -25,7 +25,8 @@ constexpr OptionSpec kEnableOptions[] = {
     {"sender-key", "FILE", "this server's private key (with --spool-dir)"},
     {"interval", "MINUTES", "minutes between snapshots (default: kept, or 15)"},
     {"k-anonymity", "K", "social figures from 1 to K-1 are suppressed (default: kept, or 5)"},
-    {"include-school-only", "yes|no", "ship the 'Établissements seuls' indicators (default: kept, or no)"},
+    {"include-school-only", "yes|no",
+     "ship the 'Établissements seuls' indicators (default: kept, or no)"},
     {"no-snapshots", "", "turn snapshots off"},
 };
 constexpr OptionSpec kDisableOptions[] = {
@@ -126,18 +127,22 @@ int cmd_enable(const Args &args, Io io) {
     if (parsed->has("console-key")) sc.console_public_key = parsed->get("console-key");
     if (parsed->has("sender-key")) sc.sender_key = parsed->get("sender-key");
     try {
-        if (parsed->has("interval")) sc.interval_minutes = uint32_t(std::stoul(parsed->get("interval")));
-        if (parsed->has("k-anonymity")) sc.k_anonymity = uint32_t(std::stoul(parsed->get("k-anonymity")));
+        if (parsed->has("interval"))
+            sc.interval_minutes = uint32_t(std::stoul(parsed->get("interval")));
+        if (parsed->has("k-anonymity"))
+            sc.k_anonymity = uint32_t(std::stoul(parsed->get("k-anonymity")));
     } catch (const std::exception &) {
         io.err << "sonde-ctl: --interval and --k-anonymity take a number\n";
         return kExitUsage;
     }
-    if (parsed->has("include-school-only")) sc.include_school_only = parsed->get("include-school-only") == "yes";
+    if (parsed->has("include-school-only"))
+        sc.include_school_only = parsed->get("include-school-only") == "yes";
     if (!sc.spool_dir.empty() && (sc.console_public_key.empty() || sc.sender_key.empty())) {
         io.err << "sonde-ctl: --spool-dir needs --console-key and --sender-key\n";
         return kExitUsage;
     }
-    if (sc.interval_minutes < 1 || sc.interval_minutes > 1440 || sc.k_anonymity < 1 || sc.k_anonymity > 1000) {
+    if (sc.interval_minutes < 1 || sc.interval_minutes > 1440 || sc.k_anonymity < 1 ||
+        sc.k_anonymity > 1000) {
         io.err << "sonde-ctl: --interval must be 1..1440 and --k-anonymity 1..1000\n";
         return kExitUsage;
     }
@@ -162,8 +167,8 @@ int cmd_enable(const Args &args, Io io) {
            << "  school year starts: " << start_text(config.school_year_start) << "\n"
            << "  snapshots: "
            << (sc.spool_dir.empty() ? std::string("off")
-                                    : "every " + std::to_string(sc.interval_minutes) + " min to " + sc.spool_dir +
-                                          ", k = " + std::to_string(sc.k_anonymity) +
+                                    : "every " + std::to_string(sc.interval_minutes) + " min to " +
+                                          sc.spool_dir + ", k = " + std::to_string(sc.k_anonymity) +
                                           (sc.include_school_only ? ", school-only included" : ""))
            << "\n"
            << "Running servers pick it up within about a second.\n";

@@ -15,7 +15,8 @@ namespace sonde::ctl {
 namespace {
 
 constexpr OptionSpec kKeygenOptions[] = {
-    {"out", "FILE", "private key file to create (mode 0600; an existing file is never overwritten)"},
+    {"out", "FILE",
+     "private key file to create (mode 0600; an existing file is never overwritten)"},
     {"public", "FILE", "also write the public half there, to hand to the other side"},
 };
 
@@ -47,11 +48,12 @@ int cmd_keygen(const Args &args, Io io) {
     auto parsed = parse(args, kKeygenOptions, io);
     if (!parsed) return kExitUsage;
     if (parsed->help) {
-        io.out << "usage: sonde-ctl keygen --out FILE [--public FILE]\n"
-                  "Creates an X25519 key pair for the snapshot channel: one per school server (its\n"
-                  "sender_key) and one for the console (whose public half servers name as\n"
-                  "console_public_key).\n\n"
-               << options_help(kKeygenOptions);
+        io.out
+            << "usage: sonde-ctl keygen --out FILE [--public FILE]\n"
+               "Creates an X25519 key pair for the snapshot channel: one per school server (its\n"
+               "sender_key) and one for the console (whose public half servers name as\n"
+               "console_public_key).\n\n"
+            << options_help(kKeygenOptions);
         return kExitOk;
     }
     if (!parsed->has("out") || !parsed->positional.empty()) {
@@ -64,12 +66,16 @@ int cmd_keygen(const Args &args, Io io) {
         io.err << "sonde-ctl: " << error << "\n";
         return kExitFailure;
     }
-    if (parsed->has("public") && !snapshot::save_public_key(parsed->get("public"), key.public_key, false, &error)) {
+    if (parsed->has("public") &&
+        !snapshot::save_public_key(parsed->get("public"), key.public_key, false, &error)) {
         io.err << "sonde-ctl: " << error << "\n";
         return kExitFailure;
     }
-    io.out << "key " << snapshot::to_hex(snapshot::key_id(key.public_key)) << " written to " << parsed->get("out")
-           << (parsed->has("public") ? " (public half: " + parsed->get("public") + ")" : std::string()) << "\n";
+    io.out << "key " << snapshot::to_hex(snapshot::key_id(key.public_key)) << " written to "
+           << parsed->get("out")
+           << (parsed->has("public") ? " (public half: " + parsed->get("public") + ")"
+                                     : std::string())
+           << "\n";
     return kExitOk;
 }
 
@@ -77,11 +83,12 @@ int cmd_open(const Args &args, Io io) {
     auto parsed = parse(args, kOpenOptions, io);
     if (!parsed) return kExitUsage;
     if (parsed->help) {
-        io.out << "usage: sonde-ctl open FILE... --key CONSOLE_KEY --trust SERVER_PUB[,...]\n"
-                  "Verifies, decrypts, decompresses and decodes snapshots, ingests them as the\n"
-                  "console does (idempotent upsert) and prints the figures as JSON. Any file that is\n"
-                  "tampered, truncated, replayed, oversized or wrongly keyed is refused: exit 1.\n\n"
-               << options_help(kOpenOptions);
+        io.out
+            << "usage: sonde-ctl open FILE... --key CONSOLE_KEY --trust SERVER_PUB[,...]\n"
+               "Verifies, decrypts, decompresses and decodes snapshots, ingests them as the\n"
+               "console does (idempotent upsert) and prints the figures as JSON. Any file that is\n"
+               "tampered, truncated, replayed, oversized or wrongly keyed is refused: exit 1.\n\n"
+            << options_help(kOpenOptions);
         return kExitOk;
     }
     if (parsed->positional.empty() || !parsed->has("key") || !parsed->has("trust")) {
@@ -115,13 +122,15 @@ int cmd_open(const Args &args, Io io) {
         }
         const std::vector<uint8_t> file{std::istreambuf_iterator<char>(in), {}};
         snapshot::Header header;
-        if (parsed->has("after-sequence") && snapshot::parse_header(file, header, nullptr) == snapshot::OpenError::None)
+        if (parsed->has("after-sequence") &&
+            snapshot::parse_header(file, header, nullptr) == snapshot::OpenError::None)
             seen[header.base()] = std::stoull(parsed->get("after-sequence"));
         params.last_sequence_seen = parsed->has("after-sequence") ? &seen : nullptr;
         snapshot::v1::Snapshot s;
         const snapshot::OpenError e = snapshot::open_snapshot(file, params, s, header, &error);
         if (e != snapshot::OpenError::None) {
-            io.err << "sonde-ctl: " << path << ": refused (" << snapshot::open_error_name(e) << "): " << error << "\n";
+            io.err << "sonde-ctl: " << path << ": refused (" << snapshot::open_error_name(e)
+                   << "): " << error << "\n";
             status = kExitFailure;
             continue;
         }
