@@ -2,10 +2,13 @@
 # Sonde demo, from a fresh Debian 12 machine:
 #   1. installs the build dependencies that are missing (apt-get; sudo only when not root),
 #   2. builds the plugin, the emulated host (sonde-shim) and the operator tool in build/,
-#   3. enables two bases with `sonde-ctl enable`,
+#   3. creates the snapshot channel's keys (`sonde-ctl keygen`: one console key, one server key
+#      per base) and enables two bases with snapshots on (`sonde-ctl enable --spool-dir ...`),
 #   4. replays a school week (2 bases x 3 server processes, 1,500 students each) through the
-#      real libsonde.so and checks every figure against the shim's oracle,
-#   5. prints the live indicators of one base with `sonde-ctl dump`, as of the end of that week.
+#      real libsonde.so, which ships sealed snapshots into the spool; the shim checks the live
+#      segments and the decrypted snapshots (as the console ingests them) against its oracle,
+#   5. prints the console's report (`sonde-ctl open` of a base's spool, summarised),
+#   6. prints the start of the live indicators of one base (`sonde-ctl dump`).
 #
 # Usage: bash scripts/demo.sh
 # Environment (optional): SONDE_DEMO_BUILD_DIR (default <repo>/build), SONDE_DEMO_SOURCE_DIR
@@ -81,34 +84,57 @@ fi
 WORK="${SONDE_DEMO_WORK_DIR:-$(mktemp -d /tmp/sonde-demo.XXXXXX)}"
 CONF="$WORK/conf"
 SHM="$WORK/shm"
-mkdir -p "$CONF" "$SHM"
+SNAP="$WORK/snapshots"  # keys/ and spool/
+KEYS="$SNAP/keys"
+SPOOL="$SNAP/spool"
+mkdir -p "$CONF" "$SHM" "$KEYS" "$SPOOL"
+CONSOLE_KEY="$KEYS/console.key"
 
 # ---------------------------------------------------------------------------------------------
-step "Enable ${#BASES[@]} bases"
+step "Snapshot keys and ${#BASES[@]} bases enabled with snapshots on"
 if ((HAVE_CTL)); then
+    "$CTL" keygen --out "$CONSOLE_KEY" --public "$KEYS/console.pub" | sed 's/^/    /'
     for base in "${BASES[@]}"; do
-        "$CTL" enable "$base" --config-dir "$CONF" | sed 's/^/    /'
+        "$CTL" keygen --out "$KEYS/$base.server.key" --public "$KEYS/$base.server.pub" | sed 's/^/    /'
+        "$CTL" enable "$base" --config-dir "$CONF" --spool-dir "$SPOOL" \
+            --console-key "$KEYS/console.pub" --sender-key "$KEYS/$base.server.key" | sed 's/^/    /'
     done
 else
-    note "skipped (no sonde-ctl): the shim writes the configuration of each base itself"
+    note "no sonde-ctl: the shim creates the keys and the configuration of each base itself"
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "Replay a school week through libsonde.so and check it against the oracle"
+step "Replay a school week through libsonde.so; check the segments and the snapshots"
 REPORT="$WORK/report.json"
 set +e
 "$SHIM" --lib "$LIB" --config-dir "$CONF" --shm-dir "$SHM" --bases ${#BASES[@]} --processes 3 \
     --students 1500 --days 7 --start 2026-11-16 --seed "$SEED" --scenario week --check \
-    --json "$REPORT"
+    --snapshots "$SNAP" --console-key "$CONSOLE_KEY" --json "$REPORT"
 status=$?
 set -e
 [ "$status" -eq 0 ] || die "the replay did not match the oracle (exit $status); see $REPORT"
 
 # ---------------------------------------------------------------------------------------------
+step "Console report: the spool opened and ingested by sonde-ctl open (summary)"
+if ((HAVE_CTL)); then
+    for base in "${BASES[@]}"; do
+        files=("$SPOOL/$base"-*.sonde)
+        bytes="$(cat "${files[@]}" | wc -c)"
+        "$CTL" open "${files[@]}" --key "$CONSOLE_KEY" --trust "$KEYS/$base.server.pub" \
+            >"$WORK/console-$base.json"
+        python3 "$ROOT/scripts/console_summary.py" "$WORK/console-$base.json" "${#files[@]}" "$bytes"
+    done
+else
+    note "skipped (no sonde-ctl); the shim's report above has the snapshot section"
+fi
+
+# ---------------------------------------------------------------------------------------------
 END_UNIX="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["simulated"]["end_unix"])' "$REPORT")"
 step "Live indicators of ${BASES[0]} at the end of the simulated week (unix $END_UNIX)"
 if ((HAVE_CTL)); then
-    "$CTL" dump "${BASES[0]}" --shm-dir "$SHM" --config-dir "$CONF" --at "$END_UNIX"
+    "$CTL" dump "${BASES[0]}" --shm-dir "$SHM" --config-dir "$CONF" --at "$END_UNIX" >"$WORK/dump.txt"
+    head -n 60 "$WORK/dump.txt"
+    note "... ($(wc -l <"$WORK/dump.txt") lines in all: $WORK/dump.txt)"
 else
     note "skipped (no sonde-ctl). The segment is $SHM/sonde.${BASES[0]}; once the tool exists:"
     note "  $CTL dump ${BASES[0]} --shm-dir $SHM --config-dir $CONF --at $END_UNIX"
@@ -117,4 +143,5 @@ fi
 step "Done"
 note "configuration: $CONF"
 note "segments:      $SHM"
+note "snapshots:     $SPOOL (keys in $KEYS)"
 note "shim report:   $REPORT"

@@ -8,6 +8,13 @@ uint64_t count_users(const std::vector<uint64_t> &masks, uint64_t mask) {
     return n;
 }
 
+std::vector<int64_t> merge_cells(std::span<const Ledger> ledgers) {
+    std::vector<int64_t> out(catalog::kCounterCells, 0);
+    for (const Ledger &l : ledgers)
+        for (uint32_t c = 0; c < catalog::kCounterCells; ++c) out[c] += l.head().cells[c];
+    return out;
+}
+
 std::vector<uint64_t> merge_day_masks(std::span<const Ledger> ledgers, uint32_t day) {
     std::vector<uint64_t> out(ledgers.empty() ? 0 : ledgers[0].shape().users, 0);
     for (const Ledger &l : ledgers)

@@ -29,6 +29,8 @@ struct Expectation {
 
 // Merges the masks of one day only (the driver checks each day while it is still readable).
 std::vector<uint64_t> merge_day_masks(std::span<const Ledger> ledgers, uint32_t day);
+// The counter totals of all the ledgers, as they stand (read at a barrier).
+std::vector<int64_t> merge_cells(std::span<const Ledger> ledgers);
 uint64_t count_users(const std::vector<uint64_t> &masks, uint64_t mask);
 
 Expectation merge_ledgers(const School &school, std::span<const Ledger> ledgers);

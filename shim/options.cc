@@ -49,6 +49,11 @@ std::string usage() {
            "  --kills K           crash: SIGKILLs per base (default 48)\n"
            "  --check             compare with the oracle; exit 1 on any mismatch\n"
            "  --inject-mismatch   corrupt the oracle on purpose (self-test of --check)\n"
+           "  --snapshots DIR     week: keys in DIR/keys, snapshots in DIR/spool (a base's own\n"
+           "                      [snapshots] section is kept); check the decrypted snapshots\n"
+           "  --console-key FILE  console private key to open them (default DIR/keys/console.key)\n"
+           "  --include-school-only  ship the \"school only\" indicators (written sections only)\n"
+           "  --inject-snapshot-mismatch  corrupt one expected day figure (self-test)\n"
            "  --json FILE         write the report and the oracle as JSON\n"
            "  --verbose           print every mismatch and per-process details\n";
 }
@@ -72,6 +77,14 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
         }
         if (arg == "--inject-mismatch") {
             o.inject_mismatch = true;
+            continue;
+        }
+        if (arg == "--include-school-only") {
+            o.include_school_only = true;
+            continue;
+        }
+        if (arg == "--inject-snapshot-mismatch") {
+            o.inject_snapshot_mismatch = true;
             continue;
         }
         if (arg == "--verbose") {
@@ -101,6 +114,10 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
             ok = parse_number<uint64_t>(value, o.seed, 0, UINT64_MAX);
         else if (arg == "--kills")
             ok = parse_number<uint32_t>(value, o.kills, 0, 1000);
+        else if (arg == "--snapshots")
+            o.snapshots = value;
+        else if (arg == "--console-key")
+            o.console_key = value;
         else if (arg == "--json")
             o.json = value;
         else if (arg == "--scenario") {
@@ -114,6 +131,8 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
             return fail("unknown option " + std::string(arg));
         if (!ok) return fail("bad value for " + std::string(arg) + ": '" + value + "'");
     }
+    if (!o.snapshots.empty() && o.console_key.empty())
+        o.console_key = o.snapshots + "/keys/console.key";
     if (o.processes == 0) o.processes = o.scenario == Scenario::Week ? 3 : 4;
     return o;
 }

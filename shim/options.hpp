@@ -24,6 +24,11 @@ struct Options {
     bool check = false;            // compare with the oracle, exit 1 on any mismatch
     bool inject_mismatch = false;  // corrupt the oracle on purpose: --check must then fail
     std::string json;              // write the report (with the oracle) there
+    // Week: ship sealed snapshots into <snapshots>/spool and check them against the oracle.
+    std::string snapshots;             // empty = off
+    std::string console_key;           // console private key (default <snapshots>/keys/console.key)
+    bool include_school_only = false;  // for the [snapshots] sections the shim writes
+    bool inject_snapshot_mismatch = false;  // corrupt one expected day figure (self-test)
     bool verbose = false;
 };
 

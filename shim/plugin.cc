@@ -73,13 +73,15 @@ void close_host_base(const Plugin &plugin, HostBase &host) {
 
 std::optional<sonde_diagnostics> base_diagnostics(const Plugin &plugin, const std::string &uai,
                                                   const std::string &config_dir,
-                                                  const std::string &shm_dir, std::string *error) {
+                                                  const std::string &shm_dir, std::string *error,
+                                                  int64_t clock) {
     sonde_base *base = nullptr;
     int rc = open_base(plugin, uai, config_dir, shm_dir, &base);
     if (rc != SONDE_OK) {
         *error = "base_open(" + uai + "): " + plugin->strerror(rc);
         return std::nullopt;
     }
+    if (clock >= 0) plugin->clock_set(base, clock);
     sonde_diagnostics d{};
     d.struct_size = sizeof d;
     rc = plugin->diagnostics(base, &d);

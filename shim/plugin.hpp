@@ -36,9 +36,12 @@ std::optional<HostBase> open_host_base(const Plugin &plugin, const std::string &
                                        std::string *error);
 void close_host_base(const Plugin &plugin, HostBase &host);
 
-// The ABI's diagnostics for a base (opened and closed around the call).
+// The ABI's diagnostics for a base (opened and closed around the call). clock >= 0: set the
+// plugin's clock there first, so that a base shipping snapshots never ships at the real time
+// in the middle of a replay.
 std::optional<sonde_diagnostics> base_diagnostics(const Plugin &plugin, const std::string &uai,
                                                   const std::string &config_dir,
-                                                  const std::string &shm_dir, std::string *error);
+                                                  const std::string &shm_dir, std::string *error,
+                                                  int64_t clock = -1);
 
 }  // namespace sonde::shim

@@ -205,7 +205,7 @@ class DayBuilder {
 
     void count(int64_t at, sonde_event event, uint8_t level, int32_t delta) {
         Action a{};
-        a.at = at;
+        a.at = std::min(at, day_.end - 1);  // follow-ups (marks, deliveries) stay in the day
         a.kind = ActionKind::Count;
         a.what = uint8_t(event);
         a.level = level;

@@ -21,6 +21,7 @@
 #include "week_host.hpp"
 #include "week_report.hpp"
 #include "week_run.hpp"
+#include "week_snapshots.hpp"
 
 namespace sonde::shim {
 namespace {
@@ -47,6 +48,7 @@ class WeekDriver {
         std::signal(SIGPIPE, SIG_IGN);  // a dead host must show up as EOF, not kill the driver
         const auto started = std::chrono::steady_clock::now();
         if (!spawn_hosts(&error) || !wait_all(kReady, &error)) return abort_hosts(error);
+        for (BaseRun &run : runs_) run.cumulative.push_back(merge_cells(run.ledgers));
         for (BaseRun &run : runs_) {
             run.view =
                 reader::SegmentView::open(shm::segment_path(dirs_.shm_dir, run.school.uai), &error);
@@ -54,8 +56,13 @@ class WeekDriver {
                 return abort_hosts("cannot read the segment of " + run.school.uai + ": " + error);
         }
         for (uint32_t day = 0; day < o_.days; ++day) {
-            if (!release_all(&error) || !wait_all(kDayDone, &error)) return abort_hosts(error);
-            for (BaseRun &run : runs_) check_day(run, day);
+            if (!release_all(&error) || !wait_all(kDayDone, &error) || !release_all(&error) ||
+                !wait_all(kClockMoved, &error))
+                return abort_hosts(error);
+            for (BaseRun &run : runs_) {
+                run.cumulative.push_back(merge_cells(run.ledgers));
+                check_day(run, day);
+            }
         }
         if (!release_all(&error) || !reap_all(&error)) return abort_hosts(error);
         elapsed_ =
@@ -70,6 +77,7 @@ class WeekDriver {
     }
 
     bool prepare_bases(std::string *error) {
+        if (!o_.snapshots.empty() && !prepare_console_key(o_, error)) return false;
         runs_.resize(o_.bases);
         size_t arena_bytes = 0;
         std::vector<LedgerShape> shapes;
@@ -80,6 +88,11 @@ class WeekDriver {
                 prepare_config(dirs_.config_dir, run.school.uai, o_.seed, &run.config_note, error);
             if (!config) return false;
             run.config = *config;
+            if (!o_.snapshots.empty()) {
+                run.snapshots = prepare_snapshots(o_, dirs_.config_dir, run.school.uai, run.config,
+                                                  &run.config_note, error);
+                if (!run.snapshots) return false;
+            }
             run.stale_segment_removed = remove_stale_segment(dirs_.shm_dir, run.school.uai);
             run.calendar = SimCalendar::make(run.config.timezone, run.config.school_year_start,
                                              o_.start, o_.days, error);
@@ -293,13 +306,18 @@ class WeekDriver {
             if (o_.inject_mismatch && b == 0)
                 expected.cells[event_cell(SONDE_EV_MESSAGE_SENT, 1)] += 1;
             check_final(run, expected);
-            auto diag =
-                base_diagnostics(*plugin, run.school.uai, dirs_.config_dir, dirs_.shm_dir, &error);
+            auto diag = base_diagnostics(*plugin, run.school.uai, dirs_.config_dir, dirs_.shm_dir,
+                                         &error, run.calendar->end());
             if (!diag) return setup_error(error);
             check_diagnostics(log_, run.school.uai, *diag);
             print_week_base(run, expected, *diag);
             json base = week_base_json(run, expected, *diag);
             doc["bases"].push_back(base);
+        }
+        if (!o_.snapshots.empty()) {
+            json section;
+            if (!check_week_snapshots(log_, o_, runs_, &section, &error)) return setup_error(error);
+            doc["snapshots"] = section;
         }
         print_check(log_, o_.check, o_.verbose);
         doc["check"] = check_json(log_);

@@ -127,15 +127,23 @@ int run_week_host(const WeekHost &host) {
         return 3;
     }
     Replayer replayer(host, *plugin, *base);
+    const std::vector<SimDay> &days = host.calendar->days();
+    // Every host starts on the simulated clock at once (its shipper must never see real time).
+    replayer.set_clock(days.front().start);
     if (host.process == 0) replayer.declare_school();
     host.ledger.head().ready = 1;
     if (!send_byte(host.to_driver, kReady)) return 4;
 
     char go = 0;
-    for (uint32_t day = 0; day < host.calendar->days().size(); ++day) {
+    for (uint32_t day = 0; day < days.size(); ++day) {
         if (!receive_byte(host.from_driver, &go)) return 4;  // the driver is gone
         replayer.replay_day(day);
         if (!send_byte(host.to_driver, kDayDone)) return 4;
+        // Exact day windows: once every host is done with the day, each moves to the next
+        // local midnight and records nothing of the new day until the driver releases them all.
+        if (!receive_byte(host.from_driver, &go)) return 4;
+        replayer.set_clock(days[day].end);
+        if (!send_byte(host.to_driver, kClockMoved)) return 4;
     }
     if (!receive_byte(host.from_driver, &go)) return 4;
     close_host_base(*plugin, *base);

@@ -22,15 +22,18 @@ struct WeekHost {
     const std::vector<std::string> *user_keys;
     uint32_t process;  // 0 declares levels and inventory
     Ledger ledger;
-    int to_driver;    // pipe: one byte when ready and after each day
-    int from_driver;  // pipe: one byte to start each day, one more to finish
+    int to_driver;    // pipe: one byte when ready, two after each day (done, clock moved)
+    int from_driver;  // pipe: two bytes per day (start, move the clock), one more to finish
 };
 
 // Returns the child's exit status.
 int run_week_host(const WeekHost &host);
 
 // The bytes of the protocol between the driver and its hosts.
-inline constexpr char kReady = 'R', kDayDone = 'D', kGo = 'G';
+// A day barrier has two phases: every host finishes the day (kDayDone); once all have, each
+// moves its clock to the next local midnight (kClockMoved). The shipper, whichever host it is,
+// thus latches the new day after every count of the old one and before any of the new one.
+inline constexpr char kReady = 'R', kDayDone = 'D', kClockMoved = 'M', kGo = 'G';
 bool send_byte(int fd, char byte);
 bool receive_byte(int fd, char *byte);  // false on EOF (the other side died) or error
 

@@ -15,6 +15,7 @@
 #include "school.hpp"
 #include "shm/layout.hpp"
 #include "sim_calendar.hpp"
+#include "snapshot_setup.hpp"
 
 namespace sonde::shim {
 
@@ -49,6 +50,8 @@ struct BaseRun {
     std::vector<DayRow> days;
     std::vector<PeriodRow> periods;
     std::string config_note;
+    std::optional<SnapshotChannel> snapshots;      // --snapshots
+    std::vector<std::vector<int64_t>> cumulative;  // counter totals at each barrier (ready, days)
     bool stale_segment_removed = false;
 };
 

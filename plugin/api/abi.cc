@@ -218,6 +218,13 @@ __attribute__((noinline, cold)) int count_slow(sonde_writer *handle, uint32_t ev
     int status = SONDE_OK;
     Writer *w = recording_writer(handle, &status);
     if (!w) return status;
+    if (!w->shared && !w->fast_cells.load(std::memory_order_relaxed)) {
+        // Re-arm the fast path after a disable/enable. Disabling stores recording = false before
+        // clearing the writers, so checking again after the store never leaves a stale fast path.
+        w->fast_cells.store(w->cells, std::memory_order_seq_cst);
+        if (!w->base->recording.load(std::memory_order_seq_cst))
+            w->fast_cells.store(nullptr, std::memory_order_relaxed);
+    }
     if (event - 1 >= catalog::kEventCount || level >= kLevelSlots)
         return count_diag(w->base, shm::Diag::OutOfRange, SONDE_E_RANGE);
     add(w->cells[kCellOf[event][level]], delta, w->shared);
@@ -234,11 +241,10 @@ int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delt
     if (SONDE_UNLIKELY(std::rotr(off, 6) >= kMaxWriters || event - 1 >= catalog::kEventCount ||
                        level >= kLevelSlots))
         return count_slow(handle, event, level, delta);
-    Writer &w = *reinterpret_cast<Writer *>(handle);
-    if (SONDE_UNLIKELY(!w.live.load(std::memory_order_relaxed) ||
-                       !w.base->recording.load(std::memory_order_relaxed) || !w.cells || w.shared))
-        return count_slow(handle, event, level, delta);
-    std::atomic<int64_t> &cell = w.cells[kCellOf[event][level]];
+    std::atomic<int64_t> *cells =
+        reinterpret_cast<Writer *>(handle)->fast_cells.load(std::memory_order_relaxed);
+    if (SONDE_UNLIKELY(!cells)) return count_slow(handle, event, level, delta);
+    std::atomic<int64_t> &cell = cells[kCellOf[event][level]];
     cell.store(
         int64_t(uint64_t(cell.load(std::memory_order_relaxed)) + uint64_t(delta)),  // wraps, no UB
         std::memory_order_relaxed);

@@ -78,6 +78,7 @@ void apply_config_locked(BaseState &b, const BaseConfig &c) {
     update_stamps_locked(b);
     const bool record = c.enabled && ensure_segment_locked(b);
     b.recording.store(record, std::memory_order_release);
+    if (!record) clear_fast_paths(b);
 }
 
 void diag_locked(BaseState &b, shm::Diag what) {
@@ -103,6 +104,7 @@ void refresh_locked(BaseState &b) {
     switch (load_config(b.config_file, c, &why)) {
         case ConfigLoad::Missing:
             b.recording.store(false, std::memory_order_release);
+            clear_fast_paths(b);
             b.config.enabled = false;
             break;
         case ConfigLoad::Malformed:  // keep what is in force
@@ -249,6 +251,7 @@ int close_base(BaseState &b) noexcept {
             ship_locked(b, /*final=*/true);  // the snapshot of a clean shutdown
             b.shipper.resign();
             b.recording.store(false, std::memory_order_release);
+            clear_fast_paths(b);
             b.live.store(0, std::memory_order_release);
         }
         for (Writer &w : g_writers)

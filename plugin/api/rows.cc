@@ -55,12 +55,18 @@ void attach_writer_row(Writer &w, bool may_reclaim) noexcept {
         w.row = row;
         w.shared = false;
         w.cells = seg.row(row);
+        if (b.recording.load(std::memory_order_acquire)) w.fast_cells.store(w.cells, std::memory_order_release);
         return;
     }
     w.row = kNoRow;
     w.shared = true;
     w.cells = seg.shared_row();
     seg.diag()[uint32_t(shm::Diag::SharedRowWriters)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void clear_fast_paths(const BaseState &base) noexcept {
+    for (Writer &w : g_writers)
+        if (w.base == &base) w.fast_cells.store(nullptr, std::memory_order_release);
 }
 
 void release_writer(Writer &w) noexcept {
@@ -71,6 +77,7 @@ void release_writer(Writer &w) noexcept {
         w.base->segment.leases()[w.row].owner.compare_exchange_strong(self, 0,
                                                                       std::memory_order_acq_rel);
     }
+    w.fast_cells.store(nullptr, std::memory_order_release);
     w.cells = nullptr;
     w.row = kNoRow;
     w.shared = false;

@@ -69,6 +69,9 @@ struct alignas(64) Writer {
     // Calls on a disabled base, counted in the writer's own line (only the owner thread adds:
     // load+store) and folded into the shared diagnostics by release_writer.
     std::atomic<uint64_t> disabled_calls{0};
+    // The row when everything is ordinary (live, base recording, own leased row), else null:
+    // count's fast path is one load and one test. Cleared when the base stops recording.
+    std::atomic<std::atomic<int64_t> *> fast_cells{nullptr};
 };
 static_assert(sizeof(Writer) == 64);
 
@@ -97,6 +100,8 @@ int count_diag(BaseState *base, shm::Diag what, int status) noexcept;
 // falls back to the shared row). `may_reclaim` allows syscalls to find dead owners.
 void attach_writer_row(Writer &w, bool may_reclaim) noexcept;
 void release_writer(Writer &w) noexcept;
+// Sends every writer of `base` to the slow path (the base stopped recording).
+void clear_fast_paths(const BaseState &base) noexcept;
 // Adds n to a diagnostics counter of the base's segment if mapped, else process-wide.
 void add_diag(BaseState *base, shm::Diag what, uint64_t n) noexcept;
 

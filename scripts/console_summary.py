@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Summarises `sonde-ctl open` JSON (the console's ingested store) for the demo.
+
+usage: console_summary.py STORE.json FILES BYTES
+Per base: snapshots, bytes, and per day connections, distinct users and messages sent, then
+the absences distribution of the school year (all levels; suppressed levels counted)."""
+import collections
+import datetime
+import json
+import sys
+
+store = json.load(open(sys.argv[1]))
+files, size = int(sys.argv[2]), int(sys.argv[3])
+for base, b in store["bases"].items():
+    snap = b["snapshot"]
+    print(f"  {base}: {files} snapshots, {size:,} bytes, last sequence {snap['sequence']}, "
+          f"policy k={snap['policy']['k_anonymity']}, school-only "
+          f"{'included' if snap['policy']['include_school_only'] else 'withheld'}")
+    per_day = collections.defaultdict(lambda: [0, 0, 0])  # connections, users, messages
+    for v in b["values"]:
+        if v["window"]["kind"] != "day":
+            continue
+        day = v["window"]["start_unix"]
+        if v["measure"]["kind"] == "connection":
+            per_day[day][0] += v["value"]
+        elif v["measure"]["key"] == "message_sent":
+            per_day[day][2] += v["value"]
+    for d in b["distinct"]:
+        if d["window"]["kind"] == "day" and len(d["profiles"]) > 1 and len(d["media"]) > 1 \
+                and len(d["accesses"]) > 1:
+            per_day[d["window"]["start_unix"]][1] = d["users"]
+    print("    day         connections   users  messages")
+    for day in sorted(per_day):
+        c, u, m = per_day[day]
+        label = datetime.datetime.fromtimestamp(day + 43200, datetime.timezone.utc).strftime("%a %Y-%m-%d")
+        print(f"    {label} {c:11,} {u:7,} {m:9,}")
+    bins, hidden = collections.Counter(), 0
+    for d in b["distributions"]:
+        if d["tally"]["key"] != "absence_half_day":
+            continue
+        hidden += d["suppressed"]
+        for low, n in zip(d["bin_low"], d["students"]):
+            bins[low] += n
+    print("    absences (half-days, school year): "
+          + ", ".join(f"{low}+: {n:,}" for low, n in sorted(bins.items()))
+          + f" students ({hidden} levels suppressed by k)")
