@@ -55,7 +55,8 @@ void attach_writer_row(Writer &w, bool may_reclaim) noexcept {
         w.row = row;
         w.shared = false;
         w.cells = seg.row(row);
-        if (b.recording.load(std::memory_order_acquire)) w.fast_cells.store(w.cells, std::memory_order_release);
+        if (b.recording.load(std::memory_order_acquire))
+            w.fast_cells.store(w.cells, std::memory_order_release);
         return;
     }
     w.row = kNoRow;
