@@ -41,19 +41,19 @@ void BM_SondeDisabled(benchmark::State &state) {
 // its share of the day it moves the base's clock to the next day with clock_set, outside the
 // timing, so every day starts with empty distinct-user marks: the first visit of a user in a
 // day (and the first with each new medium) sets a bit with a CAS; the next ones find it set.
-void BM_SondeConnection(benchmark::State &state) {
+// Replays the simulated days of visits, `record(writer, visit)` per iteration; thread 0 moves
+// the base to the next day (outside the timing) when its share of a day is done.
+template <typename Record>
+void replay_visits(benchmark::State &state, const char *what, Record record) {
     const SondeHost &h = host();
     const sonde_api &api = h.api();
-    const UserPool &pool = user_pool();
-    const std::vector<Visit> &day = pool.day();
+    const std::vector<Visit> &day = user_pool().day();
     const size_t threads = size_t(state.threads()), per_day = day.size() / threads;
     sonde_writer *w = h.writer_for(h.enabled());
     size_t next = size_t(state.thread_index()), done_today = 0;
     int failed = 0;
     for (auto _ : state) {
-        const Visit &v = day[next];
-        const std::string_view key = pool.key(v.user);
-        failed |= api.connection(w, v.profile, v.medium, v.access, key.data(), key.size());
+        failed |= record(w, day[next]);
         if ((next += threads) >= day.size()) next -= day.size();
         if (++done_today == per_day) {
             done_today = 0;
@@ -65,17 +65,26 @@ void BM_SondeConnection(benchmark::State &state) {
         }
     }
     api.writer_release(w);
-    if (failed != SONDE_OK) state.SkipWithError("connection did not return SONDE_OK");
+    if (failed != SONDE_OK) state.SkipWithError(what);
+}
+
+void BM_SondeConnection(benchmark::State &state) {
+    const sonde_api &api = host().api();
+    const UserPool &pool = user_pool();
+    replay_visits(
+        state, "connection did not return SONDE_OK", [&](sonde_writer *w, const Visit &v) {
+            const std::string_view key = pool.key(v.user);
+            return api.connection(w, v.profile, v.medium, v.access, key.data(), key.size());
+        });
 }
 
 // The same workload through the 1.1 token path: each user's key is hashed once with
-// user_token (outside the timing, as a host does when it loads the user), then every visit is
+// user_token (before the timing, as a host does when it loads the user), then every visit is
 // connection_token: distinct-user counting included, the keyed hash excluded.
 void BM_SondeConnectionToken(benchmark::State &state) {
     const SondeHost &h = host();
     const sonde_api &api = h.api();
     const UserPool &pool = user_pool();
-    const std::vector<Visit> &day = pool.day();
     static const std::vector<uint64_t> tokens = [&] {
         std::vector<uint64_t> t;
         for (uint32_t u = 0; u < UserPool::kUsers; ++u) {
@@ -86,25 +95,10 @@ void BM_SondeConnectionToken(benchmark::State &state) {
         }
         return t;
     }();
-    const size_t threads = size_t(state.threads()), per_day = day.size() / threads;
-    sonde_writer *w = h.writer_for(h.enabled());
-    size_t next = size_t(state.thread_index()), done_today = 0;
-    int failed = 0;
-    for (auto _ : state) {
-        const Visit &v = day[next];
-        failed |= api.connection_token(w, v.profile, v.medium, v.access, tokens[v.user]);
-        if ((next += threads) >= day.size()) next -= day.size();
-        if (++done_today == per_day) {
-            done_today = 0;
-            if (state.thread_index() == 0) {
-                state.PauseTiming();
-                api.clock_set(h.enabled(), simulated_time(g_day.fetch_add(1) + 1));
-                state.ResumeTiming();
-            }
-        }
-    }
-    api.writer_release(w);
-    if (failed != SONDE_OK) state.SkipWithError("connection_token did not return SONDE_OK");
+    replay_visits(state, "connection_token did not return SONDE_OK",
+                  [&](sonde_writer *w, const Visit &v) {
+                      return api.connection_token(w, v.profile, v.medium, v.access, tokens[v.user]);
+                  });
 }
 
 BENCHMARK(BM_SondeCount)->Threads(1)->Threads(2)->UseRealTime();
