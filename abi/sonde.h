@@ -14,15 +14,27 @@
  *   - Every struct starts with its struct_size, set by whoever allocates it, so both sides know
  *     which fields the other one knows about.
  *
- * Threading: all calls are thread-safe. A sonde_writer belongs to the thread that got it.
- * Recording calls (count, connection, student) never block, allocate, throw or make a syscall;
- * misuse returns an error code and is counted in the diagnostics, it is never fatal.
+ * Threading: all calls are thread-safe. A sonde_writer belongs to the thread that got it; a call
+ * through it from another thread is still recorded exactly (through a slower shared row) and
+ * counted in diagnostics.foreign_thread_calls. Recording calls (count, connection, student,
+ * sonde_counter_add) never block, allocate, throw or make a syscall; misuse returns an error code
+ * and is counted in the diagnostics, it is never fatal.
+ *
+ * Handles (sonde_base, sonde_writer) are opaque values, not pointers: never dereference them.
+ * A released writer or a closed base stays dead: calls through it return SONDE_E_HANDLE, even
+ * after its slot inside the library serves a new handle.
  *
  * Changelog
  *   1.0  first stable ABI: bases, writers, count/connection/student/gauge_set, levels,
  *        diagnostics, manual clock.
  *   1.1  user_token + connection_token (keyed hash once per user, not per connection);
  *        diagnostics gains snapshots_written, snapshot_errors, spool_merges.
+ *   1.2  sonde_counter: counter_get once, then the inline sonde_counter_add() records with one
+ *        relaxed load and store (the cost of a plain increment); counter_add is its slow path.
+ *        diagnostics gains foreign_thread_calls. Handles carry a generation (a stale one is
+ *        refused even when its slot is reused); each base_open returns its own handle and
+ *        base_close releases the writers got through that handle; closed base slots are
+ *        reused; level labels must be valid UTF-8 without control characters.
  */
 #ifndef SONDE_H
 #define SONDE_H
@@ -37,7 +49,7 @@ extern "C" {
 #endif
 
 #define SONDE_ABI_MAJOR 1
-#define SONDE_ABI_MINOR 1
+#define SONDE_ABI_MINOR 2
 #define SONDE_ABI_MAGIC 0x534F4E44u /* "SOND" */
 
 /* Status codes. >= 0 is success. */
@@ -106,7 +118,26 @@ typedef struct sonde_diagnostics {
     uint64_t snapshots_written; /* by this base's shipper, whichever process it was */
     uint64_t snapshot_errors;   /* failed snapshot attempts (keys, spool); see sonde-ctl status */
     uint64_t spool_merges;      /* spool full: recent snapshots merged, nothing dropped */
+    /* Since 1.2. */
+    uint64_t foreign_thread_calls; /* recorded through a writer (or counter) from a thread that
+                                      does not own it: kept exactly, on the slower shared row */
 } sonde_diagnostics;
+
+/* Since 1.2. A counter handle for one (writer, counter event, level), filled by counter_get and
+ * used with sonde_counter_add() below. It lives in the host's memory, belongs to the writer's
+ * thread like the writer, and stays valid as long as its writer: after writer_release or
+ * base_close it returns SONDE_E_HANDLE. Every field is the library's: read none, write none
+ * (except struct_size before counter_get). */
+typedef struct sonde_counter {
+    uint32_t struct_size;
+    uint32_t cell_;         /* which counter cell of the writer's row */
+    const uint64_t *armed_; /* the writer's epoch word, in library memory */
+    uint64_t expect_;       /* epoch target_ is good for; low bit set: base disabled */
+    int64_t *target_;       /* the cell sonde_counter_add stores to */
+    const void *thread_;    /* the thread pointer of the writer's thread */
+    struct sonde_writer *writer_;
+    int (*slow_)(struct sonde_counter *counter, int64_t delta); /* = sonde_api.counter_add */
+} sonde_counter;
 
 /* The function table. Append-only: new functions go at the end, struct_size tells the host
  * which ones exist. Every function is noexcept and validates its arguments. */
@@ -168,6 +199,16 @@ typedef struct sonde_api {
     int (*user_token)(sonde_base *base, const void *user_key, size_t user_key_len, uint64_t *token);
     int (*connection_token)(sonde_writer *writer, uint32_t profile, uint32_t medium,
                             uint32_t access, uint64_t token);
+
+    /* Since 1.2. Fills *counter for (writer, counter event, level); set counter->struct_size =
+     * sizeof(sonde_counter) first. Checks its arguments like count. Not on the hot path. */
+    int (*counter_get)(sonde_writer *writer, uint32_t event, uint32_t level,
+                       sonde_counter *counter);
+    /* Since 1.2. What sonde_counter_add() calls when its inline path does not apply: the first
+     * call, after the base was disabled, enabled or its segment replaced, from a thread that
+     * does not own the writer, on a writer that shares the fallback row, or after release.
+     * It records (or refuses) exactly as count would, and re-arms the inline path. */
+    int (*counter_add)(sonde_counter *counter, int64_t delta);
 } sonde_api;
 
 /* The only exported symbols. */
@@ -177,6 +218,38 @@ const sonde_api *sonde_get_api(uint32_t abi_major, uint32_t min_minor);
 
 typedef const sonde_magic *(*sonde_abi_magic_fn)(void);
 typedef const sonde_api *(*sonde_get_api_fn)(uint32_t abi_major, uint32_t min_minor);
+
+/* Since 1.2. Adds delta to the counter, like count(writer, event, level, delta), and returns
+ * SONDE_OK, SONDE_DISABLED (nothing recorded) or an error. While the writer's base records, the
+ * calling thread owns the writer and the writer has a row of its own, this is one relaxed load
+ * and one relaxed store on the counter's cell in shared memory, after one comparison with the
+ * writer's epoch word (which the library changes whenever the cell stops being the right
+ * target). Everything else goes through counter->slow_ (sonde_api.counter_add). The cumulative
+ * value wraps modulo 2^64 like count's. Compilers without GCC's atomic builtins and
+ * __builtin_thread_pointer() always take the slow path, which is correct but costs a call. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer) && __has_builtin(__atomic_load_n)
+#define SONDE_INLINE_COUNTERS 1
+#endif
+#elif defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
+    (defined(__x86_64__) || defined(__aarch64__))
+#define SONDE_INLINE_COUNTERS 1
+#endif
+
+static inline int sonde_counter_add(sonde_counter *counter, int64_t delta) {
+#ifdef SONDE_INLINE_COUNTERS
+    const uint64_t expect = counter->expect_;
+    if (__builtin_expect(__atomic_load_n(counter->armed_, __ATOMIC_ACQUIRE) == expect &&
+                             __builtin_thread_pointer() == counter->thread_,
+                         1)) {
+        int64_t *cell = counter->target_;
+        const uint64_t v = (uint64_t)__atomic_load_n(cell, __ATOMIC_RELAXED);
+        __atomic_store_n(cell, (int64_t)(v + (uint64_t)delta), __ATOMIC_RELAXED);
+        return (int)(expect & 1u); /* SONDE_OK, or SONDE_DISABLED while the base is disabled */
+    }
+#endif
+    return counter->slow_(counter, delta);
+}
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,8 @@
 // Opening and closing bases, and the watcher thread that applies configuration changes and
 // keeps each base's calendar numbers current. Nothing here runs on the recording path.
 
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <thread>
+#include <vector>
 
 #include "api/state.hpp"
 #include "core/immortal.hpp"
@@ -18,8 +21,16 @@ namespace sonde::api {
 
 namespace {
 Immortal<BaseState, kMaxBases> g_base_storage;
+std::atomic<uint64_t> g_generations{0};
 }  // namespace
 BaseState *const g_bases = g_base_storage.data();
+Opening g_openings[kMaxOpenings];
+Writer g_writers[kMaxWriters];
+
+uintptr_t new_handle(uint32_t index) noexcept {
+    const uintptr_t gen = uintptr_t(g_generations.fetch_add(1, std::memory_order_relaxed) + 1);
+    return (gen << kIndexBits) | (uintptr_t(index) + 1);
+}
 
 namespace {
 
@@ -32,8 +43,31 @@ struct Watcher {
     pid_t thread_pid = 0;  // a forked child inherits the pointer but not the thread
     bool stop = false;
     int open_bases = 0;
+    // Segments of closed bases, unmapped after a grace period: a thread that was inside a
+    // recording call when the base closed still lands on mapped memory (registry_mu).
+    struct Retired {
+        void *address;
+        size_t size;
+        std::chrono::steady_clock::time_point unmap_after;
+    };
+    std::vector<Retired> retired;
 };
 Immortal<Watcher> g_watch;
+constexpr auto kUnmapGrace = std::chrono::seconds(60);
+
+void unmap_retired_locked(bool all) {
+    const auto now = std::chrono::steady_clock::now();
+    auto &r = g_watch->retired;
+    for (size_t i = 0; i < r.size();) {
+        if (all || now >= r[i].unmap_after) {
+            ::munmap(r[i].address, r[i].size);
+            r[i] = r.back();
+            r.pop_back();
+        } else {
+            ++i;
+        }
+    }
+}
 
 int64_t system_now() noexcept {
     timespec ts{};
@@ -57,10 +91,26 @@ bool ensure_segment_locked(BaseState &b) {
         return false;
     }
     b.segment = std::move(r.mapping);
+    // Validated by open_segment; from now on only these process-memory copies are used.
+    const shm::Mapping &m = b.segment;
+    const shm::Header &h = m.header();
+    SegmentRefs &refs = b.refs;
+    refs.leases = m.leases();
+    refs.rows = m.at<char>(h.rows_offset);
+    refs.row_stride = h.row_stride;
+    refs.row_count = h.row_count;
+    refs.shared_row = m.shared_row();
+    refs.gauges = m.gauges();
+    refs.users = m.users();
+    refs.user_slots = h.user_capacity;
+    refs.students = m.students();
+    refs.student_slots = h.student_capacity;
+    refs.diag = m.diag();
+    refs.levels = m.levels();
     if (r.replaced)
-        b.segment.diag()[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(
-            r.replaced, std::memory_order_relaxed);
-    b.header.store(&b.segment.header(), std::memory_order_release);
+        refs.diag[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(r.replaced,
+                                                                   std::memory_order_relaxed);
+    b.seg.store(&b.refs, std::memory_order_release);
     return true;
 }
 
@@ -77,16 +127,13 @@ void apply_config_locked(BaseState &b, const BaseConfig &c) {
     b.key1.store(c.secret.k1, std::memory_order_relaxed);
     update_stamps_locked(b);
     const bool record = c.enabled && ensure_segment_locked(b);
-    b.recording.store(record, std::memory_order_release);
-    if (!record) clear_fast_paths(b);
+    const bool was = b.recording.exchange(record, std::memory_order_seq_cst);
+    // Either way, inline counters must resolve their target again (a disabled base's counters
+    // point at a sink).
+    if (was != record) disarm_writers(b);
 }
 
-void diag_locked(BaseState &b, shm::Diag what) {
-    if (b.segment.valid())
-        b.segment.diag()[uint32_t(what)].fetch_add(1, std::memory_order_relaxed);
-    else
-        g_process_diag[uint32_t(what)].fetch_add(1, std::memory_order_relaxed);
-}
+void diag_locked(BaseState &b, shm::Diag what) { add_diag(&b, what, 1); }
 
 void refresh_locked(BaseState &b) {
     struct stat st {};
@@ -103,8 +150,7 @@ void refresh_locked(BaseState &b) {
     std::string why;
     switch (load_config(b.config_file, c, &why)) {
         case ConfigLoad::Missing:
-            b.recording.store(false, std::memory_order_release);
-            clear_fast_paths(b);
+            if (b.recording.exchange(false, std::memory_order_seq_cst)) disarm_writers(b);
             b.config.enabled = false;
             break;
         case ConfigLoad::Malformed:  // keep what is in force
@@ -122,15 +168,14 @@ void refresh_locked(BaseState &b) {
 // Takes back rows whose owner process died, so that new writers find free rows. The values
 // stay in the row: the next lessee keeps adding to them, so nothing is lost or counted twice.
 void reclaim_dead_rows_locked(BaseState &b) {
-    if (!b.segment.valid()) return;
-    shm::Lease *leases = b.segment.leases();
+    const SegmentRefs *seg = b.seg.load(std::memory_order_relaxed);
+    if (!seg) return;
     const uint64_t self = self_identity();
-    for (uint32_t i = 0; i < b.segment.header().row_count; ++i) {
-        uint64_t owner = leases[i].owner.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < seg->row_count; ++i) {
+        uint64_t owner = seg->leases[i].owner.load(std::memory_order_acquire);
         if (owner == 0 || owner == self || identity_alive(owner)) continue;
-        if (leases[i].owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel))
-            b.segment.diag()[uint32_t(shm::Diag::RowsReclaimed)].fetch_add(
-                1, std::memory_order_relaxed);
+        if (seg->leases[i].owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel))
+            seg->diag[uint32_t(shm::Diag::RowsReclaimed)].fetch_add(1, std::memory_order_relaxed);
     }
 }
 
@@ -141,7 +186,7 @@ void ship_locked(BaseState &b, bool final) {
         return;
     b.shipper.tick(b.segment.path(), b.base_id, b.config, *b.tz, base_now(b), final);
     const ship::ShipperStats &now = b.shipper.stats();
-    auto *diag = b.segment.diag();
+    std::atomic<uint64_t> *diag = b.refs.diag;
     diag[uint32_t(shm::Diag::SnapshotsWritten)].fetch_add(now.snapshots - b.shipped.snapshots);
     diag[uint32_t(shm::Diag::SnapshotErrors)].fetch_add(now.errors - b.shipped.errors);
     diag[uint32_t(shm::Diag::SpoolMerges)].fetch_add(now.merges - b.shipped.merges);
@@ -189,30 +234,104 @@ void refresh_base(BaseState &b) noexcept {
     refresh_locked(b);
 }
 
-int open_base(const sonde_open_params &p, BaseState **out) noexcept {
-    try {
-        std::lock_guard registry(g_watch->registry_mu);
-        const std::string shm_dir = p.shm_dir ? p.shm_dir : "/dev/shm";
-        BaseState *slot = nullptr, *unused = nullptr;
-        for (uint32_t i = 0; i < kMaxBases; ++i) {
-            BaseState &b = g_bases[i];
-            const bool same =
-                b.base_id == p.base_id && b.shm_dir == shm_dir && b.config_dir == p.config_dir;
-            if (same && b.live.load(std::memory_order_relaxed)) {
-                std::lock_guard guard(b.mu);
-                ++b.open_count;
-                *out = &b;
-                return SONDE_OK;
+namespace {
+
+void after_fork_in_child() { forget_writers_after_fork(); }
+
+// A free opening slot, or null; registry_mu held.
+Opening *free_opening_locked() {
+    for (Opening &o : g_openings)
+        if (o.handle.load(std::memory_order_relaxed) == 0) return &o;
+    return nullptr;
+}
+
+// The base's slot: the one already open for the same base, else an unused one (a closed
+// base's slot is reused); registry_mu held.
+BaseState *base_slot_locked(const sonde_open_params &p, const std::string &shm_dir, bool *live) {
+    BaseState *unused = nullptr;
+    for (uint32_t i = 0; i < kMaxBases; ++i) {
+        BaseState &b = g_bases[i];
+        if (b.live.load(std::memory_order_relaxed)) {
+            if (b.base_id == p.base_id && b.shm_dir == shm_dir && b.config_dir == p.config_dir) {
+                *live = true;
+                return &b;
             }
-            if (same && !slot) slot = &b;  // closed earlier: its mapping is still there
-            if (!unused && !b.live.load(std::memory_order_relaxed) && !b.segment.valid() &&
-                b.base_id.empty())
-                unused = &b;
+        } else if (!unused) {
+            unused = &b;
         }
-        if (!slot) slot = unused;
-        if (!slot) return SONDE_E_NOMEM;
-        self_identity();  // cache the process identity now: leasing later needs no syscall
-        {
+    }
+    *live = false;
+    return unused;
+}
+
+void start_watcher_locked() {
+    if (g_watch->open_bases++ == 0 || g_watch->thread_pid != ::getpid()) {
+        std::lock_guard lock(g_watch->mu);
+        g_watch->stop = false;
+        g_watch->thread = new std::thread(watch_loop);
+        g_watch->thread_pid = ::getpid();
+    }
+}
+
+void stop_watcher_locked() {
+    if (--g_watch->open_bases != 0) return;
+    {
+        std::lock_guard lock(g_watch->mu);
+        g_watch->stop = true;
+    }
+    g_watch->cv.notify_all();
+    if (g_watch->thread_pid == ::getpid()) {
+        g_watch->thread->join();
+        delete g_watch->thread;
+    }
+    g_watch->thread = nullptr;
+}
+
+// The last opening of the base is closed: final snapshot, writers released, segment retired,
+// slot ready for another base. registry_mu and b.mu held.
+void shut_base_locked(BaseState &b) {
+    ship_locked(b, /*final=*/true);  // the snapshot of a clean shutdown
+    b.shipper.resign();
+    if (b.recording.exchange(false, std::memory_order_seq_cst)) disarm_writers(b);
+    for (Writer &w : g_writers)
+        if (w.base.load(std::memory_order_relaxed) == &b &&
+            w.handle.load(std::memory_order_acquire) != 0)
+            release_writer(w);
+    b.seg.store(nullptr, std::memory_order_release);
+    if (b.segment.valid()) {
+        g_watch->retired.push_back({&b.segment.header(), size_t(b.segment.size()),
+                                    std::chrono::steady_clock::now() + kUnmapGrace});
+        const int fd = b.segment.fd();
+        b.segment.leak();  // unmapped by unmap_retired_locked; the descriptor goes now
+        if (fd >= 0) ::close(fd);
+    }
+    b.refs = SegmentRefs{};
+    b.shipper.~Shipper();  // not movable: a fresh one in place for the slot's next base
+    new (&b.shipper) ship::Shipper();
+    b.shipped = {};
+    b.last_error.clear();
+    b.live.store(0, std::memory_order_release);
+}
+
+}  // namespace
+
+int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
+    try {
+        static std::once_flag fork_handler;
+        std::call_once(fork_handler,
+                       [] { ::pthread_atfork(nullptr, nullptr, after_fork_in_child); });
+        std::lock_guard registry(g_watch->registry_mu);
+        unmap_retired_locked(false);
+        const std::string shm_dir = p.shm_dir ? p.shm_dir : "/dev/shm";
+        Opening *opening = free_opening_locked();
+        bool live = false;
+        BaseState *slot = base_slot_locked(p, shm_dir, &live);
+        if (!opening || !slot) return SONDE_E_NOMEM;
+        if (live) {
+            std::lock_guard guard(slot->mu);
+            ++slot->open_count;
+        } else {
+            self_identity();  // cache the process identity now: leasing later needs no syscall
             std::lock_guard guard(slot->mu);
             slot->base_id = p.base_id;
             slot->config_dir = p.config_dir;
@@ -226,50 +345,38 @@ int open_base(const sonde_open_params &p, BaseState **out) noexcept {
             slot->seen = {};
             slot->seen.mtime_ns = -2;  // force the first read
             slot->manual_clock.store(kSystemClock, std::memory_order_relaxed);
+            slot->stamps.store(0, std::memory_order_relaxed);
             refresh_locked(*slot);
             slot->live.store(1, std::memory_order_release);
+            start_watcher_locked();
         }
-        if (g_watch->open_bases++ == 0 || g_watch->thread_pid != ::getpid()) {
-            std::lock_guard lock(g_watch->mu);
-            g_watch->stop = false;
-            g_watch->thread = new std::thread(watch_loop);
-            g_watch->thread_pid = ::getpid();
-        }
-        *out = slot;
+        opening->base = slot;
+        const uintptr_t h = new_handle(uint32_t(opening - g_openings));
+        opening->handle.store(h, std::memory_order_release);
+        *handle = h;
         return SONDE_OK;
     } catch (...) {
         return SONDE_E_NOMEM;
     }
 }
 
-int close_base(BaseState &b) noexcept {
+int close_opening(Opening &o) noexcept {
     try {
         std::lock_guard registry(g_watch->registry_mu);
+        const uintptr_t h = o.handle.exchange(0, std::memory_order_acq_rel);
+        if (h == 0) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);  // raced
+        BaseState &b = *o.base;
+        const uint16_t index = uint16_t(&o - g_openings);
+        for (Writer &w : g_writers)  // this opening's writers, whichever thread has them
+            if (w.handle.load(std::memory_order_acquire) != 0 && w.opening == index &&
+                w.base.load(std::memory_order_relaxed) == &b)
+                release_writer(w);
         {
             std::lock_guard guard(b.mu);
-            if (--b.open_count > 0) return SONDE_OK;
-            ship_locked(b, /*final=*/true);  // the snapshot of a clean shutdown
-            b.shipper.resign();
-            b.recording.store(false, std::memory_order_release);
-            clear_fast_paths(b);
-            b.live.store(0, std::memory_order_release);
+            if (--b.open_count == 0) shut_base_locked(b);
         }
-        for (Writer &w : g_writers)
-            if (w.live.load(std::memory_order_acquire) && w.base == &b) release_writer(w);
-        if (--g_watch->open_bases == 0) {
-            {
-                std::lock_guard lock(g_watch->mu);
-                g_watch->stop = true;
-            }
-            g_watch->cv.notify_all();
-            if (g_watch->thread_pid == ::getpid()) {
-                g_watch->thread->join();
-                delete g_watch->thread;
-            }
-            g_watch->thread = nullptr;
-        }
-        // The mapping stays (slot reserved) so that a racing call through a stale writer of
-        // this base still lands on mapped memory; reopening the base reuses the slot.
+        if (!b.live.load(std::memory_order_relaxed)) stop_watcher_locked();
+        unmap_retired_locked(false);
         return SONDE_OK;
     } catch (...) {
         return SONDE_E_INTERNAL;

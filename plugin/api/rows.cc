@@ -2,8 +2,6 @@
 // updated with a plain load+store; the lease (a CAS on a word holding the owner's process
 // identity) is what makes that safe across processes.
 
-#include <pthread.h>
-
 #include "api/state.hpp"
 #include "core/process.hpp"
 
@@ -11,13 +9,14 @@ namespace sonde::api {
 
 namespace {
 
-bool try_lease(shm::Mapping &seg, uint64_t self, uint32_t &row) noexcept {
-    shm::Lease *leases = seg.leases();
-    const uint32_t rows = seg.header().row_count;
-    for (uint32_t i = 0; i < rows; ++i) {
+std::atomic<uint64_t> g_epochs{0};
+
+bool try_lease(const SegmentRefs &seg, uint64_t self, uint32_t &row) noexcept {
+    for (uint32_t i = 0; i < seg.row_count; ++i) {
         uint64_t expected = 0;
-        if (leases[i].owner.load(std::memory_order_relaxed) == 0 &&
-            leases[i].owner.compare_exchange_strong(expected, self, std::memory_order_acq_rel)) {
+        if (seg.leases[i].owner.load(std::memory_order_relaxed) == 0 &&
+            seg.leases[i].owner.compare_exchange_strong(expected, self,
+                                                        std::memory_order_acq_rel)) {
             row = i;
             return true;
         }
@@ -25,64 +24,143 @@ bool try_lease(shm::Mapping &seg, uint64_t self, uint32_t &row) noexcept {
     return false;
 }
 
-bool reclaim_one(shm::Mapping &seg, uint64_t self, uint32_t &row) noexcept {
-    shm::Lease *leases = seg.leases();
-    for (uint32_t i = 0; i < seg.header().row_count; ++i) {
-        uint64_t owner = leases[i].owner.load(std::memory_order_acquire);
+bool reclaim_one(const SegmentRefs &seg, uint64_t self, uint32_t &row) noexcept {
+    for (uint32_t i = 0; i < seg.row_count; ++i) {
+        uint64_t owner = seg.leases[i].owner.load(std::memory_order_acquire);
         if (owner == 0 || owner == self || identity_alive(owner)) continue;
         // Taking the lease over in one CAS: the dead owner's values stay in the row and the
         // new owner keeps adding to them.
-        if (leases[i].owner.compare_exchange_strong(owner, self, std::memory_order_acq_rel)) {
-            seg.diag()[uint32_t(shm::Diag::RowsReclaimed)].fetch_add(1, std::memory_order_relaxed);
+        if (seg.leases[i].owner.compare_exchange_strong(owner, self, std::memory_order_acq_rel)) {
+            seg.diag[uint32_t(shm::Diag::RowsReclaimed)].fetch_add(1, std::memory_order_relaxed);
             row = i;
             return true;
         }
     }
     return false;
+}
+
+void disarm(Writer &w) noexcept {
+    w.fast_cells.store(nullptr, std::memory_order_seq_cst);
+    w.epoch.store(new_epoch(false), std::memory_order_release);
 }
 
 }  // namespace
 
-void attach_writer_row(Writer &w, bool may_reclaim) noexcept {
-    BaseState &b = *w.base;
-    shm::Header *h = b.header.load(std::memory_order_acquire);
-    if (!h) return;
-    // The segment of a base never changes once mapped, so the mapping object is stable.
-    shm::Mapping &seg = b.segment;
-    const uint64_t self = self_identity();
-    uint32_t row = kNoRow;
-    if (try_lease(seg, self, row) || (may_reclaim && reclaim_one(seg, self, row))) {
-        w.row = row;
-        w.shared = false;
-        w.cells = seg.row(row);
-        if (b.recording.load(std::memory_order_acquire))
-            w.fast_cells.store(w.cells, std::memory_order_release);
-        return;
-    }
-    w.row = kNoRow;
-    w.shared = true;
-    w.cells = seg.shared_row();
-    seg.diag()[uint32_t(shm::Diag::SharedRowWriters)].fetch_add(1, std::memory_order_relaxed);
+uint64_t new_epoch(bool armed) noexcept {
+    const uint64_t e = g_epochs.fetch_add(2, std::memory_order_relaxed) + 2;
+    return armed ? e : e | 1;
 }
 
-void clear_fast_paths(const BaseState &base) noexcept {
+void arm_writer(Writer &w, bool may_reclaim) noexcept {
+    BaseState &b = *w.base.load(std::memory_order_relaxed);
+    const SegmentRefs *seg = b.seg.load(std::memory_order_acquire);
+    if (!seg || !b.recording.load(std::memory_order_acquire)) return;
+    if (!w.cells) {
+        const uint64_t self = self_identity();
+        uint32_t row = kNoRow;
+        if (try_lease(*seg, self, row) || (may_reclaim && reclaim_one(*seg, self, row))) {
+            w.row = row;
+            w.shared = false;
+            w.cells = seg->row(row);
+        } else {
+            w.row = kNoRow;
+            w.shared = true;
+            w.cells = seg->shared_row;
+            seg->diag[uint32_t(shm::Diag::SharedRowWriters)].fetch_add(1,
+                                                                       std::memory_order_relaxed);
+        }
+    }
+    if (w.shared || w.fast_cells.load(std::memory_order_relaxed)) return;
+    // Disabling stores recording = false before disarming the writers, so checking again
+    // after arming never leaves a fast path armed on a base that does not record.
+    w.fast_cells.store(w.cells, std::memory_order_seq_cst);
+    w.epoch.store(new_epoch(true), std::memory_order_release);
+    if (!b.recording.load(std::memory_order_seq_cst)) disarm(w);
+}
+
+void disarm_writers(const BaseState &base) noexcept {
     for (Writer &w : g_writers)
-        if (w.base == &base) w.fast_cells.store(nullptr, std::memory_order_release);
+        if (w.base.load(std::memory_order_relaxed) == &base &&
+            w.handle.load(std::memory_order_acquire) != 0)
+            disarm(w);
 }
 
 void release_writer(Writer &w) noexcept {
+    BaseState *b = w.base.load(std::memory_order_relaxed);
+    const uintptr_t handle = w.handle.exchange(0, std::memory_order_acq_rel);
+    if (handle == 0) return;  // released already (by its thread's end or a base_close)
+    disarm(w);
     if (const uint64_t n = w.disabled_calls.exchange(0, std::memory_order_relaxed))
-        add_diag(w.base, shm::Diag::DisabledCalls, n);
-    if (w.row != kNoRow && w.base && w.base->segment.valid()) {
+        add_diag(b, shm::Diag::DisabledCalls, n);
+    const SegmentRefs *seg = b ? b->seg.load(std::memory_order_acquire) : nullptr;
+    if (w.row != kNoRow && seg) {
         uint64_t self = self_identity();
-        w.base->segment.leases()[w.row].owner.compare_exchange_strong(self, 0,
-                                                                      std::memory_order_acq_rel);
+        seg->leases[w.row].owner.compare_exchange_strong(self, 0, std::memory_order_acq_rel);
     }
-    w.fast_cells.store(nullptr, std::memory_order_release);
     w.cells = nullptr;
     w.row = kNoRow;
     w.shared = false;
-    w.live.store(0, std::memory_order_release);
+    w.dead_handle.store(handle, std::memory_order_release);
+    w.claimed.store(0, std::memory_order_release);
 }
+
+void forget_writers_after_fork() noexcept {
+    // The child is single-threaded here. Its copies of the writers point at rows leased by
+    // the parent: using them would race with the parent's own stores, so they die (without
+    // giving the parent's leases back). Calls through them return SONDE_E_HANDLE, counted.
+    for (Writer &w : g_writers) {
+        const uintptr_t handle = w.handle.exchange(0, std::memory_order_relaxed);
+        if (!handle) continue;
+        disarm(w);
+        w.disabled_calls.store(0, std::memory_order_relaxed);
+        w.cells = nullptr;
+        w.row = kNoRow;
+        w.shared = false;
+        w.dead_handle.store(handle, std::memory_order_relaxed);
+        w.claimed.store(0, std::memory_order_relaxed);
+    }
+}
+
+BaseState *base_of_dead_writer(const void *handle) noexcept {
+    const uintptr_t h = reinterpret_cast<uintptr_t>(handle);
+    const uint32_t i = handle_index(h);
+    if (h == 0 || i >= kMaxWriters) return nullptr;
+    Writer &w = g_writers[i];
+    if (w.dead_handle.load(std::memory_order_acquire) != h) return nullptr;
+    BaseState *b = w.base.load(std::memory_order_relaxed);
+    return b && b->live.load(std::memory_order_relaxed) ? b : nullptr;
+}
+
+}  // namespace sonde::api
+
+namespace sonde::api {
+
+namespace {
+
+// Gives back this thread's writers when it ends, so rows are never stranded. Handles, not
+// pointers: a writer released earlier (and its slot reused by another thread) is left alone.
+struct ThreadWriters {
+    uintptr_t held[128] = {};
+    ~ThreadWriters() {
+        for (uintptr_t h : held)
+            if (Writer *w = checked_writer(reinterpret_cast<void *>(h)))
+                if (w->owner.load(std::memory_order_relaxed) == platform::thread_id())
+                    release_writer(*w);
+    }
+    void add(uintptr_t h) noexcept {
+        for (uintptr_t &slot : held)
+            if (!slot || !checked_writer(reinterpret_cast<void *>(slot))) {
+                slot = h;
+                return;
+            }
+        // More than 128 live writers in one thread: this one is released by writer_release,
+        // base_close or, if the process dies, reclaimed like any dead process's row.
+    }
+};
+thread_local ThreadWriters t_writers;
+
+}  // namespace
+
+void remember_thread_writer(uintptr_t handle) noexcept { t_writers.add(handle); }
 
 }  // namespace sonde::api

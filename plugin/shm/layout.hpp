@@ -56,6 +56,7 @@ enum class Diag : uint32_t {
     SnapshotsWritten,
     SnapshotErrors,
     SpoolMerges,
+    ForeignThreadCalls,
     Count_
 };
 inline constexpr uint32_t kDiagSlots = 32;

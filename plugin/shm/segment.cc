@@ -29,7 +29,7 @@ Mapping::Mapping(Mapping &&o) noexcept { *this = std::move(o); }
 
 Mapping &Mapping::operator=(Mapping &&o) noexcept {
     if (this != &o) {
-        this->~Mapping();
+        reset();  // not this->~Mapping(): that would end path_'s lifetime, then assign to it
         base_ = o.base_;
         size_ = o.size_;
         fd_ = o.fd_;
@@ -40,7 +40,9 @@ Mapping &Mapping::operator=(Mapping &&o) noexcept {
     return *this;
 }
 
-Mapping::~Mapping() {
+Mapping::~Mapping() { reset(); }
+
+void Mapping::reset() noexcept {
     if (base_) ::munmap(base_, size_);
     if (fd_ >= 0) ::close(fd_);
     base_ = nullptr;

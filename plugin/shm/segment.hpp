@@ -33,6 +33,8 @@ class Mapping {
     const std::string &path() const noexcept { return path_; }
     // Releases ownership without unmapping (the plugin keeps segments mapped for the process).
     void leak() noexcept;
+    // Unmaps and closes now.
+    void reset() noexcept;
 
     // Convenience accessors into the sections recorded in the header.
     Lease *leases() const noexcept { return at<Lease>(header().leases_offset); }

@@ -215,6 +215,8 @@ const char *diag_name(shm::Diag what) {
             return "snapshot_errors";
         case shm::Diag::SpoolMerges:
             return "spool_merges";
+        case shm::Diag::ForeignThreadCalls:
+            return "foreign_thread_calls";
         case shm::Diag::Count_:
             break;
     }
