@@ -239,8 +239,10 @@ typedef const sonde_api *(*sonde_get_api_fn)(uint32_t abi_major, uint32_t min_mi
 static inline int sonde_counter_add(sonde_counter *counter, int64_t delta) {
 #ifdef SONDE_INLINE_COUNTERS
     const uint64_t expect = counter->expect_;
-    if (__builtin_expect(__atomic_load_n(counter->armed_, __ATOMIC_ACQUIRE) == expect &&
-                             __builtin_thread_pointer() == counter->thread_,
+    /* One comparison for both conditions: the writer's epoch is still the one the target was
+     * resolved for, and this is the writer's thread (expect_ folds its thread pointer in). */
+    if (__builtin_expect((__atomic_load_n(counter->armed_, __ATOMIC_ACQUIRE) ^
+                          (uint64_t)(uintptr_t)__builtin_thread_pointer()) == expect,
                          1)) {
         int64_t *cell = counter->target_;
         const uint64_t v = (uint64_t)__atomic_load_n(cell, __ATOMIC_RELAXED);

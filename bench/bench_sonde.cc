@@ -25,6 +25,43 @@ void BM_SondeCount(benchmark::State &state) {
     if (failed != SONDE_OK) state.SkipWithError("count did not return SONDE_OK");
 }
 
+// ABI 1.2: the counter resolved once with counter_get, then the header's inline
+// sonde_counter_add() per event. The counter lives in the thread's memory, as a host keeps it
+// in its per-thread context; ClobberMemory makes every iteration reload it, like
+// BM_PlainIncrement reloads its counter.
+void BM_SondeCounterInline(benchmark::State &state) {
+    const SondeHost &h = host();
+    const sonde_api &api = h.api();
+    sonde_writer *w = h.writer_for(h.enabled());
+    sonde_counter c{};
+    c.struct_size = sizeof c;
+    int failed = api.counter_get(w, SONDE_EV_MESSAGE_SENT, kLevel, &c);
+    benchmark::DoNotOptimize(&c);
+    for (auto _ : state) {
+        failed |= sonde_counter_add(&c, 1);
+        benchmark::ClobberMemory();
+    }
+    api.writer_release(w);
+    if (failed != SONDE_OK) state.SkipWithError("sonde_counter_add did not return SONDE_OK");
+}
+
+// The same inline counter on a disabled base: adds go to the writer's sink.
+void BM_SondeCounterInlineDisabled(benchmark::State &state) {
+    const SondeHost &h = host();
+    const sonde_api &api = h.api();
+    sonde_writer *w = h.writer_for(h.disabled());
+    sonde_counter c{};
+    c.struct_size = sizeof c;
+    int failed = api.counter_get(w, SONDE_EV_MESSAGE_SENT, kLevel, &c) ^ SONDE_DISABLED;
+    benchmark::DoNotOptimize(&c);
+    for (auto _ : state) {
+        failed |= sonde_counter_add(&c, 1) ^ SONDE_DISABLED;
+        benchmark::ClobberMemory();
+    }
+    api.writer_release(w);
+    if (failed) state.SkipWithError("inline add on a disabled base did not return SONDE_DISABLED");
+}
+
 // A disabled base: writer_get succeeds, every call returns SONDE_DISABLED.
 void BM_SondeDisabled(benchmark::State &state) {
     const SondeHost &h = host();
@@ -105,6 +142,8 @@ BENCHMARK(BM_SondeCount)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_SondeConnection)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_SondeConnectionToken)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_SondeDisabled)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SondeCounterInline)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SondeCounterInlineDisabled)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace sonde_bench

@@ -25,13 +25,13 @@ echo "sonde-bench-driver under callgrind ($(valgrind --version)), N1=$n1, N2=$n2
 echo
 echo "| Mode | Ir(N1) | Ir(N2) | Instructions per event |"
 echo "|---|---:|---:|---:|"
-for mode in count connection plain; do
+for mode in counter count disabled connection plain; do
     a=$(ir "$mode" "$n1")
     b=$(ir "$mode" "$n2")
     echo "| $mode | $a | $b | $(python3 -c "print(f'{($b - $a) / ($n2 - $n1):.2f}')") |"
 done
 if [ "${ANNOTATE:-0}" = 1 ]; then
-    for mode in count connection plain; do
+    for mode in counter count disabled connection plain; do
         echo
         echo "## callgrind_annotate --auto=yes: $mode, N=$n2"
         callgrind_annotate --auto=yes --inclusive=yes "$work/$mode.$n2.out" | head -120

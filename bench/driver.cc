@@ -19,13 +19,14 @@ namespace {
 
 using sonde_bench::Visit;
 
-enum class Mode { Count, Connection, Plain };
+enum class Mode { Count, Counter, Disabled, Connection, Plain };
 
 struct Context {
     const sonde_api *api = nullptr;
     sonde_base *base = nullptr;
     sonde_writer *writer = nullptr;
     const sonde_bench::UserPool *pool = nullptr;
+    sonde_counter counter{};
     alignas(64) std::atomic<int64_t> plain{0};
 };
 
@@ -38,6 +39,16 @@ extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint
         case Mode::Count:
             for (uint64_t i = 0; i < n; ++i)
                 failed |= c.api->count(c.writer, SONDE_EV_MESSAGE_SENT, 3, 1);
+            break;
+        case Mode::Counter:
+            for (uint64_t i = 0; i < n; ++i) {
+                failed |= sonde_counter_add(&c.counter, 1);
+                asm volatile("" ::: "memory");
+            }
+            break;
+        case Mode::Disabled:
+            for (uint64_t i = 0; i < n; ++i)
+                failed |= c.api->count(c.writer, SONDE_EV_MESSAGE_SENT, 3, 1) ^ SONDE_DISABLED;
             break;
         case Mode::Connection: {
             const std::vector<Visit> &day = c.pool->day();
@@ -68,10 +79,12 @@ extern "C" __attribute__((noinline)) int sonde_bench_driver_loop(Mode mode, uint
 int main(int argc, char **argv) {
     const std::string_view m = argc == 3 ? argv[1] : "";
     const Mode mode = m == "count"        ? Mode::Count
+                      : m == "counter"    ? Mode::Counter
+                      : m == "disabled"   ? Mode::Disabled
                       : m == "connection" ? Mode::Connection
                                           : Mode::Plain;
     if (argc != 3 || (mode == Mode::Plain && m != "plain")) {
-        std::fprintf(stderr, "usage: %s count|connection|plain N\n", argv[0]);
+        std::fprintf(stderr, "usage: %s count|counter|disabled|connection|plain N\n", argv[0]);
         return 2;
     }
     const uint64_t n = std::strtoull(argv[2], nullptr, 10);
@@ -82,9 +95,11 @@ int main(int argc, char **argv) {
     } else {
         sonde_bench::SondeHost host;
         c.api = &host.api();
-        c.base = host.enabled();
+        c.base = mode == Mode::Disabled ? host.disabled() : host.enabled();
         c.writer = host.writer_for(c.base);
         c.pool = &sonde_bench::user_pool();
+        c.counter.struct_size = sizeof c.counter;
+        c.api->counter_get(c.writer, SONDE_EV_MESSAGE_SENT, 3, &c.counter);
         failed = sonde_bench_driver_loop(mode, n, c);
         c.api->writer_release(c.writer);
     }

@@ -18,7 +18,8 @@ python3 - "$out" "$model" "$load" "$load_after" <<'PY'
 import json, sys
 path, model, load, load_after = sys.argv[1:5]
 doc = json.load(open(path))
-order = ["BM_SondeCount", "BM_SondeConnection", "BM_SondeDisabled", "BM_PlainIncrement",
+order = ["BM_SondeCounterInline", "BM_SondeCounterInlineDisabled", "BM_SondeCount",
+         "BM_SondeConnection", "BM_SondeConnectionToken", "BM_SondeDisabled", "BM_PlainIncrement",
          "BM_PrometheusCounterPreresolved", "BM_PrometheusFamilyAddPerEvent", "BM_StatsdUdp"]
 rows = {}
 for b in doc["benchmarks"]:

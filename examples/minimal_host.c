@@ -26,6 +26,13 @@ int main(int argc, char **argv) {
     if (rc < 0) return fprintf(stderr, "sonde: %s\n", api->strerror(rc)), 1;
 
     rc = api->count(writer, SONDE_EV_MESSAGE_SENT, 0, 1); /* hot path: a few nanoseconds */
+
+    /* ABI 1.2: resolve a counter once, then add inline (the cost of a plain increment). */
+    sonde_counter polls;
+    memset(&polls, 0, sizeof polls);
+    polls.struct_size = sizeof polls;
+    if (api->counter_get(writer, SONDE_EV_POLL_PUBLISHED, 0, &polls) >= 0)
+        sonde_counter_add(&polls, 1);
     api->connection(writer, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_MOBILE, SONDE_ACCESS_ENT,
                     "user-42", 7);
     printf("%s: message recorded: %s\n", api->version(), api->strerror(rc));

@@ -211,7 +211,9 @@ __attribute__((noinline, cold)) int count_slow(sonde_writer *handle, uint32_t ev
 int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delta) noexcept {
     const uintptr_t h = reinterpret_cast<uintptr_t>(handle);
     const uint32_t i = handle_index(h);
-    if (SONDE_UNLIKELY(i >= kMaxWriters || !valid_count(event, level)))
+    // Bitwise, not logical, or: one branch instead of three.
+    if (SONDE_UNLIKELY((i >= kMaxWriters) | (event - 1 >= catalog::kEventCount) |
+                       (level >= catalog::kLevelSlots)))
         return count_slow(handle, event, level, delta);
     Writer &w = g_writers[i];
     // Live handle of this generation, called by its own thread: one branch for both.

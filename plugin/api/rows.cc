@@ -47,8 +47,13 @@ void disarm(Writer &w) noexcept {
 }  // namespace
 
 uint64_t new_epoch(bool armed) noexcept {
-    const uint64_t e = g_epochs.fetch_add(2, std::memory_order_relaxed) + 2;
-    return armed ? e : e | 1;
+    // Inline counters compare epoch ^ thread pointer with one value, so an epoch must never
+    // look like the XOR of two thread pointers (user addresses: below 2^47, multiples of 64):
+    // the low 17 bits of the count go to bits 47-63, the rest to bits 1-46, bit 0 is the flag.
+    // Two epochs whose XOR is below 2^47 are then at least 2^17 arms apart, and their XOR is
+    // a multiple of 64 only if they are 2^22 arms apart: never in a writer's life in practice.
+    const uint64_t n = g_epochs.fetch_add(1, std::memory_order_relaxed) + 1;
+    return (n << 47) | ((n >> 17) << 1) | (armed ? 0 : 1);
 }
 
 void arm_writer(Writer &w, bool may_reclaim) noexcept {
