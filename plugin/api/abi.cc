@@ -40,7 +40,8 @@ Route route(Writer &w, std::atomic<int64_t> **cells) noexcept {
         *cells = seg->shared_row;
         return Route::Shared;
     }
-    if (!w.cells || (!w.shared && !w.fast_cells.load(std::memory_order_relaxed)))
+    if (!w.cells || w.leased_serial != seg->serial ||
+        (!w.shared && !w.fast_cells.load(std::memory_order_relaxed)))
         arm_writer(w, /*may_reclaim=*/false);  // CAS only: no syscall on this path
     if (!w.cells) {                            // the base stopped recording meanwhile
         w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,

@@ -94,7 +94,9 @@ bool ensure_segment_locked(BaseState &b) {
     // Validated by open_segment; from now on only these process-memory copies are used.
     const shm::Mapping &m = b.segment;
     const shm::Header &h = m.header();
+    static std::atomic<uint64_t> serials{0};
     SegmentRefs &refs = b.refs;
+    refs.serial = serials.fetch_add(1, std::memory_order_relaxed) + 1;
     refs.leases = m.leases();
     refs.rows = m.at<char>(h.rows_offset);
     refs.row_stride = h.row_stride;

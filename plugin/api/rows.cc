@@ -60,7 +60,16 @@ void arm_writer(Writer &w, bool may_reclaim) noexcept {
     BaseState &b = *w.base.load(std::memory_order_relaxed);
     const SegmentRefs *seg = b.seg.load(std::memory_order_acquire);
     if (!seg || !b.recording.load(std::memory_order_acquire)) return;
+    if (w.cells && w.leased_serial != seg->serial) {
+        // The base mapped another segment since (replaced): the old lease went with the old
+        // segment, so lease again in the new one.
+        w.fast_cells.store(nullptr, std::memory_order_relaxed);
+        w.cells = nullptr;
+        w.row = kNoRow;
+        w.shared = false;
+    }
     if (!w.cells) {
+        w.leased_serial = seg->serial;
         const uint64_t self = self_identity();
         uint32_t row = kNoRow;
         if (try_lease(*seg, self, row) || (may_reclaim && reclaim_one(*seg, self, row))) {
@@ -98,7 +107,7 @@ void release_writer(Writer &w) noexcept {
     if (const uint64_t n = w.disabled_calls.exchange(0, std::memory_order_relaxed))
         add_diag(b, shm::Diag::DisabledCalls, n);
     const SegmentRefs *seg = b ? b->seg.load(std::memory_order_acquire) : nullptr;
-    if (w.row != kNoRow && seg) {
+    if (w.row != kNoRow && seg && w.leased_serial == seg->serial) {
         uint64_t self = self_identity();
         seg->leases[w.row].owner.compare_exchange_strong(self, 0, std::memory_order_acq_rel);
     }

@@ -57,6 +57,7 @@ inline constexpr uint64_t pack_stamps(const time::CalendarStamps &s) {
 // process memory: the recording path never reads an offset or a size from shared memory, so
 // a stray write into the segment's header cannot steer the host's pointer arithmetic.
 struct SegmentRefs {
+    uint64_t serial = 0;  // changes each time the base maps a segment (writers re-lease then)
     shm::Lease *leases = nullptr;
     char *rows = nullptr;
     uint64_t row_stride = 0;
@@ -127,6 +128,7 @@ struct alignas(64) Writer {
     uint32_t row = kNoRow;                  // leased row index, kNoRow for the shared row
     uint16_t opening = 0;                   // index in g_openings
     bool shared = false;                    // shared row: fetch_add instead of load+store
+    uint64_t leased_serial = 0;             // SegmentRefs::serial of the segment `cells` is in
 
     // Kept after release, so that later calls through the dead handle are counted in the
     // base's own diagnostics (visible to the operator) until the slot is reused.

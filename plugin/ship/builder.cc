@@ -68,7 +68,9 @@ snapshot::Window to_window(const WindowId &w) { return {window_kind(w.kind), w.s
 void emit_differences(snapshot::Snapshot &s, const WindowId &w, const std::vector<int64_t> &end,
                       const std::vector<int64_t> &start, const std::vector<CellMeaning> &meaning) {
     for (size_t c = 0; c < meaning.size(); ++c) {
-        const int64_t v = end[c] - start[c];
+        // Cumulative cells wrap modulo 2^64 (docs/abi.md): so does their difference, which is
+        // exact whenever the window's own figure fits in an int64_t.
+        const int64_t v = int64_t(uint64_t(end[c]) - uint64_t(start[c]));
         if (v == 0) continue;  // absent = 0 for the console's upsert
         const CellMeaning &m = meaning[c];
         s.values.push_back(

@@ -190,3 +190,28 @@ TEST_CASE("level labels must be valid UTF-8", "[abi][contract]") {
     CHECK(tb.view().level_label(2) == "5\xC3\x88ME");
     api().base_close(base);
 }
+
+TEST_CASE("count wraps modulo 2^64 and never traps", "[abi][contract]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, INT64_MAX) == SONDE_OK);
+    CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, 2) == SONDE_OK);
+    CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == INT64_MIN + 1);
+    CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, INT64_MIN) == SONDE_OK);
+    CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, -1) == SONDE_OK);
+    CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == 0);  // back where it started
+    // student's deltas are bounded by the 24-bit tally words: refused, counted.
+    const uint64_t before = test::diagnostics(base).out_of_range;
+    CHECK(api().student(w, SONDE_TALLY_LATE_ARRIVAL, "E-1", 3, 1, int64_t{1} << 23) ==
+          SONDE_E_RANGE);
+    CHECK(api().student(w, SONDE_TALLY_LATE_ARRIVAL, "E-1", 3, 1, -(int64_t{1} << 23) - 1) ==
+          SONDE_E_RANGE);
+    CHECK(api().student(w, SONDE_TALLY_LATE_ARRIVAL, "E-1", 3, 1, (int64_t{1} << 23) - 1) ==
+          SONDE_OK);
+    CHECK(test::diagnostics(base).out_of_range == before + 2);
+    api().writer_release(w);
+    api().base_close(base);
+}
