@@ -570,7 +570,7 @@ TEST_CASE("dump --format table lists every indicator with its breakdown") {
           std::string::npos);
     CHECK(r.out.find("6EME: 0=28 1-4=1 5-9=1 10-19=0 20+=0") != std::string::npos);
     CHECK(r.out.find("rooms") != std::string::npos);
-    CHECK(r.out.find("rows leased 1 / 48, users 5 / 16384, students 3 / 4096") !=
+    CHECK(r.out.find("rows leased 1 / 48, users 5 / 24576, students 3 / 8192") !=
           std::string::npos);
     size_t lines = 0;
     for (int id = 1; id <= 80; ++id)
@@ -594,7 +594,7 @@ TEST_CASE("status lists segments, configured bases and leftovers") {
     CHECK(seg["base"] == kBase);
     CHECK(seg["compatible"] == true);
     CHECK(seg["product"] == "pronote");
-    CHECK(seg["layout_version"] == 1);
+    CHECK(seg["layout_version"] == 2);
     CHECK(seg["schema_matches"] == true);
     CHECK(seg["creator_pid"] == ::getpid());
     CHECK(seg["creator_alive"] == true);
