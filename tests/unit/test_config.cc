@@ -224,3 +224,52 @@ TEST_CASE("save_config never writes a value that would not read back as given", 
     struct stat st {};
     CHECK(::stat((path + ".tmp." + std::to_string(::getpid())).c_str(), &st) != 0);
 }
+
+// Issue 6 item 1.10: every configuration example of the documentation, pasted as is, must be
+// accepted by the real parser. Examples are the ```ini blocks of README.md and docs/*.md. A
+// block without a [base] section is a fragment to add to a base's file (such as [snapshots]):
+// it is parsed after a minimal [base] section ("enabled = false"), as in a real file.
+TEST_CASE("every configuration example in the docs is accepted", "[config][docs]") {
+    namespace fs = std::filesystem;
+    const fs::path root = SONDE_SOURCE_DIR;
+    std::vector<fs::path> pages = {root / "README.md"};
+    for (const auto &e : fs::directory_iterator(root / "docs"))
+        if (e.path().extension() == ".md") pages.push_back(e.path());
+    std::sort(pages.begin(), pages.end());
+    int examples = 0;
+    for (const fs::path &page : pages) {
+        std::ifstream in(page);
+        REQUIRE(in);
+        std::string line, block;
+        int line_no = 0, start = 0;
+        size_t fence_indent = 0;  // a block inside a list item is indented
+        bool inside = false;
+        while (std::getline(in, line)) {
+            ++line_no;
+            const size_t indent = std::min(line.find_first_not_of(' '), line.size());
+            const std::string_view text = std::string_view(line).substr(indent);
+            if (!inside && text.starts_with("```ini")) {
+                inside = true;
+                start = line_no;
+                fence_indent = indent;
+                block.clear();
+            } else if (inside && text.starts_with("```")) {
+                inside = false;
+                ++examples;
+                const bool fragment = block.find("[base]") == std::string::npos;
+                BaseConfig c;
+                std::string error;
+                INFO(page.filename().string() << ":" << start << "\n" << block);
+                CHECK(parse_config((fragment ? "[base]\nenabled = false\n" : "") + block,
+                                   page.string(), c, &error) == ConfigLoad::Ok);
+                CHECK(error.empty());
+            } else if (inside) {
+                block += line.substr(std::min(indent, fence_indent)) + "\n";
+            }
+        }
+        INFO(page.string());
+        CHECK_FALSE(inside);  // an unterminated block
+    }
+    // The snapshot section and the operator guide's full file, at least.
+    CHECK(examples >= 2);
+}
