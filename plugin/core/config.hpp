@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "core/siphash.hpp"
+#include "shm/layout.hpp"
 #include "time/calendar.hpp"
 
 namespace sonde {
@@ -59,6 +60,12 @@ struct BaseConfig {
     uint32_t users_capacity = 0;
     uint32_t students_capacity = 0;
 };
+
+// The capacities a segment created for this configuration gets (defaults filled in).
+inline shm::Capacities capacities_of(const BaseConfig &c) {
+    return {c.users_capacity ? c.users_capacity : shm::kDefaultUserCapacity,
+            c.students_capacity ? c.students_capacity : shm::kDefaultStudentCapacity};
+}
 
 std::string config_path(const std::string &config_dir, const std::string &base_id);
 

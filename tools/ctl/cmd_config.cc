@@ -211,11 +211,8 @@ int cmd_enable(const Args &args, Io io) {
            << "  secret: " << (new_secret ? "new (128-bit, from getrandom)" : "kept") << "\n"
            << "  timezone: " << config.timezone << "\n"
            << "  school year starts: " << start_text(config.school_year_start) << "\n"
-           << "  capacity: "
-           << (config.users_capacity ? config.users_capacity : shm::kDefaultUserCapacity)
-           << " users, "
-           << (config.students_capacity ? config.students_capacity : shm::kDefaultStudentCapacity)
-           << " students (from the next segment created)\n"
+           << "  capacity: " << capacities_of(config).users << " users, "
+           << capacities_of(config).students << " students (from the next segment created)\n"
            << "  snapshots: "
            << (sc.spool_dir.empty() ? std::string("off")
                                     : "every " + std::to_string(sc.interval_minutes) + " min to " +

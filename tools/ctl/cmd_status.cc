@@ -103,9 +103,8 @@ std::optional<Json> configured_json(const std::string &dir, std::string *error) 
             j["timezone"] = c.timezone;
             j["school_year_start"] = start;
             // What a segment created now would get (the file's value, or the default).
-            j["users_capacity"] = c.users_capacity ? c.users_capacity : shm::kDefaultUserCapacity;
-            j["students_capacity"] =
-                c.students_capacity ? c.students_capacity : shm::kDefaultStudentCapacity;
+            j["users_capacity"] = capacities_of(c).users;
+            j["students_capacity"] = capacities_of(c).students;
         }
         list.push_back(j);
     }
