@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
+#include "shm/layout.hpp"
 #include "time/timezone.hpp"
 
 namespace sonde {
@@ -51,22 +53,126 @@ std::string format_secret(const SipKey &key) {
     return buf;
 }
 
+namespace {
+
+bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// Why `text` cannot be a value of the file, or nullptr. The writer and sonde-ctl use the same
+// rule as the parser, so nothing they write can be read back differently.
+const char *value_problem(std::string_view text) {
+    for (unsigned char c : text)
+        if (is_control(c)) return "contains a control character";
+    if (!text.empty() && (text.front() == ' ' || text.back() == ' '))
+        return "begins or ends with a space";
+    for (size_t i = 1; i < text.size(); ++i)
+        if ((text[i] == ';' || text[i] == '#') && text[i - 1] == ' ')
+            return "contains ' ;' or ' #', which would start a comment";
+    return nullptr;
+}
+
+std::string byte_name(unsigned char c) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02x", unsigned(c));
+    return buf;
+}
+
+// Checks every byte and removes comments before Boost.PropertyTree sees the text. Lines keep
+// their numbers, so the parser's line numbers stay right.
+//  - A control character (NUL, CR inside a line, escape...) refuses the file: only tabs and
+//    line feeds, and a CR right before a line feed, are allowed.
+//  - A comment is a line whose first non-blank character is ';' or '#', or the rest of a line
+//    from a ';' or '#' that follows a space or a tab.
+bool strip_comments(const std::string &text, std::string &out, std::string &why) {
+    out.clear();
+    out.reserve(text.size() + 1);
+    size_t line_no = 0;
+    for (size_t at = 0; at <= text.size();) {
+        size_t end = text.find('\n', at);
+        const bool last = end == std::string::npos;
+        if (last) end = text.size();
+        ++line_no;
+        std::string line = text.substr(at, end - at);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        for (unsigned char c : line)
+            if (is_control(c) && c != '\t') {
+                why = "line " + std::to_string(line_no) + ": control character " + byte_name(c);
+                return false;
+            }
+        for (size_t i = 1; i < line.size(); ++i)
+            if ((line[i] == ';' || line[i] == '#') && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+                line.resize(i);
+                break;
+            }
+        out += line;
+        out += '\n';
+        if (last) break;
+        at = end + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_decimal(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    uint64_t n = 0;
+    for (char ch : text) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        const uint64_t digit = uint64_t(ch - '0');
+        if (n > (UINT64_MAX - digit) / 10) return std::nullopt;  // would overflow
+        n = n * 10 + digit;
+    }
+    return n;
+}
+
+bool valid_config_value(std::string_view text, std::string *why) {
+    const char *problem = value_problem(text);
+    if (problem && why) *why = problem;
+    return problem == nullptr;
+}
+
 ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *error) {
-    namespace pt = boost::property_tree;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return ConfigLoad::Missing;
+    std::ifstream in(path, std::ios::binary);
+    std::string text;
+    if (in) {
+        std::ostringstream buffer;
+        buffer << in.rdbuf();
+        text = buffer.str();
+    }
+    if (!in) {
+        if (error) *error = path + ": cannot read";
+        return ConfigLoad::Malformed;
+    }
+    return parse_config(text, path, out, error);
+}
+
+ConfigLoad parse_config(const std::string &text, const std::string &origin, BaseConfig &out,
+                        std::string *error) {
+    namespace pt = boost::property_tree;
     auto fail = [&](const std::string &why) {
-        if (error) *error = path + ": " + why;
+        if (error) *error = origin + ": " + why;
         return ConfigLoad::Malformed;
     };
+    if (text.size() > kMaxConfigBytes)
+        return fail("larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+    std::string cleaned, why;
+    if (!strip_comments(text, cleaned, why)) return fail(why);
     pt::ptree tree;
     try {
-        pt::read_ini(path, tree);
+        std::istringstream in(cleaned);
+        pt::read_ini(in, tree);
     } catch (const pt::ini_parser_error &e) {
         return fail(e.message() + " (line " + std::to_string(e.line()) + ")");
     } catch (const std::exception &e) {
         return fail(e.what());
     }
+    // Tabs are blanks around keys and values, never inside them.
+    for (const auto &[section, body] : tree)
+        for (const auto &[key, value] : body)
+            if (const char *problem = value_problem(value.data()))
+                return fail("[" + section + "] " + key + ": the value " + problem);
     BaseConfig c;
     auto parse_bool = [](const std::string &v, bool &out) {
         if (v == "true" || v == "yes" || v == "1") return out = true, true;
@@ -74,10 +180,9 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
         return false;
     };
     auto parse_uint = [](const std::string &v, uint32_t lo, uint32_t hi, uint32_t &out) {
-        char *end = nullptr;
-        const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || n < lo || n > hi) return false;
-        out = uint32_t(n);
+        const std::optional<uint64_t> n = parse_decimal(v);
+        if (!n || *n < lo || *n > hi) return false;
+        out = uint32_t(*n);
         return true;
     };
     for (const auto &[section, body] : tree) {
@@ -124,12 +229,23 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
             } else if (key == "secret") {
                 if (!parse_secret(v, c.secret)) return fail("secret must be 32 hexadecimal digits");
             } else if (key == "timezone") {
-                std::string why;
-                if (!time::TimeZone::load(v, &why)) return fail("timezone: " + why);
+                std::string tz_error;
+                if (!time::TimeZone::load(v, &tz_error)) return fail("timezone: " + tz_error);
                 c.timezone = v;
             } else if (key == "school_year_start") {
                 if (!time::parse_school_year_start(v, c.school_year_start))
                     return fail("school_year_start must be MM-DD, not '" + v + "'");
+            } else if (key == "users_capacity") {
+                if (!parse_uint(v, shm::kMinUserCapacity, shm::kMaxUserCapacity, c.users_capacity))
+                    return fail("users_capacity must be a whole number from " +
+                                std::to_string(shm::kMinUserCapacity) + " to " +
+                                std::to_string(shm::kMaxUserCapacity) + ", not '" + v + "'");
+            } else if (key == "students_capacity") {
+                if (!parse_uint(v, shm::kMinStudentCapacity, shm::kMaxStudentCapacity,
+                                c.students_capacity))
+                    return fail("students_capacity must be a whole number from " +
+                                std::to_string(shm::kMinStudentCapacity) + " to " +
+                                std::to_string(shm::kMaxStudentCapacity) + ", not '" + v + "'");
             } else {
                 return fail("unknown key '" + key + "'");
             }
@@ -143,6 +259,19 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
 }
 
 bool save_config(const std::string &path, const BaseConfig &c, std::string *error) {
+    // Defence in depth: sonde-ctl validates its options, but whatever the caller passes, a value
+    // that could end a line, start a comment or lose its blanks is never written.
+    const std::pair<const char *, const std::string *> values[] = {
+        {"timezone", &c.timezone},
+        {"spool_dir", &c.snapshots.spool_dir},
+        {"console_public_key", &c.snapshots.console_public_key},
+        {"sender_key", &c.snapshots.sender_key},
+    };
+    for (const auto &[key, value] : values)
+        if (const char *problem = value_problem(*value)) {
+            if (error) *error = path + ": not written: the value of " + key + " " + problem;
+            return false;
+        }
     std::ostringstream text;
     char start[8];
     std::snprintf(start, sizeof start, "%02u-%02u", unsigned(c.school_year_start.month),
@@ -153,6 +282,8 @@ bool save_config(const std::string &path, const BaseConfig &c, std::string *erro
          << "secret = " << format_secret(c.secret) << "\n"
          << "timezone = " << c.timezone << "\n"
          << "school_year_start = " << start << "\n";
+    if (c.users_capacity) text << "users_capacity = " << c.users_capacity << "\n";
+    if (c.students_capacity) text << "students_capacity = " << c.students_capacity << "\n";
     const SnapshotConfig &sc = c.snapshots;
     if (!sc.spool_dir.empty())
         text << "\n[snapshots]\n"
@@ -165,6 +296,12 @@ bool save_config(const std::string &path, const BaseConfig &c, std::string *erro
              << "include_school_only = " << (sc.include_school_only ? "true" : "false") << "\n"
              << "spool_max_files = " << sc.spool_max_files << "\n";
     const std::string body = text.str();
+    BaseConfig back;
+    std::string why;
+    if (parse_config(body, path, back, &why) != ConfigLoad::Ok) {
+        if (error) *error = "not written, it would not read back: " + why;
+        return false;
+    }
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {

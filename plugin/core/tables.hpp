@@ -11,15 +11,18 @@
 
 namespace sonde::tables {
 
-inline uint32_t home_slot(uint64_t key, uint32_t capacity) {
-    return uint32_t(key ^ (key >> 29)) & (capacity - 1);
+// `slots` is the number of slots of the table, a power of two: the header's user_capacity or
+// student_capacity, table_slots() of the stated capacity (see shm/layout.hpp).
+inline uint32_t home_slot(uint64_t key, uint32_t slots) {
+    return uint32_t(key ^ (key >> 29)) & (slots - 1);
 }
 
 // Finds the entry of `key` or claims an empty one; nullptr when kMaxProbes slots are taken.
+// At the stated capacity a table is at most half full, so that does not happen before it.
 template <typename Entry>
-inline Entry *find_or_insert(Entry *entries, uint32_t capacity, uint64_t key) noexcept {
-    uint32_t i = home_slot(key, capacity);
-    for (uint32_t n = 0; n < shm::kMaxProbes && n < capacity; ++n, i = (i + 1) & (capacity - 1)) {
+inline Entry *find_or_insert(Entry *entries, uint32_t slots, uint64_t key) noexcept {
+    uint32_t i = home_slot(key, slots);
+    for (uint32_t n = 0; n < shm::kMaxProbes && n < slots; ++n, i = (i + 1) & (slots - 1)) {
         Entry &e = entries[i];
         uint64_t k = e.key.load(std::memory_order_acquire);
         if (k == key) return &e;

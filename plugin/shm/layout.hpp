@@ -14,15 +14,52 @@ namespace sonde::shm {
 
 inline constexpr uint64_t kMagic = 0x4D485345444E4F53ULL;  // "SONDESHM" little-endian
 inline constexpr uint32_t kByteOrderMark = 0x01020304u;
-inline constexpr uint32_t kLayoutVersion = 1;
+// 2: the header records the stated capacities of the tables (user_stated_capacity,
+// student_stated_capacity) next to their slot counts.
+inline constexpr uint32_t kLayoutVersion = 2;
 inline constexpr size_t kCacheLine = 64;
 
-// Capacities. Users: the largest schools have ~10,000 accounts; 16,384 slots keep linear
-// probing short at that load. Students: 4,096 covers the largest lycées.
 inline constexpr uint32_t kRowCount = 48;
-inline constexpr uint32_t kUserCapacity = 16384;
-inline constexpr uint32_t kStudentCapacity = 4096;
+
+// Capacities of the users and students tables. A *stated* capacity is the number of distinct
+// people guaranteed to fit (since the segment was created: entries are never removed). A table
+// of stated capacity C has table_slots(C) slots, the smallest power of two >= 2 C, so it is at
+// most half full when C people are in it. At that load linear probing averages 1.5 probes to
+// find a key and 2.5 to insert one, and the chance that an insertion needs more than
+// kMaxProbes = 256 probes is of the order of (a e^(1-a))^256 ~ 4e-22 (a = 1/2, keys hashed with
+// the secret): bounded probing does not refuse anyone before C (tests/unit/test_tables.cc fills
+// tables to C under 100 random secrets and measures the longest probe).
+//
+// Defaults, sized for a large cité scolaire (collège + lycée, ~3,500 pupils; with parents and
+// staff ~12,000 accounts) with room to spare, including last year's leavers, who keep their
+// entries until the segment is next created: 24,576 users (2x) and 8,192 students (2.3x).
+// An operator sizes a base with users_capacity / students_capacity in its configuration file.
+inline constexpr uint32_t kDefaultUserCapacity = 24576;
+inline constexpr uint32_t kDefaultStudentCapacity = 8192;
+inline constexpr uint32_t kMinUserCapacity = 256, kMaxUserCapacity = 262144;
+inline constexpr uint32_t kMinStudentCapacity = 256, kMaxStudentCapacity = 65536;
 inline constexpr uint32_t kMaxProbes = 256;
+
+// 0 if that does not fit in 32 bits (never for a valid capacity).
+constexpr uint32_t table_slots(uint32_t stated_capacity) {
+    uint64_t slots = 1;
+    while (slots < 2 * uint64_t(stated_capacity)) slots <<= 1;
+    return slots <= UINT32_MAX ? uint32_t(slots) : 0;
+}
+static_assert(table_slots(kDefaultUserCapacity) == 65536);
+static_assert(table_slots(kDefaultStudentCapacity) == 16384);
+static_assert(table_slots(kMaxUserCapacity) == (1u << 19));
+static_assert(table_slots(kMinStudentCapacity) > kMaxProbes);
+
+// The capacities a segment is created with (stated, not slots).
+struct Capacities {
+    uint32_t users = kDefaultUserCapacity;
+    uint32_t students = kDefaultStudentCapacity;
+};
+constexpr bool valid_capacities(const Capacities &c) {
+    return c.users >= kMinUserCapacity && c.users <= kMaxUserCapacity &&
+           c.students >= kMinStudentCapacity && c.students <= kMaxStudentCapacity;
+}
 inline constexpr uint32_t kLabelBytes = 32;
 // Latches (Envoy's pattern): the shipper copies the cumulative totals at each window start,
 // so a window's figure is the difference of two latches. 8 days of hours survive an outage.
@@ -89,6 +126,9 @@ struct Header {
     uint64_t shared_row_offset;  // one row updated with fetch_add (fallback writers)
     uint64_t gauges_offset;      // atomic<uint64_t>[gauge_cells]: (set_time_u32 << 32) | value_i32
     uint32_t gauge_cells;
+    // user_capacity and student_capacity are the numbers of SLOTS of the tables (powers of
+    // two; every probe and scan uses them). The number of people guaranteed to fit is
+    // user_stated_capacity / student_stated_capacity below (layout version 2).
     uint32_t user_capacity;
     uint64_t users_offset;  // UserEntry[user_capacity]
     uint32_t student_capacity;
@@ -101,6 +141,11 @@ struct Header {
     uint64_t month_latches_offset;  // kPeriodLatchSlots latches of cells_per_row values
     uint64_t year_latches_offset;   // kPeriodLatchSlots latches of cells_per_row values
     uint64_t hour_latch_stride, full_latch_stride;
+
+    // Layout version 2. The stated capacities the segment was created with:
+    // user_capacity == table_slots(user_stated_capacity), and likewise for students.
+    uint32_t user_stated_capacity;
+    uint32_t student_stated_capacity;
 };
 
 // One latch: written only by the elected shipper (seqlock: seq is odd while it writes),
@@ -193,9 +238,16 @@ constexpr Geometry geometry(uint32_t rows, uint32_t users, uint32_t students) {
     return g;
 }
 
-inline constexpr Geometry kDefaultGeometry = geometry(kRowCount, kUserCapacity, kStudentCapacity);
-// The brief's budget: one base, sized for the largest schools, fits in 2 MiB.
-static_assert(kDefaultGeometry.size <= 2u * 1024 * 1024);
+constexpr Geometry geometry_for(const Capacities &c) {
+    return geometry(kRowCount, table_slots(c.users), table_slots(c.students));
+}
+inline constexpr Geometry kDefaultGeometry = geometry_for(Capacities{});
+// Memory budget per base (docs/architecture.md). The tables dominate: 56 bytes per slot, two
+// to four slots per stated place. Default capacities (24,576 users, 8,192 students): 4.9 MiB,
+// within 6 MiB. The largest an operator can configure (262,144 users, 65,536 students):
+// 35.5 MiB, within 40 MiB.
+static_assert(kDefaultGeometry.size <= 6u * 1024 * 1024);
+static_assert(geometry_for({kMaxUserCapacity, kMaxStudentCapacity}).size <= 40u * 1024 * 1024);
 
 uint32_t header_checksum(const Header &h) noexcept;
 

@@ -76,7 +76,8 @@ uint64_t random_u64() {
     return v ? v : 1;
 }
 
-void initialise(void *base, const Geometry &g, const std::string &base_id, uint32_t product) {
+void initialise(void *base, const Geometry &g, const Capacities &caps, const std::string &base_id,
+                uint32_t product) {
     // ftruncate gave us zeroed pages: every counter, lease and table slot starts at 0.
     auto *h = new (base) Header{};
     h->magic = kMagic;
@@ -101,9 +102,9 @@ void initialise(void *base, const Geometry &g, const std::string &base_id, uint3
     h->shared_row_offset = g.shared_row_offset;
     h->gauges_offset = g.gauges_offset;
     h->gauge_cells = catalog::kGaugeCells;
-    h->user_capacity = kUserCapacity;
+    h->user_capacity = table_slots(caps.users);
     h->users_offset = g.users_offset;
-    h->student_capacity = kStudentCapacity;
+    h->student_capacity = table_slots(caps.students);
     h->tally_slots = catalog::kTallySlots;
     h->students_offset = g.students_offset;
     h->diag_offset = g.diag_offset;
@@ -114,6 +115,8 @@ void initialise(void *base, const Geometry &g, const std::string &base_id, uint3
     h->year_latches_offset = g.year_latches_offset;
     h->hour_latch_stride = g.hour_latch_stride;
     h->full_latch_stride = g.full_latch_stride;
+    h->user_stated_capacity = caps.users;
+    h->student_stated_capacity = caps.students;
     h->header_checksum = header_checksum(*h);
     h->ready.store(1, std::memory_order_release);
 }
@@ -131,10 +134,10 @@ bool set_aside(const std::string &path, int fd) {
 }
 
 OpenResult create_and_publish(const std::string &path, const std::string &base_id, uint32_t product,
-                              bool &lost_race) {
+                              const Capacities &caps, bool &lost_race) {
     OpenResult r;
     lost_race = false;
-    const Geometry &g = kDefaultGeometry;
+    const Geometry g = geometry_for(caps);
     char suffix[64];
     std::snprintf(suffix, sizeof suffix, ".init.%d.%016llx", int(::getpid()),
                   static_cast<unsigned long long>(random_u64()));
@@ -158,7 +161,7 @@ OpenResult create_and_publish(const std::string &path, const std::string &base_i
         ::unlink(tmp.c_str());
         return r;
     }
-    initialise(base, g, base_id, product);
+    initialise(base, g, caps, base_id, product);
     // Publishing is a link(): atomic, and it fails if another process published first. Nobody
     // can ever see a half-initialised segment, and a creator that dies leaves only its temp file.
     int rc = ::link(tmp.c_str(), path.c_str());
@@ -222,21 +225,36 @@ std::string validate(const Header &h, uint64_t file_size) {
         h.hour_latch_stride != g.hour_latch_stride || h.full_latch_stride != g.full_latch_stride ||
         h.size != g.size)
         return "section table inconsistent (corrupt)";
-    if (h.user_capacity == 0 || (h.user_capacity & (h.user_capacity - 1)) != 0 ||
-        h.student_capacity == 0 || (h.student_capacity & (h.student_capacity - 1)) != 0)
-        return "table capacities are not powers of two (corrupt)";
+    if (!valid_capacities({h.user_stated_capacity, h.student_stated_capacity}))
+        return "stated table capacities out of range (corrupt)";
+    if (h.user_capacity != table_slots(h.user_stated_capacity) ||
+        h.student_capacity != table_slots(h.student_stated_capacity))
+        return "table slots do not match the stated capacities (corrupt)";
     if (h.base_id[sizeof h.base_id - 1] != '\0') return "base id not terminated (corrupt)";
     return {};
 }
 
 OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, uint32_t product) {
+    return open_segment(shm_dir, base_id, product, Capacities{});
+}
+
+OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, uint32_t product,
+                        const Capacities &caps) {
     const std::string path = segment_path(shm_dir, base_id);
     OpenResult r;
+    if (!valid_capacities(caps)) {
+        r.error = "capacities out of range: " + std::to_string(caps.users) + " users (" +
+                  std::to_string(kMinUserCapacity) + ".." + std::to_string(kMaxUserCapacity) +
+                  "), " + std::to_string(caps.students) + " students (" +
+                  std::to_string(kMinStudentCapacity) + ".." + std::to_string(kMaxStudentCapacity) +
+                  ")";
+        return r;
+    }
     for (int attempt = 0; attempt < 8; ++attempt) {
         int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0 && errno == ENOENT) {
             bool lost_race = false;
-            OpenResult c = create_and_publish(path, base_id, product, lost_race);
+            OpenResult c = create_and_publish(path, base_id, product, caps, lost_race);
             c.replaced = r.replaced;
             if (lost_race) continue;
             return c;

@@ -74,6 +74,11 @@ std::string segment_path(const std::string &shm_dir, const std::string &base_id)
 
 // Read-write open used by the plugin. Never writes to a segment that fails validation: such a
 // segment is renamed to "<path>.bad.<unix time>" for inspection and a fresh one is created.
+// A segment is created with `caps` (the stated capacities of its tables); an existing valid
+// segment is attached whatever its capacities: they change only when a segment is created.
+OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, uint32_t product,
+                        const Capacities &caps);
+// The same with the default capacities.
 OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, uint32_t product);
 
 // Read-only attach used by the operator tool and the tests; never creates or modifies.

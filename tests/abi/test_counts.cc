@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdio>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -165,5 +166,62 @@ TEST_CASE("a host may exit with its base still open", "[abi][counts]") {
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 1) == 500);
     sonde_base *base = tb.open();  // a live process's watcher takes the dead row back
     REQUIRE(test::eventually([&] { return tb.view().rows_leased() == 0; }));
+    api().base_close(base);
+}
+
+// Issue 6 item 1.5: the tables hold their stated capacity through the plugin, and what does not
+// fit past it is refused with SONDE_E_FULL and counted, never silently dropped.
+TEST_CASE("the default capacities fit, and refusals past them are counted",
+          "[abi][counts][capacity]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    const sonde::reader::SegmentView view = tb.view();
+    const uint32_t users = view.header().user_stated_capacity;
+    const uint32_t students = view.header().student_stated_capacity;
+    CHECK(users == 24576);
+    CHECK(students == 8192);
+
+    auto connect = [&](uint32_t n) {
+        const std::string key = "user-" + std::to_string(n);
+        return api().connection(w, SONDE_PROFILE_GUARDIAN, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT,
+                                key.data(), key.size());
+    };
+    auto tally = [&](uint32_t n) {
+        const std::string key = "student-" + std::to_string(n);
+        return api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 1, 1);
+    };
+    uint32_t refused = 0;
+    for (uint32_t n = 0; n < users; ++n) refused += connect(n) != SONDE_OK;
+    for (uint32_t n = 0; n < students; ++n) refused += tally(n) != SONDE_OK;
+    CHECK(refused == 0);
+    CHECK(view.users_used() == users);
+    CHECK(view.students_used() == students);
+    CHECK(view.diag(sonde::shm::Diag::UsersTableFull) == 0);
+    CHECK(view.diag(sonde::shm::Diag::StudentsTableFull) == 0);
+
+    // Far past the slots: refusals happen, each one returned and counted.
+    uint64_t users_full = 0, students_full = 0;
+    for (uint32_t n = users; n < 3 * view.header().user_capacity; ++n) {
+        const int rc = connect(n);
+        REQUIRE((rc == SONDE_OK || rc == SONDE_E_FULL));
+        users_full += rc == SONDE_E_FULL;
+    }
+    for (uint32_t n = students; n < 3 * view.header().student_capacity; ++n) {
+        const int rc = tally(n);
+        REQUIRE((rc == SONDE_OK || rc == SONDE_E_FULL));
+        students_full += rc == SONDE_E_FULL;
+    }
+    CHECK(users_full > 0);
+    CHECK(students_full > 0);
+    CHECK(view.diag(sonde::shm::Diag::UsersTableFull) == users_full);
+    CHECK(view.diag(sonde::shm::Diag::StudentsTableFull) == students_full);
+    const sonde_diagnostics d = test::diagnostics(base);
+    CHECK(d.users_table_full == users_full);
+    CHECK(d.students_table_full == students_full);
+    CHECK(d.users_used == view.users_used());
+    api().writer_release(w);
     api().base_close(base);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -570,7 +571,7 @@ TEST_CASE("dump --format table lists every indicator with its breakdown") {
           std::string::npos);
     CHECK(r.out.find("6EME: 0=28 1-4=1 5-9=1 10-19=0 20+=0") != std::string::npos);
     CHECK(r.out.find("rooms") != std::string::npos);
-    CHECK(r.out.find("rows leased 1 / 48, users 5 / 16384, students 3 / 4096") !=
+    CHECK(r.out.find("rows leased 1 / 48, users 5 / 24576, students 3 / 8192") !=
           std::string::npos);
     size_t lines = 0;
     for (int id = 1; id <= 80; ++id)
@@ -594,7 +595,9 @@ TEST_CASE("status lists segments, configured bases and leftovers") {
     CHECK(seg["base"] == kBase);
     CHECK(seg["compatible"] == true);
     CHECK(seg["product"] == "pronote");
-    CHECK(seg["layout_version"] == 1);
+    CHECK(seg["layout_version"] == 2);
+    CHECK(seg["users_capacity"] == 24576);
+    CHECK(seg["students_capacity"] == 8192);
     CHECK(seg["schema_matches"] == true);
     CHECK(seg["creator_pid"] == ::getpid());
     CHECK(seg["creator_alive"] == true);
@@ -692,4 +695,208 @@ TEST_CASE("the sonde-ctl binary: exit codes, help, real output") {
         ctl_binary({"dump", kBase, "--shm-dir", rec.dir.shm(), "--format", "openmetrics"});
     REQUIRE(om.code == 0);
     CHECK(parse_openmetrics(om.out).size() > 100);
+}
+
+namespace {
+
+// Runs the binary with a bad command line: exit code 2, a message naming the option and what it
+// takes, and the configuration directory exactly as it was (nothing written, no temp file).
+void check_refused(const TempDir &dir, std::vector<std::string> args,
+                   const std::vector<std::string> &message_parts) {
+    std::map<std::string, std::string> before;
+    for (const auto &e : fs::directory_iterator(dir.conf()))
+        before[e.path().filename().string()] = read_file(e.path().string());
+    const Result r = ctl_binary(args);
+    std::string shown;
+    for (const std::string &a : args) shown += " [" + a + "]";
+    INFO("sonde-ctl" << shown << "\nstderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    for (const std::string &part : message_parts) CHECK(r.err.find(part) != std::string::npos);
+    std::map<std::string, std::string> after;
+    for (const auto &e : fs::directory_iterator(dir.conf()))
+        after[e.path().filename().string()] = read_file(e.path().string());
+    CHECK(after == before);
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string> &more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+}  // namespace
+
+// Issue 6 item 1.9: `enable` wrote what it was not given.
+TEST_CASE("enable refuses out-of-range, malformed and injected values, and writes nothing") {
+    TempDir dir;
+    const std::vector<std::string> enable = {"enable", kBase, "--config-dir", dir.conf()};
+    const std::vector<std::string> snapshots =
+        with(enable, {"--spool-dir", "/var/spool/sonde", "--console-key", "/etc/sonde/console.pub",
+                      "--sender-key", "/etc/sonde/server.key"});
+    const std::string range = "must be a whole number from 1 to 1440";
+
+    auto all_cases = [&] {
+        // Numbers: the whole string, digits only, no sign trick, no wrap to 32 bits.
+        for (const char *bad : {"4294967311", "15abc", "-4294967295", "-1", "+15", " 15", "15 ",
+                                "0", "1441", "0x0f", "1e3", "", "18446744073709551631"})
+            check_refused(dir, with(snapshots, {"--interval", bad}), {"--interval", range});
+        check_refused(dir, with(snapshots, {"--interval=15abc"}), {"--interval", range});
+        for (const char *bad : {"0", "1001", "5.0", "-5", "4294967301"})
+            check_refused(dir, with(snapshots, {"--k-anonymity", bad}),
+                          {"--k-anonymity", "from 1 to 1000"});
+        for (const char *bad : {"maybe", "YES", ""})
+            check_refused(dir, with(snapshots, {"--include-school-only", bad}),
+                          {"--include-school-only", "must be one of yes, no"});
+        check_refused(dir, with(snapshots, {"--include-school-only", "yes\n"}),
+                      {"--include-school-only", "control characters"});
+        for (const char *bad : {"255", "262145", "24k", "-24576", "4294991872"})
+            check_refused(dir, with(enable, {"--users", bad}), {"--users", "from 256 to 262144"});
+        for (const char *bad : {"0", "65537", "8192.0"})
+            check_refused(dir, with(enable, {"--students", bad}),
+                          {"--students", "from 256 to 65536"});
+
+        // Paths and text: no control character, nothing the file could not hold as given.
+        check_refused(dir,
+                      with(enable, {"--spool-dir", "/var/spool/sonde\n[base]\nenabled = false",
+                                    "--console-key", "/etc/sonde/console.pub", "--sender-key",
+                                    "/etc/sonde/server.key"}),
+                      {"--spool-dir", "control characters", "\\n[base]\\n"});
+        for (const std::string option : {"--console-key", "--sender-key"})
+            for (const char *bad : {"/etc/sonde/k\rx", "/etc/sonde/k\tx", "/etc/sonde/k\x1b"}) {
+                std::vector<std::string> args = snapshots;
+                const auto it = std::find(args.begin(), args.end(), option);
+                *(it + 1) = bad;
+                check_refused(dir, args, {option, "control characters"});
+            }
+        check_refused(dir, with(enable, {"--timezone", "Europe/Paris\nsecret = 0"}),
+                      {"--timezone", "control characters"});
+        check_refused(dir, with(enable, {"--school-year-start", "09-01\n"}),
+                      {"--school-year-start", "control characters"});
+        check_refused(dir, with(enable, {"--school-year-start", "09-01x"}),
+                      {"--school-year-start", "MM-DD"});
+        check_refused(dir, {"enable", kBase, "--config-dir", dir.conf() + "\n"},
+                      {"--config-dir", "control characters"});
+        check_refused(dir, {"enable", kBase, "--config-dir", ""}, {"--config-dir"});
+        for (const char *bad :
+             {"/var/spool/sonde ;x", "/var/spool/sonde #x", " /var/spool", "/var/spool/sonde "}) {
+            std::vector<std::string> args = snapshots;
+            *(std::find(args.begin(), args.end(), "--spool-dir") + 1) = bad;
+            check_refused(dir, args, {"--spool-dir", "cannot be written to the configuration"});
+        }
+        check_refused(
+            dir,
+            with(enable, {"--spool-dir", "spool", "--console-key", "/k.pub", "--sender-key", "/k"}),
+            {"--spool-dir", "absolute path"});
+
+        check_refused(dir, with(snapshots, {"--no-snapshots"}),
+                      {"--no-snapshots cannot be combined with --spool-dir"});
+    };
+
+    SECTION("on a base never enabled: no file appears") {
+        all_cases();
+        // Snapshot settings without snapshots on would be silently dropped.
+        check_refused(dir, with(enable, {"--interval", "30"}),
+                      {"--interval", "needs snapshots on"});
+        check_refused(dir, with(enable, {"--k-anonymity", "3"}),
+                      {"--k-anonymity", "needs snapshots on"});
+        check_refused(dir, with(enable, {"--spool-dir", "/var/spool/sonde"}),
+                      {"--spool-dir needs --console-key and --sender-key"});
+        CHECK(fs::is_empty(dir.conf()));
+    }
+    SECTION("on an enabled base with snapshots: the file stays byte for byte") {
+        REQUIRE(ctl_binary(with(snapshots, {"--interval", "30"})).code == 0);
+        all_cases();
+        sonde::BaseConfig c;
+        REQUIRE(sonde::load_config(sonde::config_path(dir.conf(), kBase), c, nullptr) ==
+                sonde::ConfigLoad::Ok);
+        CHECK(c.snapshots.interval_minutes == 30);
+        CHECK(c.snapshots.spool_dir == "/var/spool/sonde");
+    }
+}
+
+TEST_CASE("enable accepts the edges of every range and writes exactly them") {
+    TempDir dir;
+    const Result r =
+        ctl_binary({"enable", kBase, "--config-dir", dir.conf(), "--spool-dir", "/var/spool/s#1",
+                    "--console-key=/etc/sonde/console.pub", "--sender-key", "/etc/sonde/server.key",
+                    "--interval", "1440", "--k-anonymity", "1", "--include-school-only", "yes",
+                    "--users", "262144", "--students", "256"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("capacity: 262144 users, 256 students") != std::string::npos);
+    sonde::BaseConfig c;
+    REQUIRE(sonde::load_config(sonde::config_path(dir.conf(), kBase), c, nullptr) ==
+            sonde::ConfigLoad::Ok);
+    CHECK(c.snapshots.spool_dir == "/var/spool/s#1");
+    CHECK(c.snapshots.interval_minutes == 1440);
+    CHECK(c.snapshots.k_anonymity == 1);
+    CHECK(c.snapshots.include_school_only);
+    CHECK(c.users_capacity == 262144);
+    CHECK(c.students_capacity == 256);
+    // A later enable without them keeps them, like every other setting.
+    REQUIRE(ctl_binary({"enable", kBase, "--config-dir", dir.conf(), "--interval", "1"}).code == 0);
+    REQUIRE(sonde::load_config(sonde::config_path(dir.conf(), kBase), c, nullptr) ==
+            sonde::ConfigLoad::Ok);
+    CHECK(c.snapshots.interval_minutes == 1);
+    CHECK(c.users_capacity == 262144);
+    CHECK(c.students_capacity == 256);
+}
+
+TEST_CASE("every command validates its options the same way") {
+    TempDir dir;
+    check_refused(dir, {"dump", kBase, "--at", "-1"}, {"--at", "from 0 to 4294967296"});
+    check_refused(dir, {"dump", kBase, "--at", "4294967297"}, {"--at", "from 0 to 4294967296"});
+    check_refused(dir, {"dump", kBase, "--at", "12abc"}, {"--at"});
+    check_refused(dir, {"dump", kBase, "--format", "XML"},
+                  {"--format", "table, json, openmetrics"});
+    check_refused(dir, {"dump", kBase, "--shm-dir", "/dev/shm\n"}, {"--shm-dir", "control"});
+    check_refused(dir, {"status", "--format", "yaml"}, {"--format", "table, json"});
+    check_refused(dir, {"status", "--shm-dir", ""}, {"--shm-dir"});
+    check_refused(dir, {"status", "--config-dir", "x\x01"}, {"--config-dir", "control"});
+    check_refused(dir, {"keygen", "--out", ""}, {"--out"});
+    check_refused(dir, {"keygen", "--out", "/tmp/k\n"}, {"--out", "control"});
+    check_refused(dir, {"open", "f", "--key", "k", "--trust", "t", "--max-size", "10MB"},
+                  {"--max-size", "whole number"});
+    check_refused(dir, {"open", "f", "--key", "k", "--trust", "t", "--max-size", "0"},
+                  {"--max-size", "whole number"});
+    check_refused(dir, {"open", "f", "--key", "k", "--trust", "t", "--after-sequence", "-1"},
+                  {"--after-sequence", "whole number"});
+    check_refused(
+        dir,
+        {"open", "f", "--key", "k", "--trust", "t", "--after-sequence", "18446744073709551616"},
+        {"--after-sequence", "whole number"});
+    check_refused(dir, {"disable", kBase, "--config-dir", dir.conf() + "\r"},
+                  {"--config-dir", "control"});
+}
+
+// Issue 6 item 1.5: capacities are set per base and shown next to the live segment's.
+TEST_CASE("status shows configured and actual capacities and warns when they differ") {
+    TempDir dir;
+    REQUIRE(ctl({"enable", "0310004D", "--config-dir", dir.conf()}).code == 0);
+    sonde_base *base = open_base(dir, "0310004D");
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    REQUIRE(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT, "u",
+                             1) == SONDE_OK);
+    REQUIRE(ctl({"enable", "0310004D", "--config-dir", dir.conf(), "--users", "40000", "--students",
+                 "12000"})
+                .code == 0);
+    const Result r =
+        ctl({"status", "--shm-dir", dir.shm(), "--config-dir", dir.conf(), "--format", "json"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const Json doc = Json::parse(r.out);
+    REQUIRE(doc["segments"].size() == 1);
+    CHECK(doc["segments"][0]["users_capacity"] == 24576);
+    CHECK(doc["segments"][0]["students_capacity"] == 8192);
+    CHECK(doc["segments"][0]["users_slots"] == 65536);
+    CHECK(doc["segments"][0]["students_slots"] == 16384);
+    CHECK(doc["configured"][0]["users_capacity"] == 40000);
+    CHECK(doc["configured"][0]["students_capacity"] == 12000);
+    const std::string warnings = doc["warnings"].dump();
+    CHECK(warnings.find("users_capacity is 40000 in the configuration but 24576 in the live "
+                        "segment") != std::string::npos);
+    CHECK(warnings.find("students_capacity is 12000") != std::string::npos);
+    api().writer_release(w);
+    api().base_close(base);
 }

@@ -49,7 +49,12 @@ TEST_CASE("a new segment is fully initialised, private and within budget", "[seg
     CHECK(std::string(h.base_id) == "0310001A");
     CHECK(h.generation != 0);
     CHECK(shm::validate(h, r.mapping.size()).empty());
-    CHECK(r.mapping.size() <= 2u * 1024 * 1024);
+    CHECK(r.mapping.size() <= 6u * 1024 * 1024);  // the budget in shm/layout.hpp
+    CHECK(r.mapping.size() == shm::kDefaultGeometry.size);
+    CHECK(h.user_stated_capacity == shm::kDefaultUserCapacity);
+    CHECK(h.student_stated_capacity == shm::kDefaultStudentCapacity);
+    CHECK(h.user_capacity == shm::table_slots(shm::kDefaultUserCapacity));
+    CHECK(h.student_capacity == shm::table_slots(shm::kDefaultStudentCapacity));
     struct stat st {};
     REQUIRE(::stat(shm::segment_path(dir, "0310001A").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
@@ -60,6 +65,68 @@ TEST_CASE("a new segment is fully initialised, private and within budget", "[seg
     REQUIRE(again.mapping.valid());
     CHECK_FALSE(again.created);
     CHECK(again.mapping.header().generation == h.generation);
+}
+
+TEST_CASE("a segment is created with the requested capacities and keeps them", "[segment]") {
+    const std::string dir = temp_dir();
+    const shm::Capacities caps{1000, 300};
+    shm::OpenResult r = shm::open_segment(dir, "0310001A", 1, caps);
+    REQUIRE(r.mapping.valid());
+    CHECK(r.created);
+    const shm::Header &h = r.mapping.header();
+    CHECK(h.user_stated_capacity == 1000);
+    CHECK(h.student_stated_capacity == 300);
+    CHECK(h.user_capacity == 2048);
+    CHECK(h.student_capacity == 1024);
+    CHECK(r.mapping.size() == shm::geometry_for(caps).size);
+    CHECK(shm::validate(h, r.mapping.size()).empty());
+    CHECK(shm::attach_segment(shm::segment_path(dir, "0310001A")).mapping.valid());
+
+    // Other capacities later (the operator changed the configuration): the live segment and its
+    // counts are kept; the new capacities apply to the next segment created.
+    shm::OpenResult again = shm::open_segment(dir, "0310001A", 1, shm::Capacities{});
+    REQUIRE(again.mapping.valid());
+    CHECK_FALSE(again.created);
+    CHECK(again.replaced == 0);
+    CHECK(again.mapping.header().user_stated_capacity == 1000);
+    CHECK(again.mapping.header().generation == h.generation);
+
+    // Out of range: refused, nothing created.
+    const std::string other = temp_dir();
+    for (const shm::Capacities bad : {shm::Capacities{0, 300}, shm::Capacities{1000, 0},
+                                      shm::Capacities{shm::kMaxUserCapacity + 1, 300},
+                                      shm::Capacities{1000, shm::kMaxStudentCapacity + 1}}) {
+        shm::OpenResult refused = shm::open_segment(other, "0310001A", 1, bad);
+        CHECK_FALSE(refused.mapping.valid());
+        CHECK(refused.error.find("capacities out of range") != std::string::npos);
+    }
+    CHECK(entries(other).empty());
+}
+
+TEST_CASE("validation checks slots against stated capacities", "[segment]") {
+    const std::string dir = temp_dir();
+    shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+    REQUIRE(r.mapping.valid());
+    shm::Header &h = r.mapping.header();
+    // Changes a field, reseals the header checksum (as a buggy or hostile writer could), and
+    // says what validation thinks of it.
+    auto resealed = [&](auto change) {
+        change();
+        h.header_checksum = shm::header_checksum(h);
+        return shm::validate(h, r.mapping.size());
+    };
+    const uint32_t stated = h.user_stated_capacity;
+    CHECK(resealed([&] { h.user_stated_capacity = stated / 2; }).find("do not match") !=
+          std::string::npos);
+    CHECK(resealed([&] { h.user_stated_capacity = 0; }).find("out of range") != std::string::npos);
+    CHECK(resealed([&] {
+              h.user_stated_capacity = shm::kMaxUserCapacity + 1;
+          }).find("out of range") != std::string::npos);
+    CHECK(resealed([&] { h.user_stated_capacity = stated; }).empty());
+    const uint32_t students = h.student_stated_capacity;
+    CHECK(resealed([&] { h.student_stated_capacity = students * 2; }).find("do not match") !=
+          std::string::npos);
+    CHECK(resealed([&] { h.student_stated_capacity = students; }).empty());
 }
 
 TEST_CASE("bad segments are set aside, never written, and replaced", "[segment]") {

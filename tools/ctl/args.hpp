@@ -1,7 +1,9 @@
 #pragma once
 // A small command-line parser: positional arguments and "--name value" / "--name=value"
-// options, each command declaring the options it accepts. Anything else is a usage error.
+// options, each command declaring the options it accepts and what their values may be.
+// Anything else is a usage error (exit code 2), reported before the command does anything.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <span>
@@ -11,10 +13,21 @@
 
 namespace sonde::ctl {
 
+// What an option's value may be. Every value is refused if it holds a control character
+// (line feed, CR, NUL, tab, escape...).
+enum class ValueKind {
+    Text,    // checked by the command (time zone, MM-DD...)
+    Path,    // a non-empty path
+    Number,  // a whole decimal number in [min, max]: digits only, no sign, no overflow
+    Choice,  // one of the '|'-separated words of value_name
+};
+
 struct OptionSpec {
     std::string_view name;        // without the leading "--"
-    std::string_view value_name;  // empty: a flag without a value
+    std::string_view value_name;  // empty: a flag without a value; Choice: "a|b|c"
     std::string_view help;
+    ValueKind kind = ValueKind::Text;
+    uint64_t min = 0, max = 0;  // Number only, inclusive
 };
 
 struct ParsedArgs {
@@ -24,11 +37,21 @@ struct ParsedArgs {
 
     bool has(std::string_view name) const { return options.find(name) != options.end(); }
     std::string get(std::string_view name, std::string fallback = {}) const;
+    // The value of a Number option (validated by parse_args), or fallback when absent.
+    uint64_t number(std::string_view name, uint64_t fallback) const;
 };
 
 // "--help" / "-h" anywhere sets help and skips the other checks; "--" ends the options.
+// Every option value is checked against its spec; *error names the option and what it takes.
 std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
                                      std::span<const OptionSpec> options, std::string *error);
+
+// Why `value` is not valid for `spec`, or empty. Exposed for the tests.
+std::string check_value(const OptionSpec &spec, std::string_view value);
+
+// `text` for an error message: control characters shown as \n, \r, \t or \xNN, and cut
+// after 80 characters.
+std::string printable(std::string_view text);
 
 // "  --name VALUE   help" lines for a command's --help.
 std::string options_help(std::span<const OptionSpec> options);

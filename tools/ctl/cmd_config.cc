@@ -11,27 +11,61 @@
 #include "command.hpp"
 #include "core/config.hpp"
 #include "secret.hpp"
+#include "shm/layout.hpp"
 #include "time/timezone.hpp"
 
 namespace sonde::ctl {
 namespace {
 
+using enum ValueKind;
 constexpr OptionSpec kEnableOptions[] = {
-    {"config-dir", "DIR", "directory of the <BASE>.conf files (required)"},
-    {"timezone", "TZ", "IANA time zone of the school (default: kept, or Europe/Paris)"},
-    {"school-year-start", "MM-DD", "first day of the school year (default: kept, or 09-01)"},
-    {"spool-dir", "DIR", "turn snapshots on: where sealed snapshots are written"},
-    {"console-key", "FILE", "the console's public key (with --spool-dir)"},
-    {"sender-key", "FILE", "this server's private key (with --spool-dir)"},
-    {"interval", "MINUTES", "minutes between snapshots (default: kept, or 15)"},
-    {"k-anonymity", "K", "social figures from 1 to K-1 are suppressed (default: kept, or 5)"},
+    {"config-dir", "DIR", "directory of the <BASE>.conf files (required)", Path},
+    {"timezone", "TZ", "IANA time zone of the school (default: kept, or Europe/Paris)", Text},
+    {"school-year-start", "MM-DD", "first day of the school year (default: kept, or 09-01)", Text},
+    {"users", "N",
+     "distinct users guaranteed to fit (default: kept, or 24576); applies when the segment is "
+     "next created",
+     Number, shm::kMinUserCapacity, shm::kMaxUserCapacity},
+    {"students", "N",
+     "distinct students guaranteed to fit (default: kept, or 8192); applies when the segment "
+     "is next created",
+     Number, shm::kMinStudentCapacity, shm::kMaxStudentCapacity},
+    {"spool-dir", "DIR", "turn snapshots on: where sealed snapshots are written (absolute)", Path},
+    {"console-key", "FILE", "the console's public key (absolute; with --spool-dir)", Path},
+    {"sender-key", "FILE", "this server's private key (absolute; with --spool-dir)", Path},
+    {"interval", "MINUTES", "minutes between snapshots (default: kept, or 15)", Number, 1, 1440},
+    {"k-anonymity", "K", "social figures from 1 to K-1 are suppressed (default: kept, or 5)",
+     Number, 1, 1000},
     {"include-school-only", "yes|no",
-     "ship the 'Établissements seuls' indicators (default: kept, or no)"},
+     "ship the 'Établissements seuls' indicators (default: kept, or no)", Choice},
     {"no-snapshots", "", "turn snapshots off"},
 };
 constexpr OptionSpec kDisableOptions[] = {
-    {"config-dir", "DIR", "directory of the <BASE>.conf files (required)"},
+    {"config-dir", "DIR", "directory of the <BASE>.conf files (required)", Path},
 };
+
+// Options whose value is written into the configuration file: they must read back as given.
+constexpr std::string_view kSnapshotOptions[] = {"console-key", "sender-key", "interval",
+                                                 "k-anonymity", "include-school-only"};
+
+// A value that goes into the file: refused (usage error) if the file could not hold it as is.
+bool writable(const ParsedArgs &parsed, std::string_view option, bool absolute, Io io) {
+    if (!parsed.has(option)) return true;
+    const std::string value = parsed.get(option);
+    std::string why;
+    if (!valid_config_value(value, &why)) {
+        io.err << "sonde-ctl: --" << option << " cannot be written to the configuration: it " << why
+               << " (got '" << printable(value) << "')\n";
+        return false;
+    }
+    if (absolute && value.front() != '/') {
+        io.err << "sonde-ctl: --" << option
+               << " must be an absolute path: servers do not run in this directory (got '"
+               << printable(value) << "')\n";
+        return false;
+    }
+    return true;
+}
 
 struct Target {
     std::string base, path;
@@ -90,6 +124,18 @@ int cmd_enable(const Args &args, Io io) {
                << options_help(kEnableOptions);
         return kExitOk;
     }
+    // Every value is checked before anything is read or written.
+    if (!writable(*parsed, "timezone", false, io) || !writable(*parsed, "spool-dir", true, io) ||
+        !writable(*parsed, "console-key", true, io) || !writable(*parsed, "sender-key", true, io))
+        return kExitUsage;
+    if (parsed->has("no-snapshots")) {
+        for (std::string_view other : {"spool-dir", "console-key", "sender-key", "interval",
+                                       "k-anonymity", "include-school-only"})
+            if (parsed->has(other)) {
+                io.err << "sonde-ctl: --no-snapshots cannot be combined with --" << other << "\n";
+                return kExitUsage;
+            }
+    }
     int status = kExitOk;
     auto target = target_of(*parsed, io, status);
     if (!target) return status;
@@ -126,24 +172,24 @@ int cmd_enable(const Args &args, Io io) {
     if (parsed->has("spool-dir")) sc.spool_dir = parsed->get("spool-dir");
     if (parsed->has("console-key")) sc.console_public_key = parsed->get("console-key");
     if (parsed->has("sender-key")) sc.sender_key = parsed->get("sender-key");
-    try {
-        if (parsed->has("interval"))
-            sc.interval_minutes = uint32_t(std::stoul(parsed->get("interval")));
-        if (parsed->has("k-anonymity"))
-            sc.k_anonymity = uint32_t(std::stoul(parsed->get("k-anonymity")));
-    } catch (const std::exception &) {
-        io.err << "sonde-ctl: --interval and --k-anonymity take a number\n";
-        return kExitUsage;
-    }
+    // Numbers and choices were validated by parse_args against their specs.
+    sc.interval_minutes = uint32_t(parsed->number("interval", sc.interval_minutes));
+    sc.k_anonymity = uint32_t(parsed->number("k-anonymity", sc.k_anonymity));
     if (parsed->has("include-school-only"))
         sc.include_school_only = parsed->get("include-school-only") == "yes";
-    if (!sc.spool_dir.empty() && (sc.console_public_key.empty() || sc.sender_key.empty())) {
+    config.users_capacity = uint32_t(parsed->number("users", config.users_capacity));
+    config.students_capacity = uint32_t(parsed->number("students", config.students_capacity));
+    if (sc.spool_dir.empty()) {
+        // Without a spool the [snapshots] section is not written: these would be dropped.
+        for (std::string_view option : kSnapshotOptions)
+            if (parsed->has(option)) {
+                io.err << "sonde-ctl: --" << option
+                       << " needs snapshots on: give --spool-dir (with --console-key and "
+                          "--sender-key) or enable a base whose snapshots are already on\n";
+                return kExitUsage;
+            }
+    } else if (sc.console_public_key.empty() || sc.sender_key.empty()) {
         io.err << "sonde-ctl: --spool-dir needs --console-key and --sender-key\n";
-        return kExitUsage;
-    }
-    if (sc.interval_minutes < 1 || sc.interval_minutes > 1440 || sc.k_anonymity < 1 ||
-        sc.k_anonymity > 1000) {
-        io.err << "sonde-ctl: --interval must be 1..1440 and --k-anonymity 1..1000\n";
         return kExitUsage;
     }
     if (new_secret) {
@@ -165,6 +211,8 @@ int cmd_enable(const Args &args, Io io) {
            << "  secret: " << (new_secret ? "new (128-bit, from getrandom)" : "kept") << "\n"
            << "  timezone: " << config.timezone << "\n"
            << "  school year starts: " << start_text(config.school_year_start) << "\n"
+           << "  capacity: " << capacities_of(config).users << " users, "
+           << capacities_of(config).students << " students (from the next segment created)\n"
            << "  snapshots: "
            << (sc.spool_dir.empty() ? std::string("off")
                                     : "every " + std::to_string(sc.interval_minutes) + " min to " +

@@ -14,15 +14,18 @@
 namespace sonde::ctl {
 namespace {
 
+using enum ValueKind;
 constexpr OptionSpec kDumpOptions[] = {
-    {"shm-dir", "DIR", "where the segments live (default /dev/shm)"},
-    {"format", "table|json|openmetrics", "output format (default table)"},
-    {"at", "UNIX_SECONDS", "instant whose day, month and school year are 'current' (default now)"},
-    {"timezone", "TZ",
-     "time zone of the calendar windows (default: the base's, else Europe/Paris)"},
-    {"school-year-start", "MM-DD",
-     "first day of the school year (default: the base's, else 09-01)"},
-    {"config-dir", "DIR", "read the base's timezone and school year start from DIR/BASE.conf"},
+    {"shm-dir", "DIR", "where the segments live (default /dev/shm)", Path},
+    {"format", "table|json|openmetrics", "output format (default table)", Choice},
+    {"at", "UNIX_SECONDS", "instant whose day, month and school year are 'current' (default now)",
+     Number, 0, uint64_t{1} << 32},
+    {"timezone", "TZ", "time zone of the calendar windows (default: the base's, else Europe/Paris)",
+     Text},
+    {"school-year-start", "MM-DD", "first day of the school year (default: the base's, else 09-01)",
+     Text},
+    {"config-dir", "DIR", "read the base's timezone and school year start from DIR/BASE.conf",
+     Path},
 };
 
 }  // namespace
@@ -66,14 +69,7 @@ int cmd_dump(const Args &args, Io io) {
 
     SnapshotOptions options;
     options.at = int64_t(::time(nullptr));
-    if (parsed->has("at")) {
-        const std::optional<int64_t> at = parse_int64(parsed->get("at"));
-        if (!at || *at < 0 || *at > (int64_t{1} << 32)) {
-            io.err << "sonde-ctl: --at must be unix seconds (0 .. 2^32)\n";
-            return kExitUsage;
-        }
-        options.at = *at;
-    }
+    options.at = int64_t(parsed->number("at", uint64_t(options.at)));  // validated: 0..2^32
     // The base's own calendar settings, unless the command line overrides them.
     if (parsed->has("config-dir")) {
         BaseConfig config;

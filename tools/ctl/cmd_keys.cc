@@ -14,17 +14,21 @@
 namespace sonde::ctl {
 namespace {
 
+using enum ValueKind;
 constexpr OptionSpec kKeygenOptions[] = {
-    {"out", "FILE",
-     "private key file to create (mode 0600; an existing file is never overwritten)"},
-    {"public", "FILE", "also write the public half there, to hand to the other side"},
+    {"out", "FILE", "private key file to create (mode 0600; an existing file is never overwritten)",
+     Path},
+    {"public", "FILE", "also write the public half there, to hand to the other side", Path},
 };
 
 constexpr OptionSpec kOpenOptions[] = {
-    {"key", "FILE", "the console's private key file"},
-    {"trust", "FILE[,FILE...]", "public key files of the servers whose snapshots are accepted"},
-    {"max-size", "BYTES", "bound on the decompressed size (default 4 MiB)"},
-    {"after-sequence", "N", "refuse snapshots whose sequence is not above N (replay check)"},
+    {"key", "FILE", "the console's private key file", Path},
+    {"trust", "FILE[,FILE...]", "public key files of the servers whose snapshots are accepted",
+     Path},
+    {"max-size", "BYTES", "bound on the decompressed size (default 4 MiB)", Number, 1,
+     uint64_t{1} << 30},
+    {"after-sequence", "N", "refuse snapshots whose sequence is not above N (replay check)", Number,
+     0, UINT64_MAX},
 };
 
 std::optional<ParsedArgs> parse(const Args &args, std::span<const OptionSpec> spec, Io io) {
@@ -109,7 +113,7 @@ int cmd_open(const Args &args, Io io) {
         }
         params.trusted_senders[snapshot::key_id(pub)] = pub;
     }
-    if (parsed->has("max-size")) params.max_uncompressed = std::stoull(parsed->get("max-size"));
+    params.max_uncompressed = size_t(parsed->number("max-size", params.max_uncompressed));
     std::map<std::string, uint64_t> seen;
     snapshot::IngestStore store;
     int status = kExitOk;
@@ -124,7 +128,7 @@ int cmd_open(const Args &args, Io io) {
         snapshot::Header header;
         if (parsed->has("after-sequence") &&
             snapshot::parse_header(file, header, nullptr) == snapshot::OpenError::None)
-            seen[header.base()] = std::stoull(parsed->get("after-sequence"));
+            seen[header.base()] = parsed->number("after-sequence", 0);
         params.last_sequence_seen = parsed->has("after-sequence") ? &seen : nullptr;
         snapshot::v1::Snapshot s;
         const snapshot::OpenError e = snapshot::open_snapshot(file, params, s, header, &error);

@@ -15,6 +15,7 @@
 #include "core/config.hpp"
 #include "reader/view.hpp"
 #include "segment_probe.hpp"
+#include "shm/layout.hpp"
 #include "text.hpp"
 
 namespace sonde::ctl {
@@ -22,10 +23,11 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+using enum ValueKind;
 constexpr OptionSpec kStatusOptions[] = {
-    {"shm-dir", "DIR", "where the segments live (default /dev/shm)"},
-    {"config-dir", "DIR", "also list the configured bases of this directory"},
-    {"format", "table|json", "output format (default table)"},
+    {"shm-dir", "DIR", "where the segments live (default /dev/shm)", Path},
+    {"config-dir", "DIR", "also list the configured bases of this directory", Path},
+    {"format", "table|json", "output format (default table)", Choice},
 };
 
 // The diagnostics worth a glance in a one-line summary (the others are in `dump`).
@@ -57,9 +59,11 @@ Json segment_json(const SegmentFile &f) {
     j["rows_leased"] = view->rows_leased();
     j["rows_total"] = h.row_count;
     j["users_used"] = view->users_used();
-    j["users_capacity"] = h.user_capacity;
+    j["users_capacity"] = h.user_stated_capacity;  // guaranteed to fit
+    j["users_slots"] = h.user_capacity;
     j["students_used"] = view->students_used();
-    j["students_capacity"] = h.student_capacity;
+    j["students_capacity"] = h.student_stated_capacity;
+    j["students_slots"] = h.student_capacity;
     Json diag = Json::object();
     for (uint32_t d = 0; d < uint32_t(shm::Diag::Count_); ++d)
         diag[diag_name(shm::Diag(d))] = view->diag(shm::Diag(d));
@@ -98,6 +102,9 @@ std::optional<Json> configured_json(const std::string &dir, std::string *error) 
             j["enabled"] = c.enabled;
             j["timezone"] = c.timezone;
             j["school_year_start"] = start;
+            // What a segment created now would get (the file's value, or the default).
+            j["users_capacity"] = capacities_of(c).users;
+            j["students_capacity"] = capacities_of(c).students;
         }
         list.push_back(j);
     }
@@ -162,7 +169,9 @@ void write_status_table(const Json &status, std::ostream &out) {
             else
                 out << "enabled " << cell(yes_no(c["enabled"]), 4)
                     << cell(c["timezone"].get<std::string>(), 16) << "school year starts "
-                    << c["school_year_start"].get<std::string>() << "\n";
+                    << c["school_year_start"].get<std::string>() << ", capacity "
+                    << c["users_capacity"].get<uint32_t>() << " users, "
+                    << c["students_capacity"].get<uint32_t>() << " students\n";
         }
     }
     if (!status["warnings"].empty()) {
@@ -238,6 +247,23 @@ int cmd_status(const Args &args, Io io) {
                 warnings.push_back(
                     "base " + c["base"].get<std::string>() +
                     " is enabled but has no segment yet (no server has opened it since)");
+            // Capacities take effect when a segment is created: say so when they differ.
+            for (const Json &seg : status["segments"]) {
+                if (seg["base"] != c["base"] || !seg.contains("users_capacity") ||
+                    !c.contains("users_capacity"))
+                    continue;
+                const std::string base = c["base"].get<std::string>();
+                for (const char *key : {"users_capacity", "students_capacity"})
+                    if (seg[key] != c[key])
+                        warnings.push_back(
+                            "base " + base + ": " + key + " is " +
+                            std::to_string(c[key].get<uint32_t>()) + " in the configuration but " +
+                            std::to_string(seg[key].get<uint32_t>()) +
+                            " in the live segment; it takes effect when the segment is next "
+                            "created (after a reboot, or once every server process of the base "
+                            "has stopped and sonde." +
+                            base + " is deleted, which loses its figures not yet shipped)");
+            }
         }
     }
     status["warnings"] = warnings;

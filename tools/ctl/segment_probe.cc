@@ -85,7 +85,9 @@ std::optional<HeaderProbe> probe_header(const std::string &path) {
     p.creator_pid = field<int32_t>(bytes, offsetof(Header, creator_pid));
     p.creator_start_unix_ns = field<int64_t>(bytes, offsetof(Header, creator_start_unix_ns));
     p.generation = field<uint64_t>(bytes, offsetof(Header, generation));
-    if (p.layout_version == shm::kLayoutVersion && n == ssize_t(sizeof bytes)) {
+    // base_id and product sit at the same offsets in layout versions 1 and 2.
+    if ((p.layout_version == 1 || p.layout_version == shm::kLayoutVersion) &&
+        n >= ssize_t(offsetof(Header, product) + sizeof(uint32_t))) {
         const char *id = reinterpret_cast<const char *>(bytes + offsetof(Header, base_id));
         p.base_id.assign(id, strnlen(id, sizeof Header::base_id));
         p.product = field<uint32_t>(bytes, offsetof(Header, product));

@@ -22,16 +22,17 @@ struct SegmentFile {
 std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &dir,
                                                            std::string *error);
 
-// The header fields that mean the same in every layout version, plus the version-1 ones when
-// the segment is version 1. Read with pread, so even an incompatible file can be described.
+// The header fields that mean the same in every layout version, plus the base id and product
+// when the segment is of version 1 or 2. Read with pread, so even an incompatible file can be
+// described.
 struct HeaderProbe {
     bool magic_ok = false;
     uint32_t layout_version = 0;
     uint64_t schema_hash = 0, recorded_size = 0, generation = 0;
     int32_t creator_pid = 0;
     int64_t creator_start_unix_ns = 0;
-    std::string base_id;   // version 1 only
-    uint32_t product = 0;  // version 1 only
+    std::string base_id;   // versions 1 and 2 only
+    uint32_t product = 0;  // versions 1 and 2 only
 };
 std::optional<HeaderProbe> probe_header(const std::string &path);
 

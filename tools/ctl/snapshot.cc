@@ -251,9 +251,9 @@ Snapshot take_snapshot(const reader::SegmentView &view, const time::TimeZone &tz
     s.rows_leased = view.rows_leased();
     s.rows_total = h.row_count;
     s.users_used = view.users_used();
-    s.users_capacity = h.user_capacity;
+    s.users_capacity = h.user_stated_capacity;
     s.students_used = view.students_used();
-    s.students_capacity = h.student_capacity;
+    s.students_capacity = h.student_stated_capacity;
     return s;
 }
 

@@ -1,6 +1,5 @@
 #include "text.hpp"
 
-#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -29,14 +28,6 @@ std::string one_decimal(double value) {
     const int64_t whole = (tenths < 0 ? -tenths : tenths) / 10;
     return (tenths < 0 ? "-" : "") + std::to_string(whole) + "." +
            std::to_string((tenths < 0 ? -tenths : tenths) % 10);
-}
-
-std::optional<int64_t> parse_int64(std::string_view text) {
-    int64_t value = 0;
-    const char *end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
-    return value;
 }
 
 std::string openmetrics_escape(std::string_view text) {

@@ -2,7 +2,6 @@
 // Small text helpers shared by the formatters.
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,7 +10,6 @@ namespace sonde::ctl {
 std::string iso8601_utc(int64_t unix_seconds);  // "2026-11-24T10:00:00Z"
 std::string hex64(uint64_t value);              // "0x0123456789ABCDEF"
 std::string one_decimal(double value);          // "50.0"; the locale never changes the dot
-std::optional<int64_t> parse_int64(std::string_view text);
 
 // OpenMetrics escaping of label values and HELP text: backslash, double quote, line feed.
 std::string openmetrics_escape(std::string_view text);
