@@ -111,10 +111,11 @@ typedef struct sonde_diagnostics {
     uint64_t segments_replaced;   /* incompatible or corrupt segments set aside */
     uint32_t rows_in_use;         /* rows leased right now */
     uint32_t rows_total;
-    uint32_t users_used; /* distinct users in the table */
-    uint32_t users_capacity;
+    uint32_t users_used;     /* distinct users in the table */
+    uint32_t users_capacity; /* distinct users guaranteed to fit (the base's stated capacity,
+                                not table slots; `sonde-ctl enable --users`) */
     uint32_t students_used;
-    uint32_t students_capacity;
+    uint32_t students_capacity; /* likewise for students (`--students`) */
     uint64_t snapshots_written; /* by this base's shipper, whichever process it was */
     uint64_t snapshot_errors;   /* failed snapshot attempts (keys, spool); see sonde-ctl status */
     uint64_t spool_merges;      /* spool full: recent snapshots merged, nothing dropped */

@@ -85,7 +85,8 @@ void update_stamps_locked(BaseState &b) noexcept {
 // the process, so a writer's row pointer can never dangle.
 bool ensure_segment_locked(BaseState &b) {
     if (b.segment.valid()) return true;
-    shm::OpenResult r = shm::open_segment(b.shm_dir, b.base_id, b.product);
+    // The configured capacities apply when the segment is created; an existing one keeps its own.
+    shm::OpenResult r = shm::open_segment(b.shm_dir, b.base_id, b.product, capacities_of(b.config));
     if (!r.mapping.valid()) {
         b.last_error = r.error;
         return false;
@@ -105,6 +106,8 @@ bool ensure_segment_locked(BaseState &b) {
     refs.gauges = m.gauges();
     refs.users = m.users();
     refs.user_slots = h.user_capacity;
+    refs.users_capacity = h.user_stated_capacity;
+    refs.students_capacity = h.student_stated_capacity;
     refs.students = m.students();
     refs.student_slots = h.student_capacity;
     refs.diag = m.diag();

@@ -40,10 +40,10 @@ void fill(const BaseState *b, sonde_diagnostics &out) noexcept {
         out.rows_total = seg->row_count;
         for (uint32_t i = 0; i < seg->user_slots; ++i)
             out.users_used += seg->users[i].key.load(std::memory_order_relaxed) != 0;
-        out.users_capacity = seg->user_slots;
+        out.users_capacity = seg->users_capacity;
         for (uint32_t i = 0; i < seg->student_slots; ++i)
             out.students_used += seg->students[i].key.load(std::memory_order_relaxed) != 0;
-        out.students_capacity = seg->student_slots;
+        out.students_capacity = seg->students_capacity;
     }
     // Disabled calls not yet folded in: live writers' own counts, attributed as add_diag would.
     for (const Writer &w : g_writers) {

@@ -65,9 +65,9 @@ struct SegmentRefs {
     std::atomic<int64_t> *shared_row = nullptr;
     std::atomic<uint64_t> *gauges = nullptr;
     shm::UserEntry *users = nullptr;
-    uint32_t user_slots = 0;
+    uint32_t user_slots = 0, users_capacity = 0;  // slots; distinct users guaranteed to fit
     shm::StudentEntry *students = nullptr;
-    uint32_t student_slots = 0;
+    uint32_t student_slots = 0, students_capacity = 0;
     std::atomic<uint64_t> *diag = nullptr;
     shm::LevelLabel *levels = nullptr;
 

@@ -7,10 +7,13 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/config.hpp"
 #include "plugin.hpp"
 
 using test::api;
@@ -222,6 +225,29 @@ TEST_CASE("the default capacities fit, and refusals past them are counted",
     CHECK(d.users_table_full == users_full);
     CHECK(d.students_table_full == students_full);
     CHECK(d.users_used == view.users_used());
+    CHECK(d.users_capacity == 24576);  // the stated capacity, not the slots
+    CHECK(d.students_capacity == 8192);
     api().writer_release(w);
+    api().base_close(base);
+}
+
+TEST_CASE("an operator sizes a base's tables in its configuration", "[abi][counts][capacity]") {
+    test::TempBase tb;
+    tb.enable();
+    std::string text;
+    {
+        std::ifstream in(sonde::config_path(tb.config_dir, tb.id));
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    tb.write_config(text + "users_capacity = 1000\nstudents_capacity = 300\n");
+    sonde_base *base = tb.open();
+    const sonde_diagnostics d = test::diagnostics(base);
+    CHECK(d.enabled == 1);
+    CHECK(d.users_capacity == 1000);
+    CHECK(d.students_capacity == 300);
+    const sonde::reader::SegmentView view = tb.view();
+    CHECK(view.header().user_stated_capacity == 1000);
+    CHECK(view.header().user_capacity == 2048);  // slots: at most half full at capacity
+    CHECK(view.header().student_capacity == 1024);
     api().base_close(base);
 }
