@@ -80,9 +80,11 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
                                     &*run.calendar,
                                     &expected,
                                     &run.cumulative,
+                                    &run.hour_cumulative,
                                     run.config.snapshots.k_anonymity,
                                     run.config.snapshots.include_school_only,
-                                    o.inject_snapshot_mismatch && b == 0};
+                                    o.inject_snapshot_mismatch && b == 0,
+                                    o.inject_hour_mismatch && b == 0};
         const SnapshotFigures figures = check_snapshots(log, uai, store, oracle);
         const size_t mismatches = log.mismatches().size() - mismatches_before;
         std::printf(
@@ -98,6 +100,13 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
             thousands(int64_t(figures.suppressed)).c_str(), oracle.k_anonymity,
             oracle.include_school_only ? "included" : "withheld",
             thousands(int64_t(read.keys_sampled)).c_str(), mismatches);
+        std::printf(
+            "  %s: hours (%s): %s local hours, %s hour figures compared one by one, %s "
+            "mismatched\n",
+            uai.c_str(), run.calendar->tz().name().c_str(),
+            thousands(int64_t(figures.hours)).c_str(),
+            thousands(int64_t(figures.hour_figures)).c_str(),
+            thousands(int64_t(figures.hour_mismatches)).c_str());
         print_console_view(console_view(store, uai), run);
         section->push_back({{"base", uai},
                             {"spool_dir", run.snapshots->spool_dir},
@@ -109,6 +118,10 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
                             {"figures_compared", figures.compared},
                             {"hidden_by_policy", figures.suppressed},
                             {"hour_sums_skipped", figures.hour_sums_skipped},
+                            {"timezone", run.calendar->tz().name()},
+                            {"hours_checked", figures.hours},
+                            {"hour_figures_compared", figures.hour_figures},
+                            {"hour_figures_mismatched", figures.hour_mismatches},
                             {"keys_sampled", read.keys_sampled},
                             {"mismatches", mismatches}});
     }
