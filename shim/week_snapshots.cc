@@ -74,7 +74,8 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
         const std::string &uai = run.school.uai;
         const size_t mismatches_before = log.mismatches().size();
         IngestStore store;
-        const SpoolRead read = read_spool(log, uai, *run.snapshots, console, run.keys, store);
+        const SpoolRead read =
+            read_spool(log, uai, *run.snapshots, console, run.keys, run.calendar->tz(), store);
         const Expectation expected = merge_ledgers(run.school, run.ledgers);
         const SnapshotOracle oracle{&run.school,
                                     &*run.calendar,

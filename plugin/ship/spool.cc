@@ -101,6 +101,25 @@ bool Spool::save_state(const SpoolState &s, std::string *error) const {
     return write_durably(dir_ + "/" + base_id_ + ".state", body.data(), body.size(), error);
 }
 
+uint64_t Spool::load_fingerprint() const {
+    const std::string path = dir_ + "/" + base_id_ + ".last";
+    FILE *f = std::fopen(path.c_str(), "r");
+    if (!f) return 0;
+    unsigned long long value = 0;
+    if (std::fscanf(f, "fingerprint %llx", &value) != 1) value = 0;
+    std::fclose(f);
+    return value;
+}
+
+void Spool::save_fingerprint(uint64_t fingerprint) const {
+    const std::string path = dir_ + "/" + base_id_ + ".last", tmp = path + ".tmp";
+    FILE *f = std::fopen(tmp.c_str(), "w");
+    if (!f) return;
+    const bool ok = std::fprintf(f, "fingerprint %016" PRIx64 "\n", fingerprint) > 0;
+    if (std::fclose(f) == 0 && ok && ::rename(tmp.c_str(), path.c_str()) == 0) return;
+    ::unlink(tmp.c_str());
+}
+
 std::vector<SpoolEntry> Spool::pending() const {
     std::vector<SpoolEntry> out;
     DIR *d = ::opendir(dir_.c_str());
