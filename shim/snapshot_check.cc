@@ -117,6 +117,10 @@ class Checker {
             std::vector<int64_t> delta = day_delta(d);
             if (o_.inject_mismatch && d == 0) delta[event_cell(SONDE_EV_MESSAGE_SENT, 1)] += 1;
             check_values(v1::WINDOW_KIND_DAY, days[d].stamps.day, "day " + days[d].date, delta);
+            // Independent of the plugin's hour windows: a day has as many hours as it lasts
+            // (23 or 25 on DST days, where the autumn's repeated hour is two hours).
+            log_.expect(uai_, "local hours of " + days[d].date,
+                        (days[d].end - days[d].start) / 3600, int64_t(days[d].hours.size()));
             for (size_t h = 0; h < days[d].hours.size(); ++h, ++hour_index)
                 check_hour(days[d], h, hour_index);
             check_hours(days[d], day_delta(d));

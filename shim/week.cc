@@ -151,8 +151,8 @@ class WeekDriver {
         std::printf("library %s\nconfig %s\nshm    %s\n", o_.lib.c_str(), dirs_.config_dir.c_str(),
                     dirs_.shm_dir.c_str());
         for (const BaseRun &run : runs_)
-            std::printf("  %s: %s%s, %s calls planned\n", run.school.uai.c_str(),
-                        run.config_note.c_str(),
+            std::printf("  %s: %s, %s%s, %s calls planned\n", run.school.uai.c_str(),
+                        run.calendar->tz().name().c_str(), run.config_note.c_str(),
                         run.stale_segment_removed ? ", removed a stale segment" : "",
                         thousands(int64_t(run.plan.total_actions())).c_str());
     }
