@@ -113,8 +113,15 @@ uint64_t Spool::load_fingerprint() const {
 
 void Spool::save_fingerprint(uint64_t fingerprint) const {
     const std::string path = dir_ + "/" + base_id_ + ".last", tmp = path + ".tmp";
-    FILE *f = std::fopen(tmp.c_str(), "w");
-    if (!f) return;
+    // 0600 like the snapshots: the fingerprint is a hash of a plaintext.
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    FILE *f = ::fdopen(fd, "w");
+    if (!f) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return;
+    }
     const bool ok = std::fprintf(f, "fingerprint %016" PRIx64 "\n", fingerprint) > 0;
     if (std::fclose(f) == 0 && ok && ::rename(tmp.c_str(), path.c_str()) == 0) return;
     ::unlink(tmp.c_str());
