@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,12 +103,17 @@ bool Spool::save_state(const SpoolState &s, std::string *error) const {
 }
 
 uint64_t Spool::load_fingerprint() const {
+    // Never blocks (a FIFO put there) and never follows a link: anything odd reads as unknown.
     const std::string path = dir_ + "/" + base_id_ + ".last";
-    FILE *f = std::fopen(path.c_str(), "r");
-    if (!f) return 0;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat st {};
+    char text[64] = {};
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    const ssize_t n = regular ? ::read(fd, text, sizeof text - 1) : -1;
+    ::close(fd);
     unsigned long long value = 0;
-    if (std::fscanf(f, "fingerprint %llx", &value) != 1) value = 0;
-    std::fclose(f);
+    if (n <= 0 || std::sscanf(text, "fingerprint %llx", &value) != 1) return 0;
     return value;
 }
 
