@@ -8,7 +8,9 @@
 #      real libsonde.so, which ships sealed snapshots into the spool; the shim checks the live
 #      segments and the decrypted snapshots (as the console ingests them) against its oracle,
 #   5. prints the console's report (`sonde-ctl open` of a base's spool, summarised),
-#   6. prints the start of the live indicators of one base (`sonde-ctl dump`).
+#   6. prints, for one base, the connections of one day hour by hour as the console has them
+#      beside the oracle's (they must agree),
+#   7. prints the start of the live indicators of one base (`sonde-ctl dump`).
 #
 # Usage: bash scripts/demo.sh
 # Environment (optional): SONDE_DEMO_BUILD_DIR (default <repo>/build), SONDE_DEMO_SOURCE_DIR
@@ -126,6 +128,17 @@ if ((HAVE_CTL)); then
     done
 else
     note "skipped (no sonde-ctl); the shim's report above has the snapshot section"
+fi
+
+# ---------------------------------------------------------------------------------------------
+DAY="2026-11-16"
+step "Hour by hour: ${BASES[0]} on $DAY, connections at the console beside the oracle's"
+if ((HAVE_CTL)); then
+    python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" \
+        "$WORK/console-${BASES[0]}.json" || die "the console's hours differ from the oracle's"
+else
+    python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" \
+        || die "the console's hours differ from the oracle's"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ std::optional<Dirs> prepare_dirs(const Options &options, std::string *error) {
 }
 
 std::optional<BaseConfig> prepare_config(const std::string &config_dir, const std::string &uai,
-                                         uint64_t seed, std::string *note, std::string *error) {
+                                         uint64_t seed, const std::string &timezone,
+                                         std::string *note, std::string *error) {
     const std::string path = config_path(config_dir, uai);
     BaseConfig config;
     switch (load_config(path, config, error)) {
@@ -52,7 +53,7 @@ std::optional<BaseConfig> prepare_config(const std::string &config_dir, const st
     for (char c : uai) s = mix(s, uint8_t(c));
     config.enabled = true;
     config.secret = {splitmix64(s), splitmix64(s)};
-    config.timezone = "Europe/Paris";
+    config.timezone = timezone.empty() ? "Europe/Paris" : timezone;
     config.school_year_start = {};
     if (!save_config(path, config, error)) return std::nullopt;
     *note = "wrote " + path;

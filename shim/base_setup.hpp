@@ -19,9 +19,11 @@ struct Dirs {
 std::optional<Dirs> prepare_dirs(const Options &options, std::string *error);
 
 // Loads <config_dir>/<uai>.conf when it exists and is enabled; otherwise writes an enabled
-// one (secret derived from the seed, Europe/Paris, school year from 09-01). *note says which.
+// one (secret derived from the seed, `timezone` or else Europe/Paris, school year from 09-01).
+// *note says which.
 std::optional<BaseConfig> prepare_config(const std::string &config_dir, const std::string &uai,
-                                         uint64_t seed, std::string *note, std::string *error);
+                                         uint64_t seed, const std::string &timezone,
+                                         std::string *note, std::string *error);
 
 // Deletes <shm_dir>/sonde.<uai> if present; true if one was removed.
 bool remove_stale_segment(const std::string &shm_dir, const std::string &uai);

@@ -64,7 +64,7 @@ class CrashDriver {
             CrashBase s;
             s.uai = uai_of(b);
             std::string note;
-            auto config = prepare_config(dirs_.config_dir, s.uai, o_.seed, &note, error);
+            auto config = prepare_config(dirs_.config_dir, s.uai, o_.seed, {}, &note, error);
             if (!config) return false;
             remove_stale_segment(dirs_.shm_dir, s.uai);
             auto cal =

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -54,6 +55,10 @@ std::string usage() {
            "  --console-key FILE  console private key to open them (default DIR/keys/console.key)\n"
            "  --include-school-only  ship the \"school only\" indicators (written sections only)\n"
            "  --inject-snapshot-mismatch  corrupt one expected day figure (self-test)\n"
+           "  --inject-hour-mismatch  corrupt one expected hour figure of the snapshots "
+           "(self-test)\n"
+           "  --timezones TZ,...  time zone of each base in order, the last one repeating\n"
+           "                      (default Europe/Paris; for configurations the shim writes)\n"
            "  --json FILE         write the report and the oracle as JSON\n"
            "  --verbose           print every mismatch and per-process details\n";
 }
@@ -87,6 +92,10 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
             o.inject_snapshot_mismatch = true;
             continue;
         }
+        if (arg == "--inject-hour-mismatch") {
+            o.inject_hour_mismatch = true;
+            continue;
+        }
         if (arg == "--verbose") {
             o.verbose = true;
             continue;
@@ -110,7 +119,15 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
             ok = parse_number<uint32_t>(value, o.days, 1, 62);
         else if (arg == "--start")
             ok = valid_date(o.start = value);
-        else if (arg == "--seed")
+        else if (arg == "--timezones") {
+            o.timezones.clear();
+            for (size_t from = 0; from <= value.size();) {
+                const size_t comma = std::min(value.find(',', from), value.size());
+                o.timezones.push_back(value.substr(from, comma - from));
+                ok = ok && !o.timezones.back().empty();
+                from = comma + 1;
+            }
+        } else if (arg == "--seed")
             ok = parse_number<uint64_t>(value, o.seed, 0, UINT64_MAX);
         else if (arg == "--kills")
             ok = parse_number<uint32_t>(value, o.kills, 0, 1000);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sonde::shim {
 
@@ -29,6 +30,10 @@ struct Options {
     std::string console_key;           // console private key (default <snapshots>/keys/console.key)
     bool include_school_only = false;  // for the [snapshots] sections the shim writes
     bool inject_snapshot_mismatch = false;  // corrupt one expected day figure (self-test)
+    bool inject_hour_mismatch = false;      // corrupt one expected hour figure (self-test)
+    // Time zone of each base in order (the last one repeats); empty = Europe/Paris. Only for
+    // configurations the shim writes.
+    std::vector<std::string> timezones;
     bool verbose = false;
 };
 

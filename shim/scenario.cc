@@ -233,7 +233,17 @@ class DayBuilder {
         }
     }
 
-    void student_event(int64_t at, sonde_tally tally, uint32_t student, int32_t delta) {
+    // A correction is made in a later local hour than the entry it corrects. The replay lines
+    // its hosts up only at hour boundaries, so within an hour two hosts may record in either
+    // order; real time never records a correction before its entry. (On DST days the stretched
+    // clock can otherwise put 16:59 and 17:00 in one local hour.)
+    int64_t after_the_hour_of(int64_t entry, int64_t at) const {
+        for (const int64_t h : day_.hours)
+            if (h > entry) return std::max(at, h);
+        return at;  // never: entries stop well before the last hour
+    }
+
+    int64_t student_event(int64_t at, sonde_tally tally, uint32_t student, int32_t delta) {
         Action a{};
         a.at = at;
         a.kind = ActionKind::Student;
@@ -243,6 +253,7 @@ class DayBuilder {
         a.delta = delta;
         a.process = process();
         out_.push_back(a);
+        return at;
     }
 
     // Roll calls: each half-day (no lessons on Wednesday afternoon), absences are entered
@@ -254,21 +265,27 @@ class DayBuilder {
             const double p_absent = h.chronic_absent ? 0.45 : 0.012;
             const bool morning_absent = rng_.chance(p_absent);
             const bool afternoon_absent = afternoon && rng_.chance(morning_absent ? 0.7 : p_absent);
+            int64_t entered = day_.start;  // the latest absence entry of the student
             if (morning_absent && afternoon_absent && rng_.chance(0.4)) {
-                student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s,
-                              2);  // whole day at once
+                entered = student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s,
+                                        2);  // whole day at once
             } else {
                 if (morning_absent)
-                    student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
+                    entered =
+                        student_event(between_hours(8, 9), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
                 if (afternoon_absent)
-                    student_event(between_hours(13.5, 14.5), SONDE_TALLY_ABSENCE_HALF_DAY, s, 1);
+                    entered = student_event(between_hours(13.5, 14.5), SONDE_TALLY_ABSENCE_HALF_DAY,
+                                            s, 1);
             }
             if ((morning_absent || afternoon_absent) && rng_.chance(0.04))
-                student_event(between_hours(16, 19), SONDE_TALLY_ABSENCE_HALF_DAY, s, -1);
+                student_event(after_the_hour_of(entered, between_hours(16, 19)),
+                              SONDE_TALLY_ABSENCE_HALF_DAY, s, -1);
             if (!morning_absent && rng_.chance(h.chronic_late ? 0.3 : 0.012)) {
-                student_event(between_hours(8, 8.5), SONDE_TALLY_LATE_ARRIVAL, s, 1);
+                const int64_t late =
+                    student_event(between_hours(8, 8.5), SONDE_TALLY_LATE_ARRIVAL, s, 1);
                 if (rng_.chance(0.03))
-                    student_event(between_hours(17, 19), SONDE_TALLY_LATE_ARRIVAL, s, -1);
+                    student_event(after_the_hour_of(late, between_hours(17, 19)),
+                                  SONDE_TALLY_LATE_ARRIVAL, s, -1);
             }
         }
     }
@@ -286,8 +303,10 @@ class DayBuilder {
             const uint32_t n = rng_.poisson(r.per_day * scale_);
             for (uint32_t i = 0; i < n; ++i) {
                 const uint32_t s = pick_student_for_discipline();
-                student_event(between_hours(8.5, 17), r.tally, s, 1);
-                if (rng_.chance(r.correction)) student_event(between_hours(17, 20), r.tally, s, -1);
+                const int64_t entered = student_event(between_hours(8.5, 17), r.tally, s, 1);
+                if (rng_.chance(r.correction))
+                    student_event(after_the_hour_of(entered, between_hours(17, 20)), r.tally, s,
+                                  -1);
             }
         }
     }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ship/windows.hpp"
+
 namespace sonde::shim {
 
 std::optional<SimCalendar> SimCalendar::make(const std::string &timezone,
@@ -35,7 +37,11 @@ std::optional<SimCalendar> SimCalendar::make(const std::string &timezone,
         char label[16], date[16];
         std::snprintf(label, sizeof label, "%s %02d", kWeekdays[local.weekday], local.day);
         std::snprintf(date, sizeof date, "%04d-%02d-%02d", local.year, local.month, local.day);
-        cal.days_.push_back({i, start, end, cal.stamps(start), local.weekday, label, date});
+        std::vector<int64_t> hours;
+        for (int64_t h = start; h < end; h = ship::windows_at(cal.tz_, year_start, h).hour.end)
+            hours.push_back(h);
+        cal.days_.push_back(
+            {i, start, end, cal.stamps(start), local.weekday, label, date, std::move(hours)});
         start = end;
     }
     for (const SimDay &day : cal.days_) {

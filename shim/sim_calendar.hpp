@@ -19,6 +19,11 @@ struct SimDay {
     int32_t weekday;              // 0 = Monday
     std::string label;            // "Mon 16"
     std::string date;             // "2026-11-16"
+    // Starts of the local hours of the day (23, 24 or 25 of them; the autumn's repeated hour
+    // is two hours), as the plugin's hour windows open them. The replay lines its processes up
+    // at each one, because only the elected shipper latches hours.
+    std::vector<int64_t> hours;
+    int64_t hour_end(size_t i) const { return i + 1 < hours.size() ? hours[i + 1] : end; }
     bool weekend() const { return weekday >= 5; }
 };
 

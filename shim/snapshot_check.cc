@@ -1,5 +1,6 @@
 #include "snapshot_check.hpp"
 
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -111,10 +112,17 @@ class Checker {
     SnapshotFigures run() {
         const uint64_t before = log_.comparisons();
         const auto &days = o_.calendar->days();
+        size_t hour_index = 0;  // in hour_cumulative
         for (uint32_t d = 0; d < days.size(); ++d) {
             std::vector<int64_t> delta = day_delta(d);
             if (o_.inject_mismatch && d == 0) delta[event_cell(SONDE_EV_MESSAGE_SENT, 1)] += 1;
             check_values(v1::WINDOW_KIND_DAY, days[d].stamps.day, "day " + days[d].date, delta);
+            // Independent of the plugin's hour windows: a day has as many hours as it lasts
+            // (23 or 25 on DST days, where the autumn's repeated hour is two hours).
+            log_.expect(uai_, "local hours of " + days[d].date,
+                        (days[d].end - days[d].start) / 3600, int64_t(days[d].hours.size()));
+            for (size_t h = 0; h < days[d].hours.size(); ++h, ++hour_index)
+                check_hour(days[d], h, hour_index);
             check_hours(days[d], day_delta(d));
             check_distinct(v1::WINDOW_KIND_DAY, days[d].stamps.day, "day " + days[d].date, {d});
         }
@@ -211,6 +219,61 @@ class Checker {
         }
     }
 
+    // What an hour figure is: {measure kind, id, profile, medium, access} (levels summed).
+    FigureKey hour_key(uint32_t c) const {
+        const auto &m = meanings_[c];
+        return {m[0], m[1], m[3], m[4], m[5]};
+    }
+
+    static std::string hour_measure_name(const FigureKey &key) {
+        return key[0] == v1::MEASURE_KIND_CONNECTION
+                   ? "connections[" +
+                         combination_name(connection_cell(uint32_t(key[2]), uint32_t(key[3]),
+                                                          uint32_t(key[4]))) +
+                         "]"
+               : key[0] == v1::MEASURE_KIND_EVENT ? catalog::kEvents[key[1]].key
+                                                  : catalog::kTallies[key[1]].key;
+    }
+
+    // Every figure of one local hour, for every measure and dimension of the hour view (absent
+    // means 0): the oracle's delta between the replay's barriers at the hour's two ends.
+    void check_hour(const SimDay &day, size_t h, size_t index) {
+        const auto &cum = *o_.hour_cumulative;
+        if (index + 1 >= cum.size()) return;  // not replayed (cannot happen in a full run)
+        const int64_t start = day.hours[h];
+        std::map<FigureKey, int64_t> expected;
+        for (uint32_t c = 0; c < catalog::kCounterCells; ++c)
+            expected[hour_key(c)] += cum[index + 1][c] - cum[index][c];
+        if (o_.inject_hour_mismatch && index == 9)  // the first day's 09:00 (not a DST day)
+            expected[hour_key(connection_cell(SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB,
+                                              SONDE_ACCESS_DIRECT))] += 1;
+        const time::LocalTime local = time::to_local(o_.calendar->tz(), start);
+        char when[48];
+        std::snprintf(
+            when, sizeof when, "%s %02d:00%s (unix %lld)", day.date.c_str(), local.hour,
+            h > 0 && time::to_local(o_.calendar->tz(), day.hours[h - 1]).hour == local.hour
+                ? " (repeated)"
+                : "",
+            static_cast<long long>(start));
+        const size_t mismatched = log_.mismatches().size();
+        for (const auto &[key, want] : expected) {
+            const FigureKey full{int64_t(Family::Value),
+                                 v1::WINDOW_KIND_HOUR,
+                                 start,
+                                 key[0],
+                                 key[1],
+                                 0,
+                                 key[2],
+                                 key[3],
+                                 key[4]};
+            expect_figure("snapshot hour " + std::string(when) + " " + hour_measure_name(key),
+                          measure_policy(uint32_t(key[0]), uint32_t(key[1])), find(full), want);
+        }
+        stats_.hour_figures += expected.size();
+        stats_.hour_mismatches += log_.mismatches().size() - mismatched;
+        ++stats_.hours;
+    }
+
     // Hours are summed over levels; their sum over the day must be the day's total.
     void check_hours(const SimDay &day, const std::vector<int64_t> &delta) {
         std::map<FigureKey, int64_t> expected;  // {kind, id, profile, medium, access}
@@ -236,14 +299,7 @@ class Checker {
                 ++stats_.hour_sums_skipped;
                 continue;
             }
-            std::string name =
-                key[0] == v1::MEASURE_KIND_CONNECTION
-                    ? "connections[" +
-                          combination_name(connection_cell(uint32_t(key[2]), uint32_t(key[3]),
-                                                           uint32_t(key[4]))) +
-                          "]"
-                : key[0] == v1::MEASURE_KIND_EVENT ? catalog::kEvents[key[1]].key
-                                                   : catalog::kTallies[key[1]].key;
+            const std::string name = hour_measure_name(key);
             log_.expect(uai_, "snapshot hours of " + day.date + " " + name + " (sum)", want,
                         have.first);
         }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -48,17 +49,34 @@ class WeekDriver {
         std::signal(SIGPIPE, SIG_IGN);  // a dead host must show up as EOF, not kill the driver
         const auto started = std::chrono::steady_clock::now();
         if (!spawn_hosts(&error) || !wait_all(kReady, &error)) return abort_hosts(error);
-        for (BaseRun &run : runs_) run.cumulative.push_back(merge_cells(run.ledgers));
+        for (BaseRun &run : runs_) {
+            run.cumulative.push_back(merge_cells(run.ledgers));
+            run.hour_cumulative.push_back(run.cumulative.back());
+        }
         for (BaseRun &run : runs_) {
             run.view =
                 reader::SegmentView::open(shm::segment_path(dirs_.shm_dir, run.school.uai), &error);
             if (!run.view)
                 return abort_hosts("cannot read the segment of " + run.school.uai + ": " + error);
         }
+        // Every base replays the same simulated days, but each in its own time zone: a base
+        // whose day has fewer hours (DST, or a shorter day in another zone) is simply released
+        // fewer times. The hosts of a base are lined up at each of its local hours.
         for (uint32_t day = 0; day < o_.days; ++day) {
-            if (!release_all(&error) || !wait_all(kDayDone, &error) || !release_all(&error) ||
-                !wait_all(kClockMoved, &error))
-                return abort_hosts(error);
+            size_t most_hours = 0;
+            for (const BaseRun &run : runs_)
+                most_hours = std::max(most_hours, run.calendar->days()[day].hours.size());
+            for (size_t h = 0; h < most_hours; ++h) {
+                const auto in_hour = [&](const Host &host) {
+                    return h < runs_[host.base].calendar->days()[day].hours.size();
+                };
+                if (!release(in_hour, &error) || !wait(in_hour, kHourDone, &error) ||
+                    !release(in_hour, &error) || !wait(in_hour, kClockMoved, &error))
+                    return abort_hosts(error);
+                for (BaseRun &run : runs_)
+                    if (h < run.calendar->days()[day].hours.size())
+                        run.hour_cumulative.push_back(merge_cells(run.ledgers));
+            }
             for (BaseRun &run : runs_) {
                 run.cumulative.push_back(merge_cells(run.ledgers));
                 check_day(run, day);
@@ -84,8 +102,8 @@ class WeekDriver {
         for (uint32_t b = 0; b < o_.bases; ++b) {
             BaseRun &run = runs_[b];
             run.school = make_school(b, o_.students);
-            auto config =
-                prepare_config(dirs_.config_dir, run.school.uai, o_.seed, &run.config_note, error);
+            auto config = prepare_config(dirs_.config_dir, run.school.uai, o_.seed, timezone_of(b),
+                                         &run.config_note, error);
             if (!config) return false;
             run.config = *config;
             if (!o_.snapshots.empty()) {
@@ -112,6 +130,11 @@ class WeekDriver {
         return true;
     }
 
+    std::string timezone_of(uint32_t base) const {
+        if (o_.timezones.empty()) return {};
+        return o_.timezones[std::min<size_t>(base, o_.timezones.size() - 1)];
+    }
+
     void print_header() const {
         const SimCalendar &cal = *runs_[0].calendar;
         std::printf(
@@ -128,8 +151,8 @@ class WeekDriver {
         std::printf("library %s\nconfig %s\nshm    %s\n", o_.lib.c_str(), dirs_.config_dir.c_str(),
                     dirs_.shm_dir.c_str());
         for (const BaseRun &run : runs_)
-            std::printf("  %s: %s%s, %s calls planned\n", run.school.uai.c_str(),
-                        run.config_note.c_str(),
+            std::printf("  %s: %s, %s%s, %s calls planned\n", run.school.uai.c_str(),
+                        run.calendar->tz().name().c_str(), run.config_note.c_str(),
                         run.stale_segment_removed ? ", removed a stale segment" : "",
                         thousands(int64_t(run.plan.total_actions())).c_str());
     }
@@ -175,16 +198,27 @@ class WeekDriver {
     }
 
     bool release_all(std::string *error) {
+        return release([](const Host &) { return true; }, error);
+    }
+
+    bool wait_all(char expected, std::string *error) {
+        return wait([](const Host &) { return true; }, expected, error);
+    }
+
+    template <typename Which>
+    bool release(const Which &which, std::string *error) {
         for (Host &h : hosts_)
-            if (!send_byte(h.to_host, kGo)) {
+            if (which(h) && !send_byte(h.to_host, kGo)) {
                 *error = describe_death(h);
                 return false;
             }
         return true;
     }
 
-    bool wait_all(char expected, std::string *error) {
+    template <typename Which>
+    bool wait(const Which &which, char expected, std::string *error) {
         for (Host &h : hosts_) {
+            if (!which(h)) continue;
             char byte = 0;
             if (!receive_byte(h.from_host, &byte) || byte != expected) {
                 *error = describe_death(h);

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
 #include "cells.hpp"
@@ -55,11 +57,16 @@ class Replayer {
         for (const GaugeSetting &g : host_.plan->inventory) gauge(g.gauge, g.level, g.value);
     }
 
-    void replay_day(uint32_t day) {
+    // The calls of this process in [from, to) of day `day` (the plan is in time order).
+    void replay(uint32_t day, int64_t from, int64_t to) {
         const uint32_t year_slot = host_.calendar->year_slot(day);
-        for (const Action &a : host_.plan->days[day]) {
-            if (a.process != host_.process) continue;
-            set_clock(a.at - a.at % 60);  // the plugin's clock moves minute by minute
+        const std::vector<Action> &actions = host_.plan->days[day];
+        if (day != cursor_day_) cursor_day_ = day, cursor_ = 0;
+        for (; cursor_ < actions.size() && actions[cursor_].at < to; ++cursor_) {
+            const Action &a = actions[cursor_];
+            if (a.process != host_.process || a.at < from) continue;
+            // The plugin's clock moves minute by minute, never back before the hour's start.
+            set_clock(std::max(from, a.at - a.at % 60));
             perform(a, day, year_slot);
         }
     }
@@ -109,6 +116,8 @@ class Replayer {
     const sonde_api &api_;
     HostBase base_;
     int64_t clock_ = -1;
+    uint32_t cursor_day_ = UINT32_MAX;
+    size_t cursor_ = 0;
 };
 
 }  // namespace
@@ -136,14 +145,17 @@ int run_week_host(const WeekHost &host) {
 
     char go = 0;
     for (uint32_t day = 0; day < days.size(); ++day) {
-        if (!receive_byte(host.from_driver, &go)) return 4;  // the driver is gone
-        replayer.replay_day(day);
-        if (!send_byte(host.to_driver, kDayDone)) return 4;
-        // Exact day windows: once every host is done with the day, each moves to the next
-        // local midnight and records nothing of the new day until the driver releases them all.
-        if (!receive_byte(host.from_driver, &go)) return 4;
-        replayer.set_clock(days[day].end);
-        if (!send_byte(host.to_driver, kClockMoved)) return 4;
+        const SimDay &d = days[day];
+        for (size_t h = 0; h < d.hours.size(); ++h) {
+            if (!receive_byte(host.from_driver, &go)) return 4;  // the driver is gone
+            replayer.replay(day, d.hours[h], d.hour_end(h));
+            if (!send_byte(host.to_driver, kHourDone)) return 4;
+            // Exact hour windows: once every host is done with the hour, each moves to the
+            // next local hour and records nothing of it until the driver releases them all.
+            if (!receive_byte(host.from_driver, &go)) return 4;
+            replayer.set_clock(d.hour_end(h));
+            if (!send_byte(host.to_driver, kClockMoved)) return 4;
+        }
     }
     if (!receive_byte(host.from_driver, &go)) return 4;
     close_host_base(*plugin, *base);

@@ -2,7 +2,8 @@
 // One emulated server process of the week scenario (runs in a forked child). It loads the
 // plugin itself (dlopen after fork, like a server starting), opens its base, takes a writer,
 // and replays its share of each day, moving the plugin's clock as simulated time passes.
-// Between days it waits for the driver, which checks the day's distinct users meanwhile.
+// Between hours it waits for the driver, which records the oracle's totals at each hour and
+// checks the day's distinct users at each midnight meanwhile.
 
 #include <cstdint>
 #include <string>
@@ -22,18 +23,19 @@ struct WeekHost {
     const std::vector<std::string> *user_keys;
     uint32_t process;  // 0 declares levels and inventory
     Ledger ledger;
-    int to_driver;    // pipe: one byte when ready, two after each day (done, clock moved)
-    int from_driver;  // pipe: two bytes per day (start, move the clock), one more to finish
+    int to_driver;    // pipe: one byte when ready, two after each hour (done, clock moved)
+    int from_driver;  // pipe: two bytes per hour (start, move the clock), one more to finish
 };
 
 // Returns the child's exit status.
 int run_week_host(const WeekHost &host);
 
 // The bytes of the protocol between the driver and its hosts.
-// A day barrier has two phases: every host finishes the day (kDayDone); once all have, each
-// moves its clock to the next local midnight (kClockMoved). The shipper, whichever host it is,
-// thus latches the new day after every count of the old one and before any of the new one.
-inline constexpr char kReady = 'R', kDayDone = 'D', kClockMoved = 'M', kGo = 'G';
+// An hour barrier has two phases: every host finishes the local hour (kHourDone); once all
+// have, each moves its clock to the start of the next local hour (kClockMoved). The shipper,
+// whichever host it is, thus latches the new hour (and at midnight the new day) after every
+// count of the old one and before any of the new one (docs/snapshot.md, "Replays").
+inline constexpr char kReady = 'R', kHourDone = 'H', kClockMoved = 'M', kGo = 'G';
 bool send_byte(int fd, char byte);
 bool receive_byte(int fd, char *byte);  // false on EOF (the other side died) or error
 

@@ -52,6 +52,9 @@ struct BaseRun {
     std::string config_note;
     std::optional<SnapshotChannel> snapshots;      // --snapshots
     std::vector<std::vector<int64_t>> cumulative;  // counter totals at each barrier (ready, days)
+    // Counter totals at each hour barrier: [0] when ready, then after each local hour of each
+    // day in order (SimDay::hours), so hour i of the week is [i + 1] - [i].
+    std::vector<std::vector<int64_t>> hour_cumulative;
     bool stale_segment_removed = false;
 };
 

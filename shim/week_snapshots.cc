@@ -45,6 +45,33 @@ ConsoleView console_view(const IngestStore &store, const std::string &uai) {
     return v;
 }
 
+// Connections hour by hour, as the console stores them and as the oracle counted them between
+// the replay's hour barriers: one row per local hour of the week (for the demo's table).
+nlohmann::json hour_connections(const IngestStore &store, const BaseRun &run) {
+    std::map<int64_t, int64_t> console;
+    store.visit([&](const IngestStore::FigureView &f) {
+        if (f.base == run.school.uai && f.family == IngestStore::Family::Value &&
+            f.window_kind == v1::WINDOW_KIND_HOUR && f.dims[0] == v1::MEASURE_KIND_CONNECTION)
+            console[f.window_start] += f.value;
+    });
+    nlohmann::json rows = nlohmann::json::array();
+    size_t index = 0;
+    for (const SimDay &d : run.calendar->days())
+        for (size_t h = 0; h < d.hours.size(); ++h, ++index) {
+            if (index + 1 >= run.hour_cumulative.size()) break;
+            int64_t oracle = 0;
+            for (uint32_t c = 0; c < catalog::kConnectionCells; ++c)
+                oracle += run.hour_cumulative[index + 1][c] - run.hour_cumulative[index][c];
+            const std::string local = format_local(run.calendar->tz(), d.hours[h]);
+            rows.push_back({{"date", d.date},
+                            {"start_unix", d.hours[h]},
+                            {"local", local.substr(11, 5) + local.substr(19)},
+                            {"oracle", oracle},
+                            {"console", console.count(d.hours[h]) ? console.at(d.hours[h]) : 0}});
+        }
+    return rows;
+}
+
 void print_console_view(const ConsoleView &v, const BaseRun &run) {
     std::printf("    console   day        connections  users  messages\n");
     for (const SimDay &d : run.calendar->days())
@@ -74,15 +101,18 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
         const std::string &uai = run.school.uai;
         const size_t mismatches_before = log.mismatches().size();
         IngestStore store;
-        const SpoolRead read = read_spool(log, uai, *run.snapshots, console, run.keys, store);
+        const SpoolRead read =
+            read_spool(log, uai, *run.snapshots, console, run.keys, run.calendar->tz(), store);
         const Expectation expected = merge_ledgers(run.school, run.ledgers);
         const SnapshotOracle oracle{&run.school,
                                     &*run.calendar,
                                     &expected,
                                     &run.cumulative,
+                                    &run.hour_cumulative,
                                     run.config.snapshots.k_anonymity,
                                     run.config.snapshots.include_school_only,
-                                    o.inject_snapshot_mismatch && b == 0};
+                                    o.inject_snapshot_mismatch && b == 0,
+                                    o.inject_hour_mismatch && b == 0};
         const SnapshotFigures figures = check_snapshots(log, uai, store, oracle);
         const size_t mismatches = log.mismatches().size() - mismatches_before;
         std::printf(
@@ -98,6 +128,13 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
             thousands(int64_t(figures.suppressed)).c_str(), oracle.k_anonymity,
             oracle.include_school_only ? "included" : "withheld",
             thousands(int64_t(read.keys_sampled)).c_str(), mismatches);
+        std::printf(
+            "  %s: hours (%s): %s local hours, %s hour figures compared one by one, %s "
+            "mismatched\n",
+            uai.c_str(), run.calendar->tz().name().c_str(),
+            thousands(int64_t(figures.hours)).c_str(),
+            thousands(int64_t(figures.hour_figures)).c_str(),
+            thousands(int64_t(figures.hour_mismatches)).c_str());
         print_console_view(console_view(store, uai), run);
         section->push_back({{"base", uai},
                             {"spool_dir", run.snapshots->spool_dir},
@@ -109,7 +146,12 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
                             {"figures_compared", figures.compared},
                             {"hidden_by_policy", figures.suppressed},
                             {"hour_sums_skipped", figures.hour_sums_skipped},
+                            {"timezone", run.calendar->tz().name()},
+                            {"hours_checked", figures.hours},
+                            {"hour_figures_compared", figures.hour_figures},
+                            {"hour_figures_mismatched", figures.hour_mismatches},
                             {"keys_sampled", read.keys_sampled},
+                            {"hour_connections", hour_connections(store, run)},
                             {"mismatches", mismatches}});
     }
     snapshot::wipe(console);

@@ -104,7 +104,7 @@ void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &ope
             }
         }
         emit_differences(s, h, closed ? next : live_hour, start, meaning);
-        ++stats.hours;
+        if (stats.hours++ == 0) stats.first_hour = h.start;
         if (closed) stats.last_closed_hour_end = n.start;
         if (!closed) break;
         h = n;
@@ -180,11 +180,22 @@ void emit_distributions(snapshot::Snapshot &s, const reader::SegmentView &v, con
     }
 }
 
-void emit_gauges(snapshot::Snapshot &s, const reader::SegmentView &v) {
+// A gauge carries the time it was set, and a snapshot never carries a gauge set after its own
+// time: a process whose clock runs ahead of the shipper's (a replay, or a gauge set between
+// the shipper's reading of the clock and of the segment) could otherwise show the console a
+// value "from the future". Such a gauge is left out (the console keeps the previous reading)
+// and goes out with the first snapshot made at or after its time.
+void emit_gauges(snapshot::Snapshot &s, const reader::SegmentView &v, int64_t now,
+                 BuildStats &stats) {
     for (uint32_t g = 1; g <= catalog::kGaugeCount; ++g)
         for (uint32_t l = 0; l < (catalog::kGauges[g].per_level ? catalog::kLevelSlots : 1); ++l) {
             const reader::GaugeValue gv = v.gauge(g, l);
-            if (gv.set) s.gauges.push_back({g, l, gv.value, int64_t(gv.set_unix), false});
+            if (!gv.set) continue;
+            if (int64_t(gv.set_unix) > now) {
+                ++stats.gauges_deferred;
+                continue;
+            }
+            s.gauges.push_back({g, l, gv.value, int64_t(gv.set_unix), false});
         }
 }
 
@@ -219,7 +230,7 @@ snapshot::Snapshot build_snapshot(const BuildRequest &r, BuildStats *stats_out) 
     // The current school year only: bin 0 comes from today's enrolment. The closed year's final
     // distribution is in the last snapshot of that year.
     emit_distributions(s, v, open.school_year);
-    emit_gauges(s, v);
+    emit_gauges(s, v, r.now, stats);
     if (stats_out) *stats_out = stats;
     return s;
 }

@@ -24,7 +24,9 @@ struct BuildRequest {
 
 struct BuildStats {
     uint32_t hours = 0;                // hour windows included
+    int64_t first_hour = 0;            // start of the first hour window included (0: none)
     int64_t last_closed_hour_end = 0;  // the next snapshot starts its hours here
+    uint32_t gauges_deferred = 0;      // set after `now` (another process's clock): left out
 };
 
 snapshot::Snapshot build_snapshot(const BuildRequest &request, BuildStats *stats = nullptr);

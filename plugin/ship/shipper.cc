@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/siphash.hpp"
 #include "ship/builder.hpp"
 #include "ship/latcher.hpp"
 #include "ship/policy.hpp"
 #include "snapshot/envelope.hpp"
+#include "snapshot/wire.hpp"
 
 namespace sonde::ship {
 
@@ -92,24 +94,38 @@ void Shipper::tick(const std::string &segment_path, const std::string &base_id,
     if (next_snapshot_ == 0 || now + interval < next_snapshot_)
         next_snapshot_ = (now / interval + 1) * interval;
     if (now < next_snapshot_ && !final) return;
-    if (write_snapshot(config, tz, now)) next_snapshot_ = (now / interval + 1) * interval;
+    if (write_snapshot(config, tz, now, final)) next_snapshot_ = (now / interval + 1) * interval;
 }
 
-bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now) {
+uint64_t snapshot_fingerprint(const snapshot::Snapshot &s, int64_t open_hour_start) {
+    snapshot::Snapshot copy = s;
+    copy.sequence = 0;
+    copy.created_unix = 0;
+    std::erase_if(copy.values, [&](const snapshot::Value &v) {
+        return v.window.kind == snapshot::WindowKind::Hour && v.window.start_unix < open_hour_start;
+    });
+    snapshot::Bytes bytes;
+    snapshot::encode(copy, bytes);
+    bytes.resize(bytes.size() + sizeof open_hour_start);
+    std::memcpy(bytes.data() + bytes.size() - sizeof open_hour_start, &open_hour_start,
+                sizeof open_hour_start);
+    static constexpr SipKey kFingerprintKey{0x736f6e6465667072ULL, 0x696e747072696e74ULL};
+    const uint64_t h = siphash24(kFingerprintKey, bytes.data(), bytes.size());
+    return h ? h : 1;  // 0 means "unknown"
+}
+
+bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now,
+                             bool final) {
     const SnapshotConfig &sc = config.snapshots;
     const shm::Header &h = view_->header();
     if (state_.generation != h.generation) {  // a new segment: its hours start at its creation
         state_.generation = h.generation;
-        // (or at the replayed clock, when a manual clock replays a time before the creation)
-        state_.next_hour_start =
-            std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) - 3600;
+        // (or at the replayed clock, when a manual clock replays a time before the creation),
+        // from the start of the hour before, so that file names name an hour boundary.
+        const int64_t from = std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) - 3600;
+        state_.next_hour_start = windows_at(tz, config.school_year_start, from).hour.start;
     }
-    // The sequence number is made durable first: a crash after this never reuses it.
-    SpoolState next = state_;
-    ++next.sequence;
     std::string error;
-    if (!spool_->save_state(next, &error)) return fail(error), false;
-    state_ = next;
 
     // Bounded spool: instead of dropping, the newest files (whose windows this snapshot still
     // covers: hours in the latch ring, days from yesterday on) are merged into this one.
@@ -127,11 +143,28 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
         }
     }
 
-    BuildRequest request{&*view_, &tz,        config.timezone, config.school_year_start,
-                         now,     first_hour, state_.sequence};
+    BuildRequest request{&*view_, &tz,        config.timezone,    config.school_year_start,
+                         now,     first_hour, state_.sequence + 1};
     BuildStats built;
     snapshot::Snapshot s = build_snapshot(request, &built);
     apply_policy(s, {sc.k_anonymity, sc.include_school_only});
+
+    // A clean shutdown of several processes makes each of them write a final snapshot (each
+    // becomes the shipper when the previous one resigns). When nothing changed since the last
+    // snapshot written (whichever process wrote it), the final one would repeat it: skip it.
+    const uint64_t fingerprint =
+        snapshot_fingerprint(s, windows_at(tz, config.school_year_start, now).hour.start);
+    if (final && merged.empty() && fingerprint == spool_->load_fingerprint()) {
+        ++stats_.unchanged;
+        return true;
+    }
+
+    // The sequence number is made durable before the file exists: a crash after this never
+    // reuses it (nothing was written with it before).
+    SpoolState next = state_;
+    ++next.sequence;
+    if (!spool_->save_state(next, &error)) return fail(error), false;
+    state_ = next;
 
     snapshot::SealParams seal;
     seal.recipient_public = console_;
@@ -144,8 +177,10 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     seal.compression_level = 3;
     std::vector<uint8_t> file;
     if (!snapshot::seal_snapshot(s, seal, file, &error)) return fail(error), false;
-    SpoolEntry entry{state_.sequence, first_hour, now, {}};
+    // The name gives the first hour the file carries (an hour boundary).
+    SpoolEntry entry{state_.sequence, built.hours ? built.first_hour : first_hour, now, {}};
     if (!spool_->write(entry, file, &error)) return fail(error), false;
+    spool_->save_fingerprint(fingerprint);
     for (const SpoolEntry &old : merged) spool_->remove(old);  // only once the merge is durable
     stats_.merges += merged.empty() ? 0 : 1;
 

@@ -13,14 +13,21 @@
 #include "reader/view.hpp"
 #include "ship/spool.hpp"
 #include "snapshot/keys.hpp"
+#include "snapshot/model.hpp"
 #include "time/timezone.hpp"
 
 namespace sonde::ship {
 
 struct ShipperStats {
     uint64_t snapshots = 0, merges = 0, errors = 0, latches = 0;
+    uint64_t unchanged = 0;  // final snapshots skipped: equal to the last one written
     uint64_t last_bytes = 0;
 };
+
+// What a snapshot says, apart from its sequence, its time and the closed hours it repeats
+// because they were not spooled yet: two snapshots with one fingerprint carry the same figures
+// for the same open hour. Never 0.
+uint64_t snapshot_fingerprint(const snapshot::Snapshot &s, int64_t open_hour_start);
 
 class Shipper {
   public:
@@ -43,7 +50,8 @@ class Shipper {
     bool elect(const std::string &dir, const std::string &base_id);
     bool prepare(const std::string &segment_path, const std::string &base_id,
                  const BaseConfig &config);
-    bool write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now);
+    bool write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now,
+                        bool final);
     void fail(const std::string &why);
 
     int lock_fd_ = -1;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,37 @@ bool Spool::save_state(const SpoolState &s, std::string *error) const {
          << "\ngeneration " << s.generation << "\n";
     const std::string body = text.str();
     return write_durably(dir_ + "/" + base_id_ + ".state", body.data(), body.size(), error);
+}
+
+uint64_t Spool::load_fingerprint() const {
+    // Never blocks (a FIFO put there) and never follows a link: anything odd reads as unknown.
+    const std::string path = dir_ + "/" + base_id_ + ".last";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat st {};
+    char text[64] = {};
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    const ssize_t n = regular ? ::read(fd, text, sizeof text - 1) : -1;
+    ::close(fd);
+    unsigned long long value = 0;
+    if (n <= 0 || std::sscanf(text, "fingerprint %llx", &value) != 1) return 0;
+    return value;
+}
+
+void Spool::save_fingerprint(uint64_t fingerprint) const {
+    const std::string path = dir_ + "/" + base_id_ + ".last", tmp = path + ".tmp";
+    // 0600 like the snapshots: the fingerprint is a hash of a plaintext.
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    FILE *f = ::fdopen(fd, "w");
+    if (!f) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return;
+    }
+    const bool ok = std::fprintf(f, "fingerprint %016" PRIx64 "\n", fingerprint) > 0;
+    if (std::fclose(f) == 0 && ok && ::rename(tmp.c_str(), path.c_str()) == 0) return;
+    ::unlink(tmp.c_str());
 }
 
 std::vector<SpoolEntry> Spool::pending() const {

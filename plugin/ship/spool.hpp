@@ -37,6 +37,12 @@ class Spool {
     // Leftovers of a crash between write and rename: never renamed, so never shipped.
     int remove_temporaries() const;
 
+    // The fingerprint of the last snapshot written (see Shipper), 0 when unknown. Kept in its
+    // own small file, <UAI>.last, so that the state file keeps the format older versions read;
+    // it is not fsynced: losing it costs at most one snapshot that repeats the previous one.
+    uint64_t load_fingerprint() const;
+    void save_fingerprint(uint64_t fingerprint) const;
+
     std::string file_name(const SpoolEntry &meta) const;
     const std::string &dir() const { return dir_; }
 

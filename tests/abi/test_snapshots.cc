@@ -356,3 +356,118 @@ TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][sna
     api().writer_release(w);
     api().base_close(base);
 }
+
+TEST_CASE("spool file names give the first hour carried, an hour boundary", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    const int64_t start = kTue24Nov10h + 23 * 60;  // the server starts at 10:23
+    Channel c = make_channel(tb, base, start);
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    for (int64_t t = start; t < kTue24Nov10h + 2 * 3600; t += 7 * 60) {  // 10:23 .. 11:55
+        REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
+        REQUIRE(api().clock_set(base, t) == SONDE_OK);
+    }
+    api().writer_release(w);
+    api().base_close(base);
+    sonde::ship::Spool spool(c.spool, tb.id);
+    const auto files = spool.pending();
+    REQUIRE(files.size() >= 6);
+    for (const auto &f : files) {
+        INFO(f.path);
+        CHECK(f.first_hour % 3600 == 0);  // Paris is a whole number of hours from UTC
+        const auto s = open(c, f.path);
+        int64_t first = INT64_MAX;
+        for (const auto &v : s.values())
+            if (v.window().kind() == snap::v1::WINDOW_KIND_HOUR)
+                first = std::min<int64_t>(first, v.window().start_unix());
+        if (first != INT64_MAX) CHECK(f.first_hour == first);
+    }
+    CHECK(files.front().first_hour == kTue24Nov10h);  // not 09:23
+}
+
+TEST_CASE("a gauge is never carried by a snapshot made before it was set", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    Channel c;
+    {
+        sonde_base *base = tb.open();
+        c = make_channel(tb, base, kTue24Nov10h);
+        // A process whose clock runs an hour ahead of the shipper's sets the gauge (in a
+        // replay; in real time, between the shipper's reading of the clock and of the segment).
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) == SONDE_OK);
+        REQUIRE(api().gauge_set(base, SONDE_GAUGE_ROOM_OCCUPANCY_BP, 0, 6100) == SONDE_OK);
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 5 * 60) == SONDE_OK);
+        api().base_close(base);  // a snapshot made at 10:05
+    }
+    {
+        sonde_base *base = tb.open();
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 2 * 3600) == SONDE_OK);
+        api().base_close(base);  // a snapshot made at 12:00
+    }
+    sonde::ship::Spool spool(c.spool, tb.id);
+    const auto files = spool.pending();
+    REQUIRE(files.size() >= 2);
+    int carried = 0;
+    for (const auto &f : files) {
+        const auto s = open(c, f.path);
+        for (const auto &g : s.gauges()) {
+            CHECK(g.set_unix() <= s.created_unix());
+            if (g.gauge() == SONDE_GAUGE_ROOM_OCCUPANCY_BP) {
+                CHECK(g.value() == 6100);
+                CHECK(g.set_unix() == kTue24Nov10h + 3600);
+                ++carried;
+            }
+        }
+    }
+    CHECK(carried == 1);  // only by the 12:00 snapshot
+}
+
+TEST_CASE("a final snapshot that repeats the last one is not written", "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde::ship::Spool spool(tb.dir + "/spool", tb.id);
+    Channel c;
+    {
+        sonde_base *base = tb.open();
+        c = make_channel(tb, base, kTue24Nov10h + 5 * 60);
+        sonde_writer *w = nullptr;
+        REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+        REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 3) == SONDE_OK);
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 15 * 60) == SONDE_OK);  // due: snapshot 1
+        REQUIRE(spool.pending().size() == 1);
+        api().writer_release(w);
+        api().base_close(base);  // nothing changed since 10:15, at 10:15: no second file
+        CHECK(spool.pending().size() == 1);
+    }
+    // The other processes of the base close one after the other, each becoming the shipper
+    // when the previous one resigns: with nothing new, none of them writes a file.
+    for (int process = 0; process < 2; ++process) {
+        sonde_base *base = tb.open();
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 15 * 60) == SONDE_OK);
+        api().base_close(base);
+    }
+    CHECK(spool.pending().size() == 1);
+    // Something new, or a later hour, is written.
+    {
+        sonde_base *base = tb.open();
+        sonde_writer *w = nullptr;
+        REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 15 * 60) == SONDE_OK);
+        REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
+        api().writer_release(w);
+        api().base_close(base);
+    }
+    REQUIRE(spool.pending().size() == 2);
+    {
+        sonde_base *base = tb.open();
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) == SONDE_OK);
+        api().base_close(base);
+    }
+    const auto files = spool.pending();
+    REQUIRE(files.size() == 3);
+    for (size_t i = 0; i < files.size(); ++i) CHECK(files[i].sequence == i + 1);  // no gap
+    CHECK(value_of(open(c, files[1].path), snap::v1::WINDOW_KIND_DAY, snap::v1::MEASURE_KIND_EVENT,
+                   SONDE_EV_MESSAGE_SENT, 1) == 4);
+}
