@@ -25,7 +25,10 @@ rows = {}
 for b in doc["benchmarks"]:
     if b.get("run_type") != "aggregate":
         continue
-    name, threads = b["run_name"].split("/")[0], int(b["threads"])
+    # BM_X/real_time/threads:2 -> BM_X; an argument stays: BM_SipHash/16.
+    name = "/".join(p for p in b["run_name"].split("/")
+                    if p != "real_time" and not p.startswith("threads:"))
+    threads = int(b["threads"])
     scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
     r = rows.setdefault((name, threads), {})
     agg = b["aggregate_name"]

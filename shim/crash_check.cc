@@ -86,7 +86,10 @@ json check_crash_base(CheckLog &log, CrashBase &s, uint32_t b,
         }
         if (options.verbose && !pending[c].empty()) {
             std::string deltas;
-            for (int64_t d : pending[c]) deltas += " " + std::to_string(d);
+            for (int64_t d : pending[c]) {  // not " " + ...: GCC 12 -O3 -Wrestrict false positive
+                deltas += ' ';
+                deltas += std::to_string(d);
+            }
             std::printf("  in flight at a kill: %s %s, deltas%s: committed %lld, segment %lld\n",
                         s.uai.c_str(), counter_cell_name(c).c_str(), deltas.c_str(),
                         static_cast<long long>(committed[c]), static_cast<long long>(actual[c]));

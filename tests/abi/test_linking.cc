@@ -1,9 +1,19 @@
 // The .so exports only sonde_* and depends on nothing but libc: Boost, protobuf-lite, zstd,
-// mbedTLS and libstdc++ are inside, hidden, so the host's own copies never clash.
+// mbedTLS and libstdc++ are inside, hidden, so the host's own copies never clash, and nothing
+// inside binds to a symbol of the host.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <set>
 #include <string>
+
+#include "core/config.hpp"
+#include "plugin.hpp"
+#include "ship/spool.hpp"
+#include "snapshot/keys.hpp"
 
 namespace {
 std::set<std::string> lines_of(const std::string &cmd) {
@@ -45,4 +55,83 @@ TEST_CASE("the plugin needs only the C library", "[abi][linking]") {
 #endif
     }
     CHECK_FALSE(needed.empty());
+}
+
+// Every undefined symbol must be versioned by the C library (GLIBC_*: libc, libm, ld-linux). An
+// unversioned one, weak or not, binds to whatever the host defines under that name: zstd's
+// ZSTD_trace_* hooks did, so a host with its own traced zstd was called from inside the plugin.
+// The only exceptions are the toolchain's own hooks, with names reserved to the implementation,
+// which libc.so.6, libm.so.6 and libstdc++.so.6 reference the same way: __gmon_start__ and the
+// TM clone table (crti.o, crtbeginS.o), and libstdc++'s weak references to libitm, GCC's
+// transactional-memory runtime (only reached inside a transaction that libitm runs).
+TEST_CASE("no undefined symbol outside the C library", "[abi][linking]") {
+    const auto undefined = lines_of(std::string("nm -D --undefined-only ") + SONDE_PLUGIN_PATH +
+                                    " | awk '{print $NF}'");
+    const std::set<std::string> toolchain = {"__gmon_start__",
+                                             "_ITM_registerTMCloneTable",
+                                             "_ITM_deregisterTMCloneTable",
+                                             "_ITM_RU1",
+                                             "_ITM_RU8",
+                                             "_ITM_addUserCommitAction",
+                                             "_ITM_memcpyRnWt",
+                                             "_ITM_memcpyRtWn",
+                                             "_ZGTtnam",
+                                             "_ZGTtdlPv"};
+    for (const std::string &sym : undefined) {
+        INFO(sym);
+        const size_t at = sym.find('@');
+        const std::string version = at == std::string::npos ? "" : sym.substr(at + 1);
+        const bool libc = version.rfind("GLIBC_", 0) == 0;
+#ifdef SONDE_SANITIZED  // sanitizer builds link the shared C++ runtime and the sanitizers'
+        const bool runtime = version.rfind("GLIBCXX_", 0) == 0 ||
+                             version.rfind("CXXABI_", 0) == 0 || version.rfind("GCC_", 0) == 0 ||
+                             sym.rfind("__asan", 0) == 0 || sym.rfind("__ubsan", 0) == 0 ||
+                             sym.rfind("__tsan", 0) == 0 || sym.rfind("__sanitizer", 0) == 0;
+#else
+        const bool runtime = false;
+#endif
+        CHECK((libc || runtime || toolchain.count(sym) == 1));
+    }
+    CHECK_FALSE(undefined.empty());
+}
+
+// A host that defines zstd's tracing hooks (tests/abi/trace_host.cc) runs the plugin through a
+// snapshot, which compresses; the plugin's zstd must not call the host's hooks.
+TEST_CASE("a host's ZSTD_trace_* hooks are never called by the plugin", "[abi][linking]") {
+    namespace snap = sonde::snapshot;
+    test::TempBase tb;
+    tb.enable();
+    const std::string spool = tb.dir + "/spool", server_key = tb.dir + "/server.key",
+                      console_key = tb.dir + "/console.key";
+    REQUIRE(::mkdir(spool.c_str(), 0700) == 0);
+    std::string error;
+    sonde::crypto::KeyPair server{}, console{};
+    REQUIRE(snap::generate_key_file(server_key, server, &error));
+    REQUIRE(snap::generate_key_file(console_key, console, &error));
+    sonde::BaseConfig config;
+    config.enabled = true;
+    config.secret = {1, 2};
+    config.snapshots.spool_dir = spool;
+    config.snapshots.console_public_key = console_key;
+    config.snapshots.sender_key = server_key;
+    config.snapshots.interval_minutes = 60;
+    const std::string new_config = tb.dir + "/snapshots.conf";
+    REQUIRE(sonde::save_config(new_config, config, &error));
+
+    const std::string start = "1795510800";  // 2026-11-24 10:00 Paris
+    const std::string config_path = sonde::config_path(tb.config_dir, tb.id);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl(SONDE_TRACE_HOST_PATH, SONDE_TRACE_HOST_PATH, SONDE_PLUGIN_PATH,
+                tb.config_dir.c_str(), tb.shm_dir.c_str(), tb.id.c_str(), start.c_str(),
+                new_config.c_str(), config_path.c_str(), nullptr);
+        ::_exit(127);
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // 10: a hook was called
+    // The host really compressed: the hour's snapshot and the one written at close.
+    CHECK(sonde::ship::Spool(spool, tb.id).pending().size() == 2);
 }

@@ -9,7 +9,7 @@
 #include "crypto/hpke.hpp"
 
 #ifndef SONDE_TESTVECTORS_DIR
-#error "SONDE_TESTVECTORS_DIR must name the shared testvectors directory"
+#error "SONDE_TESTVECTORS_DIR must name the vendored test vectors directory (tests/vectors)"
 #endif
 
 using namespace sonde::crypto;

@@ -145,8 +145,14 @@ std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
 std::string options_help(std::span<const OptionSpec> options) {
     std::string text;
     for (const OptionSpec &o : options) {
-        std::string left = "  --" + std::string(o.name);
-        if (!o.value_name.empty()) left += " " + std::string(o.value_name);
+        // Appended piece by piece: "  --" + std::string(...) trips GCC 12's -Wrestrict false
+        // positive inside libstdc++ (basic_string::_M_replace) at -O3.
+        std::string left = "  --";
+        left += o.name;
+        if (!o.value_name.empty()) {
+            left += ' ';
+            left += o.value_name;
+        }
         if (left.size() < 30)
             left.resize(30, ' ');
         else

@@ -153,7 +153,10 @@ std::string id_list(const std::vector<uint16_t> &ids) {
     if (contiguous && ids.size() > 2)
         return std::to_string(ids.front()) + ".." + std::to_string(ids.back());
     std::string text;
-    for (uint16_t id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
+    for (uint16_t id : ids) {
+        if (!text.empty()) text += ',';
+        text += std::to_string(id);  // appended: GCC 12 -O3 misreads "," + std::string (-Wrestrict)
+    }
     return text;
 }
 
@@ -189,7 +192,10 @@ void name_levels(Snapshot &s, const reader::SegmentView &view) {
         if (label.empty()) label = l == 0 ? "unspecified" : "level" + std::to_string(l);
         // Two slots declared with the same label must stay two series.
         for (uint32_t k = 0; k < l; ++k)
-            if (s.level_names[k] == label) label += "#" + std::to_string(l);
+            if (s.level_names[k] == label) {
+                label += '#';
+                label += std::to_string(l);  // not "#" + ...: GCC 12 -O3 -Wrestrict false positive
+            }
         s.level_names[l] = label;
     }
 }

@@ -26,8 +26,13 @@ std::string one_decimal(double value) {
     // Integer arithmetic so neither the locale nor printf's rounding mode matters.
     const int64_t tenths = std::llround(value * 10.0);
     const int64_t whole = (tenths < 0 ? -tenths : tenths) / 10;
-    return (tenths < 0 ? "-" : "") + std::to_string(whole) + "." +
-           std::to_string((tenths < 0 ? -tenths : tenths) % 10);
+    // Appended piece by piece: const char * + std::string trips GCC 12's -Wrestrict false
+    // positive at -O3.
+    std::string text = tenths < 0 ? "-" : "";
+    text += std::to_string(whole);
+    text += '.';
+    text += std::to_string((tenths < 0 ? -tenths : tenths) % 10);
+    return text;
 }
 
 std::string openmetrics_escape(std::string_view text) {
