@@ -21,7 +21,7 @@ int api_counter_get(sonde_writer *handle, uint32_t event, uint32_t level,
 int api_counter_add(sonde_counter *counter, int64_t delta) noexcept;
 void remember_thread_writer(uintptr_t handle) noexcept;
 
-Route route(Writer &w, std::atomic<int64_t> **cells) noexcept {
+Route route_slow(Writer &w, std::atomic<int64_t> **cells) noexcept {
     BaseState &b = *w.base.load(std::memory_order_relaxed);
     const bool own_thread = w.owner.load(std::memory_order_relaxed) == platform::thread_id();
     const SegmentRefs *seg = b.seg.load(std::memory_order_acquire);

@@ -43,7 +43,18 @@ enum class Route {
 
 // Sends the call to the right row. Owner thread: arms the writer if needed (CAS only, no
 // syscall). Foreign thread: the shared row, counted. Sets *cells for Own and Shared.
-Route route(Writer &w, std::atomic<int64_t> **cells) noexcept;
+Route route_slow(Writer &w, std::atomic<int64_t> **cells) noexcept;
+
+// The common case inline: the owner thread of an armed writer.
+inline Route route(Writer &w, std::atomic<int64_t> **cells) noexcept {
+    std::atomic<int64_t> *fast = w.fast_cells.load(std::memory_order_relaxed);
+    if (SONDE_LIKELY(fast != nullptr &&
+                     w.owner.load(std::memory_order_relaxed) == platform::thread_id())) {
+        *cells = fast;
+        return Route::Own;
+    }
+    return route_slow(w, cells);
+}
 
 inline void add_routed(Route r, std::atomic<int64_t> &cell, int64_t delta) noexcept {
     if (r == Route::Own)
