@@ -63,11 +63,20 @@ bool Spool::write_durably(const std::string &path, const void *data, size_t size
 
 bool Spool::load_state(SpoolState &out, std::string *error) const {
     const std::string path = dir_ + "/" + base_id_ + ".state";
-    FILE *f = std::fopen(path.c_str(), "r");
-    if (!f) {
+    // Never blocks (a FIFO put there) and never follows a link.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
         out = {};
         if (errno == ENOENT) return true;
         if (error) *error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    FILE *f = nullptr;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096 ||
+        !(f = ::fdopen(fd, "r"))) {
+        ::close(fd);
+        if (error) *error = path + ": not a regular file of at most 4096 bytes";
         return false;
     }
     SpoolState s;
