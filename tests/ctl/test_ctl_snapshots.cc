@@ -121,3 +121,57 @@ TEST_CASE("keygen, then open verifies, decrypts and prints a real snapshot") {
     fs::resize_file(copy, fs::file_size(copy) - 7);
     CHECK(run("open " + copy + keys).out.find("refused (truncated)") != std::string::npos);
 }
+
+TEST_CASE("status shows the shipper's last error and its time, not all clear") {
+    // Three ways a sender key breaks the shipper: missing, readable by others, truncated.
+    for (const std::string broken : {"missing", "mode", "truncated"}) {
+        INFO(broken);
+        char tmpl[] = "/tmp/sonde-ctl-status-XXXXXX";
+        const std::string dir = ::mkdtemp(tmpl);
+        for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
+        REQUIRE(
+            run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
+            0);
+        const std::string key = dir + "/server.key";
+        if (broken != "missing") REQUIRE(run("keygen --out " + key).status == 0);
+        if (broken == "mode")
+            fs::permissions(key, fs::perms::group_read | fs::perms::others_read,
+                            fs::perm_options::add);
+        if (broken == "truncated") fs::resize_file(key, 40);
+        sonde::BaseConfig config;
+        config.enabled = true;
+        config.secret = {3, 4};
+        config.snapshots.spool_dir = dir + "/spool";
+        config.snapshots.console_public_key = dir + "/console.pub";
+        config.snapshots.sender_key = key;
+        REQUIRE(sonde::save_config(dir + "/conf/0310001A.conf", config, nullptr));
+
+        sonde_open_params p{};
+        p.struct_size = sizeof p;
+        p.product = SONDE_PRODUCT_PRONOTE;
+        p.base_id = "0310001A";
+        const std::string conf = dir + "/conf", shm = dir + "/shm";
+        p.config_dir = conf.c_str();
+        p.shm_dir = shm.c_str();
+        sonde_base *base = nullptr;
+        REQUIRE(api().base_open(&p, &base) == SONDE_OK);
+        REQUIRE(api().clock_set(base, 1795510800) == SONDE_OK);  // a shipper step: it fails
+
+        const Result r = run("status --shm-dir " + shm + " --config-dir " + conf);
+        INFO(r.out);
+        CHECK(r.status == 0);
+        CHECK(r.out.find("all clear") == std::string::npos);
+        CHECK(r.out.find("snapshot_errors=") != std::string::npos);
+        CHECK(r.out.find("shipper: FAILING") != std::string::npos);
+        CHECK(r.out.find("error at 2026-11-24T09:00:00Z") != std::string::npos);
+        CHECK(r.out.find(key) != std::string::npos);  // the reason names the key file
+        const Result j =
+            run("status --shm-dir " + shm + " --config-dir " + conf + " --format json");
+        const auto json = nlohmann::json::parse(j.out);
+        const auto &shipper = json["configured"][0]["shipper"];
+        CHECK(shipper["failing"] == true);
+        CHECK(shipper["last_error_at"] == 1795510800);
+        CHECK(shipper["last_error"].get<std::string>().find(key) != std::string::npos);
+        REQUIRE(api().base_close(base) == SONDE_OK);
+    }
+}
