@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -85,6 +86,20 @@ Json shipper_json(const std::string &spool_dir, const std::string &base) {
             j[name] = std::strtoll(value.c_str(), nullptr, 10);
         }
     }
+    // Whether the shipper process still runs: a stopped one (SIGSTOP, a debugger) keeps the
+    // election, and nothing is latched or shipped until it continues.
+    if (j.contains("pid") && j["pid"].get<int64_t>() > 0) {
+        std::ifstream stat("/proc/" + std::to_string(j["pid"].get<int64_t>()) + "/stat");
+        std::string text;
+        std::getline(stat, text);
+        const size_t paren = text.rfind(')');
+        if (!stat && text.empty())
+            j["process"] = "gone";
+        else if (paren != std::string::npos && paren + 2 < text.size())
+            j["process"] = text[paren + 2] == 'T' || text[paren + 2] == 't' ? "stopped"
+                           : text[paren + 2] == 'Z'                         ? "gone"
+                                                                            : "running";
+    }
     for (const char *t : {"updated", "last_snapshot_at", "last_error_at"})
         if (j.contains(t) && j[t].get<int64_t>() > 0)
             j[std::string(t) + "_utc"] = iso8601_utc(j[t].get<int64_t>());
@@ -113,6 +128,10 @@ std::string shipper_line(const Json &sh) {
                 sh.value("last_error", std::string()) + " (" +
                 std::to_string(sh.value("errors", int64_t(0))) + " errors, pid " +
                 std::to_string(sh.value("pid", int64_t(0))) + ")";
+    if (sh.value("process", std::string()) == "stopped")
+        line += "; process " + std::to_string(sh.value("pid", int64_t(0))) +
+                " is STOPPED: it keeps the election, nothing is latched or shipped until it "
+                "continues (SIGCONT), figures wait";
     return line;
 }
 
