@@ -38,8 +38,8 @@ void Shipper::fail(const std::string &why) {
 // and both would ship. So the shipper checks at every step that the path still names its
 // file, and gives up the election when it does not (then runs the election again).
 bool Shipper::still_elected() const {
-    struct stat held {
-    }, at_path{};
+    struct stat held {};
+    struct stat at_path {};
     return ::fstat(lock_fd_, &held) == 0 && held.st_nlink > 0 &&
            ::stat(lock_path_.c_str(), &at_path) == 0 && held.st_dev == at_path.st_dev &&
            held.st_ino == at_path.st_ino;
@@ -71,8 +71,6 @@ bool Shipper::elect(const std::string &dir, const std::string &base_id) {
             return false;
         }
         lock_fd_ = fd;
-        lock_dev_ = st.st_dev;
-        lock_ino_ = st.st_ino;
         // Locked a file that was unlinked (or replaced) between our open and our flock: the
         // process that replaced it may hold the new one. Try again on what the path names now.
         if (!still_elected()) {

@@ -4,8 +4,6 @@
 // its next tick). The elected one keeps the latches and writes a snapshot every interval and
 // at clean shutdown. It runs on the plugin's watcher thread: the host never waits on it.
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,8 +64,6 @@ class Shipper {
 
     int lock_fd_ = -1;
     std::string lock_path_;
-    dev_t lock_dev_ = 0;  // the file the flock is on: the one at lock_path_ while elected
-    ino_t lock_ino_ = 0;
     std::optional<reader::SegmentView> view_;
     std::optional<Spool> spool_;
     SpoolState state_{};
