@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "api/state.hpp"
 #include "core/immortal.hpp"
 #include "core/process.hpp"
+#include "ship/latcher.hpp"
 
 namespace sonde::api {
 
@@ -77,7 +79,11 @@ int64_t system_now() noexcept {
 
 void update_stamps_locked(BaseState &b) noexcept {
     if (!b.tz) return;
-    const auto s = time::stamps_at(*b.tz, base_now(b), b.config.school_year_start);
+    // Windows never go back (docs/snapshot.md, "Clock jumps"): a clock behind the latest latch
+    // of the segment counts as that latch's time, for distinct users and tallies as well.
+    int64_t now = base_now(b);
+    if (b.segment.valid()) now = std::max(now, ship::latest_latch_time(b.segment));
+    const auto s = time::stamps_at(*b.tz, now, b.config.school_year_start);
     b.stamps.store(pack_stamps(s), std::memory_order_relaxed);
 }
 

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "shm/layout.hpp"
@@ -132,19 +131,42 @@ bool valid_config_value(std::string_view text, std::string *why) {
 }
 
 ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *error) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return ConfigLoad::Missing;
-    std::ifstream in(path, std::ios::binary);
-    std::string text;
-    if (in) {
-        std::ostringstream buffer;
-        buffer << in.rdbuf();
-        text = buffer.str();
-    }
-    if (!in) {
-        if (error) *error = path + ": cannot read";
+    auto fail = [&](const std::string &why) {
+        if (error) *error = path + ": " + why;
         return ConfigLoad::Malformed;
+    };
+    // Never blocks on open (a FIFO or a device put there), never follows a link, and never
+    // reads more than the cap: the size is checked on the open descriptor before any read.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return ConfigLoad::Missing;
+        return fail(errno == ELOOP ? std::string("is a symbolic link (refused)")
+                                   : std::string("cannot open: ") + std::strerror(errno));
     }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return fail("not a regular file");
+    }
+    if (st.st_size > off_t(kMaxConfigBytes)) {
+        ::close(fd);
+        return fail("larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+    }
+    std::string text(kMaxConfigBytes + 1, '\0');  // one more: a file that grew is refused
+    size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const std::string why = std::string("cannot read: ") + std::strerror(errno);
+            ::close(fd);
+            return fail(why);
+        }
+        if (n == 0) break;
+        got += size_t(n);
+    }
+    ::close(fd);
+    text.resize(got);
     return parse_config(text, path, out, error);
 }
 

@@ -1,5 +1,7 @@
 #include "ship/latcher.hpp"
 
+#include <algorithm>
+
 #include "shm/latch.hpp"
 
 namespace sonde::ship {
@@ -27,6 +29,24 @@ int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now
         ++written;
     }
     return written;
+}
+
+int64_t latest_latch_time(const shm::Mapping &segment) noexcept {
+    int64_t latest = 0;
+    const struct {
+        shm::LatchKind kind;
+        uint64_t slots;
+    } rings[] = {{shm::LatchKind::Hour, shm::kHourLatchSlots},
+                 {shm::LatchKind::Day, shm::kDayLatchSlots},
+                 {shm::LatchKind::Month, shm::kPeriodLatchSlots},
+                 {shm::LatchKind::SchoolYear, shm::kPeriodLatchSlots}};
+    for (const auto &ring : rings)
+        for (uint64_t i = 0; i < ring.slots; ++i) {
+            const shm::LatchRef slot = shm::latch_slot(segment, ring.kind, i);
+            if (slot.head->seq.load(std::memory_order_acquire) == 0) continue;  // never written
+            latest = std::max(latest, slot.head->taken.load(std::memory_order_acquire));
+        }
+    return latest;
 }
 
 bool read_latch(const shm::Mapping &segment, const WindowId &w, std::vector<int64_t> &values) {

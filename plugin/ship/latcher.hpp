@@ -17,6 +17,11 @@ namespace sonde::ship {
 int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now,
                    const std::vector<int64_t> &totals) noexcept;
 
+// The latest time at which any latch of the segment was taken (0: none). Windows never go
+// back: the shipper and every recording process treat a clock behind it as this time (see
+// docs/snapshot.md, "Clock jumps").
+int64_t latest_latch_time(const shm::Mapping &segment) noexcept;
+
 // Copies the latch of window `w`; false if it was never taken (or is being written).
 bool read_latch(const shm::Mapping &segment, const WindowId &w, std::vector<int64_t> &values);
 

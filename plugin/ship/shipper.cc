@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,25 +29,88 @@ void Shipper::resign() {
 
 void Shipper::fail(const std::string &why) {
     last_error_ = why;
+    last_error_at_ = now_;
     ++stats_.errors;
 }
 
+// The flock elects only while the locked file is the one at the path: a lock file deleted
+// (or replaced) while a shipper holds it lets another process lock a new file at the path,
+// and both would ship. So the shipper checks at every step that the path still names its
+// file, and gives up the election when it does not (then runs the election again).
+bool Shipper::still_elected() const {
+    struct stat held {};
+    struct stat at_path {};
+    return ::fstat(lock_fd_, &held) == 0 && held.st_nlink > 0 &&
+           ::stat(lock_path_.c_str(), &at_path) == 0 && held.st_dev == at_path.st_dev &&
+           held.st_ino == at_path.st_ino;
+}
+
 bool Shipper::elect(const std::string &dir, const std::string &base_id) {
-    if (lock_fd_ >= 0) return true;
-    lock_path_ = dir + "/" + base_id + ".lock";
-    int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fail("cannot open " + lock_path_ + ": " + std::strerror(errno));
-        return false;
+    const std::string path = dir + "/" + base_id + ".lock";
+    if (lock_fd_ >= 0) {
+        if (path == lock_path_ && still_elected()) return true;
+        ++stats_.reelections;
+        resign();
     }
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // another process ships this base
-        ::close(fd);
-        return false;
+    lock_path_ = path;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const int fd = ::open(lock_path_.c_str(),
+                              O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+        if (fd < 0) {
+            fail("cannot open " + lock_path_ + ": " + std::strerror(errno));
+            return false;
+        }
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // another process ships this base
+            ::close(fd);
+            return false;
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd);
+            fail(lock_path_ + " is not a regular file");
+            return false;
+        }
+        lock_fd_ = fd;
+        // Locked a file that was unlinked (or replaced) between our open and our flock: the
+        // process that replaced it may hold the new one. Try again on what the path names now.
+        if (!still_elected()) {
+            ::close(fd);
+            lock_fd_ = -1;
+            continue;
+        }
+        next_snapshot_ = 0;
+        spool_.reset();  // the previous shipper may have advanced the sequence: read it again
+        return true;
     }
-    lock_fd_ = fd;
-    next_snapshot_ = 0;
-    spool_.reset();  // the previous shipper may have advanced the sequence: read it again
-    return true;
+    return false;
+}
+
+void Shipper::publish_status(const std::string &spool_dir, const std::string &base_id, bool force) {
+    auto clean = [](std::string text) {
+        for (char &c : text)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+        return text;
+    };
+    // What matters to the operator, without the counters that change at every failing step.
+    const std::string key = clean(last_error_) + "\n" + std::to_string(last_error_at_ != 0) +
+                            std::to_string(last_snapshot_at_) + std::to_string(stats_.snapshots);
+    if (!force && key == status_written_ && now_ >= status_written_at_ &&
+        now_ - status_written_at_ < 60)
+        return;
+    const bool error_now = last_error_at_ != 0 && last_error_at_ >= last_snapshot_at_;
+    std::string text = "sonde-shipper-status 1\n";
+    text += "pid " + std::to_string(::getpid()) + "\n";
+    text += "updated " + std::to_string(now_) + "\n";
+    text += "snapshots_written " + std::to_string(stats_.snapshots) + "\n";
+    text += "last_snapshot_at " + std::to_string(last_snapshot_at_) + "\n";
+    text += "last_sequence " + std::to_string(state_.sequence) + "\n";
+    text += "errors " + std::to_string(stats_.errors) + "\n";
+    text += "failing " + std::string(error_now ? "yes" : "no") + "\n";
+    text += "last_error_at " + std::to_string(last_error_at_) + "\n";
+    text += "last_error " + clean(last_error_) + "\n";
+    Spool(spool_dir, base_id).save_status(text);
+    status_written_ = key;
+    status_written_at_ = now_;
 }
 
 bool Shipper::prepare(const std::string &segment_path, const std::string &base_id,
@@ -86,15 +150,43 @@ void Shipper::tick(const std::string &segment_path, const std::string &base_id,
                    const BaseConfig &config, const time::TimeZone &tz, int64_t now, bool final) {
     const SnapshotConfig &sc = config.snapshots;
     if (sc.spool_dir.empty()) return;
-    if (!elect(sc.spool_dir, base_id) || !prepare(segment_path, base_id, config)) return;
-    const Windows open = windows_at(tz, config.school_year_start, now);
-    stats_.latches += ensure_latches(view_->mapping(), open, now, view_->cells());
+    now_ = now;
+    const uint64_t errors = stats_.errors;
+    const bool elected = elect(sc.spool_dir, base_id);
+    if (elected || stats_.errors != errors) {  // only the shipper (or a failed election) reports
+        step(segment_path, base_id, config, tz, now, final, elected);
+        publish_status(sc.spool_dir, base_id, final);
+    }
+}
+
+void Shipper::step(const std::string &segment_path, const std::string &base_id,
+                   const BaseConfig &config, const time::TimeZone &tz, int64_t now, bool final,
+                   bool elected) {
+    const SnapshotConfig &sc = config.snapshots;
+    if (!elected || !prepare(segment_path, base_id, config)) return;
+    // Clock jumps (docs/snapshot.md): windows never go back. A clock behind the latest latch
+    // counts as that latch's time, so what is recorded then goes to the windows open at it.
+    const int64_t latest = latest_latch_time(view_->mapping());
+    const int64_t at = std::max(now, latest);
+    const Windows open = windows_at(tz, config.school_year_start, at);
+    if (latest > 0) {
+        // A jump ahead over one whole day or more: before the new windows are latched (their
+        // latches may take the slots of the old ones), a snapshot at the time of the last latch
+        // closes the windows open then with everything counted in them. Until it is durable,
+        // nothing new is latched: counts stay in the old windows, late but never lost.
+        const Windows last = windows_at(tz, config.school_year_start, latest);
+        if (open.day.start > last.day.end) {
+            if (!write_snapshot(config, tz, latest, false)) return;
+            ++stats_.jump_closings;
+        }
+    }
+    stats_.latches += ensure_latches(view_->mapping(), open, at, view_->cells());
     const int64_t interval = int64_t(sc.interval_minutes) * 60;
     // Aligned to the clock; a clock set back (NTP, a replay) re-aligns instead of waiting.
     if (next_snapshot_ == 0 || now + interval < next_snapshot_)
         next_snapshot_ = (now / interval + 1) * interval;
     if (now < next_snapshot_ && !final) return;
-    if (write_snapshot(config, tz, now, final)) next_snapshot_ = (now / interval + 1) * interval;
+    if (write_snapshot(config, tz, at, final)) next_snapshot_ = (now / interval + 1) * interval;
 }
 
 uint64_t snapshot_fingerprint(const snapshot::Snapshot &s, int64_t open_hour_start) {
@@ -159,12 +251,21 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
         return true;
     }
 
-    // The sequence number is made durable before the file exists: a crash after this never
-    // reuses it (nothing was written with it before).
-    SpoolState next = state_;
-    ++next.sequence;
-    if (!spool_->save_state(next, &error)) return fail(error), false;
+    // The sequence number is allocated in one place, under the spool directory's lock, from
+    // the state on disk, and made durable (fsync) before the file exists: no two processes
+    // ever get the same one, and a crash after this never reuses it.
+    SpoolState next;
+    const SpoolState mine = state_;
+    if (!spool_->update_state(
+            [&](SpoolState &disk) {
+                disk.sequence = std::max(disk.sequence, mine.sequence) + 1;
+                disk.next_hour_start = mine.next_hour_start;
+                disk.generation = mine.generation;
+            },
+            next, &error))
+        return fail(error), false;
     state_ = next;
+    s.sequence = state_.sequence;
 
     snapshot::SealParams seal;
     seal.recipient_public = console_;
@@ -185,8 +286,17 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     stats_.merges += merged.empty() ? 0 : 1;
 
     state_.next_hour_start = std::max(state_.next_hour_start, built.last_closed_hour_end);
-    if (!spool_->save_state(state_, &error)) return fail(error), false;
+    const SpoolState done = state_;
+    if (!spool_->update_state(
+            [&](SpoolState &disk) {
+                disk.sequence = std::max(disk.sequence, done.sequence);  // never back
+                disk.next_hour_start = done.next_hour_start;
+                disk.generation = done.generation;
+            },
+            state_, &error))
+        return fail(error), false;
     ++stats_.snapshots;
+    last_snapshot_at_ = now_;
     stats_.last_bytes = file.size();
     return true;
 }

@@ -20,7 +20,9 @@ namespace sonde::ship {
 
 struct ShipperStats {
     uint64_t snapshots = 0, merges = 0, errors = 0, latches = 0;
-    uint64_t unchanged = 0;  // final snapshots skipped: equal to the last one written
+    uint64_t jump_closings = 0;  // snapshots that closed windows before a jump ahead of the clock
+    uint64_t reelections = 0;    // elections given up: the lock file was deleted or replaced
+    uint64_t unchanged = 0;      // final snapshots skipped: equal to the last one written
     uint64_t last_bytes = 0;
 };
 
@@ -48,6 +50,12 @@ class Shipper {
 
   private:
     bool elect(const std::string &dir, const std::string &base_id);
+    bool still_elected() const;
+    // Writes <spool>/<UAI>.status (see docs/operator.md) when something other than the error
+    // count changed, at least once a minute, and at the final step (`force`).
+    void publish_status(const std::string &spool_dir, const std::string &base_id, bool force);
+    void step(const std::string &segment_path, const std::string &base_id, const BaseConfig &config,
+              const time::TimeZone &tz, int64_t now, bool final, bool elected);
     bool prepare(const std::string &segment_path, const std::string &base_id,
                  const BaseConfig &config);
     bool write_snapshot(const BaseConfig &config, const time::TimeZone &tz, int64_t now,
@@ -65,6 +73,12 @@ class Shipper {
     int64_t next_snapshot_ = 0;
     ShipperStats stats_;
     std::string last_error_;
+    // For the status file: the clock of the current step, when the last error and the last
+    // snapshot happened, and what was last written (rewritten at most once a minute unless
+    // something other than the error count changed).
+    int64_t now_ = 0, last_error_at_ = 0, last_snapshot_at_ = 0;
+    std::string status_written_;
+    int64_t status_written_at_ = 0;
 };
 
 }  // namespace sonde::ship

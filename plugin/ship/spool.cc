@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,11 +64,20 @@ bool Spool::write_durably(const std::string &path, const void *data, size_t size
 
 bool Spool::load_state(SpoolState &out, std::string *error) const {
     const std::string path = dir_ + "/" + base_id_ + ".state";
-    FILE *f = std::fopen(path.c_str(), "r");
-    if (!f) {
+    // Never blocks (a FIFO put there) and never follows a link.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
         out = {};
         if (errno == ENOENT) return true;
         if (error) *error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    FILE *f = nullptr;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096 ||
+        !(f = ::fdopen(fd, "r"))) {
+        ::close(fd);
+        if (error) *error = path + ": not a regular file of at most 4096 bytes";
         return false;
     }
     SpoolState s;
@@ -100,6 +110,43 @@ bool Spool::save_state(const SpoolState &s, std::string *error) const {
          << "\ngeneration " << s.generation << "\n";
     const std::string body = text.str();
     return write_durably(dir_ + "/" + base_id_ + ".state", body.data(), body.size(), error);
+}
+
+bool Spool::update_state(const std::function<void(SpoolState &)> &change, SpoolState &out,
+                         std::string *error) const {
+    const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        if (error) *error = "cannot open " + dir_ + ": " + std::strerror(errno);
+        return false;
+    }
+    bool locked = false;
+    for (int attempt = 0; attempt < 50 && !locked; ++attempt) {
+        locked = ::flock(dfd, LOCK_EX | LOCK_NB) == 0;
+        if (!locked) ::usleep(1000);
+    }
+    if (!locked) {
+        ::close(dfd);
+        if (error) *error = "spool " + dir_ + " busy: its state is locked by another process";
+        return false;
+    }
+    SpoolState state;
+    bool ok = load_state(state, error);
+    if (ok) {
+        change(state);
+        ok = save_state(state, error);
+    }
+    ::close(dfd);  // drops the flock
+    if (ok) out = state;
+    return ok;
+}
+
+void Spool::save_status(const std::string &text) const {
+    const std::string path = status_path(), tmp = path + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return;
+    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
 }
 
 uint64_t Spool::load_fingerprint() const {

@@ -29,6 +29,14 @@ class Spool {
 
     bool load_state(SpoolState &out, std::string *error) const;  // missing file: fresh state
     bool save_state(const SpoolState &state, std::string *error) const;
+    // Read-modify-write of the state under an exclusive flock of the spool directory, so that
+    // two processes can never hand out one sequence number, even if both believe they ship
+    // (the election's lock file deleted or replaced). `change` gets the state as it is on disk
+    // and may modify it; the result is written durably (fsync) before the lock is released and
+    // copied to `out`. Never waits long: a directory locked by a stopped process fails with
+    // "busy" after ~50 ms, and the caller retries at its next tick.
+    bool update_state(const std::function<void(SpoolState &)> &change, SpoolState &out,
+                      std::string *error) const;
 
     // Sealed snapshots of this base still in the spool, oldest first.
     std::vector<SpoolEntry> pending() const;
@@ -42,6 +50,11 @@ class Spool {
     // it is not fsynced: losing it costs at most one snapshot that repeats the previous one.
     uint64_t load_fingerprint() const;
     void save_fingerprint(uint64_t fingerprint) const;
+
+    // <UAI>.status: what the shipper last did, for `sonde-ctl status` (see ShipperStatus in
+    // shipper.hpp). Written atomically (temporary file, rename), not fsynced, mode 0600.
+    void save_status(const std::string &text) const;
+    std::string status_path() const { return dir_ + "/" + base_id_ + ".status"; }
 
     std::string file_name(const SpoolEntry &meta) const;
     const std::string &dir() const { return dir_; }

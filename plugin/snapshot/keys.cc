@@ -117,7 +117,8 @@ struct ParsedKey {
 };
 
 bool read_key_file(const std::string &path, SecretText &content, mode_t &mode, std::string *error) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO put there must not block the opener (the shipper's watcher thread).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) return fail(error, errno_text("cannot open", path));
     struct stat st {};
     if (::fstat(fd, &st) != 0) {

@@ -1,8 +1,11 @@
 // sonde-ctl keygen and open: the reading side of snapshots, run as the binary on real spool
 // files written by the plugin.
 #include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -120,4 +123,104 @@ TEST_CASE("keygen, then open verifies, decrypts and prints a real snapshot") {
     CHECK(tampered.out.find("refused (authentication failed)") != std::string::npos);
     fs::resize_file(copy, fs::file_size(copy) - 7);
     CHECK(run("open " + copy + keys).out.find("refused (truncated)") != std::string::npos);
+}
+
+TEST_CASE("status shows the shipper's last error and its time, not all clear") {
+    // Three ways a sender key breaks the shipper: missing, readable by others, truncated.
+    for (const std::string broken : {"missing", "mode", "truncated"}) {
+        INFO(broken);
+        char tmpl[] = "/tmp/sonde-ctl-status-XXXXXX";
+        const std::string dir = ::mkdtemp(tmpl);
+        for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
+        REQUIRE(
+            run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
+            0);
+        const std::string key = dir + "/server.key";
+        if (broken != "missing") REQUIRE(run("keygen --out " + key).status == 0);
+        if (broken == "mode")
+            fs::permissions(key, fs::perms::group_read | fs::perms::others_read,
+                            fs::perm_options::add);
+        if (broken == "truncated") fs::resize_file(key, 40);
+        sonde::BaseConfig config;
+        config.enabled = true;
+        config.secret = {3, 4};
+        config.snapshots.spool_dir = dir + "/spool";
+        config.snapshots.console_public_key = dir + "/console.pub";
+        config.snapshots.sender_key = key;
+        REQUIRE(sonde::save_config(dir + "/conf/0310001A.conf", config, nullptr));
+
+        sonde_open_params p{};
+        p.struct_size = sizeof p;
+        p.product = SONDE_PRODUCT_PRONOTE;
+        p.base_id = "0310001A";
+        const std::string conf = dir + "/conf", shm = dir + "/shm";
+        p.config_dir = conf.c_str();
+        p.shm_dir = shm.c_str();
+        sonde_base *base = nullptr;
+        REQUIRE(api().base_open(&p, &base) == SONDE_OK);
+        REQUIRE(api().clock_set(base, 1795510800) == SONDE_OK);  // a shipper step: it fails
+
+        const Result r = run("status --shm-dir " + shm + " --config-dir " + conf);
+        INFO(r.out);
+        CHECK(r.status == 0);
+        CHECK(r.out.find("all clear") == std::string::npos);
+        CHECK(r.out.find("snapshot_errors=") != std::string::npos);
+        CHECK(r.out.find("shipper: FAILING") != std::string::npos);
+        CHECK(r.out.find("error at 2026-11-24T09:00:00Z") != std::string::npos);
+        CHECK(r.out.find(key) != std::string::npos);  // the reason names the key file
+        const Result j =
+            run("status --shm-dir " + shm + " --config-dir " + conf + " --format json");
+        const auto json = nlohmann::json::parse(j.out);
+        const auto &shipper = json["configured"][0]["shipper"];
+        CHECK(shipper["failing"] == true);
+        CHECK(shipper["last_error_at"] == 1795510800);
+        CHECK(shipper["last_error"].get<std::string>().find(key) != std::string::npos);
+        REQUIRE(api().base_close(base) == SONDE_OK);
+    }
+}
+
+TEST_CASE("status says when the shipper process is stopped") {
+    char tmpl[] = "/tmp/sonde-ctl-stopped-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
+    REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
+            0);
+    REQUIRE(run("keygen --out " + dir + "/server.key").status == 0);
+    sonde::BaseConfig config;
+    config.enabled = true;
+    config.secret = {3, 4};
+    config.snapshots.spool_dir = dir + "/spool";
+    config.snapshots.console_public_key = dir + "/console.pub";
+    config.snapshots.sender_key = dir + "/server.key";
+    REQUIRE(sonde::save_config(dir + "/conf/0310001A.conf", config, nullptr));
+    const std::string conf = dir + "/conf", shm = dir + "/shm";
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t shipper = ::fork();
+    if (shipper == 0) {  // a host process that becomes the shipper, then idles
+        sonde_open_params p{};
+        p.struct_size = sizeof p;
+        p.product = SONDE_PRODUCT_PRONOTE;
+        p.base_id = "0310001A";
+        p.config_dir = conf.c_str();
+        p.shm_dir = shm.c_str();
+        sonde_base *base = nullptr;
+        if (api().base_open(&p, &base) != SONDE_OK) ::_exit(3);
+        api().clock_set(base, 1795510800);
+        char byte = 'r';
+        if (::write(ready[1], &byte, 1) != 1) ::_exit(4);
+        for (;;) ::pause();
+    }
+    char byte = 0;
+    REQUIRE(::read(ready[0], &byte, 1) == 1);
+    const std::string cmd = "status --shm-dir " + shm + " --config-dir " + conf;
+    CHECK(run(cmd).out.find("STOPPED") == std::string::npos);
+    ::kill(shipper, SIGSTOP);
+    const Result r = run(cmd);
+    INFO(r.out);
+    CHECK(r.out.find("process " + std::to_string(shipper) + " is STOPPED") != std::string::npos);
+    const auto json = nlohmann::json::parse(run(cmd + " --format json").out);
+    CHECK(json["configured"][0]["shipper"]["process"] == "stopped");
+    ::kill(shipper, SIGKILL);
+    ::waitpid(shipper, nullptr, 0);
 }

@@ -2,12 +2,18 @@
 // bases, and the leftovers an operator should look at.
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "args.hpp"
 #include "catalog_lookup.hpp"
@@ -35,8 +41,99 @@ constexpr shm::Diag kKeyDiagnostics[] = {
     shm::Diag::UsersTableFull, shm::Diag::StudentsTableFull, shm::Diag::SharedRowWriters,
     shm::Diag::RowsReclaimed,  shm::Diag::ConfigErrors,      shm::Diag::SegmentsReplaced,
     shm::Diag::OutOfRange,     shm::Diag::BadArgument,       shm::Diag::BadHandle,
-    shm::Diag::NullArgument,
+    shm::Diag::NullArgument,   shm::Diag::SnapshotErrors,
 };
+
+// The shipper's status file, <spool_dir>/<UAI>.status (written by the elected shipper, see
+// docs/operator.md): "name value" lines. Opened without blocking or following a link, and
+// only if it is a small regular file.
+Json shipper_json(const std::string &spool_dir, const std::string &base) {
+    const std::string path = spool_dir + "/" + base + ".status";
+    Json j = {{"status_file", path}};
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        j["problem"] = errno == ENOENT ? std::string("no status yet (no shipper has run)")
+                                       : std::string("cannot open: ") + std::strerror(errno);
+        return j;
+    }
+    struct stat st {};
+    std::string text(8192, '\0');
+    ssize_t n = -1;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < off_t(text.size()))
+        n = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    if (n < 0) {
+        j["problem"] = "not a readable regular file";
+        return j;
+    }
+    text.resize(size_t(n));
+    std::istringstream in(text);
+    std::string line;
+    std::getline(in, line);
+    if (line != "sonde-shipper-status 1") {
+        j["problem"] = "not a shipper status file";
+        return j;
+    }
+    while (std::getline(in, line)) {
+        const size_t space = line.find(' ');
+        const std::string name = line.substr(0, space);
+        const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+        if (name == "last_error" || name == "failing") {
+            j[name] = name == "failing" ? Json(value == "yes") : Json(value);
+        } else if (name == "pid" || name == "updated" || name == "snapshots_written" ||
+                   name == "last_snapshot_at" || name == "last_sequence" || name == "errors" ||
+                   name == "last_error_at") {
+            j[name] = std::strtoll(value.c_str(), nullptr, 10);
+        }
+    }
+    // Whether the shipper process still runs: a stopped one (SIGSTOP, a debugger) keeps the
+    // election, and nothing is latched or shipped until it continues.
+    if (j.contains("pid") && j["pid"].get<int64_t>() > 0) {
+        std::ifstream stat("/proc/" + std::to_string(j["pid"].get<int64_t>()) + "/stat");
+        std::string text;
+        std::getline(stat, text);
+        const size_t paren = text.rfind(')');
+        if (!stat && text.empty())
+            j["process"] = "gone";
+        else if (paren != std::string::npos && paren + 2 < text.size())
+            j["process"] = text[paren + 2] == 'T' || text[paren + 2] == 't' ? "stopped"
+                           : text[paren + 2] == 'Z'                         ? "gone"
+                                                                            : "running";
+    }
+    for (const char *t : {"updated", "last_snapshot_at", "last_error_at"})
+        if (j.contains(t) && j[t].get<int64_t>() > 0)
+            j[std::string(t) + "_utc"] = iso8601_utc(j[t].get<int64_t>());
+    return j;
+}
+
+// One line about the shipper of a base, for the table.
+std::string shipper_line(const Json &sh) {
+    if (sh.contains("problem"))
+        return "shipper: " + sh["problem"].get<std::string>() + " (" +
+               sh["status_file"].get<std::string>() + ")";
+    std::string line = "shipper: ";
+    const bool failing = sh.value("failing", false);
+    if (failing)
+        line += "FAILING";
+    else
+        line += "ok";
+    if (sh.contains("last_snapshot_at_utc"))
+        line += ", last snapshot " + sh["last_snapshot_at_utc"].get<std::string>() + " (sequence " +
+                std::to_string(sh.value("last_sequence", int64_t(0))) + ")";
+    else
+        line += ", no snapshot written by the current shipper yet";
+    if (sh.contains("last_error_at_utc"))
+        line += std::string(failing ? "; " : "; earlier ") + "error at " +
+                sh["last_error_at_utc"].get<std::string>() + ": " +
+                sh.value("last_error", std::string()) + " (" +
+                std::to_string(sh.value("errors", int64_t(0))) + " errors, pid " +
+                std::to_string(sh.value("pid", int64_t(0))) + ")";
+    if (sh.value("process", std::string()) == "stopped")
+        line += "; process " + std::to_string(sh.value("pid", int64_t(0))) +
+                " is STOPPED: it keeps the election, nothing is latched or shipped until it "
+                "continues (SIGCONT), figures wait";
+    return line;
+}
 
 Json segment_json(const SegmentFile &f) {
     Json j = {{"base", f.base}, {"path", f.path}, {"size", f.size}};
@@ -105,6 +202,8 @@ std::optional<Json> configured_json(const std::string &dir, std::string *error) 
             // What a segment created now would get (the file's value, or the default).
             j["users_capacity"] = capacities_of(c).users;
             j["students_capacity"] = capacities_of(c).students;
+            if (!c.snapshots.spool_dir.empty())
+                j["shipper"] = shipper_json(c.snapshots.spool_dir, base);
         }
         list.push_back(j);
     }
@@ -158,6 +257,16 @@ void write_status_table(const Json &status, std::ostream &out) {
             if (n) diags += std::string(" ") + diag_name(d) + "=" + std::to_string(n);
         }
         out << "    diagnostics:" << (diags.empty() ? " all clear" : diags) << "\n";
+        // The reason behind snapshot_errors is in the shipper's status file, found through the
+        // base's configuration.
+        const Json *shipper = nullptr;
+        if (status.contains("configured"))
+            for (const Json &c : status["configured"])
+                if (c["base"] == seg["base"] && c.contains("shipper")) shipper = &c["shipper"];
+        if (shipper)
+            out << "    " << shipper_line(*shipper) << "\n";
+        else if (seg["diagnostics"].value("snapshot_errors", uint64_t(0)) != 0)
+            out << "    (the shipper's last error: run with --config-dir)\n";
     }
     if (status.contains("configured")) {
         out << "\nconfigured bases in " << status["config_dir"].get<std::string>() << ":\n";
@@ -172,6 +281,7 @@ void write_status_table(const Json &status, std::ostream &out) {
                     << c["school_year_start"].get<std::string>() << ", capacity "
                     << c["users_capacity"].get<uint32_t>() << " users, "
                     << c["students_capacity"].get<uint32_t>() << " students\n";
+            if (c.contains("shipper")) out << "    " << shipper_line(c["shipper"]) << "\n";
         }
     }
     if (!status["warnings"].empty()) {
