@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/process.hpp"
+#include "core/tables.hpp"
 
 namespace sonde::shm {
 
@@ -669,6 +670,35 @@ uint32_t move_rows(const Mapping &from, const Mapping &to, uint64_t self) noexce
         uint64_t expected = self;
         to.leases()[i].owner.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
         ++moved;
+    }
+    // Distinct users marked in the old table after the copy: marks are a union, so every
+    // process may merge them all, any number of times. Gauges set since: the later one wins.
+    if (from.layout().user_slots == to.layout().user_slots) {
+        const uint32_t slots = from.layout().user_slots;
+        for (uint32_t i = 0; i < slots; ++i) {
+            const UserEntry &e = from.users()[i];
+            const uint64_t key = e.key.load(std::memory_order_acquire);
+            if (!tables::live_key(key)) continue;
+            UserEntry *into = nullptr;
+            for (uint32_t w = 0; w < kWindows; ++w)
+                for (const auto &slot : e.slot[w]) {
+                    const uint64_t v = slot.load(std::memory_order_relaxed);
+                    const uint64_t mask = v & kMaskMask;
+                    if (!mask) continue;
+                    if (!into && !(into = tables::find_or_insert(to.users(), slots, key))) break;
+                    for (uint32_t b = 0; b < kMaskBits; ++b)
+                        if (mask >> b & 1)
+                            tables::mark_user(*into, Window(w), uint32_t(v >> kMaskBits),
+                                              uint64_t{1} << b);
+                }
+        }
+    }
+    for (uint32_t g = 0; g < catalog::kGaugeCells; ++g) {
+        const uint64_t mine = from.gauges()[g].load(std::memory_order_relaxed);
+        uint64_t theirs = to.gauges()[g].load(std::memory_order_relaxed);
+        while ((mine >> 32) > (theirs >> 32) &&
+               !to.gauges()[g].compare_exchange_weak(theirs, mine, std::memory_order_relaxed)) {
+        }
     }
     return moved;
 }

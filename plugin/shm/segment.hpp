@@ -149,7 +149,10 @@ void install_sigbus_guard() noexcept;
 bool take_sigbus_flag(const Mapping &m) noexcept;
 
 // After a republish: the rows this process leased in `from` (identity `self`) get their final
-// values in `to`, where nobody else can have written them, and are freed there.
+// values in `to`, where nobody else can have written them, and are freed there; distinct users
+// and gauges recorded in `from` after the copy are merged into `to`. (Student tallies and the
+// shared row, recorded by a process between the copy and its own switch, a second at most, are
+// not: they are sums that only the copy's instant could split.)
 uint32_t move_rows(const Mapping &from, const Mapping &to, uint64_t self) noexcept;
 
 }  // namespace sonde::shm

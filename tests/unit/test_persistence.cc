@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/process.hpp"
+#include "core/tables.hpp"
 #include "reader/view.hpp"
 #include "shm/segment.hpp"
 
@@ -243,12 +244,23 @@ TEST_CASE("a deleted segment file is published again without losing counts", "[s
     shm::OpenResult b = shm::republish(a.mapping);
     REQUIRE(b.mapping.valid());
     CHECK(b.mapping.layout().generation == a.mapping.layout().generation);
-    // Counting went on in the old mapping until the writers moved: the move catches it up.
+    // Counting went on in the old mapping until the writers moved: the move catches it up,
+    // rows, distinct users and gauges alike.
     a.mapping.row(2)[7].store(130);
+    shm::UserEntry *u =
+        tables::find_or_insert(a.mapping.users(), a.mapping.layout().user_slots, 99);
+    REQUIRE(u);
+    tables::mark_user(*u, shm::kDay, 20000, 1u << 2);
+    a.mapping.gauges()[1].store((uint64_t{1700000000} << 32) | 12);
     CHECK(shm::move_rows(a.mapping, b.mapping, self) == 1);
     CHECK(b.mapping.row(2)[7].load() == 130);
     CHECK(b.mapping.row(9)[7].load() == 5);
     CHECK(b.mapping.leases()[2].owner.load() == 0);
+    const shm::UserEntry *moved =
+        tables::find_or_insert(b.mapping.users(), b.mapping.layout().user_slots, 99);
+    REQUIRE(moved);
+    CHECK(moved->slot[shm::kDay][0].load() == shm::user_slot(20000, 1u << 2));
+    CHECK(b.mapping.gauges()[1].load() == ((uint64_t{1700000000} << 32) | 12));
     CHECK(shm::check_file(b.mapping) == shm::FileState::Ok);
     std::string error;
     auto view = reader::SegmentView::open(path, &error);
