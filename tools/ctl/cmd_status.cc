@@ -2,6 +2,8 @@
 // bases, and the leftovers an operator should look at.
 
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -45,8 +47,19 @@ Json segment_json(const SegmentFile &f) {
     // A private copy: whatever another process does to the file meanwhile cannot reach us.
     const std::optional<reader::SegmentView> view =
         reader::SegmentView::open(f.path, &error, shm::Access::Copy);
+    // The plugin refuses a segment owned by another user (squatted at the path): say so.
+    struct stat st {};
+    if (view && ::lstat(f.path.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+        error = f.path + ": owned by uid " + std::to_string(st.st_uid) +
+                ", not by the server's account: the plugin refuses it (set it aside, counted "
+                "in segments_refused, and tries again every 5 s)";
+        j["compatible"] = false;
+        j["problem"] = error;
+        return j;
+    }
     j["compatible"] = view.has_value();
     j["problem"] = view ? Json(nullptr) : Json(error);
+    j["boots"] = view ? Json(view->header().boots.load()) : Json(nullptr);
     if (!probe || !probe->magic_ok) return j;
     j["product"] = probe->base_id.empty() ? Json(nullptr) : Json(product_name(probe->product));
     j["layout_version"] = probe->layout_version;
