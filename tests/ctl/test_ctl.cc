@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -965,7 +966,9 @@ TEST_CASE("dump survives a header rewritten while it reads") {
                 h.users_offset = rng();
                 h.levels_offset = rng();
                 h.hour_latches_offset = rng();
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
                 std::memcpy(static_cast<void *>(&h), saved, sizeof saved);  // valid again
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
             }
         });
         int bad = 0;
