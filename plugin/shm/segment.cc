@@ -285,6 +285,13 @@ int allocate(int fd, uint64_t size) {
     return rc;
 }
 
+// A shared flock, retried while another process holds it exclusively for the microseconds of
+// its fold (attach_locked): an attached process without it could have its leases folded.
+void lock_shared(int fd) {
+    for (int i = 0; i < 2000 && ::flock(fd, LOCK_SH | LOCK_NB) != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
 // A temp file next to `path`, sized, mapped; `fill` writes its contents; then published with
 // link(). Nobody can ever see a half-initialised segment, and a creator that dies leaves only
 // its temp file. lost_race: the path exists already.
@@ -333,7 +340,7 @@ OpenResult make_and_publish(const std::string &path, uint64_t size, Fill fill, b
         return r;
     }
     fsync_dir(dir_of(path));
-    ::flock(fd, LOCK_SH | LOCK_NB);  // marks the segment as attached
+    lock_shared(fd);  // marks the segment as attached
     r.mapping = MappingFactory::make(base, size, fd, path);
     r.created = true;
     return r;
@@ -383,7 +390,7 @@ void attach_locked(Mapping &m, OpenResult &r) {
         m.diag()[uint32_t(Diag::SegmentReboots)].fetch_add(1, std::memory_order_relaxed);
         r.rebooted = true;
     }
-    ::flock(fd, LOCK_SH | LOCK_NB);  // converted: from now on others may attach
+    lock_shared(fd);  // converted: from now on others may attach
 }
 
 }  // namespace
@@ -632,7 +639,7 @@ OpenResult republish(const Mapping &live) {
         OpenResult existing = attach_segment(path, Access::ReadWrite);
         if (existing.mapping.valid()) {
             if (existing.mapping.layout().generation == live.layout().generation) {
-                ::flock(existing.mapping.fd(), LOCK_SH | LOCK_NB);
+                lock_shared(existing.mapping.fd());
                 return existing;
             }
             OpenResult r;
