@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "core/config.hpp"
 #include "core/process.hpp"
 #include "plugin.hpp"
 
@@ -175,6 +176,43 @@ TEST_CASE("something squatted at the segment path is refused, then retried", "[a
     REQUIRE(test::eventually(
         [&] { return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK; }, 8000));
     CHECK(test::diagnostics(base).enabled);
+    api().writer_release(w);
+    api().base_close(base);
+}
+
+TEST_CASE("the plugin reclaims students of school years no longer shown", "[abi][persist]") {
+    test::TempBase tb;
+    sonde::BaseConfig c;
+    c.enabled = true;
+    c.secret = {0x1234567890abcdefULL, 0x0fedcba987654321ULL};
+    c.students_capacity = 256;  // 512 slots
+    std::string error;
+    REQUIRE(sonde::save_config(sonde::config_path(tb.config_dir, tb.id), c, &error));
+    sonde_base *base = tb.open();
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    // 300 students in each of three school years two years apart: 900 in 512 slots, which
+    // only fits if the students of years the console no longer shows are reclaimed.
+    int refused = 0;
+    for (int year = 2022; year <= 2026; year += 2) {
+        const int64_t november = (int64_t(year) - 1970) * 31556952 + 26000000;  // ~Nov 1
+        REQUIRE(api().clock_set(base, november) == SONDE_OK);
+        if (year > 2022)  // the watcher's two passes, a second apart
+            REQUIRE(test::eventually(
+                [&] {
+                    return tb.view().diag(sonde::shm::Diag::EntriesReclaimed) >=
+                           uint64_t(300 * (year - 2022) / 2);
+                },
+                8000));
+        for (int s = 0; s < 300; ++s) {
+            const std::string key = std::to_string(year) + "/" + std::to_string(s);
+            refused += api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 0,
+                                     1) != SONDE_OK;
+        }
+    }
+    CHECK(refused == 0);
+    CHECK(test::diagnostics(base).students_table_full == 0);
+    CHECK(tb.view().students_used() == 300);
     api().writer_release(w);
     api().base_close(base);
 }
