@@ -86,7 +86,7 @@ typedef struct sonde_open_params {
     uint32_t product;       /* sonde_product */
     const char *base_id;    /* UAI: 7 digits + 1 letter, e.g. "0310001A" */
     const char *config_dir; /* holds <base_id>.conf, written by `sonde-ctl enable` */
-    const char *shm_dir;    /* where segments live; NULL = "/dev/shm" */
+    const char *shm_dir;    /* segments; NULL = $SONDE_SEGMENT_DIR or /var/lib/sonde/segments */
 } sonde_open_params;
 
 /* What sonde_api.diagnostics fills. Set struct_size = sizeof before the call. Counters are

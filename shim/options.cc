@@ -60,6 +60,10 @@ std::string usage() {
            "  --timezones TZ,...  time zone of each base in order, the last one repeating\n"
            "                      (default Europe/Paris; for configurations the shim writes)\n"
            "  --json FILE         write the report and the oracle as JSON\n"
+           "  --reboot-at D:H     week: kill every host at local hour H of day D (0-based) and\n"
+           "                      start them again as after a reboot (segments kept)\n"
+           "  --power-cut-at D:H  the same after hour H was recorded, with each segment file\n"
+           "                      rolled back to its last snapshot (hourly snapshots)\n"
            "  --verbose           print every mismatch and per-process details\n";
 }
 
@@ -137,7 +141,14 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
             o.console_key = value;
         else if (arg == "--json")
             o.json = value;
-        else if (arg == "--scenario") {
+        else if (arg == "--reboot-at" || arg == "--power-cut-at") {
+            const size_t colon = value.find(':');
+            ok = colon != std::string::npos &&
+                 parse_number<uint32_t>(value.substr(0, colon), o.reboot_day, 0, 61) &&
+                 parse_number<uint32_t>(value.substr(colon + 1), o.reboot_hour, 0, 24);
+            o.reboot = true;
+            o.power_cut = arg == "--power-cut-at";
+        } else if (arg == "--scenario") {
             if (value == "week")
                 o.scenario = Scenario::Week;
             else if (value == "crash")
@@ -151,6 +162,11 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
     if (!o.snapshots.empty() && o.console_key.empty())
         o.console_key = o.snapshots + "/keys/console.key";
     if (o.processes == 0) o.processes = o.scenario == Scenario::Week ? 3 : 4;
+    if (o.reboot && o.scenario != Scenario::Week)
+        return fail("--reboot-at and --power-cut-at replay a week (--scenario week)");
+    if (o.reboot && o.reboot_day >= o.days) return fail("--reboot-at: day past the last day");
+    if (o.power_cut && o.snapshots.empty())
+        return fail("--power-cut-at needs --snapshots: the loss is bounded by the last one");
     return o;
 }
 

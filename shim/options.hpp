@@ -35,6 +35,14 @@ struct Options {
     // configurations the shim writes.
     std::vector<std::string> timezones;
     bool verbose = false;
+    // Week: every host process of every base is SIGKILLed at local hour `reboot_hour` of day
+    // `reboot_day` (0-based; a barrier between hours), the segment directory is kept, and
+    // hosts are started again as after a reboot (new boot id). With power_cut, the hosts
+    // record that hour first, then the machine loses power: each segment file is rolled back
+    // to its state at the last snapshot (snapshots every 60 minutes, at hour boundaries) and
+    // the hosts start again at the next hour. The oracle forgets the events of the lost hour.
+    bool reboot = false, power_cut = false;
+    uint32_t reboot_day = 0, reboot_hour = 0;
 };
 
 // Exit codes.

@@ -52,6 +52,7 @@ SpoolRead read_spool(CheckLog &log, const std::string &uai, const SnapshotChanne
     r.keys_sampled = sample.size();
     uint64_t leaked = 0, gauges_ahead = 0, names_off_hour = 0, names_not_first = 0, repeated = 0;
     std::set<std::string> previous;
+    std::set<uint64_t> generations;
     int64_t previous_created = -1;
     for (const ship::SpoolEntry &e : ship::Spool(channel.spool_dir, uai).pending()) {
         const std::vector<uint8_t> bytes = read_bytes(e.path);
@@ -68,6 +69,10 @@ SpoolRead read_spool(CheckLog &log, const std::string &uai, const SnapshotChanne
         if (r.first_sequence == 0 || s.sequence() < r.first_sequence)
             r.first_sequence = s.sequence();
         r.last_sequence = std::max<uint64_t>(r.last_sequence, s.sequence());
+        if (s.sequence() == r.first_sequence) r.first_boots = s.segment_boots();
+        if (s.sequence() == r.last_sequence) r.last_boots = s.segment_boots();
+        generations.insert(s.segment_generation());
+        r.generations = generations.size();
         const std::string plain = s.SerializeAsString();
         r.plaintext_bytes += plain.size();
         for (const std::string &key : sample) leaked += plain.find(key) != std::string::npos;

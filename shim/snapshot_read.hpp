@@ -21,6 +21,8 @@ struct SpoolRead {
     uint64_t plaintext_bytes = 0;  // serialized snapshots, summed
     uint64_t keys_sampled = 0;
     uint64_t gauges_read = 0;  // gauge figures in all files (each checked against its file)
+    uint32_t first_boots = 0, last_boots = 0;  // segment_boots of the first and last snapshot
+    uint64_t generations = 0;                  // distinct segment generations
 };
 
 // Every file that does not open, and every sampled key found in a plaintext, is a mismatch.

@@ -7,6 +7,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
 
 #include "base_setup.hpp"
@@ -70,6 +74,21 @@ class WeekDriver {
                 const auto in_hour = [&](const Host &host) {
                     return h < runs_[host.base].calendar->days()[day].hours.size();
                 };
+                if (o_.reboot && day == o_.reboot_day && h == o_.reboot_hour) {
+                    if (!o_.power_cut) {
+                        // Every host dies between two hours; all they counted is in the segments.
+                        if (!reboot(day, h, &error)) return abort_hosts(error);
+                    } else {
+                        // The hour is recorded, then the power goes: the segments go back to the
+                        // last snapshot (this hour's start) and the hosts resume at the next hour.
+                        if (!save_machine(&error) || !release(in_hour, &error) ||
+                            !wait(in_hour, kHourDone, &error) || !power_cut(day, h, &error))
+                            return abort_hosts(error);
+                        for (BaseRun &run : runs_)
+                            run.hour_cumulative.push_back(merge_cells(run.ledgers));
+                        continue;
+                    }
+                }
                 if (!release(in_hour, &error) || !wait(in_hour, kHourDone, &error) ||
                     !release(in_hour, &error) || !wait(in_hour, kClockMoved, &error))
                     return abort_hosts(error);
@@ -157,7 +176,87 @@ class WeekDriver {
                         thousands(int64_t(run.plan.total_actions())).c_str());
     }
 
-    bool spawn_hosts(std::string *error) {
+    // ---- reboot and power cut (issue 7) ---------------------------------------------------
+
+    void kill_all_hosts() {
+        for (Host &h : hosts_) {
+            if (h.pid > 0) {
+                ::kill(h.pid, SIGKILL);
+                wait_child(h.pid);
+            }
+            ::close(h.from_host);
+            ::close(h.to_host);
+        }
+        hosts_.clear();
+    }
+
+    // Kills every host while they wait between two hours and starts them again at (day, hour)
+    // with a new boot id: the plugin must fold every lease and continue the same generation.
+    bool reboot(uint32_t day, size_t hour, std::string *error) {
+        kill_all_hosts();
+        ++boot_;
+        reboot_note_ = "reboot before " + runs_[0].calendar->days()[day].date + " hour " +
+                       std::to_string(hour) + ": " + std::to_string(o_.bases * o_.processes) +
+                       " processes killed (SIGKILL), started again with a new boot id";
+        std::printf("%s\n", reboot_note_.c_str());
+        return spawn_hosts(error, day, hour) && wait_all(kReady, error);
+    }
+
+    // The machine as a power cut finds it: segment files as of the last snapshot (the hosts
+    // are lined up at an hour boundary, where the shipper just wrote and flushed one) and the
+    // oracle's ledgers of that instant.
+    bool save_machine(std::string *error) {
+        saved_segments_.clear();
+        for (const BaseRun &run : runs_) {
+            const std::string path = shm::segment_path(dirs_.shm_dir, run.school.uai);
+            std::ifstream in(path, std::ios::binary);
+            if (!in) {
+                *error = "cannot read " + path;
+                return false;
+            }
+            saved_segments_.emplace_back((std::istreambuf_iterator<char>(in)),
+                                         std::istreambuf_iterator<char>());
+        }
+        saved_arena_.assign(arena_.data(), arena_.data() + arena_.size());
+        return true;
+    }
+
+    bool power_cut(uint32_t day, size_t hour, std::string *error) {
+        std::vector<std::vector<int64_t>> before;
+        for (const BaseRun &run : runs_) before.push_back(merge_cells(run.ledgers));
+        kill_all_hosts();
+        for (size_t b = 0; b < runs_.size(); ++b) {  // the disk rolls back; same inode
+            const std::string path = shm::segment_path(dirs_.shm_dir, runs_[b].school.uai);
+            std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+            f.write(saved_segments_[b].data(), std::streamsize(saved_segments_[b].size()));
+            if (!f) {
+                *error = "cannot roll back " + path;
+                return false;
+            }
+        }
+        std::memcpy(arena_.data(), saved_arena_.data(), saved_arena_.size());
+        uint64_t lost = 0;
+        for (size_t b = 0; b < runs_.size(); ++b) {
+            const std::vector<int64_t> after = merge_cells(runs_[b].ledgers);
+            for (size_t c = 0; c < after.size(); ++c)
+                lost += uint64_t(std::llabs(before[b][c] - after[c]));
+        }
+        ++boot_;
+        const SimDay &d = runs_[0].calendar->days()[day];
+        reboot_note_ = "power cut at the end of " + d.date + " hour " + std::to_string(hour) +
+                       ": segments rolled back to the last snapshot (the hour's start); " +
+                       thousands(int64_t(lost)) +
+                       " counted units lost, all of them recorded since that snapshot (bound: "
+                       "one snapshot interval); hosts started again at the next hour";
+        std::printf("%s\n", reboot_note_.c_str());
+        if (hour + 1 >= d.hours.size()) {
+            *error = "--power-cut-at: the hour must not be the last of its day";
+            return false;
+        }
+        return spawn_hosts(error, day, hour + 1) && wait_all(kReady, error);
+    }
+
+    bool spawn_hosts(std::string *error, uint32_t start_day = 0, size_t start_hour = 0) {
         for (uint32_t b = 0; b < o_.bases; ++b)
             for (uint32_t p = 0; p < o_.processes; ++p) {
                 int up[2], down[2];
@@ -175,7 +274,10 @@ class WeekDriver {
                               p,
                               runs_[b].ledgers[p],
                               up[1],
-                              down[0]};
+                              down[0],
+                              start_day,
+                              start_hour,
+                              "shim-boot-" + std::to_string(boot_)};
                 const pid_t pid = spawn([&] {
                     for (const Host &h :
                          hosts_) {  // the other hosts' pipes are none of its business
@@ -316,6 +418,9 @@ class WeekDriver {
 
     int finish() {
         std::string error;
+        // The driver reads the diagnostics as one more process of the simulated machine's
+        // current boot (a real boot id would look like a reboot to the segments).
+        ::setenv("SONDE_BOOT_ID", ("shim-boot-" + std::to_string(boot_)).c_str(), 1);
         auto plugin =
             Plugin::load(o_.lib, &error);  // only now: the driver never forks with it loaded
         if (!plugin) return setup_error(error);
@@ -354,6 +459,7 @@ class WeekDriver {
             doc["snapshots"] = section;
         }
         print_check(log_, o_.check, o_.verbose);
+        if (!reboot_note_.empty()) doc["reboot"] = reboot_note_;
         doc["check"] = check_json(log_);
         if (!o_.json.empty() && !write_json(o_.json, doc, &error)) return setup_error(error);
         return o_.check && !log_.mismatches().empty() ? kExitMismatch : kExitOk;
@@ -364,6 +470,10 @@ class WeekDriver {
     std::vector<BaseRun> runs_;
     SharedArena arena_;
     std::vector<Host> hosts_;
+    uint32_t boot_ = 1;  // the simulated machine's boots
+    std::string reboot_note_;
+    std::vector<std::string> saved_segments_;
+    std::vector<char> saved_arena_;
     CheckLog log_;
     double elapsed_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cells.hpp"
 #include "plugin.hpp"
@@ -125,6 +126,7 @@ class Replayer {
 int run_week_host(const WeekHost &host) {
     const std::string who = "[" + host.school->uai + "/p" + std::to_string(host.process) + "] ";
     std::string error;
+    if (!host.boot_id.empty()) ::setenv("SONDE_BOOT_ID", host.boot_id.c_str(), 1);
     auto plugin = Plugin::load(host.lib, &error);
     if (!plugin) {
         std::fprintf(stderr, "%s%s\n", who.c_str(), error.c_str());
@@ -138,15 +140,16 @@ int run_week_host(const WeekHost &host) {
     Replayer replayer(host, *plugin, *base);
     const std::vector<SimDay> &days = host.calendar->days();
     // Every host starts on the simulated clock at once (its shipper must never see real time).
-    replayer.set_clock(days.front().start);
-    if (host.process == 0) replayer.declare_school();
+    const bool resumed = host.start_day != 0 || host.start_hour != 0;
+    replayer.set_clock(days[host.start_day].hours[host.start_hour]);
+    if (host.process == 0 && !resumed) replayer.declare_school();
     host.ledger.head().ready = 1;
     if (!send_byte(host.to_driver, kReady)) return 4;
 
     char go = 0;
-    for (uint32_t day = 0; day < days.size(); ++day) {
+    for (uint32_t day = host.start_day; day < days.size(); ++day) {
         const SimDay &d = days[day];
-        for (size_t h = 0; h < d.hours.size(); ++h) {
+        for (size_t h = day == host.start_day ? host.start_hour : 0; h < d.hours.size(); ++h) {
             if (!receive_byte(host.from_driver, &go)) return 4;  // the driver is gone
             replayer.replay(day, d.hours[h], d.hour_end(h));
             if (!send_byte(host.to_driver, kHourDone)) return 4;

@@ -25,6 +25,11 @@ struct WeekHost {
     Ledger ledger;
     int to_driver;    // pipe: one byte when ready, two after each hour (done, clock moved)
     int from_driver;  // pipe: two bytes per hour (start, move the clock), one more to finish
+    // Where the host starts: 0, 0 at the start of the week; after a simulated reboot, the
+    // local hour it resumes at (it then declares nothing: levels and gauges are in the segment).
+    uint32_t start_day = 0;
+    size_t start_hour = 0;
+    std::string boot_id;  // $SONDE_BOOT_ID of the simulated machine's current boot
 };
 
 // Returns the child's exit status.

@@ -114,6 +114,11 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
                                     o.inject_snapshot_mismatch && b == 0,
                                     o.inject_hour_mismatch && b == 0};
         const SnapshotFigures figures = check_snapshots(log, uai, store, oracle);
+        // One generation throughout (a reboot or a power cut continues it); the snapshots
+        // after a reboot say so with segment_boots (issue 7).
+        log.expect(uai, "snapshot segment generations", 1, int64_t(read.generations));
+        log.expect(uai, "segment_boots of the first snapshot", 1, read.first_boots);
+        log.expect(uai, "segment_boots of the last snapshot", o.reboot ? 2 : 1, read.last_boots);
         const size_t mismatches = log.mismatches().size() - mismatches_before;
         std::printf(
             "  %s: %s files, %s bytes, %s snapshots opened (sequences %llu..%llu), %s figures "

@@ -17,6 +17,7 @@
 #include "api/state.hpp"
 #include "core/immortal.hpp"
 #include "core/process.hpp"
+#include "core/tables.hpp"
 #include "ship/latcher.hpp"
 
 namespace sonde::api {
@@ -87,42 +88,142 @@ void update_stamps_locked(BaseState &b) noexcept {
     b.stamps.store(pack_stamps(s), std::memory_order_relaxed);
 }
 
+// Where the sections of a validated mapping are, in process memory (see SegmentRefs).
+void fill_refs(SegmentRefs &refs, const shm::Mapping &m) {
+    static std::atomic<uint64_t> serials{0};
+    const shm::Layout &l = m.layout();
+    refs.serial = serials.fetch_add(1, std::memory_order_relaxed) + 1;
+    refs.leases = m.leases();
+    refs.rows = m.at<char>(l.g.rows_offset);
+    refs.row_stride = l.g.row_stride;
+    refs.row_count = l.row_count;
+    refs.shared_row = m.shared_row();
+    refs.gauges = m.gauges();
+    refs.users = m.users();
+    refs.user_slots = l.user_slots;
+    refs.users_capacity = l.users_capacity;
+    refs.students_capacity = l.students_capacity;
+    refs.students = m.students();
+    refs.student_slots = l.student_slots;
+    refs.diag = m.diag();
+    refs.levels = m.levels();
+}
+
 // Maps the segment the first time the base is enabled; it then stays mapped for the life of
-// the process, so a writer's row pointer can never dangle.
+// the process, so a writer's row pointer can never dangle. A refused segment (something
+// unusable at the path) is counted and tried again every few seconds by the watcher.
 bool ensure_segment_locked(BaseState &b) {
     if (b.segment.valid()) return true;
     // The configured capacities apply when the segment is created; an existing one keeps its own.
     shm::OpenResult r = shm::open_segment(b.shm_dir, b.base_id, b.product, capacities_of(b.config));
     if (!r.mapping.valid()) {
         b.last_error = r.error;
+        if (r.refused) add_diag(nullptr, shm::Diag::SegmentsRefused, 1);
         return false;
     }
     b.segment = std::move(r.mapping);
     // Validated by open_segment; from now on only these process-memory copies are used.
-    const shm::Mapping &m = b.segment;
-    const shm::Header &h = m.header();
-    static std::atomic<uint64_t> serials{0};
-    SegmentRefs &refs = b.refs;
-    refs.serial = serials.fetch_add(1, std::memory_order_relaxed) + 1;
-    refs.leases = m.leases();
-    refs.rows = m.at<char>(h.rows_offset);
-    refs.row_stride = h.row_stride;
-    refs.row_count = h.row_count;
-    refs.shared_row = m.shared_row();
-    refs.gauges = m.gauges();
-    refs.users = m.users();
-    refs.user_slots = h.user_capacity;
-    refs.users_capacity = h.user_stated_capacity;
-    refs.students_capacity = h.student_stated_capacity;
-    refs.students = m.students();
-    refs.student_slots = h.student_capacity;
-    refs.diag = m.diag();
-    refs.levels = m.levels();
+    fill_refs(b.refs, b.segment);
     if (r.replaced)
-        refs.diag[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(r.replaced,
-                                                                   std::memory_order_relaxed);
+        b.refs.diag[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(r.replaced,
+                                                                     std::memory_order_relaxed);
     b.seg.store(&b.refs, std::memory_order_release);
     return true;
+}
+
+// Moves the base to another mapping: writers lease again there (SegmentRefs::serial changes)
+// and inline counters resolve again. The old mapping stays mapped for the life of the process
+// (a writer inside a call still lands on mapped memory). Refs the hot path may be reading are
+// never modified: each switch publishes new ones, kept for the life of the process.
+void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later) {
+    auto *refs = new SegmentRefs;
+    fill_refs(*refs, next);
+    shm::Mapping old = std::move(b.segment);
+    b.segment = std::move(next);
+    b.seg.store(refs, std::memory_order_release);
+    disarm_writers(b);
+    b.shipper.resign();  // its view maps the old file: elect again and map the new one
+    b.retiring_users.clear();
+    b.retiring_students.clear();
+    if (move_rows_later) {
+        b.moved_from = std::move(old);  // rows moved at the next tick, once writers left them
+    } else {
+        old.abandon();
+    }
+}
+
+// The watcher's check of the file behind the base's mapping (every second). A deleted file is
+// published again from the live mapping, same generation, without losing counts; a truncated
+// one is extended back at once (touching its lost pages would be a SIGBUS), set aside as
+// corrupt, and a new generation starts; a path that names another file is attached to.
+void check_segment_file_locked(BaseState &b) {
+    if (b.moved_from.valid()) {  // second half of a republish, one tick later
+        shm::move_rows(b.moved_from, b.segment, self_identity());
+        b.moved_from.abandon();
+    }
+    if (!b.segment.valid()) return;
+    const bool faulted = shm::take_sigbus_flag(b.segment);  // truncated, extended back already
+    switch (faulted ? shm::FileState::Truncated : shm::check_file(b.segment)) {
+        case shm::FileState::Ok:
+            return;
+        case shm::FileState::Deleted: {
+            shm::OpenResult r = shm::republish(b.segment);
+            if (!r.mapping.valid()) {
+                b.last_error = r.error;
+                return;
+            }
+            r.mapping.diag()[uint32_t(shm::Diag::SegmentsRecovered)].fetch_add(
+                1, std::memory_order_relaxed);
+            switch_segment_locked(b, std::move(r.mapping), true);
+            return;
+        }
+        case shm::FileState::Truncated: {
+            ::ftruncate(b.segment.fd(), off_t(b.segment.size()));
+            struct stat st {};
+            if (::lstat(b.segment.path().c_str(), &st) == 0 && st.st_ino == [&] {
+                    struct stat mine {};
+                    ::fstat(b.segment.fd(), &mine);
+                    return mine.st_ino;
+                }()) {
+                const std::string aside = b.segment.path() + ".bad." +
+                                          std::to_string(::time(nullptr)) + "." +
+                                          std::to_string(::getpid());
+                ::rename(b.segment.path().c_str(), aside.c_str());
+            }
+            [[fallthrough]];
+        }
+        case shm::FileState::Replaced: {
+            const uint64_t generation = b.segment.layout().generation;
+            shm::OpenResult r =
+                shm::open_segment(b.shm_dir, b.base_id, b.product, capacities_of(b.config));
+            if (!r.mapping.valid()) {
+                b.last_error = r.error;
+                return;
+            }
+            const bool same = r.mapping.layout().generation == generation;
+            if (!same)
+                r.mapping.diag()[uint32_t(shm::Diag::SegmentsReplaced)].fetch_add(
+                    1, std::memory_order_relaxed);
+            switch_segment_locked(b, std::move(r.mapping), same);
+            return;
+        }
+    }
+}
+
+// Entries of the users and students tables that belong to no window the console still shows
+// are retired (tables.hpp), about once a second.
+void reclaim_entries_locked(BaseState &b) {
+    const SegmentRefs *seg = b.seg.load(std::memory_order_relaxed);
+    const uint64_t stamps = b.stamps.load(std::memory_order_relaxed);
+    if (!seg || !(stamps >> 63)) return;
+    const tables::OpenNumbers open{uint32_t(stamps & 0xffff), uint32_t((stamps >> 16) & 0xffff),
+                                   uint32_t((stamps >> 32) & 0xffff)};
+    const uint32_t freed =
+        tables::reclaim_pass(seg->users, seg->user_slots, open, b.retiring_users) +
+        tables::reclaim_pass(seg->students, seg->student_slots, open, b.retiring_students);
+    if (freed)
+        seg->diag[uint32_t(shm::Diag::EntriesReclaimed)].fetch_add(freed,
+                                                                   std::memory_order_relaxed);
 }
 
 void apply_config_locked(BaseState &b, const BaseConfig &c) {
@@ -176,6 +277,18 @@ void refresh_locked(BaseState &b) {
     update_stamps_locked(b);
 }
 
+// An enabled base whose segment was refused (or could not be created) tries again every 5 s.
+void retry_segment_locked(BaseState &b) {
+    if (!b.config.enabled || b.segment.valid()) return;
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    if (now < b.next_open_retry) return;
+    b.next_open_retry = now + 5;
+    if (!ensure_segment_locked(b)) return;
+    if (!b.recording.exchange(true, std::memory_order_seq_cst)) disarm_writers(b);
+}
+
 // Takes back rows whose owner process died, so that new writers find free rows. The values
 // stay in the row: the next lessee keeps adding to them, so nothing is lost or counted twice.
 void reclaim_dead_rows_locked(BaseState &b) {
@@ -197,7 +310,7 @@ void ship_locked(BaseState &b, bool final) {
         return;
     b.shipper.tick(b.segment.path(), b.base_id, b.config, *b.tz, base_now(b), final);
     const ship::ShipperStats &now = b.shipper.stats();
-    std::atomic<uint64_t> *diag = b.refs.diag;
+    std::atomic<uint64_t> *diag = b.seg.load(std::memory_order_relaxed)->diag;
     diag[uint32_t(shm::Diag::SnapshotsWritten)].fetch_add(now.snapshots - b.shipped.snapshots);
     diag[uint32_t(shm::Diag::SnapshotErrors)].fetch_add(now.errors - b.shipped.errors);
     diag[uint32_t(shm::Diag::SpoolMerges)].fetch_add(now.merges - b.shipped.merges);
@@ -222,7 +335,10 @@ void watch_loop() {
             if (!b.live.load(std::memory_order_relaxed)) continue;
             if (check_config) {
                 refresh_locked(b);
+                retry_segment_locked(b);
+                check_segment_file_locked(b);
                 reclaim_dead_rows_locked(b);
+                reclaim_entries_locked(b);
             } else {
                 update_stamps_locked(b);
             }
@@ -317,6 +433,10 @@ void shut_base_locked(BaseState &b) {
         if (fd >= 0) ::close(fd);
     }
     b.refs = SegmentRefs{};
+    b.moved_from.abandon();
+    b.retiring_users.clear();
+    b.retiring_students.clear();
+    b.next_open_retry = 0;
     b.shipper.~Shipper();  // not movable: a fresh one in place for the slot's next base
     new (&b.shipper) ship::Shipper();
     b.shipped = {};
@@ -328,12 +448,13 @@ void shut_base_locked(BaseState &b) {
 
 int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
     try {
+        shm::install_sigbus_guard();
         static std::once_flag fork_handler;
         std::call_once(fork_handler,
                        [] { ::pthread_atfork(nullptr, nullptr, after_fork_in_child); });
         std::lock_guard registry(g_watch->registry_mu);
         unmap_retired_locked(false);
-        const std::string shm_dir = p.shm_dir ? p.shm_dir : "/dev/shm";
+        const std::string shm_dir = p.shm_dir ? p.shm_dir : shm::default_segment_dir();
         Opening *opening = free_opening_locked();
         bool live = false;
         BaseState *slot = base_slot_locked(p, shm_dir, &live);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "api/state.hpp"
+#include "core/tables.hpp"
 
 namespace sonde::api {
 
@@ -39,10 +40,11 @@ void fill(const BaseState *b, sonde_diagnostics &out) noexcept {
             out.rows_in_use += seg->leases[i].owner.load(std::memory_order_relaxed) != 0;
         out.rows_total = seg->row_count;
         for (uint32_t i = 0; i < seg->user_slots; ++i)
-            out.users_used += seg->users[i].key.load(std::memory_order_relaxed) != 0;
+            out.users_used += tables::live_key(seg->users[i].key.load(std::memory_order_relaxed));
         out.users_capacity = seg->users_capacity;
         for (uint32_t i = 0; i < seg->student_slots; ++i)
-            out.students_used += seg->students[i].key.load(std::memory_order_relaxed) != 0;
+            out.students_used +=
+                tables::live_key(seg->students[i].key.load(std::memory_order_relaxed));
         out.students_capacity = seg->students_capacity;
     }
     // Disabled calls not yet folded in: live writers' own counts, attributed as add_diag would.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/siphash.hpp"
@@ -100,6 +101,12 @@ struct BaseState {
         bool exists = false;
     } seen;  // what the watcher last read
     std::string last_error;
+    // Segment upkeep by the watcher (base.cc): the mapping a republished copy replaced (its
+    // rows are moved at the next tick, once writers left them), and the table entries this
+    // process marked retiring (finished at its next pass).
+    shm::Mapping moved_from;
+    int64_t next_open_retry = 0;  // steady seconds: a refused segment is tried again then
+    std::vector<uint32_t> retiring_users, retiring_students;
     ship::Shipper shipper;         // elected per base across processes; see ship/shipper.hpp
     ship::ShipperStats shipped{};  // what was already added to the segment's diagnostics
 };

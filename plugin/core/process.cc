@@ -66,4 +66,40 @@ bool identity_alive(uint64_t identity) noexcept {
     return !zombie && (ticks & 0xffffffffu) == (identity & 0xffffffffu);
 }
 
+namespace {
+
+// FNV-1a of the text, twice with different seeds: any text names a boot.
+BootId boot_id_from_text(const char *text, size_t len) noexcept {
+    BootId id;
+    uint64_t h1 = 0xcbf29ce484222325ULL, h2 = 0x84222325cbf29ce4ULL;
+    for (size_t i = 0; i < len; ++i) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n' || c == '-') continue;
+        h1 = (h1 ^ c) * 0x100000001b3ULL;
+        h2 = (h2 ^ c) * 0x100000001b3ULL;
+    }
+    id.hi = h1;
+    id.lo = h2;
+    return id;
+}
+
+BootId read_boot_id() noexcept {
+    int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return {};
+    char buf[64];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    if (n <= 0) return {};
+    return boot_id_from_text(buf, size_t(n));
+}
+
+}  // namespace
+
+BootId current_boot_id() noexcept {
+    if (const char *forced = std::getenv("SONDE_BOOT_ID"); forced && *forced)
+        return boot_id_from_text(forced, std::strlen(forced));
+    static const BootId id = read_boot_id();
+    return id;
+}
+
 }  // namespace sonde

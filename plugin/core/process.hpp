@@ -14,3 +14,17 @@ bool identity_alive(uint64_t identity) noexcept;
 inline pid_t identity_pid(uint64_t identity) { return pid_t(identity >> 32); }
 
 }  // namespace sonde
+
+namespace sonde {
+
+// The kernel's boot id (/proc/sys/kernel/random/boot_id, 128 bits), read once per process: it
+// changes at every boot, so a segment that records it tells a restart after a reboot from one
+// within the same boot. Tests and replays may simulate a reboot with $SONDE_BOOT_ID (any text,
+// hashed), read at the first call. {0, 0} if neither can be read.
+struct BootId {
+    uint64_t hi = 0, lo = 0;
+    bool operator==(const BootId &) const = default;
+};
+BootId current_boot_id() noexcept;
+
+}  // namespace sonde

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/tables.hpp"
+
 namespace sonde::reader {
 
 std::optional<SegmentView> SegmentView::open(const std::string &path, std::string *error,
@@ -20,16 +22,16 @@ static int64_t wrapping_add(int64_t a, int64_t b) { return int64_t(uint64_t(a) +
 
 int64_t SegmentView::cell(uint32_t index) const {
     int64_t sum = mapping_.shared_row()[index].load(std::memory_order_relaxed);
-    for (uint32_t r = 0; r < header().row_count; ++r)
+    for (uint32_t r = 0; r < mapping_.layout().row_count; ++r)
         sum = wrapping_add(sum, mapping_.row(r)[index].load(std::memory_order_relaxed));
     return sum;
 }
 
 std::vector<int64_t> SegmentView::cells() const {
     std::vector<int64_t> out(catalog::kCounterCells, 0);
-    for (uint32_t r = 0; r <= header().row_count; ++r) {
+    for (uint32_t r = 0; r <= mapping_.layout().row_count; ++r) {
         const std::atomic<int64_t> *row =
-            r == header().row_count ? mapping_.shared_row() : mapping_.row(r);
+            r == mapping_.layout().row_count ? mapping_.shared_row() : mapping_.row(r);
         for (uint32_t i = 0; i < catalog::kCounterCells; ++i)
             out[i] = wrapping_add(out[i], row[i].load(std::memory_order_relaxed));
     }
@@ -84,8 +86,8 @@ uint64_t connection_mask(uint32_t profile, uint32_t medium, uint32_t access) {
 uint64_t SegmentView::distinct(shm::Window w, uint32_t number, uint64_t mask) const {
     const shm::UserEntry *users = mapping_.users();
     uint64_t n = 0;
-    for (uint32_t i = 0; i < header().user_capacity; ++i) {
-        if (!users[i].key.load(std::memory_order_relaxed)) continue;
+    for (uint32_t i = 0; i < mapping_.layout().user_slots; ++i) {
+        if (!tables::live_key(users[i].key.load(std::memory_order_relaxed))) continue;
         const uint64_t slot = users[i].slot[w][number & 1].load(std::memory_order_relaxed);
         if ((slot >> shm::kMaskBits) == number && (slot & mask)) ++n;
     }
@@ -96,8 +98,8 @@ std::array<uint64_t, catalog::kConnectionCells> SegmentView::distinct_per_cell(
     shm::Window w, uint32_t number) const {
     std::array<uint64_t, catalog::kConnectionCells> out{};
     const shm::UserEntry *users = mapping_.users();
-    for (uint32_t i = 0; i < header().user_capacity; ++i) {
-        if (!users[i].key.load(std::memory_order_relaxed)) continue;
+    for (uint32_t i = 0; i < mapping_.layout().user_slots; ++i) {
+        if (!tables::live_key(users[i].key.load(std::memory_order_relaxed))) continue;
         const uint64_t slot = users[i].slot[w][number & 1].load(std::memory_order_relaxed);
         if ((slot >> shm::kMaskBits) != number) continue;
         for (uint32_t c = 0; c < catalog::kConnectionCells; ++c) out[c] += (slot >> c) & 1;
@@ -113,8 +115,8 @@ std::vector<std::pair<uint64_t, uint64_t>> SegmentView::mask_histogram(shm::Wind
     std::vector<std::pair<uint64_t, uint64_t>> table(kSlots, {0, 0});
     std::vector<std::pair<uint64_t, uint64_t>> overflow;
     const shm::UserEntry *users = mapping_.users();
-    for (uint32_t i = 0; i < header().user_capacity; ++i) {
-        if (!users[i].key.load(std::memory_order_relaxed)) continue;
+    for (uint32_t i = 0; i < mapping_.layout().user_slots; ++i) {
+        if (!tables::live_key(users[i].key.load(std::memory_order_relaxed))) continue;
         const uint64_t slot = users[i].slot[w][number & 1].load(std::memory_order_relaxed);
         const uint64_t mask = slot & shm::kMaskMask;
         if ((slot >> shm::kMaskBits) != number || !mask) continue;
@@ -147,8 +149,8 @@ Distribution SegmentView::distribution(uint32_t t, uint32_t year) const {
     for (uint32_t b = 0; b < info.bin_count; ++b) d.bin_low[b] = info.bin_low[b];
     d.per_level.assign(catalog::kLevelSlots, {});
     const shm::StudentEntry *students = mapping_.students();
-    for (uint32_t i = 0; i < header().student_capacity; ++i) {
-        if (!students[i].key.load(std::memory_order_relaxed)) continue;
+    for (uint32_t i = 0; i < mapping_.layout().student_slots; ++i) {
+        if (!tables::live_key(students[i].key.load(std::memory_order_relaxed))) continue;
         const uint32_t lw = students[i].level[year & 1].load(std::memory_order_relaxed);
         if ((lw >> 16) != year) continue;  // no event at all this school year
         const uint32_t level = (lw & 0xffff) < catalog::kLevelSlots ? (lw & 0xffff) : 0;
@@ -192,22 +194,22 @@ uint64_t SegmentView::diag(shm::Diag what) const {
 
 uint32_t SegmentView::rows_leased() const {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < header().row_count; ++i)
+    for (uint32_t i = 0; i < mapping_.layout().row_count; ++i)
         n += mapping_.leases()[i].owner.load(std::memory_order_relaxed) != 0;
     return n;
 }
 
 uint32_t SegmentView::users_used() const {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < header().user_capacity; ++i)
-        n += mapping_.users()[i].key.load(std::memory_order_relaxed) != 0;
+    for (uint32_t i = 0; i < mapping_.layout().user_slots; ++i)
+        n += tables::live_key(mapping_.users()[i].key.load(std::memory_order_relaxed));
     return n;
 }
 
 uint32_t SegmentView::students_used() const {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < header().student_capacity; ++i)
-        n += mapping_.students()[i].key.load(std::memory_order_relaxed) != 0;
+    for (uint32_t i = 0; i < mapping_.layout().student_slots; ++i)
+        n += tables::live_key(mapping_.students()[i].key.load(std::memory_order_relaxed));
     return n;
 }
 

@@ -211,6 +211,7 @@ snapshot::Snapshot build_snapshot(const BuildRequest &r, BuildStats *stats_out) 
     s.base_id = h.base_id;
     s.product = h.product;
     s.segment_generation = h.generation;
+    s.segment_boots = uint32_t(h.boots.load(std::memory_order_relaxed));
     s.sequence = r.sequence;
     s.created_unix = r.now;
     s.timezone = r.timezone_name;

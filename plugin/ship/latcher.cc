@@ -8,7 +8,7 @@ namespace sonde::ship {
 
 int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now,
                    const std::vector<int64_t> &totals) noexcept {
-    const int64_t created = segment.header().creator_start_unix_ns / 1000000000;
+    const int64_t created = segment.layout().creator_start_unix_ns / 1000000000;
     int64_t hour_cells[shm::kHourCells];
     shm::hour_cells_from(totals.data(), hour_cells);
     static const std::vector<int64_t> zeros(catalog::kCounterCells, 0);

@@ -239,6 +239,9 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
                          now,     first_hour, state_.sequence + 1};
     BuildStats built;
     snapshot::Snapshot s = build_snapshot(request, &built);
+    // Durability (docs/architecture.md): the segment's file is written back as of this
+    // snapshot, so a power cut loses at most what is counted after it.
+    shm::flush(view_->mapping(), now);
     apply_policy(s, {sc.k_anonymity, sc.include_school_only});
 
     // A clean shutdown of several processes makes each of them write a final snapshot (each

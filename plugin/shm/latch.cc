@@ -7,7 +7,7 @@ uint32_t latch_cells(LatchKind kind) noexcept {
 }
 
 LatchRef latch_slot(const Mapping &m, LatchKind kind, uint64_t window_number) noexcept {
-    const Header &h = m.header();
+    const Geometry &h = m.layout().g;  // validated, in process memory
     uint64_t offset = 0, stride = h.full_latch_stride, slots = kPeriodLatchSlots;
     switch (kind) {
         case LatchKind::Hour:

@@ -16,7 +16,9 @@ inline constexpr uint64_t kMagic = 0x4D485345444E4F53ULL;  // "SONDESHM" little-
 inline constexpr uint32_t kByteOrderMark = 0x01020304u;
 // 2: the header records the stated capacities of the tables (user_stated_capacity,
 // student_stated_capacity) next to their slot counts.
-inline constexpr uint32_t kLayoutVersion = 2;
+// 3: segments are files in a persistent directory; the header ends with a mutable part (boot
+// id of the last boot that attached, last flush) outside the checksum.
+inline constexpr uint32_t kLayoutVersion = 3;
 inline constexpr size_t kCacheLine = 64;
 
 inline constexpr uint32_t kRowCount = 48;
@@ -94,6 +96,10 @@ enum class Diag : uint32_t {
     SnapshotErrors,
     SpoolMerges,
     ForeignThreadCalls,
+    SegmentReboots,     // attached after a reboot (boot id changed): every lease folded
+    SegmentsRecovered,  // the file was deleted or truncated under live hosts and re-published
+    EntriesReclaimed,   // table entries of closed windows taken back for new people
+    SegmentsRefused,    // the path held something unusable that could not be set aside
     Count_
 };
 inline constexpr uint32_t kDiagSlots = 32;
@@ -146,6 +152,13 @@ struct Header {
     // user_capacity == table_slots(user_stated_capacity), and likewise for students.
     uint32_t user_stated_capacity;
     uint32_t student_stated_capacity;
+
+    // Layout version 3. Mutable, outside the checksum (which ends at `boot_id`); read only by
+    // the opening code, the watcher and the tools, never on the recording path.
+    std::atomic<uint64_t> boot_id[2];   // /proc/sys/kernel/random/boot_id of the last boot
+    std::atomic<uint64_t> boots;        // boots seen (1 at creation)
+    std::atomic<int64_t> flushed_unix;  // last msync by the shipper (its clock), 0 = never
+    std::atomic<uint64_t> flush_count;  // msyncs so far
 };
 
 // One latch: written only by the elected shipper (seqlock: seq is odd while it writes),

@@ -9,7 +9,29 @@
 
 namespace sonde::shm {
 
-enum class Access { ReadWrite, ReadOnly };
+// ReadWrite: the plugin and the shipper. ReadOnly: a live read-only mapping (tests, the shim's
+// oracle). Copy: the file is read once into private memory (the operator tool): nothing another
+// process does to the file afterwards (truncating it, rewriting its header) can reach the
+// reader.
+enum class Access { ReadWrite, ReadOnly, Copy };
+
+// The default directory of segments: $SONDE_SEGMENT_DIR if set, else /var/lib/sonde/segments.
+// sonde_open_params.shm_dir overrides it per base.
+inline constexpr const char *kDefaultSegmentDir = "/var/lib/sonde/segments";
+std::string default_segment_dir();
+
+// The validated geometry of a segment, copied into process memory when it is mapped: every
+// offset and size the plugin, the shipper and the readers use comes from here, never again
+// from the shared header, so a stray write into the header cannot steer pointer arithmetic.
+struct Layout {
+    Geometry g{};
+    uint32_t row_count = 0, user_slots = 0, student_slots = 0;
+    uint32_t users_capacity = 0, students_capacity = 0;  // stated
+    uint64_t generation = 0;
+    int64_t creator_start_unix_ns = 0;
+    uint32_t product = 0;
+    char base_id[16] = {};
+};
 
 // A mapped segment. Movable, unmaps on destruction (the plugin keeps its mappings for the
 // life of the process; tools and tests map and unmap freely).
@@ -29,45 +51,61 @@ class Mapping {
         return reinterpret_cast<T *>(static_cast<char *>(base_) + offset);
     }
     uint64_t size() const noexcept { return size_; }
+    const Layout &layout() const noexcept { return layout_; }
     int fd() const noexcept { return fd_; }
     const std::string &path() const noexcept { return path_; }
     // Releases ownership without unmapping (the plugin keeps segments mapped for the process).
     void leak() noexcept;
     // Unmaps and closes now.
     void reset() noexcept;
+    // Keeps the memory mapped and the descriptor open for the life of the process, but lets
+    // go of them (the plugin's replaced segments: a straggling writer still lands on mapped
+    // memory, and the SIGBUS guard can still extend the file).
+    void abandon() noexcept;
 
-    // Convenience accessors into the sections recorded in the header.
-    Lease *leases() const noexcept { return at<Lease>(header().leases_offset); }
+    // Accessors into the sections, from the validated layout (process memory).
+    Lease *leases() const noexcept { return at<Lease>(layout_.g.leases_offset); }
     std::atomic<int64_t> *row(uint32_t i) const noexcept {
-        return at<std::atomic<int64_t>>(header().rows_offset + i * header().row_stride);
+        return at<std::atomic<int64_t>>(layout_.g.rows_offset + uint64_t(i) * layout_.g.row_stride);
     }
     std::atomic<int64_t> *shared_row() const noexcept {
-        return at<std::atomic<int64_t>>(header().shared_row_offset);
+        return at<std::atomic<int64_t>>(layout_.g.shared_row_offset);
     }
     std::atomic<uint64_t> *gauges() const noexcept {
-        return at<std::atomic<uint64_t>>(header().gauges_offset);
+        return at<std::atomic<uint64_t>>(layout_.g.gauges_offset);
     }
-    UserEntry *users() const noexcept { return at<UserEntry>(header().users_offset); }
-    StudentEntry *students() const noexcept { return at<StudentEntry>(header().students_offset); }
+    UserEntry *users() const noexcept { return at<UserEntry>(layout_.g.users_offset); }
+    StudentEntry *students() const noexcept { return at<StudentEntry>(layout_.g.students_offset); }
     std::atomic<uint64_t> *diag() const noexcept {
-        return at<std::atomic<uint64_t>>(header().diag_offset);
+        return at<std::atomic<uint64_t>>(layout_.g.diag_offset);
     }
-    LevelLabel *levels() const noexcept { return at<LevelLabel>(header().levels_offset); }
+    LevelLabel *levels() const noexcept { return at<LevelLabel>(layout_.g.levels_offset); }
 
   private:
     friend struct MappingFactory;
     void *base_ = nullptr;
     uint64_t size_ = 0;
     int fd_ = -1;
+    bool anonymous_ = false;  // Access::Copy: private memory, no file
     std::string path_;
+    Layout layout_;
 };
 
 struct OpenResult {
     Mapping mapping;
     bool created = false;
     uint32_t replaced = 0;  // incompatible or corrupt segments set aside on the way
+    bool rebooted = false;  // first attach since a reboot (boot id changed)
+    uint32_t folded = 0;    // leases of dead processes taken back at attach (nobody attached)
+    bool refused = false;   // the path holds something this process may not use or set aside
     std::string error;      // set when !mapping.valid()
 };
+
+// Whether `dir` may hold segments: a directory (not a symlink) owned by this user that no other
+// user can write, or a sticky directory such as /dev/shm (others cannot remove or rename our
+// files there, and a file they squat at a segment's path is refused). Empty if fine, else why.
+// With `create`, a missing directory is created with mode 0700 (and its parents with 0755).
+std::string check_directory(const std::string &dir, bool create);
 
 // "<shm_dir>/sonde.<base_id>".
 std::string segment_path(const std::string &shm_dir, const std::string &base_id);
@@ -86,5 +124,35 @@ OpenResult attach_segment(const std::string &path, Access access = Access::ReadO
 
 // Why a mapped header is unusable, or empty if it is fine.
 std::string validate(const Header &h, uint64_t file_size);
+
+// Writes the segment's dirty pages to its file (msync) and records when (the shipper calls it
+// at each snapshot: a power cut then loses at most what was counted since).
+bool flush(const Mapping &m, int64_t now_unix) noexcept;
+
+// What became of the file behind a live mapping (the watcher checks it every second).
+enum class FileState { Ok, Deleted, Truncated, Replaced };
+FileState check_file(const Mapping &m) noexcept;
+
+// The file of a live mapping was deleted: publishes a copy of its current contents (same
+// generation) at the path, or attaches to the copy another process published first. The
+// caller moves its writers over and then copies its own rows again (move_rows).
+OpenResult republish(const Mapping &live);
+
+// SIGBUS guard. Every file mapping of a segment in this process is registered; the plugin
+// installs a SIGBUS handler (chained to any previous one) that, for a fault inside a
+// registered mapping (its file was truncated under it), extends the file back to its size with
+// ftruncate (async-signal-safe) and returns, so the faulting store completes on a zero page
+// instead of killing the host; the mapping is flagged and the watcher then sets the file aside
+// and starts a new generation (the truncated pages' values are gone).
+void install_sigbus_guard() noexcept;
+// True once if a fault was absorbed in the mapping since the last call.
+bool take_sigbus_flag(const Mapping &m) noexcept;
+
+// After a republish: the rows this process leased in `from` (identity `self`) get their final
+// values in `to`, where nobody else can have written them, and are freed there; distinct users
+// and gauges recorded in `from` after the copy are merged into `to`. (Student tallies and the
+// shared row, recorded by a process between the copy and its own switch, a second at most, are
+// not: they are sums that only the copy's instant could split.)
+uint32_t move_rows(const Mapping &from, const Mapping &to, uint64_t self) noexcept;
 
 }  // namespace sonde::shm

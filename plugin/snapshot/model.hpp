@@ -97,6 +97,7 @@ struct Snapshot {
     std::vector<Distribution> distributions;
     std::vector<Suppressed> suppressed;
     Policy policy;
+    uint32_t segment_boots = 0;  // see sonde_snapshot.proto
 };
 
 }  // namespace sonde::snapshot

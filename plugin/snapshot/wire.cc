@@ -202,6 +202,7 @@ void encode(const Snapshot &s, Bytes &out) {
         w.uint(1, s.policy.k_anonymity);
         w.boolean(2, s.policy.include_school_only);
     });
+    w.uint(16, s.segment_boots);
 }
 
 }  // namespace sonde::snapshot

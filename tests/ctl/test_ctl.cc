@@ -8,8 +8,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,9 +21,11 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/config.hpp"
 #include "ctl/command.hpp"
+#include "reader/view.hpp"
 #include "sonde.h"
 
 namespace fs = std::filesystem;
@@ -598,7 +603,7 @@ TEST_CASE("status lists segments, configured bases and leftovers") {
     CHECK(seg["base"] == kBase);
     CHECK(seg["compatible"] == true);
     CHECK(seg["product"] == "pronote");
-    CHECK(seg["layout_version"] == 2);
+    CHECK(seg["layout_version"] == sonde::shm::kLayoutVersion);
     CHECK(seg["users_capacity"] == 24576);
     CHECK(seg["students_capacity"] == 8192);
     CHECK(seg["schema_matches"] == true);
@@ -902,4 +907,83 @@ TEST_CASE("status shows configured and actual capacities and warns when they dif
     CHECK(warnings.find("students_capacity is 12000") != std::string::npos);
     api().writer_release(w);
     api().base_close(base);
+}
+
+// Issue 7 section 4: a FIFO squatted at a segment path made status and dump hang forever, and
+// dump crashed (13 of 200 runs) when the header changed after its own check.
+namespace {
+
+// Runs `body` in a child with a 10 s alarm; its exit code, or 128 + the signal that ended it.
+template <typename Body>
+int in_child(Body body) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::alarm(10);
+        ::_exit(body());
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("status and dump never hang on a FIFO at a segment path") {
+    TempDir dir;
+    const std::string path = dir.shm() + "/sonde." + kBase;
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    CHECK(in_child([&] {
+              Result r = ctl({"status", "--shm-dir", dir.shm(), "--format", "json"});
+              if (r.code != 0) return 1;
+              const Json doc = Json::parse(r.out);
+              return doc["segments"].size() == 1 && doc["segments"][0]["compatible"] == false &&
+                             doc["segments"][0]["problem"].get<std::string>().find(
+                                 "not a regular file") != std::string::npos
+                         ? 0
+                         : 2;
+          }) == 0);
+    CHECK(in_child([&] {
+              Result r = ctl({"dump", kBase, "--shm-dir", dir.shm()});
+              return r.code == 1 && r.err.find("not a regular file") != std::string::npos ? 0 : 1;
+          }) == 0);
+}
+
+TEST_CASE("dump survives a header rewritten while it reads") {
+    const Recorded &rec = recorded();
+    const std::string path = rec.dir.shm() + "/sonde." + kBase;
+    const int status = in_child([&] {
+        std::string error;
+        auto rw = sonde::reader::SegmentView::open(path, &error, sonde::shm::Access::ReadWrite);
+        if (!rw) return 3;
+        sonde::shm::Header &h = rw->mapping().header();
+        alignas(sonde::shm::Header) unsigned char saved[sizeof(sonde::shm::Header)];
+        std::memcpy(saved, static_cast<const void *>(&h), sizeof saved);
+        std::atomic<bool> stop{false};
+        std::thread scribbler([&] {
+            std::mt19937_64 rng(7);
+            while (!stop.load()) {
+                h.row_count = uint32_t(rng());
+                h.user_capacity = uint32_t(rng());
+                h.student_capacity = uint32_t(rng());
+                h.rows_offset = rng();
+                h.users_offset = rng();
+                h.levels_offset = rng();
+                h.hour_latches_offset = rng();
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                std::memcpy(static_cast<void *>(&h), saved, sizeof saved);  // valid again
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+            }
+        });
+        int bad = 0;
+        for (int i = 0; i < 200; ++i) {
+            Result r = ctl({"dump", kBase, "--shm-dir", rec.dir.shm(), "--format", "json", "--at",
+                            std::to_string(kAt)});
+            // Either the check caught a rewrite (refused), or it read a consistent copy.
+            if (r.code != 0 && r.err.find("cannot read the segment") == std::string::npos) ++bad;
+        }
+        stop = true;
+        scribbler.join();
+        return bad == 0 ? 0 : 1;
+    });
+    CHECK(status == 0);  // 128 + SIGSEGV or SIGBUS before the fix
 }

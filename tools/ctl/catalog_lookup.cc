@@ -213,6 +213,14 @@ const char *diag_name(shm::Diag what) {
             return "snapshots_written";
         case shm::Diag::SnapshotErrors:
             return "snapshot_errors";
+        case shm::Diag::SegmentReboots:
+            return "segment_reboots";
+        case shm::Diag::SegmentsRecovered:
+            return "segments_recovered";
+        case shm::Diag::EntriesReclaimed:
+            return "entries_reclaimed";
+        case shm::Diag::SegmentsRefused:
+            return "segments_refused";
         case shm::Diag::SpoolMerges:
             return "spool_merges";
         case shm::Diag::ForeignThreadCalls:

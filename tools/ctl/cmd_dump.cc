@@ -16,7 +16,7 @@ namespace {
 
 using enum ValueKind;
 constexpr OptionSpec kDumpOptions[] = {
-    {"shm-dir", "DIR", "where the segments live (default /dev/shm)", Path},
+    {"shm-dir", "DIR", "where the segments live (default /var/lib/sonde/segments)", Path},
     {"format", "table|json|openmetrics", "output format (default table)", Choice},
     {"at", "UNIX_SECONDS", "instant whose day, month and school year are 'current' (default now)",
      Number, 0, uint64_t{1} << 32},
@@ -100,7 +100,7 @@ int cmd_dump(const Args &args, Io io) {
         return parsed->has("timezone") ? kExitUsage : kExitFailure;
     }
 
-    const std::string shm_dir = parsed->get("shm-dir", "/dev/shm");
+    const std::string shm_dir = parsed->get("shm-dir", shm::default_segment_dir());
     const std::string path = shm::segment_path(shm_dir, base);
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
@@ -108,14 +108,17 @@ int cmd_dump(const Args &args, Io io) {
                << " does not exist): unknown base, not enabled, or no server has opened it yet\n";
         return kExitFailure;
     }
-    const std::optional<reader::SegmentView> view = reader::SegmentView::open(path, &error);
+    // Read into private memory once: a header rewritten or a file truncated after the check
+    // cannot change what the dump uses (issue 7: dump crashed when the header changed).
+    const std::optional<reader::SegmentView> view =
+        reader::SegmentView::open(path, &error, shm::Access::Copy);
     if (!view) {
         io.err << "sonde-ctl: cannot read the segment of base " << base << ": " << error << "\n";
         return kExitFailure;
     }
-    if (std::string_view(view->header().base_id) != base) {
+    if (std::string_view(view->mapping().layout().base_id) != base) {
         io.err << "sonde-ctl: " << path << " belongs to base "
-               << std::string_view(view->header().base_id) << ", not " << base << "\n";
+               << std::string_view(view->mapping().layout().base_id) << ", not " << base << "\n";
         return kExitFailure;
     }
 

@@ -31,7 +31,7 @@ using Json = nlohmann::ordered_json;
 
 using enum ValueKind;
 constexpr OptionSpec kStatusOptions[] = {
-    {"shm-dir", "DIR", "where the segments live (default /dev/shm)", Path},
+    {"shm-dir", "DIR", "where the segments live (default /var/lib/sonde/segments)", Path},
     {"config-dir", "DIR", "also list the configured bases of this directory", Path},
     {"format", "table|json", "output format (default table)", Choice},
 };
@@ -139,9 +139,22 @@ Json segment_json(const SegmentFile &f) {
     Json j = {{"base", f.base}, {"path", f.path}, {"size", f.size}};
     const std::optional<HeaderProbe> probe = probe_header(f.path);
     std::string error;
-    const std::optional<reader::SegmentView> view = reader::SegmentView::open(f.path, &error);
+    // A private copy: whatever another process does to the file meanwhile cannot reach us.
+    const std::optional<reader::SegmentView> view =
+        reader::SegmentView::open(f.path, &error, shm::Access::Copy);
+    // The plugin refuses a segment owned by another user (squatted at the path): say so.
+    struct stat st {};
+    if (view && ::lstat(f.path.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+        error = f.path + ": owned by uid " + std::to_string(st.st_uid) +
+                ", not by the server's account: the plugin refuses it (set it aside, counted "
+                "in segments_refused, and tries again every 5 s)";
+        j["compatible"] = false;
+        j["problem"] = error;
+        return j;
+    }
     j["compatible"] = view.has_value();
     j["problem"] = view ? Json(nullptr) : Json(error);
+    j["boots"] = view ? Json(view->header().boots.load()) : Json(nullptr);
     if (!probe || !probe->magic_ok) return j;
     j["product"] = probe->base_id.empty() ? Json(nullptr) : Json(product_name(probe->product));
     j["layout_version"] = probe->layout_version;
@@ -312,7 +325,7 @@ int cmd_status(const Args &args, Io io) {
         io.err << "sonde-ctl: status takes no BASE and --format table|json (see --help)\n";
         return kExitUsage;
     }
-    const std::string shm_dir = parsed->get("shm-dir", "/dev/shm");
+    const std::string shm_dir = parsed->get("shm-dir", shm::default_segment_dir());
     const auto files = list_segment_files(shm_dir, &error);
     if (!files) {
         io.err << "sonde-ctl: " << error << "\n";

@@ -68,8 +68,14 @@ std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &di
 
 std::optional<HeaderProbe> probe_header(const std::string &path) {
     using shm::Header;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // Never blocks (a FIFO squatted at the path) and reads regular files only.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) return std::nullopt;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return std::nullopt;
+    }
     unsigned char bytes[sizeof(Header)] = {};
     const ssize_t n = ::pread(fd, bytes, sizeof bytes, 0);
     ::close(fd);
@@ -85,8 +91,8 @@ std::optional<HeaderProbe> probe_header(const std::string &path) {
     p.creator_pid = field<int32_t>(bytes, offsetof(Header, creator_pid));
     p.creator_start_unix_ns = field<int64_t>(bytes, offsetof(Header, creator_start_unix_ns));
     p.generation = field<uint64_t>(bytes, offsetof(Header, generation));
-    // base_id and product sit at the same offsets in layout versions 1 and 2.
-    if ((p.layout_version == 1 || p.layout_version == shm::kLayoutVersion) &&
+    // base_id and product sit at the same offsets in layout versions 1 to 3.
+    if (p.layout_version >= 1 && p.layout_version <= shm::kLayoutVersion &&
         n >= ssize_t(offsetof(Header, product) + sizeof(uint32_t))) {
         const char *id = reinterpret_cast<const char *>(bytes + offsetof(Header, base_id));
         p.base_id.assign(id, strnlen(id, sizeof Header::base_id));

@@ -1,0 +1,218 @@
+// Issue 7: persistent segments through the real library. A reboot (every process of a base
+// killed, a new boot id) keeps every count in the same generation; a segment file deleted or
+// truncated under a counting host neither loses its counts (deleted) nor kills the host
+// (truncated); something squatted at the segment path is refused and retried.
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "core/config.hpp"
+#include "core/process.hpp"
+#include "plugin.hpp"
+
+using test::api;
+
+namespace {
+
+// A host process that counts `n` message_sent, prints "ready" and waits to be killed.
+pid_t spawn_holder(const test::TempBase &tb, long n, const char *boot_id) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setenv("SONDE_BOOT_ID", boot_id, 1);
+        ::dup2(fds[1], 1);
+        ::close(fds[0]);
+        const std::string ns = std::to_string(n);
+        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(),
+                tb.shm_dir.c_str(), tb.id.c_str(), "hold", ns.c_str(), "0", nullptr);
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    char line[16] = {};
+    FILE *out = ::fdopen(fds[0], "r");
+    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+    std::fclose(out);
+    return pid;
+}
+
+int64_t sent(const sonde::reader::SegmentView &v) { return v.event(SONDE_EV_MESSAGE_SENT); }
+
+// Counts message_sent from a thread until stopped; returns how many calls succeeded.
+struct Counter {
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> ok{0}, failed{0};
+    std::thread thread;
+    explicit Counter(sonde_base *base) {
+        thread = std::thread([this, base] {
+            sonde_writer *w = nullptr;
+            if (api().writer_get(base, &w) != SONDE_OK) return;
+            while (!stop.load()) {
+                for (int i = 0; i < 64; ++i)
+                    (api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK ? ok : failed)++;
+                std::this_thread::yield();
+            }
+            api().writer_release(w);
+        });
+    }
+    void finish() {
+        stop = true;
+        thread.join();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("after a reboot every count is kept in the same generation", "[abi][persist]") {
+    test::TempBase tb;
+    tb.enable();
+    pid_t hosts[3];
+    for (pid_t &pid : hosts) pid = spawn_holder(tb, 1000, "boot-before");
+    uint64_t generation = 0;
+    {
+        const auto v = tb.view();
+        CHECK(sent(v) == 3000);
+        generation = v.mapping().layout().generation;
+    }
+    // The machine goes down: every process of the base dies at once.
+    for (pid_t pid : hosts) ::kill(pid, SIGKILL);
+    for (pid_t pid : hosts) ::waitpid(pid, nullptr, 0);
+    // After the boot, a lease of the old boot names a (pid, start time) that a live process
+    // now has: ours. Process identities alone would keep that row leased forever.
+    {
+        std::string error;
+        auto rw = sonde::reader::SegmentView::open(tb.segment_path(), &error,
+                                                   sonde::shm::Access::ReadWrite);
+        REQUIRE(rw);
+        rw->mapping().leases()[40].owner.store(sonde::self_identity());
+    }
+    ::setenv("SONDE_BOOT_ID", "boot-after", 1);
+    sonde_base *base = tb.open();
+    ::unsetenv("SONDE_BOOT_ID");
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    for (int i = 0; i < 500; ++i) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK);
+    const auto v = tb.view();
+    CHECK(v.mapping().layout().generation == generation);  // the same generation goes on
+    CHECK(sent(v) == 3500);                                // nothing lost, nothing twice
+    CHECK(v.rows_leased() == 1);                           // only ours: every old lease folded
+    CHECK(v.diag(sonde::shm::Diag::RowsReclaimed) == 4);
+    CHECK(v.diag(sonde::shm::Diag::SegmentReboots) == 1);
+    CHECK(v.header().boots.load() == 2);
+    api().writer_release(w);
+    api().base_close(base);
+}
+
+TEST_CASE("a segment file deleted under a counting host loses no count", "[abi][persist]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    const uint64_t generation = tb.view().mapping().layout().generation;
+    Counter counter(base);
+    REQUIRE(test::eventually([&] { return counter.ok.load() > 10000; }));
+    REQUIRE(::unlink(tb.segment_path().c_str()) == 0);
+    // The watcher publishes it again (same generation) within about a second.
+    struct stat st {};
+    REQUIRE(test::eventually([&] { return ::stat(tb.segment_path().c_str(), &st) == 0; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    counter.finish();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // rows moved at the next tick
+    const auto v = tb.view();
+    CHECK(v.mapping().layout().generation == generation);
+    CHECK(counter.failed.load() == 0);
+    CHECK(sent(v) == counter.ok.load());
+    CHECK(v.diag(sonde::shm::Diag::SegmentsRecovered) == 1);
+    WARN("counted " << counter.ok.load() << ", in the republished segment " << sent(v));
+    api().base_close(base);
+}
+
+TEST_CASE("a segment file truncated under a counting host does not kill it", "[abi][persist]") {
+    test::TempBase tb;
+    tb.enable();
+    sonde_base *base = tb.open();
+    const uint64_t generation = tb.view().mapping().layout().generation;
+    Counter counter(base);
+    REQUIRE(test::eventually([&] { return counter.ok.load() > 10000; }));
+    REQUIRE(::truncate(tb.segment_path().c_str(), 0) == 0);  // SIGBUS on the next store
+    // The watcher sets the file aside and starts a new generation; the host lives on.
+    REQUIRE(test::eventually([&] {
+        std::string error;
+        auto v = sonde::reader::SegmentView::open(tb.segment_path(), &error);
+        return v && v->mapping().layout().generation != generation;
+    }));
+    const int64_t before = counter.ok.load();
+    REQUIRE(test::eventually([&] { return counter.ok.load() > before + 10000; }));
+    counter.finish();
+    CHECK(counter.failed.load() == 0);
+    const auto v = tb.view();
+    CHECK(sent(v) > 0);  // counting goes on in the new generation
+    CHECK(v.diag(sonde::shm::Diag::SegmentsReplaced) >= 1);
+    api().base_close(base);
+}
+
+TEST_CASE("something squatted at the segment path is refused, then retried", "[abi][persist]") {
+    test::TempBase tb;
+    tb.enable();
+    // In a sticky directory (like /dev/shm) another user's file cannot be set aside; a FIFO
+    // stands for it. The open must neither hang nor record into it.
+    ::chmod(tb.shm_dir.c_str(), 01777);
+    REQUIRE(::mkfifo(tb.segment_path().c_str(), 0600) == 0);
+    sonde_base *base = tb.open();
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    CHECK(api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_DISABLED);
+    CHECK_FALSE(test::diagnostics(base).enabled);
+    // The squatter goes: the watcher tries again (every 5 s) and the base records.
+    ::unlink(tb.segment_path().c_str());
+    REQUIRE(test::eventually(
+        [&] { return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK; }, 8000));
+    CHECK(test::diagnostics(base).enabled);
+    api().writer_release(w);
+    api().base_close(base);
+}
+
+TEST_CASE("the plugin reclaims students of school years no longer shown", "[abi][persist]") {
+    test::TempBase tb;
+    sonde::BaseConfig c;
+    c.enabled = true;
+    c.secret = {0x1234567890abcdefULL, 0x0fedcba987654321ULL};
+    c.students_capacity = 256;  // 512 slots
+    std::string error;
+    REQUIRE(sonde::save_config(sonde::config_path(tb.config_dir, tb.id), c, &error));
+    sonde_base *base = tb.open();
+    sonde_writer *w = nullptr;
+    REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    // 300 students in each of three school years two years apart: 900 in 512 slots, which
+    // only fits if the students of years the console no longer shows are reclaimed.
+    int refused = 0;
+    for (int year = 2022; year <= 2026; year += 2) {
+        const int64_t november = (int64_t(year) - 1970) * 31556952 + 26000000;  // ~Nov 1
+        REQUIRE(api().clock_set(base, november) == SONDE_OK);
+        if (year > 2022)  // the watcher's two passes, a second apart
+            REQUIRE(test::eventually(
+                [&] {
+                    return tb.view().diag(sonde::shm::Diag::EntriesReclaimed) >=
+                           uint64_t(300 * (year - 2022) / 2);
+                },
+                8000));
+        for (int s = 0; s < 300; ++s) {
+            const std::string key = std::to_string(year) + "/" + std::to_string(s);
+            refused += api().student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 0,
+                                     1) != SONDE_OK;
+        }
+    }
+    CHECK(refused == 0);
+    CHECK(test::diagnostics(base).students_table_full == 0);
+    CHECK(tb.view().students_used() == 300);
+    api().writer_release(w);
+    api().base_close(base);
+}
