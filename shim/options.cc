@@ -59,6 +59,9 @@ std::string usage() {
            "(self-test)\n"
            "  --timezones TZ,...  time zone of each base in order, the last one repeating\n"
            "                      (default Europe/Paris; for configurations the shim writes)\n"
+           "  --school-year       zone C holidays 2025-2026 and summer without school, small\n"
+           "                      SEGPA/ULIS levels, --days up to 366 (privacy audit run)\n"
+           "  --snapshot-interval MIN  minutes between snapshots (default 15; written sections)\n"
            "  --json FILE         write the report and the oracle as JSON\n"
            "  --verbose           print every mismatch and per-process details\n";
 }
@@ -75,6 +78,10 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
         if (arg == "--help" || arg == "-h") {
             error->clear();
             return std::nullopt;
+        }
+        if (arg == "--school-year") {
+            o.school_year = true;
+            continue;
         }
         if (arg == "--check") {
             o.check = true;
@@ -116,7 +123,9 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
         else if (arg == "--students")
             ok = parse_number<uint32_t>(value, o.students, 10, 4000);
         else if (arg == "--days")
-            ok = parse_number<uint32_t>(value, o.days, 1, 62);
+            ok = parse_number<uint32_t>(value, o.days, 1, 366);
+        else if (arg == "--snapshot-interval")
+            ok = parse_number<uint32_t>(value, o.snapshot_interval, 1, 1440);
         else if (arg == "--start")
             ok = valid_date(o.start = value);
         else if (arg == "--timezones") {
@@ -151,6 +160,7 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
     if (!o.snapshots.empty() && o.console_key.empty())
         o.console_key = o.snapshots + "/keys/console.key";
     if (o.processes == 0) o.processes = o.scenario == Scenario::Week ? 3 : 4;
+    if (o.days > 62 && !o.school_year) return fail("--days above 62 needs --school-year");
     return o;
 }
 

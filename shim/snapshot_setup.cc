@@ -55,7 +55,7 @@ std::optional<SnapshotChannel> prepare_snapshots(const Options &o, const std::st
         s.spool_dir = o.snapshots + "/spool";
         s.console_public_key = pub_path(o.console_key);
         s.sender_key = server_key;
-        s.interval_minutes = 15;
+        s.interval_minutes = o.snapshot_interval;
         s.include_school_only = o.include_school_only;
         if (!save_config(config_path(config_dir, uai), config, error)) return std::nullopt;
         *note += ", snapshots to " + s.spool_dir;

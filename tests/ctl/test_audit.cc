@@ -43,7 +43,7 @@ constexpr Level kLevels[] = {{1, "6e", 118}, {2, "5e", 112},      {3, "4e", 109}
                              {4, "3e", 104}, {5, "6e SEGPA", 12}, {6, "5e SEGPA", 14},
                              {7, "ULIS", 10}};
 
-// Zone C, 2025-2026: first and last day off (inclusive).
+// Zone C, 2025-2026 (calendar of the Ministry of Education): first and last day off, inclusive.
 constexpr int kHolidays[][6] = {{2025, 10, 18, 2025, 11, 2},
                                 {2025, 12, 20, 2026, 1, 4},
                                 {2026, 2, 21, 2026, 3, 8},
