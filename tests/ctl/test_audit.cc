@@ -14,8 +14,14 @@
 //    the figure-by-figure rule: the auditor must find disclosures;
 //  - "rule 2": what the builder sends now (views: closed day, open month and school year as
 //    of the last local midnight, closed month and school year) with apply_policy: none.
+#include <stdlib.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -24,6 +30,8 @@
 #include "ship/policy.hpp"
 #include "ship/windows.hpp"
 #include "snapshot/console.hpp"
+#include "snapshot/envelope.hpp"
+#include "snapshot/keys.hpp"
 #include "snapshot/wire.hpp"
 
 namespace {
@@ -315,6 +323,65 @@ TEST_CASE("audit: rule 2 hides the seeded random small cells that rule 1 lets th
         CHECK(new_rule.disclosures == 0);
         CHECK(new_rule.inconsistent == 0);
     }
+}
+
+// The command line: sealed files in a directory, exit 1 and each disclosure printed with its
+// files under rule 1, exit 0 under rule 2.
+TEST_CASE("audit: sonde-ctl audit exits 1 on the figure-by-figure rule, 0 on rule 2", "[audit]") {
+    char tmpl[] = "/tmp/sonde-audit-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    crypto::KeyPair console, server;
+    std::string error;
+    REQUIRE(snapshot::generate_key_file(dir + "/console.key", console, &error));
+    REQUIRE(snapshot::generate_key_file(dir + "/server.key", server, &error));
+    REQUIRE(snapshot::save_public_key(dir + "/server.pub", server.public_key, false, &error));
+    const Sim sim = simulate(5, 2025, 11, 17, 5);
+    for (const bool before : {true, false}) {
+        const std::string spool = dir + (before ? "/rule1" : "/rule2");
+        std::filesystem::create_directory(spool);
+        int64_t previous = sim.first;
+        uint64_t sequence = 0;
+        for (int64_t m = sim.first; m <= sim.last; m = time::next_local_midnight(sim.tz, m))
+            for (int h : {11, 16}) {
+                const int64_t now = m + 3600 * h;
+                const snapshot::Snapshot s =
+                    build(sim, now, previous, before, ++sequence, "0310001A");
+                previous = now;
+                snapshot::SealParams seal;
+                seal.recipient_public = console.public_key;
+                seal.sender = server;
+                seal.base_id = s.base_id;
+                seal.sequence = s.sequence;
+                seal.created_unix = s.created_unix;
+                snapshot::Bytes file;
+                REQUIRE(snapshot::seal_snapshot(s, seal, file, &error));
+                char name[64];
+                std::snprintf(name, sizeof name, "/0310001A-%04llu.sonde",
+                              static_cast<unsigned long long>(s.sequence));
+                std::ofstream(spool + name, std::ios::binary)
+                    .write(reinterpret_cast<const char *>(file.data()),
+                           std::streamsize(file.size()));
+            }
+        const std::string cmd = std::string(SONDE_CTL_PATH) + " audit " + spool + " --key " + dir +
+                                "/console.key --trust " + dir + "/server.pub 2>&1";
+        FILE *p = ::popen(cmd.c_str(), "r");
+        REQUIRE(p);
+        std::string out;
+        char buf[4096];
+        for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+        const int status = WEXITSTATUS(::pclose(p));
+        INFO(out);
+        if (before) {
+            CHECK(status == 1);
+            CHECK(out.find("DISCLOSURE 0310001A") != std::string::npos);
+            CHECK(out.find("/rule1/0310001A-0") != std::string::npos);  // the files named
+            CHECK(out.find(": FAILED") != std::string::npos);
+        } else {
+            CHECK(status == 0);
+            CHECK(out.find("1 base(s), 0 disclosure(s): ok") != std::string::npos);
+        }
+    }
+    std::filesystem::remove_all(dir);
 }
 
 // Numbers for docs/privacy.md: what rule 2 holds back over the simulated school year, counted
