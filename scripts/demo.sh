@@ -126,6 +126,10 @@ if ((HAVE_CTL)); then
             >"$WORK/console-$base.json"
         python3 "$ROOT/scripts/console_summary.py" "$WORK/console-$base.json" "${#files[@]}" "$bytes"
     done
+    step "Privacy audit: could a console user who kept every snapshot derive a count from 1 to k-1?"
+    trust="$(printf "$KEYS/%s.server.pub," "${BASES[@]}")"
+    "$CTL" audit "$SPOOL" --key "$CONSOLE_KEY" --trust "${trust%,}" --max-reported 5 \
+        || die "the privacy audit found small counts a console user could derive"
 else
     note "skipped (no sonde-ctl); the shim's report above has the snapshot section"
 fi

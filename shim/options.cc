@@ -59,6 +59,9 @@ std::string usage() {
            "(self-test)\n"
            "  --timezones TZ,...  time zone of each base in order, the last one repeating\n"
            "                      (default Europe/Paris; for configurations the shim writes)\n"
+           "  --school-year       zone C holidays 2025-2026 and summer without school, small\n"
+           "                      SEGPA/ULIS levels, --days up to 366 (privacy audit run)\n"
+           "  --snapshot-interval MIN  minutes between snapshots (default 15; written sections)\n"
            "  --json FILE         write the report and the oracle as JSON\n"
            "  --reboot-at D:H     week: kill every host at local hour H of day D (0-based) and\n"
            "                      start them again as after a reboot (segments kept)\n"
@@ -79,6 +82,10 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
         if (arg == "--help" || arg == "-h") {
             error->clear();
             return std::nullopt;
+        }
+        if (arg == "--school-year") {
+            o.school_year = true;
+            continue;
         }
         if (arg == "--check") {
             o.check = true;
@@ -120,7 +127,9 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
         else if (arg == "--students")
             ok = parse_number<uint32_t>(value, o.students, 10, 4000);
         else if (arg == "--days")
-            ok = parse_number<uint32_t>(value, o.days, 1, 62);
+            ok = parse_number<uint32_t>(value, o.days, 1, 366);
+        else if (arg == "--snapshot-interval")
+            ok = parse_number<uint32_t>(value, o.snapshot_interval, 1, 1440);
         else if (arg == "--start")
             ok = valid_date(o.start = value);
         else if (arg == "--timezones") {
@@ -167,6 +176,7 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
     if (o.reboot && o.reboot_day >= o.days) return fail("--reboot-at: day past the last day");
     if (o.power_cut && o.snapshots.empty())
         return fail("--power-cut-at needs --snapshots: the loss is bounded by the last one");
+    if (o.days > 62 && !o.school_year) return fail("--days above 62 needs --school-year");
     return o;
 }
 

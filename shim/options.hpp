@@ -34,6 +34,12 @@ struct Options {
     // Time zone of each base in order (the last one repeats); empty = Europe/Paris. Only for
     // configurations the shim writes.
     std::vector<std::string> timezones;
+    // A school year (docs/privacy.md): French zone C holidays of 2025-2026 and the summer are
+    // days without school (no absences, late arrivals or discipline; weekend-like connections),
+    // and collèges get small-class levels (6EME SEGPA, 5EME SEGPA, ULIS of 10 to 16 pupils),
+    // lycées an ULIS. --days may then go up to 366.
+    bool school_year = false;
+    uint32_t snapshot_interval = 15;  // minutes, for the [snapshots] sections the shim writes
     bool verbose = false;
     // Week: every host process of every base is SIGKILLed at local hour `reboot_hour` of day
     // `reboot_day` (0-based; a barrier between hours), the segment directory is kept, and

@@ -20,7 +20,7 @@ std::string uai_of(uint32_t base_index) {
     return buf;
 }
 
-School make_school(uint32_t base_index, uint32_t students) {
+School make_school(uint32_t base_index, uint32_t students, bool small_levels) {
     School s;
     s.index = base_index;
     s.uai = uai_of(base_index);
@@ -35,6 +35,19 @@ School make_school(uint32_t base_index, uint32_t students) {
         const uint32_t end = uint32_t(uint64_t(students) * (i + 1) / labels.size());
         s.levels.push_back({i + 1, labels[i], first, end - first});
         first = end;
+    }
+    if (small_levels) {
+        const std::vector<std::pair<std::string, uint32_t>> small =
+            s.kind == SchoolKind::College
+                ? std::vector<std::pair<std::string, uint32_t>>{{"6EME SEGPA", 12},
+                                                                {"5EME SEGPA", 14},
+                                                                {"ULIS", 10}}
+                : std::vector<std::pair<std::string, uint32_t>>{{"ULIS", 16}};
+        for (const auto &[label, n] : small) {
+            s.levels.push_back({uint32_t(s.levels.size() + 1), label, first, n});
+            first += n;
+        }
+        s.students = students = first;
     }
     s.guardians = scaled(students, 2700);
     s.teachers = scaled(students, 110);

@@ -51,6 +51,8 @@ struct School {
 };
 
 std::string uai_of(uint32_t base_index);  // 0 -> 0310001A, 1 -> 0310002B, ...
-School make_school(uint32_t base_index, uint32_t students);
+// small_levels: collèges add 6EME SEGPA (12), 5EME SEGPA (14) and ULIS (10) pupils, lycées an
+// ULIS (16), on top of `students` (--school-year).
+School make_school(uint32_t base_index, uint32_t students, bool small_levels = false);
 
 }  // namespace sonde::shim

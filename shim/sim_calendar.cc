@@ -6,11 +6,33 @@
 #include "ship/windows.hpp"
 
 namespace sonde::shim {
+namespace {
+
+// French school holidays, zone C (Paris, Créteil, Versailles, Montpellier, Toulouse), from the
+// calendars of the Ministry of Education for 2024-2025 and 2025-2026, with the Ascension
+// bridge and the summers: the first and the last day without school, inclusive.
+constexpr int kHolidays[][6] = {
+    {2024, 7, 6, 2024, 9, 1},  {2024, 10, 19, 2024, 11, 3}, {2024, 12, 21, 2025, 1, 5},
+    {2025, 2, 15, 2025, 3, 2}, {2025, 4, 12, 2025, 4, 27},  {2025, 5, 29, 2025, 6, 1},
+    {2025, 7, 5, 2025, 8, 31}, {2025, 10, 18, 2025, 11, 2}, {2025, 12, 20, 2026, 1, 4},
+    {2026, 2, 21, 2026, 3, 8}, {2026, 4, 18, 2026, 5, 3},   {2026, 5, 14, 2026, 5, 17},
+    {2026, 7, 4, 2026, 8, 31},
+};
+
+bool holiday(int y, unsigned m, unsigned d) {
+    const long day = y * 10000L + long(m) * 100 + d;
+    for (const auto &h : kHolidays)
+        if (day >= h[0] * 10000L + h[1] * 100 + h[2] && day <= h[3] * 10000L + h[4] * 100 + h[5])
+            return true;
+    return false;
+}
+
+}  // namespace
 
 std::optional<SimCalendar> SimCalendar::make(const std::string &timezone,
                                              time::SchoolYearStart year_start,
                                              const std::string &first_date, uint32_t days,
-                                             std::string *error) {
+                                             std::string *error, bool holidays) {
     auto tz = time::TimeZone::load(timezone, error);
     if (!tz) return std::nullopt;
     unsigned y = 0, m = 0, d = 0;
@@ -40,8 +62,9 @@ std::optional<SimCalendar> SimCalendar::make(const std::string &timezone,
         std::vector<int64_t> hours;
         for (int64_t h = start; h < end; h = ship::windows_at(cal.tz_, year_start, h).hour.end)
             hours.push_back(h);
-        cal.days_.push_back(
-            {i, start, end, cal.stamps(start), local.weekday, label, date, std::move(hours)});
+        cal.days_.push_back({i, start, end, cal.stamps(start), local.weekday, label, date,
+                             std::move(hours),
+                             holidays && holiday(local.year, local.month, local.day)});
         start = end;
     }
     for (const SimDay &day : cal.days_) {

@@ -23,8 +23,9 @@ struct SimDay {
     // is two hours), as the plugin's hour windows open them. The replay lines its processes up
     // at each one, because only the elected shipper latches hours.
     std::vector<int64_t> hours;
+    bool holiday = false;  // --school-year: school holidays and summer, no school
     int64_t hour_end(size_t i) const { return i + 1 < hours.size() ? hours[i + 1] : end; }
-    bool weekend() const { return weekday >= 5; }
+    bool weekend() const { return weekday >= 5 || holiday; }  // a day without school
 };
 
 class SimCalendar {
@@ -32,7 +33,7 @@ class SimCalendar {
     static std::optional<SimCalendar> make(const std::string &timezone,
                                            time::SchoolYearStart year_start,
                                            const std::string &first_date, uint32_t days,
-                                           std::string *error);
+                                           std::string *error, bool holidays = false);
 
     const std::vector<SimDay> &days() const { return days_; }
     const time::TimeZone &tz() const { return tz_; }

@@ -16,7 +16,7 @@ using FigureKey = std::vector<int64_t>;  // {family, window kind, number (hour: 
 
 struct Figure {
     int64_t value = 0;
-    bool suppressed = false;
+    bool suppressed = false, rounded = false;
     int64_t set_unix = 0;
     std::vector<uint64_t> students;
 };
@@ -36,6 +36,15 @@ Policy policy_of(const char *key) {
                         std::string(i.theme) == "Social"};
     }
     return {};
+}
+
+// Minimisation (catalogue column `views`): only measures with the hourly view leave the server
+// hour by hour (connections); the others must be absent from every hour window.
+bool hourly(uint32_t kind, uint32_t id) {
+    const uint8_t views = kind == v1::MEASURE_KIND_CONNECTION ? catalog::kConnectionViews
+                          : kind == v1::MEASURE_KIND_EVENT    ? catalog::kEventViews[id]
+                                                              : catalog::kTallyViews[id];
+    return views & catalog::kViewHourly;
 }
 
 Policy measure_policy(uint32_t kind, uint32_t id) {
@@ -103,7 +112,7 @@ class Checker {
                 int64_t(f.family), f.window_kind,
                 f.window_kind == v1::WINDOW_KIND_HOUR ? f.window_start : int64_t(f.window_number)};
             key.insert(key.end(), f.dims.begin(), f.dims.end());
-            figures_[key] = {f.value, f.suppressed, f.set_unix, f.students};
+            figures_[key] = {f.value, f.suppressed, f.rounded, f.set_unix, f.students};
             if (f.family == Family::Value && f.value != 0 && outside_week(f)) ++outside_;
             if (present_but_school_only(f)) ++school_only_present_;
         });
@@ -152,6 +161,9 @@ class Checker {
     }
 
   private:
+    // The school year of the final snapshot: still open, so its Social figures are rounded.
+    uint32_t final_year() const { return o_.calendar->stamps(o_.calendar->end()).school_year; }
+
     bool outside_week(const IngestStore::FigureView &f) const {
         const int64_t start = o_.calendar->days().front().start, end = o_.calendar->end();
         if (f.window_kind == v1::WINDOW_KIND_HOUR)
@@ -188,18 +200,32 @@ class Checker {
         return it == figures_.end() ? nullptr : &it->second;
     }
 
-    // One expected figure through the policy; absent in the store means 0.
-    void expect_figure(const std::string &what, Policy policy, const Figure *have,
-                       int64_t expected) {
+    // One expected figure through the policy (privacy rule 2, docs/privacy.md); absent in the
+    // store means 0. `exact_final`: a closed school year's figure, the only exact Social one.
+    void expect_figure(const std::string &what, Policy policy, const Figure *have, int64_t expected,
+                       bool exact_final = false) {
         if (policy.school_only && !o_.include_school_only) {
             ++stats_.suppressed;  // its absence is checked once for all
             return;
         }
-        if (policy.social && expected >= 1 && expected < int64_t(o_.k_anonymity)) {
-            ++stats_.suppressed;
-            log_.expect(uai_, what + " suppressed (k)", 1,
-                        have && have->suppressed && have->value == 0);
-            return;
+        const int64_t k = o_.k_anonymity;
+        if (policy.social && k > 1 && expected != 0) {
+            if (exact_final && expected < k) {  // small or negative final: suppressed
+                ++stats_.suppressed;
+                log_.expect(uai_, what + " suppressed (k)", 1,
+                            have && have->suppressed && have->value == 0);
+                return;
+            }
+            if (!exact_final) {
+                const int64_t rounded = expected / k * k;
+                ++(rounded == 0 ? stats_.suppressed : stats_.rounded);
+                log_.expect(uai_, what + " rounded (k)", 1, have && have->rounded);
+                log_.expect(uai_, what + " suppressed iff below k", rounded == 0,
+                            have && have->suppressed);
+                log_.expect(uai_, what + " rounded to a multiple of k", rounded,
+                            have ? have->value : 0);
+                return;
+            }
         }
         // Known limit (docs/snapshot.md): zero figures are omitted, so a figure that went back
         // to 0 (an event recorded then corrected) keeps its last reading; hidden, it reads 0.
@@ -215,7 +241,8 @@ class Checker {
             const FigureKey key{
                 int64_t(Family::Value), kind, number, m[0], m[1], m[2], m[3], m[4], m[5]};
             expect_figure("snapshot " + window + " " + counter_cell_name(c),
-                          measure_policy(m[0], m[1]), find(key), expected[c]);
+                          measure_policy(m[0], m[1]), find(key), expected[c],
+                          kind == v1::WINDOW_KIND_SCHOOL_YEAR && number != final_year());
         }
     }
 
@@ -266,6 +293,13 @@ class Checker {
                                  key[2],
                                  key[3],
                                  key[4]};
+            if (!hourly(uint32_t(key[0]), uint32_t(key[1]))) {
+                log_.expect(uai_,
+                            "snapshot hour " + std::string(when) + " " + hour_measure_name(key) +
+                                " not sent (no hourly view)",
+                            0, find(full) != nullptr);
+                continue;
+            }
             expect_figure("snapshot hour " + std::string(when) + " " + hour_measure_name(key),
                           measure_policy(uint32_t(key[0]), uint32_t(key[1])), find(full), want);
         }
@@ -294,6 +328,7 @@ class Checker {
         for (const auto &[key, want] : expected) {
             const Policy policy = measure_policy(uint32_t(key[0]), uint32_t(key[1]));
             if (policy.school_only && !o_.include_school_only) continue;
+            if (!hourly(uint32_t(key[0]), uint32_t(key[1]))) continue;  // checked absent above
             const auto have = summed[key];
             if (have.second) {
                 ++stats_.hour_sums_skipped;
@@ -354,19 +389,22 @@ class Checker {
             for (uint32_t l = 0; l < catalog::kLevelSlots; ++l) {
                 const Figure *have =
                     find({int64_t(Family::Distribution), v1::WINDOW_KIND_SCHOOL_YEAR, year, t, l});
-                bool small = false;
-                for (uint32_t b = 0; b < info.bin_count; ++b)
-                    small |= want[l][b] >= 1 && want[l][b] < o_.k_anonymity;
                 const std::string name = "snapshot " + std::string(info.key) + " " +
                                          std::to_string(year) + " level " + std::to_string(l);
-                const bool hidden = policy.social && small;
-                if (hidden) ++stats_.suppressed;
-                log_.expect(uai_, name + " suppressed", hidden, have && have->suppressed);
+                // Rule 2: every bin rounded toward zero to a multiple of k (none suppressed).
+                const int64_t k = policy.social && o_.k_anonymity > 1 ? o_.k_anonymity : 1;
+                uint64_t students = 0;
+                for (uint32_t b = 0; b < info.bin_count; ++b) students += want[l][b];
+                if (students && k > 1) {
+                    ++stats_.rounded;
+                    log_.expect(uai_, name + " rounded", 1, have && have->rounded);
+                }
+                log_.expect(uai_, name + " suppressed", 0, have && have->suppressed);
                 for (uint32_t b = 0; b < info.bin_count; ++b) {
                     const int64_t got =
                         have && b < have->students.size() ? int64_t(have->students[b]) : 0;
                     log_.expect(uai_, name + " bin " + std::to_string(info.bin_low[b]) + "+",
-                                hidden ? 0 : int64_t(want[l][b]), got);
+                                int64_t(want[l][b]) / k * k, got);
                 }
             }
         }

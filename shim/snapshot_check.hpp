@@ -40,6 +40,7 @@ struct SnapshotOracle {
 struct SnapshotFigures {
     uint64_t compared = 0;           // comparisons made
     uint64_t suppressed = 0;         // expected figures the policy hides (k or school-only)
+    uint64_t rounded = 0;            // Social figures sent rounded to a multiple of k (rule 2)
     uint64_t hour_sums_skipped = 0;  // Social hour sums with a suppressed hour
     uint64_t hour_figures = 0;       // single hour figures compared (every hour, every measure)
     uint64_t hour_mismatches = 0;    // of which differed

@@ -57,7 +57,7 @@ std::optional<SnapshotChannel> prepare_snapshots(const Options &o, const std::st
         s.sender_key = server_key;
         // A power cut rolls the segment back to the last snapshot: with hourly snapshots that
         // is the hour barrier, where the shim can copy it.
-        s.interval_minutes = o.power_cut ? 60 : 15;
+        s.interval_minutes = o.power_cut ? 60 : o.snapshot_interval;
         s.include_school_only = o.include_school_only;
         if (!save_config(config_path(config_dir, uai), config, error)) return std::nullopt;
         *note += ", snapshots to " + s.spool_dir;

@@ -120,7 +120,7 @@ class WeekDriver {
         std::vector<LedgerShape> shapes;
         for (uint32_t b = 0; b < o_.bases; ++b) {
             BaseRun &run = runs_[b];
-            run.school = make_school(b, o_.students);
+            run.school = make_school(b, o_.students, o_.school_year);
             auto config = prepare_config(dirs_.config_dir, run.school.uai, o_.seed, timezone_of(b),
                                          &run.config_note, error);
             if (!config) return false;
@@ -132,7 +132,7 @@ class WeekDriver {
             }
             run.stale_segment_removed = remove_stale_segment(dirs_.shm_dir, run.school.uai);
             run.calendar = SimCalendar::make(run.config.timezone, run.config.school_year_start,
-                                             o_.start, o_.days, error);
+                                             o_.start, o_.days, error, o_.school_year);
             if (!run.calendar) return false;
             run.plan = plan_base(run.school, *run.calendar, o_.processes, o_.seed);
             for (uint32_t u = 0; u < run.school.user_count(); ++u)

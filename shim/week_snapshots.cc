@@ -122,7 +122,8 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
         const size_t mismatches = log.mismatches().size() - mismatches_before;
         std::printf(
             "  %s: %s files, %s bytes, %s snapshots opened (sequences %llu..%llu), %s figures "
-            "stored; %s compared, %s hidden by policy (k=%u, school-only %s), %s keys sampled, "
+            "stored; %s compared, %s hidden and %s rounded by policy (k=%u, school-only %s), %s "
+            "keys sampled, "
             "%zu mismatches\n",
             uai.c_str(), thousands(int64_t(read.files)).c_str(),
             thousands(int64_t(read.bytes)).c_str(), thousands(int64_t(read.opened)).c_str(),
@@ -130,7 +131,8 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
             static_cast<unsigned long long>(read.last_sequence),
             thousands(int64_t(store.figure_count())).c_str(),
             thousands(int64_t(figures.compared)).c_str(),
-            thousands(int64_t(figures.suppressed)).c_str(), oracle.k_anonymity,
+            thousands(int64_t(figures.suppressed)).c_str(),
+            thousands(int64_t(figures.rounded)).c_str(), oracle.k_anonymity,
             oracle.include_school_only ? "included" : "withheld",
             thousands(int64_t(read.keys_sampled)).c_str(), mismatches);
         std::printf(
@@ -150,6 +152,7 @@ bool check_week_snapshots(CheckLog &log, const Options &o, std::vector<BaseRun> 
                             {"figures_stored", store.figure_count()},
                             {"figures_compared", figures.compared},
                             {"hidden_by_policy", figures.suppressed},
+                            {"rounded_by_policy", figures.rounded},
                             {"hour_sums_skipped", figures.hour_sums_skipped},
                             {"timezone", run.calendar->tz().name()},
                             {"hours_checked", figures.hours},

@@ -13,6 +13,13 @@ import sys
 PROFILE, MEDIUM, ACCESS = "profile", "medium", "access"
 KINDS = {"counter", "gauge", "distinct", "distribution", "derived"}
 MEASURE_KINDS = ("event", "gauge", "tally", "connection", "distinct")
+# The console's views of an indicator (catalog/indicators.tsv, column `views`), as the
+# console guide lists them: "Suivi heure par heure" (hourly, 3 weeks: connections only),
+# "Suivi journalier" (daily, 4 weeks: connections and distinct people connected only), and
+# the periods every indicator has. The snapshot builder sends a figure only at the windows of
+# its measure's views (the union of the views of the indicators it feeds). Bit = position.
+VIEWS = ("hourly", "daily", "last_day", "current_month", "last_month", "current_year", "last_year")
+PERIOD_VIEWS = VIEWS[2:]
 
 
 class CatalogError(Exception):
@@ -112,6 +119,39 @@ def check_selector(text, dim_values, where):
     return m.group(1)
 
 
+def parse_views(ind, where, source_kind):
+    """The `views` column: known views, no repeat, every period view, and the hourly and daily
+    series only where the guide has them (connections; connections and distinct users)."""
+    views = ind.get("views", "").split(",")
+    for v in views:
+        if v not in VIEWS:
+            raise CatalogError(f"{where}: unknown view '{v}' (known: {', '.join(VIEWS)})")
+    if len(set(views)) != len(views):
+        raise CatalogError(f"{where}: a view is listed twice ({ind['views']})")
+    missing = [v for v in PERIOD_VIEWS if v not in views]
+    if missing:
+        raise CatalogError(f"{where}: every indicator has the period views, missing {missing}")
+    if "hourly" in views and source_kind != "connection":
+        raise CatalogError(f"{where}: the hourly view is for connections only")
+    if "daily" in views and source_kind not in ("connection", "distinct"):
+        raise CatalogError(f"{where}: the daily view is for connections and distinct users only")
+    return views
+
+
+def measure_views(indicators, by_kind):
+    """measure key -> bitmask of views: the union of the views of the indicators it feeds."""
+    out = {m["key"]: 0 for ms in by_kind.values() for m in ms}
+    for ind in indicators:
+        if ind["kind"] == "derived":
+            continue
+        mask = sum(1 << VIEWS.index(v) for v in ind["views"].split(","))
+        source = ind["source"].strip()
+        m = SELECTOR.match(source)
+        for key in ([m.group(1)] if m else source.split()):
+            out[key] |= mask
+    return out
+
+
 def check_indicators(indicators, by_kind, dim_values, reference):
     ids = [int(i["id"]) for i in indicators]
     if ids != list(range(1, 81)):
@@ -130,6 +170,8 @@ def check_indicators(indicators, by_kind, dim_values, reference):
             raise CatalogError(f"{where}: audience disagrees with recipients '{ind['recipients']}'")
         if not source:
             raise CatalogError(f"{where}: unmapped (empty source)")
+        sel = SELECTOR.match(source)
+        parse_views(ind, where, measure_kind.get(sel.group(1)) if sel else None)
         if kind == "derived":
             m = re.fullmatch(r"(sum|referential)\(([\d,]+)\)|ratio\(([^\]]+\]),(.+\])\)", source)
             if not m:
@@ -305,6 +347,20 @@ def gen_cpp_layout(settings, by_kind, dim_values, indicators, lay):
                    f"{c_string(ind['theme'])}, {c_string(ind['indicator'])}, {c_string(ind['dimensions'])}, "
                    f"{c_string(ind['source'])}}},")
     out.append("};")
+    views = measure_views(indicators, by_kind)
+    out += ["", "// The console's views (catalog/indicators.tsv, column views): a figure is sent only at the",
+            "// windows of its measure's views, the union of those of the indicators it feeds.",
+            "enum View : uint8_t {"]
+    out += [f"    kView{''.join(w.capitalize() for w in v.split('_'))} = 1u << {i}," for i, v in enumerate(VIEWS)]
+    out += ["};"]
+    for kind, name in (("event", "kEventViews"), ("tally", "kTallyViews"), ("gauge", "kGaugeViews")):
+        vals = ", ".join(str(views[m["key"]]) for m in by_kind[kind])
+        out.append(f"inline constexpr uint8_t {name}[{len(by_kind[kind]) + 1}] = {{0, {vals}}};")
+    out.append(f"inline constexpr uint8_t kConnectionViews = {views[by_kind['connection'][0]['key']]};")
+    out.append(f"inline constexpr uint8_t kDistinctViews = {views[by_kind['distinct'][0]['key']]};")
+    out.append(f"inline constexpr const char *kIndicatorViews[{len(indicators)}] = {{")
+    out += [f"    {c_string(ind['views'])}," for ind in indicators]
+    out.append("};")
     out += ["",
             "inline constexpr uint32_t connection_cell(uint32_t profile, uint32_t medium, uint32_t access) {",
             "    return ((profile - 1) * kMedia + (medium - 1)) * kAccesses + (access - 1);",
@@ -335,12 +391,16 @@ def gen_markdown(settings, by_kind, indicators, lay):
            "binned per school year; the 0 bin comes from the enrolment gauge), **derived** (computed by the "
            "console from other values: `sum`, `ratio`, `referential` = the per-school table of the listed "
            "indicators). Audience `school_only` = *Établissements seuls*: never sent to a local authority by default.", "",
-           "| id | theme | indicator | kind | source | dimensions | audience | since |",
-           "|---:|---|---|---|---|---|---|---|"]
+           "Views (what the console displays, so what a snapshot carries): `hourly` = *Suivi heure par heure* "
+           "(3 weeks), `daily` = *Suivi journalier* (4 weeks), and the periods `last_day`, `current_month`, "
+           "`last_month`, `current_year`, `last_year` that every indicator has.", "",
+           "| id | theme | indicator | kind | source | dimensions | audience | since | views |",
+           "|---:|---|---|---|---|---|---|---|---|"]
     for ind in indicators:
         src = ind["source"].replace("|", "\\|")
         out.append(f"| {ind['id']} | {ind['theme']} | {ind['indicator'].replace('|', '/')} | {ind['kind']} | `{src}` | "
-                   f"{ind['dimensions'] or '—'} | {ind['audience']} | {ind['available_since']} |")
+                   f"{ind['dimensions'] or '—'} | {ind['audience']} | {ind['available_since']} | "
+                   f"{'all periods' if ind['views'] == ','.join(PERIOD_VIEWS) else ind['views'].replace(','.join(PERIOD_VIEWS), '+ all periods').replace(',', ' ')} |")
     out += ["", "## Recorded measures", "", "| kind | ABI value | key | per level | bins | meaning |", "|---|---:|---|---|---|---|"]
     prefix = {"event": "SONDE_EV_", "gauge": "SONDE_GAUGE_", "tally": "SONDE_TALLY_", "connection": "", "distinct": ""}
     for kind in MEASURE_KINDS:

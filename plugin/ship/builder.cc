@@ -2,6 +2,7 @@
 
 #include "catalog_layout.hpp"
 #include "ship/latcher.hpp"
+#include "ship/policy.hpp"
 #include "shm/latch.hpp"
 
 namespace sonde::ship {
@@ -65,16 +66,50 @@ snapshot::WindowKind window_kind(shm::LatchKind k) {
 
 snapshot::Window to_window(const WindowId &w) { return {window_kind(w.kind), w.start, w.number}; }
 
-void emit_differences(snapshot::Snapshot &s, const WindowId &w, const std::vector<int64_t> &end,
-                      const std::vector<int64_t> &start, const std::vector<CellMeaning> &meaning) {
+// Minimisation: the console's views of a measure (catalogue column `views`, the union over the
+// indicators it feeds). A figure is sent only at a window one of its views displays.
+uint8_t views_of(const CellMeaning &m) {
+    switch (m.kind) {
+        case MeasureKind::Connection:
+            return catalog::kConnectionViews;
+        case MeasureKind::Event:
+            return catalog::kEventViews[m.id];
+        case MeasureKind::Tally:
+            return catalog::kTallyViews[m.id];
+        default:
+            return 0;
+    }
+}
+
+// The views that display a window: hour (hour by hour), open day (day by day), closed day (day
+// by day, last day), open and closed month and school year.
+uint8_t views_showing(shm::LatchKind k, bool open) {
+    switch (k) {
+        case shm::LatchKind::Hour:
+            return catalog::kViewHourly;
+        case shm::LatchKind::Day:
+            return open ? catalog::kViewDaily : catalog::kViewDaily | catalog::kViewLastDay;
+        case shm::LatchKind::Month:
+            return open ? catalog::kViewCurrentMonth : catalog::kViewLastMonth;
+        case shm::LatchKind::SchoolYear:
+            return open ? catalog::kViewCurrentYear : catalog::kViewLastYear;
+    }
+    return 0;
+}
+
+void emit_differences(snapshot::Snapshot &s, const WindowId &w, bool open,
+                      const std::vector<int64_t> &end, const std::vector<int64_t> &start,
+                      const std::vector<CellMeaning> &meaning) {
+    const uint8_t shown_by = views_showing(w.kind, open);
     for (size_t c = 0; c < meaning.size(); ++c) {
+        if (!(views_of(meaning[c]) & shown_by)) continue;  // no view displays it: not sent
         // Cumulative cells wrap modulo 2^64 (docs/abi.md): so does their difference, which is
         // exact whenever the window's own figure fits in an int64_t.
         const int64_t v = int64_t(uint64_t(end[c]) - uint64_t(start[c]));
         if (v == 0) continue;  // absent = 0 for the console's upsert
         const CellMeaning &m = meaning[c];
-        s.values.push_back(
-            {to_window(w), m.kind, m.id, m.level, m.profile, m.medium, m.access, v, false});
+        s.values.push_back({to_window(w), m.kind, m.id, m.level, m.profile, m.medium, m.access, v,
+                            false, false, !open});
     }
 }
 
@@ -103,7 +138,7 @@ void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &ope
                 break;
             }
         }
-        emit_differences(s, h, closed ? next : live_hour, start, meaning);
+        emit_differences(s, h, !closed, closed ? next : live_hour, start, meaning);
         if (stats.hours++ == 0) stats.first_hour = h.start;
         if (closed) stats.last_closed_hour_end = n.start;
         if (!closed) break;
@@ -117,10 +152,10 @@ void emit_period(snapshot::Snapshot &s, const BuildRequest &r, const WindowId &o
     static const std::vector<CellMeaning> meaning = full_cell_meanings();
     std::vector<int64_t> open_latch, closed_latch;
     if (!read_latch(r.view->mapping(), open, open_latch)) return;
-    emit_differences(s, open, live, open_latch, meaning);
+    emit_differences(s, open, true, live, open_latch, meaning);
     const WindowId closed = previous(*r.tz, r.school_year_start, open);
     if (read_latch(r.view->mapping(), closed, closed_latch))
-        emit_differences(s, closed, open_latch, closed_latch, meaning);
+        emit_differences(s, closed, false, open_latch, closed_latch, meaning);
 }
 
 uint32_t bit(uint32_t v) { return snapshot::value_bit(v); }
@@ -128,7 +163,9 @@ uint32_t all_bits(uint32_t n) { return (uint32_t{1} << n) - 1; }
 
 // Distinct users for the selections the console shows: every single combination ("Individus
 // par ENT" per medium), each profile per medium and on .Net (web or mobile), each profile, all.
-void emit_distinct(snapshot::Snapshot &s, const reader::SegmentView &v, const WindowId &w) {
+void emit_distinct(snapshot::Snapshot &s, const reader::SegmentView &v, const WindowId &w,
+                   bool open) {
+    if (!(catalog::kDistinctViews & views_showing(w.kind, open))) return;
     const shm::Window table = w.kind == shm::LatchKind::Day     ? shm::kDay
                               : w.kind == shm::LatchKind::Month ? shm::kMonth
                                                                 : shm::kSchoolYear;
@@ -170,7 +207,7 @@ void emit_distributions(snapshot::Snapshot &s, const reader::SegmentView &v, con
             uint64_t students = 0;
             for (uint32_t b = 0; b < d.bin_count; ++b) students += d.per_level[l][b];
             if (!students) continue;
-            snapshot::Distribution out{to_window(year), t, l, {}, {}, false};
+            snapshot::Distribution out{to_window(year), t, l, {}, {}, false, false};
             for (uint32_t b = 0; b < d.bin_count; ++b) {
                 out.bin_low.push_back(d.bin_low[b]);
                 out.students.push_back(d.per_level[l][b]);
@@ -195,7 +232,7 @@ void emit_gauges(snapshot::Snapshot &s, const reader::SegmentView &v, int64_t no
                 ++stats.gauges_deferred;
                 continue;
             }
-            s.gauges.push_back({g, l, gv.value, int64_t(gv.set_unix), false});
+            s.gauges.push_back({g, l, gv.value, int64_t(gv.set_unix), false, false});
         }
 }
 
@@ -222,11 +259,23 @@ snapshot::Snapshot build_snapshot(const BuildRequest &r, BuildStats *stats_out) 
     const std::vector<int64_t> live = v.cells();
     const Windows open = windows_at(*r.tz, r.school_year_start, r.now);
     emit_hours(s, r, open, live, stats);
-    for (const WindowId *w : {&open.day, &open.month, &open.school_year})
-        emit_period(s, r, *w, live);
+    // Social counts are released once per closed local day (docs/privacy.md): their open month
+    // and school year count up to the open day's latch (local midnight), not up to now, so that
+    // two snapshots of one day carry the same Social figures.
+    std::vector<int64_t> as_of_midnight = live, day_latch;
+    if (read_latch(v.mapping(), open.day, day_latch))
+        for (uint32_t t = 1; t <= catalog::kTallyCount; ++t)
+            if (tally_policy(t).social)
+                for (uint32_t l = 0;
+                     l < (catalog::kTallies[t].per_level ? catalog::kLevelSlots : 1); ++l)
+                    as_of_midnight[catalog::kTallies[t].first + l] =
+                        day_latch[catalog::kTallies[t].first + l];
+    emit_period(s, r, open.day, live);
+    for (const WindowId *w : {&open.month, &open.school_year})
+        emit_period(s, r, *w, as_of_midnight);
     for (const WindowId *w : {&open.day, &open.month, &open.school_year}) {
-        emit_distinct(s, v, *w);
-        emit_distinct(s, v, previous(*r.tz, r.school_year_start, *w));
+        emit_distinct(s, v, *w, true);
+        emit_distinct(s, v, previous(*r.tz, r.school_year_start, *w), false);
     }
     // The current school year only: bin 0 comes from today's enrolment. The closed year's final
     // distribution is in the last snapshot of that year.

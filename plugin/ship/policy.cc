@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -31,6 +32,9 @@ std::array<MeasurePolicy, N> resolve(const Table &table) {
     return out;
 }
 
+// Rounded toward zero to a multiple of k: |result| <= |v|, |v - result| <= k - 1.
+int64_t round_to_k(int64_t v, uint32_t k) { return k > 1 ? v / int64_t(k) * int64_t(k) : v; }
+
 }  // namespace
 
 MeasurePolicy event_policy(uint32_t e) {
@@ -49,14 +53,19 @@ MeasurePolicy gauge_policy(uint32_t g) {
     return g >= 1 && g <= catalog::kGaugeCount ? table[g] : MeasurePolicy{};
 }
 
-void apply_policy(snapshot::Snapshot &s, const PolicyConfig &p) {
+// Rule 2 (docs/privacy.md). The only exact Social figures are the final figures of closed
+// school years, kept where they are >= k or 0 (a negative or small final is suppressed), so any
+// sum of them over levels is >= k or 0. Every other Social figure (closed day, month, open
+// month and school year, gauges, distributions) is rounded toward zero to a multiple of k and
+// flagged `rounded`, whatever its value: no sum or difference of received figures is an exact
+// count other than sums of those finals.
+// Rule 1, figure by figure, as it was before docs/privacy.md: kept so that tests can show what
+// the auditor finds in it. Not used by the shipper.
+void apply_policy_rule1(snapshot::Snapshot &s, const PolicyConfig &p) {
     using snapshot::SuppressionReason;
     std::map<std::pair<uint32_t, SuppressionReason>, uint32_t> withheld;
     auto small = [&](int64_t v) { return v >= 1 && v < int64_t(p.k_anonymity); };
-
-    // Values: only tallies belong to Social or school-only indicators among counters.
     std::vector<snapshot::Value> kept;
-    kept.reserve(s.values.size());
     for (snapshot::Value &v : s.values) {
         const MeasurePolicy mp =
             v.measure_kind == snapshot::MeasureKind::Tally   ? tally_policy(v.measure_id)
@@ -74,18 +83,65 @@ void apply_policy(snapshot::Snapshot &s, const PolicyConfig &p) {
         kept.push_back(v);
     }
     s.values.swap(kept);
+    for (snapshot::Gauge &g : s.gauges)
+        if (gauge_policy(g.gauge).social && small(g.value)) {
+            g.value = 0;
+            g.suppressed = true;
+            ++withheld[{gauge_policy(g.gauge).indicator, SuppressionReason::KAnonymity}];
+        }
+    for (snapshot::Distribution &d : s.distributions) {
+        bool any_small = false;
+        for (uint64_t n : d.students) any_small |= small(int64_t(n));
+        if (tally_policy(d.tally).social && any_small) {
+            for (uint64_t &n : d.students) n = 0;
+            d.suppressed = true;
+            ++withheld[{tally_policy(d.tally).indicator, SuppressionReason::KAnonymity}];
+        }
+    }
+    for (const auto &[key, count] : withheld)
+        s.suppressed.push_back({key.first, key.second, count});
+    s.policy = {p.k_anonymity, p.include_school_only, 1};
+}
+
+void apply_policy(snapshot::Snapshot &s, const PolicyConfig &p) {
+    std::set<uint32_t> school_only;  // indicators left out: listed once each, count 0
+    const uint32_t k = p.k_anonymity;
+
+    std::vector<snapshot::Value> kept;
+    kept.reserve(s.values.size());
+    for (snapshot::Value &v : s.values) {
+        const MeasurePolicy mp =
+            v.measure_kind == snapshot::MeasureKind::Tally   ? tally_policy(v.measure_id)
+            : v.measure_kind == snapshot::MeasureKind::Event ? event_policy(v.measure_id)
+                                                             : MeasurePolicy{};
+        if (mp.school_only && !p.include_school_only) {
+            school_only.insert(mp.indicator);
+            continue;
+        }
+        if (mp.social && k > 1) {
+            if (v.window.kind == snapshot::WindowKind::SchoolYear && v.closed) {
+                if (v.value < int64_t(k)) v.value = 0, v.suppressed = true;  // also negatives
+            } else {
+                v.value = round_to_k(v.value, k);
+                v.rounded = true;
+                v.suppressed = v.value == 0;  // 0 here means "less than k in absolute value"
+            }
+        }
+        kept.push_back(v);
+    }
+    s.values.swap(kept);
 
     std::vector<snapshot::Gauge> gauges;
     for (snapshot::Gauge &g : s.gauges) {
         const MeasurePolicy mp = gauge_policy(g.gauge);
         if (mp.school_only && !p.include_school_only) {
-            ++withheld[{mp.indicator, SuppressionReason::SchoolOnly}];
+            school_only.insert(mp.indicator);
             continue;
         }
-        if (mp.social && small(g.value)) {
-            g.value = 0;
-            g.suppressed = true;
-            ++withheld[{mp.indicator, SuppressionReason::KAnonymity}];
+        if (mp.social && k > 1) {
+            g.value = round_to_k(g.value, k);
+            g.rounded = true;
+            g.suppressed = g.value == 0;
         }
         gauges.push_back(g);
     }
@@ -95,23 +151,27 @@ void apply_policy(snapshot::Snapshot &s, const PolicyConfig &p) {
     for (snapshot::Distribution &d : s.distributions) {
         const MeasurePolicy mp = tally_policy(d.tally);
         if (mp.school_only && !p.include_school_only) {
-            ++withheld[{mp.indicator, SuppressionReason::SchoolOnly}];
+            school_only.insert(mp.indicator);
             continue;
         }
-        bool any_small = false;
-        for (uint64_t n : d.students) any_small |= small(int64_t(n));
-        if (mp.social && any_small) {  // one small bin would reveal itself from the others
-            for (uint64_t &n : d.students) n = 0;
-            d.suppressed = true;
-            ++withheld[{mp.indicator, SuppressionReason::KAnonymity}];
+        if (mp.social && k > 1) {
+            for (uint64_t &n : d.students) n = uint64_t(round_to_k(int64_t(n), k));
+            d.rounded = true;
         }
         distributions.push_back(d);
     }
     s.distributions.swap(distributions);
 
-    for (const auto &[key, count] : withheld)
-        s.suppressed.push_back({key.first, key.second, count});
-    s.policy = {p.k_anonymity, p.include_school_only};
+    // A constant marker: every school-only indicator with a recorded measure, in every snapshot,
+    // whether or not anything was withheld this time (its count would tell when it happens).
+    if (!p.include_school_only)
+        for (const catalog::Indicator &i : catalog::kIndicators)
+            if (i.audience == catalog::Audience::SchoolOnly &&
+                i.kind != catalog::IndicatorKind::Derived)
+                school_only.insert(i.id);
+    for (uint32_t id : school_only)
+        s.suppressed.push_back({id, snapshot::SuppressionReason::SchoolOnly, 0});
+    s.policy = {p.k_anonymity, p.include_school_only, k > 1 ? 2u : 0u};
 }
 
 }  // namespace sonde::ship

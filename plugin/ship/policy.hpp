@@ -2,8 +2,12 @@
 // The privacy policy, applied to a built snapshot before it is encoded:
 //  - indicators whose recipients are "Établissements seuls" (audience school_only in the
 //    catalogue) are removed unless the base's configuration includes them;
-//  - for the Social indicators, figures from 1 to k-1 are replaced by a suppressed marker
-//    (value 0, suppressed = true); a distribution with any such bin is suppressed whole.
+//  - for the Social indicators, privacy rule 2 (docs/privacy.md): the final figures of closed
+//    school years are exact where >= k or 0 (suppressed otherwise); every other Social figure
+//    is rounded toward zero to a multiple of k and flagged `rounded`.
+//  - rule 1, kept only to show what it let through (tests, the auditor's self-test): figure by
+//    figure, 1..k-1 replaced by a suppressed marker, a distribution with a small bin suppressed
+//    whole, withheld figures counted per indicator.
 // Both come from the catalogue: which measure feeds which indicator, its audience, its theme.
 
 #include <cstdint>
@@ -18,6 +22,8 @@ struct PolicyConfig {
 };
 
 void apply_policy(snapshot::Snapshot &s, const PolicyConfig &policy);
+// Rule 1, the former figure-by-figure rule: NOT safe (docs/privacy.md). Tests only.
+void apply_policy_rule1(snapshot::Snapshot &s, const PolicyConfig &policy);
 
 // The catalogue indicator fed by a measure (0 if none) and what the policy needs of it.
 struct MeasurePolicy {

@@ -213,14 +213,21 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     if (state_.generation != h.generation) {  // a new segment: its hours start at its creation
         state_.generation = h.generation;
         // (or at the replayed clock, when a manual clock replays a time before the creation),
-        // from the start of the hour before, so that file names name an hour boundary.
-        const int64_t from = std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) - 3600;
+        // from the start of the hour before, so that file names name an hour boundary. The
+        // search goes back over the whole hour ring: a first snapshot that comes more than an
+        // hour after the first latch (an interval of a day) still carries every latched hour
+        // (hours without a latch are skipped by the builder).
+        const int64_t from = std::min<int64_t>(h.creator_start_unix_ns / 1000000000, now) -
+                             int64_t(shm::kHourLatchSlots - 1) * 3600;
         state_.next_hour_start = windows_at(tz, config.school_year_start, from).hour.start;
     }
     std::string error;
 
     // Bounded spool: instead of dropping, the newest files (whose windows this snapshot still
-    // covers: hours in the latch ring, days from yesterday on) are merged into this one.
+    // covers: hours in the latch ring, days from yesterday on) are merged into this one. The
+    // oldest file of yesterday is kept: it carries the day before as its closed day, which this
+    // snapshot does not carry, and most measures have no open-day figure (catalogue views)
+    // that an earlier file would hold instead.
     std::vector<SpoolEntry> merged;
     int64_t first_hour = state_.next_hour_start;
     const std::vector<SpoolEntry> pending = spool_->pending();
@@ -230,6 +237,9 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
         const int64_t since = previous(tz, config.school_year_start, open.day).start;
         for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
             if (it->created < since || it->first_hour < oldest_hour) break;
+            const auto older = std::next(it);
+            if (it->created < open.day.start && (older == pending.rend() || older->created < since))
+                break;  // the oldest file of yesterday
             merged.push_back(*it);
             first_hour = std::min(first_hour, it->first_hour);
         }

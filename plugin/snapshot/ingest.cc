@@ -134,7 +134,8 @@ IngestStore::Stats IngestStore::ingest(const v1::Snapshot &s) {
                   .product = s.product(),
                   .created_unix = s.created_unix(),
                   .k_anonymity = s.policy().k_anonymity(),
-                  .include_school_only = s.policy().include_school_only()};
+                  .include_school_only = s.policy().include_school_only(),
+                  .privacy_rule = s.policy().privacy_rule()};
     for (const v1::Suppressed &x : s.suppressed())
         info.suppressed.push_back({x.indicator_id(), uint32_t(x.reason()), x.count()});
     std::sort(info.suppressed.begin(), info.suppressed.end());
@@ -154,7 +155,11 @@ IngestStore::Stats IngestStore::ingest(const v1::Snapshot &s) {
             continue;
         }
         upsert({base, Family::Gauge, 0, 0, {g.gauge(), g.level()}}, version,
-               {.value = g.value(), .suppressed = g.suppressed(), .set_unix = g.set_unix()}, stats);
+               {.value = g.value(),
+                .suppressed = g.suppressed(),
+                .rounded = g.rounded(),
+                .set_unix = g.set_unix()},
+               stats);
     }
     for (const v1::Value &v : s.values()) {
         if (!valid_value(v)) {
@@ -169,7 +174,10 @@ IngestStore::Stats IngestStore::ingest(const v1::Snapshot &s) {
                 {uint32_t(v.measure_kind()), v.measure_id(), v.level(), v.profile(), v.medium(),
                  v.access()}},
                version,
-               {.value = v.value(), .suppressed = v.suppressed(), .window_number = w.number()},
+               {.value = v.value(),
+                .suppressed = v.suppressed(),
+                .rounded = v.rounded(),
+                .window_number = w.number()},
                stats);
     }
     for (const v1::Distinct &d : s.distinct()) {
@@ -203,6 +211,7 @@ IngestStore::Stats IngestStore::ingest(const v1::Snapshot &s) {
                 {d.tally(), d.level()}},
                version,
                {.suppressed = d.suppressed(),
+                .rounded = d.rounded(),
                 .window_number = w.number(),
                 .bin_low = {d.bin_low().begin(), d.bin_low().end()},
                 .students = {d.students().begin(), d.students().end()}},
@@ -215,7 +224,8 @@ void IngestStore::visit(const std::function<void(const FigureView &)> &fn) const
     for (const auto &[key, stored] : figures_) {
         const Figure &f = stored.figure;
         fn({key.base, key.family, key.window_kind, key.window_start, f.window_number, key.dims,
-            f.value, f.suppressed, f.set_unix, f.bin_low, f.students, stored.version.sequence});
+            f.value, f.suppressed, f.rounded, f.set_unix, f.bin_low, f.students,
+            stored.version.sequence});
     }
 }
 
@@ -240,7 +250,8 @@ std::string IngestStore::render_json(int indent) const {
                          {"timezone", info.timezone},
                          {"policy",
                           {{"k_anonymity", info.k_anonymity},
-                           {"include_school_only", info.include_school_only}}},
+                           {"include_school_only", info.include_school_only},
+                           {"privacy_rule", info.privacy_rule}}},
                          {"suppressed", suppressed}}},
                        {"levels", json::array()},
                        {"gauges", json::array()},
@@ -289,6 +300,7 @@ std::string IngestStore::render_json(int indent) const {
                 break;
         }
         if (key.family != Family::Level) item["suppressed"] = f.suppressed;
+        if (f.rounded) item["rounded"] = true;  // privacy rule 2: incomplete by up to k-1
         item["sequence"] = stored.version.sequence;
         static constexpr const char *kArrays[] = {"levels", "gauges", "values", "distinct",
                                                   "distributions"};

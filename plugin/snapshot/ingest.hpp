@@ -60,7 +60,8 @@ class IngestStore {
         const std::vector<uint32_t> &dims;  // per family, see ingest.cc
         int64_t value;                      // users for Distinct
         bool suppressed;
-        int64_t set_unix;                       // gauges
+        bool rounded;      // privacy rule 2: rounded toward zero to a multiple of k (incomplete)
+        int64_t set_unix;  // gauges
         const std::vector<uint32_t> &bin_low;   // distributions
         const std::vector<uint64_t> &students;  // distributions
         uint64_t sequence;                      // of the snapshot the figure comes from
@@ -84,6 +85,7 @@ class IngestStore {
     struct Figure {
         int64_t value = 0;
         bool suppressed = false;
+        bool rounded = false;
         uint32_t window_number = 0;
         int64_t set_unix = 0;
         std::vector<uint32_t> bin_low{};
@@ -105,6 +107,7 @@ class IngestStore {
         int64_t created_unix = 0;
         uint32_t k_anonymity = 0;
         bool include_school_only = false;
+        uint32_t privacy_rule = 0;
         std::vector<std::array<uint32_t, 3>> suppressed{};  // indicator, reason, count
         auto operator<=>(const BaseInfo &) const = default;
     };

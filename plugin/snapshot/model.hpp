@@ -36,6 +36,8 @@ struct Value {
     uint32_t profile = 0, medium = 0, access = 0;  // connections only
     int64_t value = 0;
     bool suppressed = false;  // below k: value is 0 and means "hidden"
+    bool rounded = false;     // rounded toward zero to a multiple of k (docs/privacy.md)
+    bool closed = false;      // builder -> policy only, never encoded: the window had closed
 };
 
 struct Gauge {
@@ -44,6 +46,7 @@ struct Gauge {
     int64_t value = 0;
     int64_t set_unix = 0;
     bool suppressed = false;
+    bool rounded = false;
 };
 
 // Selection = profiles x media x accesses, one bit per catalogue value (bit v-1).
@@ -63,6 +66,7 @@ struct Distribution {
     std::vector<uint32_t> bin_low;
     std::vector<uint64_t> students;  // one per bin
     bool suppressed = false;
+    bool rounded = false;
 };
 
 struct LevelLabel {
@@ -79,6 +83,7 @@ struct Suppressed {
 struct Policy {
     uint32_t k_anonymity = 0;
     bool include_school_only = false;
+    uint32_t privacy_rule = 0;
 };
 
 struct Snapshot {

@@ -95,6 +95,7 @@ void value(Writer &w, const Value &v) {
         w.uint(7, v.access);
         w.sint(8, v.value);
         w.boolean(9, v.suppressed);
+        w.boolean(10, v.rounded);
     });
 }
 
@@ -105,6 +106,7 @@ void gauge(Writer &w, const Gauge &g) {
         w.sint(3, g.value);
         w.sint(4, g.set_unix);
         w.boolean(5, g.suppressed);
+        w.boolean(6, g.rounded);
     });
 }
 
@@ -127,6 +129,7 @@ void distribution(Writer &w, const Distribution &d) {
         w.packed(4, d.bin_low);
         w.packed(5, d.students);
         w.boolean(6, d.suppressed);
+        w.boolean(7, d.rounded);
     });
 }
 
@@ -201,6 +204,7 @@ void encode(const Snapshot &s, Bytes &out) {
     w.message(15, [&] {
         w.uint(1, s.policy.k_anonymity);
         w.boolean(2, s.policy.include_school_only);
+        w.uint(3, s.policy.privacy_rule);
     });
     w.uint(16, s.segment_boots);
 }

@@ -72,10 +72,16 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     CHECK(first.sequence() == 1);
     using snap::v1::MEASURE_KIND_EVENT;
     using snap::v1::MEASURE_KIND_TALLY;
+    // Minimisation (catalogue views): messages are shown per month and school year, not hour by
+    // hour nor day by day, so neither the hour nor the open day carries them.
     CHECK(value_of(first, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1,
-                   kTue24Nov10h) == 7);
+                   kTue24Nov10h) == 0);
     CHECK(value_of(first, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT,
+                   1) == 0);
+    CHECK(value_of(first, snap::v1::WINDOW_KIND_MONTH, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT,
                    1) == 7);
+    CHECK(value_of(first, snap::v1::WINDOW_KIND_HOUR, snap::v1::MEASURE_KIND_CONNECTION, 1, -1,
+                   kTue24Nov10h) == 1);
 
     api().writer_release(w);
     api().base_close(base);  // clean shutdown: one more snapshot
@@ -94,15 +100,19 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
     CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1,
                    kTue24Nov10h) == 0);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_HOUR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, -1,
-                   kTue24Nov10h + 3600) == 1);
+                   kTue24Nov10h + 3600) == 0);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) ==
-          8);
+          0);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_MONTH, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) ==
           8);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_SCHOOL_YEAR, MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT,
                    1) == 8);
+    // Social counts are released once per closed local day (docs/privacy.md): today's absences
+    // are neither in the open day nor in the month or school year, which count up to midnight.
     CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, MEASURE_KIND_TALLY, SONDE_TALLY_ABSENCE_HALF_DAY,
-                   1) == 12);
+                   1) == 0);
+    CHECK(value_of(s, snap::v1::WINDOW_KIND_MONTH, MEASURE_KIND_TALLY, SONDE_TALLY_ABSENCE_HALF_DAY,
+                   1) == 0);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, snap::v1::MEASURE_KIND_CONNECTION, 1) == 1);
 
     // Distinct users: one guardian on mobile via ENT, today.
@@ -117,18 +127,26 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
         }
     CHECK(found);
 
-    // Privacy: small social cells are suppressed, school-only indicators are absent.
-    bool late_suppressed = false;
-    for (const auto &v : s.values())
-        if (v.measure_kind() == MEASURE_KIND_TALLY && v.measure_id() == SONDE_TALLY_LATE_ARRIVAL) {
-            CHECK(v.suppressed());
-            CHECK(v.value() == 0);
-            late_suppressed = true;
-        }
-    CHECK(late_suppressed);
+    // Privacy: no Social count of today leaves the server, school-only indicators are absent
+    // and listed once each with count 0, the distributions are rounded to a multiple of k.
+    for (const auto &v : s.values()) CHECK(v.measure_kind() != MEASURE_KIND_TALLY);
     CHECK_FALSE(has_tally(s, SONDE_TALLY_SANCTION));
     CHECK(s.policy().k_anonymity() == 5);
     CHECK_FALSE(s.policy().include_school_only());
+    CHECK(s.policy().privacy_rule() == 2);
+    CHECK(s.suppressed_size() > 0);
+    for (const auto &x : s.suppressed()) {
+        CHECK(x.reason() == snap::v1::SUPPRESSION_REASON_SCHOOL_ONLY);
+        CHECK(x.count() == 0);
+    }
+    bool absences = false;
+    for (const auto &d : s.distributions())
+        if (d.tally() == SONDE_TALLY_ABSENCE_HALF_DAY && d.level() == 1) {
+            absences = true;
+            CHECK(d.rounded());
+            for (uint64_t n : d.students()) CHECK(n % 5 == 0);
+        }
+    CHECK(absences);
 
     // No identifier: neither the key nor its hash is anywhere in the plaintext.
     const std::string plain = s.SerializeAsString();
@@ -270,8 +288,10 @@ TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][sna
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
     int64_t recorded = 0;
     for (int step = 1; step <= 40; ++step) {  // 10 hours in 15-minute steps
+        // Connections: the only measure the console shows hour by hour (catalogue views).
         for (int i = 0; i < step; ++i)
-            REQUIRE(api().count(w, SONDE_EV_LOGBOOK_HOMEWORK, 2, 1) == SONDE_OK);
+            REQUIRE(api().connection(w, SONDE_PROFILE_TEACHER, SONDE_MEDIUM_WEB,
+                                     SONDE_ACCESS_DIRECT, "T-1", 3) == SONDE_OK);
         recorded += step;
         REQUIRE(api().clock_set(base, kTue24Nov10h + step * 15 * 60) == SONDE_OK);
     }
@@ -285,8 +305,7 @@ TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][sna
         const auto s = open(c, f.path);
         for (const auto &v : s.values())
             if (v.window().kind() == snap::v1::WINDOW_KIND_HOUR &&
-                v.measure_id() == SONDE_EV_LOGBOOK_HOMEWORK &&
-                v.measure_kind() == snap::v1::MEASURE_KIND_EVENT) {
+                v.measure_kind() == snap::v1::MEASURE_KIND_CONNECTION) {
                 auto &slot = hours[v.window().start_unix()];
                 if (s.sequence() >= slot.first) slot = {s.sequence(), v.value()};
             }
@@ -434,6 +453,6 @@ TEST_CASE("a final snapshot that repeats the last one is not written", "[abi][sn
     const auto files = spool.pending();
     REQUIRE(files.size() == 3);
     for (size_t i = 0; i < files.size(); ++i) CHECK(files[i].sequence == i + 1);  // no gap
-    CHECK(value_of(open(c, files[1].path), snap::v1::WINDOW_KIND_DAY, snap::v1::MEASURE_KIND_EVENT,
-                   SONDE_EV_MESSAGE_SENT, 1) == 4);
+    CHECK(value_of(open(c, files[1].path), snap::v1::WINDOW_KIND_MONTH,
+                   snap::v1::MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 4);
 }

@@ -77,3 +77,33 @@ TEST_CASE("the generator rejects an unmapped indicator", "[catalog]") {
     std::ofstream(dir + "/indicators.tsv") << indicators;
     CHECK(std::system(gen.c_str()) != 0);
 }
+
+// Minimisation: hourly figures are for connections only, daily ones for connections and
+// distinct users only, and every indicator has the period views (catalog column `views`).
+TEST_CASE("the generator checks the views of each indicator", "[catalog]") {
+    char tmpl[] = "/tmp/sonde-catalog-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    const std::string src = std::string(SONDE_SOURCE_DIR) + "/catalog";
+    for (const char *f : {"measures.tsv", "dimensions.tsv", "layout.tsv"})
+        std::ofstream(dir + "/" + f) << slurp(src + "/" + f);
+    const std::string indicators = slurp(src + "/indicators.tsv");
+    const std::string gen = "python3 " + std::string(SONDE_SOURCE_DIR) +
+                            "/tools/gen_catalog.py --catalog " + dir + " > /dev/null 2>&1";
+    const std::string periods = "last_day,current_month,last_month,current_year,last_year";
+    // Indicator 26 (late arrivals) is the line that starts with "26\t".
+    const size_t line = indicators.find("\n26\t") + 1;
+    const size_t views = indicators.find("\t" + periods + "\n", line) + 1;
+    REQUIRE(views > line);
+    auto with = [&](const std::string &replacement) {
+        std::string text = indicators;
+        text.replace(views, periods.size(), replacement);
+        std::ofstream(dir + "/indicators.tsv") << text;
+        return std::system(gen.c_str());
+    };
+    CHECK(with(periods) == 0);
+    CHECK(with("hourly," + periods) != 0);  // absences hour by hour: not shown, never sent
+    CHECK(with("daily," + periods) != 0);
+    CHECK(with("last_day,current_month,last_month,current_year") != 0);  // last_year missing
+    CHECK(with("weekly," + periods) != 0);
+    CHECK(with(periods + ",last_day") != 0);
+}

@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"dump", cmd_dump, "print every indicator of a base (table, JSON or OpenMetrics)"},
     {"keygen", cmd_keygen, "create a key pair for the snapshot channel"},
     {"open", cmd_open, "verify, decrypt and print snapshots as JSON (the console's reading side)"},
+    {"audit", cmd_audit, "look for small Social counts derivable from a base's snapshots"},
 };
 
 void usage(std::ostream &out) {

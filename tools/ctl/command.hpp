@@ -25,6 +25,7 @@ int cmd_status(const Args &args, Io io);
 int cmd_dump(const Args &args, Io io);
 int cmd_keygen(const Args &args, Io io);
 int cmd_open(const Args &args, Io io);
+int cmd_audit(const Args &args, Io io);
 
 // Entry point: args = argv[1..]. Returns the process exit code.
 int run(const Args &args, Io io);
