@@ -381,9 +381,12 @@ TEST_CASE("clock jumps never give a negative figure nor move counts between clos
     Channel c = make_channel(tb, base, kTue24Nov10h);
     sonde_writer *w = nullptr;
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+    // Connections: the one measure the console shows hour by hour and day by day (the
+    // snapshot carries other measures only per month and school year).
     auto count = [&](int n) {
         for (int i = 0; i < n; ++i)
-            REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
+            REQUIRE(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB,
+                                     SONDE_ACCESS_DIRECT, "E-1", 3) == SONDE_OK);
     };
     auto at = [&](int64_t t) { REQUIRE(api().clock_set(base, t) == SONDE_OK); };
     count(100);
@@ -466,9 +469,14 @@ void spool_full_at_shutdown(int64_t restart_at) {
         c = make_channel(tb, base, kTue24Nov10h);
         sonde_writer *w = nullptr;
         REQUIRE(api().writer_get(base, &w) == SONDE_OK);
-        for (int i = 0; i < 1000; ++i) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == 0);
+        // Connections: shown hour by hour and day by day, so every window kind carries them.
+        auto connect = [&] {
+            return api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT,
+                                    "E-1", 3);
+        };
+        for (int i = 0; i < 1000; ++i) REQUIRE(connect() == SONDE_OK);
         REQUIRE(api().clock_set(base, kTue24Nov10h + 1800) == SONDE_OK);  // shipped: 1000
-        for (int i = 0; i < 7171; ++i) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == 0);
+        for (int i = 0; i < 7171; ++i) REQUIRE(connect() == SONDE_OK);
         BlockedSpool blocked(c, tb.id);
         const size_t files = sonde::ship::Spool(c.spool, tb.id).pending().size();
         api().writer_release(w);
