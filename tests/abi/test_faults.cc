@@ -296,7 +296,10 @@ TEST_CASE("a stopped shipper keeps the lock; its next step after SIGCONT ships e
     REQUIRE(api().clock_set(base, kTue24Nov10h + 120) == SONDE_OK);
     const uint64_t written =
         test::diagnostics(base).snapshots_written;  // by the segment's shippers
-    for (int i = 0; i < 500; ++i) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) == SONDE_OK);
+    // Connections: carried hour by hour and day by day (docs/snapshot.md, views).
+    for (int i = 0; i < 500; ++i)
+        REQUIRE(api().connection(w, SONDE_PROFILE_STUDENT, SONDE_MEDIUM_WEB, SONDE_ACCESS_DIRECT,
+                                 "E-1", 3) == SONDE_OK);
     sonde::ship::Spool spool(c.spool, tb.id);
     // This process does not take over while the shipper is stopped (it holds the flock), so
     // nothing is shipped meanwhile...
