@@ -11,6 +11,7 @@
 #include "args.hpp"
 #include "audit.hpp"
 #include "command.hpp"
+#include "reading_keys.hpp"
 #include "snapshot/console.hpp"
 #include "snapshot/keys.hpp"
 
@@ -32,14 +33,6 @@ std::optional<ParsedArgs> parse(const Args &args, std::span<const OptionSpec> sp
     auto parsed = parse_args(args, spec, &error);
     if (!parsed) io.err << "sonde-ctl: " << error << "\n";
     return parsed;
-}
-
-std::vector<std::string> split(const std::string &list) {
-    std::vector<std::string> out;
-    std::stringstream in(list);
-    for (std::string item; std::getline(in, item, ',');)
-        if (!item.empty()) out.push_back(item);
-    return out;
 }
 
 }  // namespace
@@ -64,17 +57,9 @@ int cmd_audit(const Args &args, Io io) {
     }
     snapshot::OpenParams params;
     std::string error;
-    if (!snapshot::load_key_pair(parsed->get("key"), params.recipient, &error)) {
+    if (!load_reading_keys(parsed->get("key"), parsed->get("trust"), params, &error)) {
         io.err << "sonde-ctl: " << error << "\n";
         return kExitFailure;
-    }
-    for (const std::string &path : split(parsed->get("trust"))) {
-        snapshot::PublicKey pub;
-        if (!snapshot::load_public_key(path, pub, &error)) {
-            io.err << "sonde-ctl: " << error << "\n";
-            return kExitFailure;
-        }
-        params.trusted_senders[snapshot::key_id(pub)] = pub;
     }
     std::vector<std::string> files;
     for (const std::string &p : parsed->positional) {

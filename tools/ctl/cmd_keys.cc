@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "command.hpp"
+#include "reading_keys.hpp"
 #include "snapshot/console.hpp"
 #include "snapshot/ingest.hpp"
 #include "snapshot/keys.hpp"
@@ -36,14 +37,6 @@ std::optional<ParsedArgs> parse(const Args &args, std::span<const OptionSpec> sp
     auto parsed = parse_args(args, spec, &error);
     if (!parsed) io.err << "sonde-ctl: " << error << "\n";
     return parsed;
-}
-
-std::vector<std::string> split(const std::string &list) {
-    std::vector<std::string> out;
-    std::stringstream in(list);
-    for (std::string item; std::getline(in, item, ',');)
-        if (!item.empty()) out.push_back(item);
-    return out;
 }
 
 }  // namespace
@@ -101,17 +94,9 @@ int cmd_open(const Args &args, Io io) {
     }
     snapshot::OpenParams params;
     std::string error;
-    if (!snapshot::load_key_pair(parsed->get("key"), params.recipient, &error)) {
+    if (!load_reading_keys(parsed->get("key"), parsed->get("trust"), params, &error)) {
         io.err << "sonde-ctl: " << error << "\n";
         return kExitFailure;
-    }
-    for (const std::string &path : split(parsed->get("trust"))) {
-        snapshot::PublicKey pub;
-        if (!snapshot::load_public_key(path, pub, &error)) {
-            io.err << "sonde-ctl: " << error << "\n";
-            return kExitFailure;
-        }
-        params.trusted_senders[snapshot::key_id(pub)] = pub;
     }
     params.max_uncompressed = size_t(parsed->number("max-size", params.max_uncompressed));
     std::map<std::string, uint64_t> seen;
