@@ -123,7 +123,7 @@ TEST_CASE("user entries of windows no longer shown are reclaimed", "[tables][rec
             for (uint32_t u = 0; u < 3000; ++u)
                 refused_this_year +=
                     !record_user(table, token(secret, std::to_string(y) + "u" + std::to_string(u)),
-                                 numbers_in(y), 1u << (u % 36));
+                                 numbers_in(y), uint64_t{1} << (u % 36));
             CHECK(distinct_in_year(table, y) == 3000 - refused_this_year);
             refused += refused_this_year;
         }
