@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -136,7 +137,9 @@ bool ensure_segment_locked(BaseState &b) {
 // (a writer inside a call still lands on mapped memory). Refs the hot path may be reading are
 // never modified: each switch publishes new ones, kept for the life of the process.
 void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later) {
-    auto *refs = new SegmentRefs;
+    // Kept (reachable) for the life of the process: a hot-path reader may still hold them.
+    b.switched_refs.push_back(std::make_unique<SegmentRefs>());
+    SegmentRefs *refs = b.switched_refs.back().get();
     fill_refs(*refs, next);
     shm::Mapping old = std::move(b.segment);
     b.segment = std::move(next);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -93,6 +94,8 @@ struct BaseState {
     uint32_t product = 0;
     shm::Mapping segment;
     SegmentRefs refs;
+    // Refs of the segments this base switched to since (republished, replaced): never freed.
+    std::vector<std::unique_ptr<SegmentRefs>> switched_refs;
     BaseConfig config;
     std::optional<time::TimeZone> tz;
     struct {
