@@ -82,14 +82,13 @@ TEST_CASE("no undefined symbol outside the C library", "[abi][linking]") {
         const size_t at = sym.find('@');
         const std::string version = at == std::string::npos ? "" : sym.substr(at + 1);
         const bool libc = version.rfind("GLIBC_", 0) == 0;
-#ifdef SONDE_SANITIZED  // sanitizer builds link the shared C++ runtime and the sanitizers'
-        const bool runtime = version.rfind("GLIBCXX_", 0) == 0 ||
-                             version.rfind("CXXABI_", 0) == 0 || version.rfind("GCC_", 0) == 0 ||
-                             sym.rfind("__asan", 0) == 0 || sym.rfind("__ubsan", 0) == 0 ||
-                             sym.rfind("__tsan", 0) == 0 || sym.rfind("__sanitizer", 0) == 0 ||
-                             // the sanitizer runtimes interpose operator new and delete
-                             sym.rfind("_Znw", 0) == 0 || sym.rfind("_Zna", 0) == 0 ||
-                             sym.rfind("_Zdl", 0) == 0 || sym.rfind("_Zda", 0) == 0;
+#ifdef SONDE_SANITIZED
+        // Sanitizer builds link the shared C++ runtime, and the sanitizer runtimes interpose
+        // much of libc without symbol versions: there, check only that none of the plugin's
+        // private dependencies is left for the host to supply.
+        const bool runtime = sym.rfind("ZSTD_", 0) != 0 && sym.rfind("mbedtls_", 0) != 0 &&
+                             sym.find("6google8protobuf") == std::string::npos &&
+                             sym.find("5boost") == std::string::npos;
 #else
         const bool runtime = false;
 #endif
