@@ -172,6 +172,7 @@ int api_writer_get(sonde_base *handle, sonde_writer **out) noexcept {
         w.dead_handle.store(0, std::memory_order_relaxed);
         w.fast_cells.store(nullptr, std::memory_order_relaxed);
         w.epoch.store(new_epoch(false), std::memory_order_relaxed);
+        w.parked.store(!b->recording.load(std::memory_order_acquire), std::memory_order_relaxed);
         const uintptr_t h = new_handle(i);
         w.handle.store(h, std::memory_order_release);
         if (o->handle.load(std::memory_order_acquire) != opening_handle) {
@@ -228,7 +229,7 @@ int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delt
     }
     // A disabled base (most bases in a farm): as cheap as recording, counted in the
     // writer's own line.
-    if (!w.base.load(std::memory_order_relaxed)->recording.load(std::memory_order_relaxed)) {
+    if (w.parked.load(std::memory_order_relaxed)) {
         w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,
                                std::memory_order_relaxed);
         return SONDE_DISABLED;

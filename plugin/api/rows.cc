@@ -93,10 +93,13 @@ void arm_writer(Writer &w, bool may_reclaim) noexcept {
 }
 
 void disarm_writers(const BaseState &base) noexcept {
+    const bool parked = !base.recording.load(std::memory_order_seq_cst);
     for (Writer &w : g_writers)
         if (w.base.load(std::memory_order_relaxed) == &base &&
-            w.handle.load(std::memory_order_acquire) != 0)
+            w.handle.load(std::memory_order_acquire) != 0) {
+            w.parked.store(parked, std::memory_order_relaxed);
             disarm(w);
+        }
 }
 
 void release_writer(Writer &w) noexcept {

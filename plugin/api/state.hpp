@@ -132,6 +132,8 @@ struct alignas(64) Writer {
     // load+store) and folded into the shared diagnostics by release_writer.
     std::atomic<uint64_t> disabled_calls{0};
     std::atomic<uint64_t> epoch{1};  // see new_epoch(); sonde_counter.armed_ points here
+    // True while the writer's base does not record: count's disabled path reads only this line.
+    std::atomic<bool> parked{true};
 
     // Owner thread's slow path (and release).
     std::atomic<int64_t> *cells = nullptr;  // leased row, shared row, or null until recording
