@@ -27,8 +27,7 @@ Route route_slow(Writer &w, std::atomic<int64_t> **cells) noexcept {
     const SegmentRefs *seg = b.seg.load(std::memory_order_acquire);
     if (!b.recording.load(std::memory_order_acquire) || !seg) {
         if (own_thread)  // most bases are never enabled: no write to a line shared by threads
-            w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,
-                                   std::memory_order_relaxed);
+            count_disabled_call(w);
         else
             add_diag(&b, shm::Diag::DisabledCalls, 1);
         return Route::Disabled;
@@ -44,8 +43,7 @@ Route route_slow(Writer &w, std::atomic<int64_t> **cells) noexcept {
         (!w.shared && !w.fast_cells.load(std::memory_order_relaxed)))
         arm_writer(w, /*may_reclaim=*/false);  // CAS only: no syscall on this path
     if (!w.cells) {                            // the base stopped recording meanwhile
-        w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_relaxed);
+        count_disabled_call(w);
         return Route::Disabled;
     }
     *cells = w.cells;
@@ -230,8 +228,7 @@ int api_count(sonde_writer *handle, uint32_t event, uint32_t level, int64_t delt
     // A disabled base (most bases in a farm): as cheap as recording, counted in the
     // writer's own line.
     if (w.parked.load(std::memory_order_relaxed)) {
-        w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_relaxed);
+        count_disabled_call(w);
         return SONDE_DISABLED;
     }
     return count_slow(handle, event, level, delta);

@@ -34,6 +34,13 @@ inline void add_owned(std::atomic<int64_t> &cell, int64_t delta) noexcept {
                std::memory_order_relaxed);
 }
 
+// A call on a disabled base, by the writer's own thread: counted in the writer's own line with
+// load+store (most bases are never enabled: no write to a line shared by threads).
+inline void count_disabled_call(Writer &w) noexcept {
+    w.disabled_calls.store(w.disabled_calls.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+}
+
 // Where a recording call through writer `w` adds, once the writer is known to be live.
 enum class Route {
     Own,       // the writer's own row: load+store

@@ -43,6 +43,14 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
+                                     std::span<const OptionSpec> options, std::ostream &err) {
+    std::string error;
+    auto parsed = parse_args(args, options, &error);
+    if (!parsed) err << "sonde-ctl: " << error << "\n";
+    return parsed;
+}
+
 std::string check_value(const OptionSpec &spec, std::string_view value) {
     const std::string option = "--" + std::string(spec.name);
     const std::string got = " (got '" + printable(value) + "')";

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,10 @@ struct ParsedArgs {
 // Every option value is checked against its spec; *error names the option and what it takes.
 std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
                                      std::span<const OptionSpec> options, std::string *error);
+
+// parse_args, with the error written to `err` as "sonde-ctl: <error>".
+std::optional<ParsedArgs> parse_args(const std::vector<std::string> &args,
+                                     std::span<const OptionSpec> options, std::ostream &err);
 
 // Why `value` is not valid for `spec`, or empty. Exposed for the tests.
 std::string check_value(const OptionSpec &spec, std::string_view value);

@@ -28,17 +28,10 @@ constexpr OptionSpec kAuditOptions[] = {
     {"max-reported", "N", "disclosures printed in full per base (default 20)", Number, 0, 100000},
 };
 
-std::optional<ParsedArgs> parse(const Args &args, std::span<const OptionSpec> spec, Io io) {
-    std::string error;
-    auto parsed = parse_args(args, spec, &error);
-    if (!parsed) io.err << "sonde-ctl: " << error << "\n";
-    return parsed;
-}
-
 }  // namespace
 
 int cmd_audit(const Args &args, Io io) {
-    auto parsed = parse(args, kAuditOptions, io);
+    auto parsed = parse_args(args, kAuditOptions, io.err);
     if (!parsed) return kExitUsage;
     if (parsed->help) {
         io.out << "usage: sonde-ctl audit SPOOL_DIR|FILE... --key CONSOLE_KEY --trust "

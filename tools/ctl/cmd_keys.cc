@@ -32,17 +32,10 @@ constexpr OptionSpec kOpenOptions[] = {
      0, UINT64_MAX},
 };
 
-std::optional<ParsedArgs> parse(const Args &args, std::span<const OptionSpec> spec, Io io) {
-    std::string error;
-    auto parsed = parse_args(args, spec, &error);
-    if (!parsed) io.err << "sonde-ctl: " << error << "\n";
-    return parsed;
-}
-
 }  // namespace
 
 int cmd_keygen(const Args &args, Io io) {
-    auto parsed = parse(args, kKeygenOptions, io);
+    auto parsed = parse_args(args, kKeygenOptions, io.err);
     if (!parsed) return kExitUsage;
     if (parsed->help) {
         io.out
@@ -77,7 +70,7 @@ int cmd_keygen(const Args &args, Io io) {
 }
 
 int cmd_open(const Args &args, Io io) {
-    auto parsed = parse(args, kOpenOptions, io);
+    auto parsed = parse_args(args, kOpenOptions, io.err);
     if (!parsed) return kExitUsage;
     if (parsed->help) {
         io.out
