@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+echo "== dependencies ready after $SECONDS s"
 jobs=$(nproc)
 
 # configure_and_build DIR "TARGETS (empty: all)" CMAKE_ARGS...
@@ -55,4 +56,4 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
   echo "== clang-format"
   git ls-files '*.cc' '*.hpp' '*.h' '*.c' | grep -v '^build' | xargs clang-format --dry-run --Werror
 fi
-echo "== all tests passed"
+echo "== all tests passed in $SECONDS s"

@@ -90,7 +90,7 @@ TEST_CASE("a FIFO at the segment path never blocks, and is set aside", "[segment
     int sig = 0;
     CHECK(in_child(
         [&] {
-            ::alarm(5);
+            ::alarm(60);  // hang guard
             shm::OpenResult a = shm::attach_segment(path);
             shm::OpenResult c = shm::attach_segment(path, shm::Access::Copy);
             return !a.mapping.valid() && !c.mapping.valid() &&
@@ -100,7 +100,7 @@ TEST_CASE("a FIFO at the segment path never blocks, and is set aside", "[segment
     CHECK(sig == 0);
     // The plugin's open sets it aside in its own directory and creates the segment.
     CHECK(in_child([&] {
-        ::alarm(5);
+        ::alarm(60);  // hang guard
         shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
         return r.mapping.valid() && r.created && r.replaced == 1;
     }));
