@@ -13,6 +13,15 @@
 namespace sonde::snapshot {
 namespace {
 
+crypto::Error export_receipt(const crypto::Context &ctx, Receipt &out) {
+    const std::string_view label(kReceiptLabel);
+    Bytes secret;
+    const crypto::Error e = ctx.export_secret(
+        {reinterpret_cast<const uint8_t *>(label.data()), label.size()}, out.size(), secret);
+    if (e == crypto::Error::None) std::memcpy(out.data(), secret.data(), out.size());
+    return e;
+}
+
 // Little-endian fields at fixed offsets (see the table in envelope.hpp).
 enum Offset : size_t {
     kOffMagic = 0,
@@ -146,8 +155,11 @@ OpenError open_checked(std::span<const uint8_t> file, const OpenParams &p, Bytes
     const std::span<const uint8_t> enc = file.subspan(kHeaderSize, kEncSize);
     const std::span<const uint8_t> ct = file.subspan(kHeaderSize + kEncSize);
     Bytes frame;
-    const crypto::Error e = crypto::open_auth(crypto::Aead(h.aead), enc, p.recipient,
-                                              sender->second, hpke_info(h.base()), aad, ct, frame);
+    crypto::Context ctx;
+    crypto::Error e = crypto::setup_auth_r(crypto::Aead(h.aead), enc, p.recipient, sender->second,
+                                           hpke_info(h.base()), ctx);
+    if (e == crypto::Error::None) e = ctx.open(aad, ct, frame);
+    if (e == crypto::Error::None && p.receipt) e = export_receipt(ctx, *p.receipt);
     if (e == crypto::Error::Auth || e == crypto::Error::BadKey)
         return refuse(OpenError::Authentication, error,
                       "not sealed by sender key " + hex_id(h.sender) + " for key " + hex_id(own) +
@@ -291,7 +303,7 @@ OpenError parse_header(std::span<const uint8_t> file, Header &h, std::string *er
 }
 
 bool seal_compressed(std::span<const uint8_t> frame, uint32_t uncompressed_size,
-                     const SealParams &p, Bytes &file, std::string *error) {
+                     const SealParams &p, Bytes &file, std::string *error, Receipt *receipt) {
     file.clear();
     if (!valid_base_id(p.base_id)) return fail(error, "base id \"" + p.base_id + "\" is not a UAI");
     if (!known_aead(uint16_t(p.aead)))
@@ -309,16 +321,11 @@ bool seal_compressed(std::span<const uint8_t> frame, uint32_t uncompressed_size,
     const std::array<uint8_t, kHeaderSize> aad = encode_header(h);
     try {
         Bytes enc, ct;
-        crypto::Error e;
-        if (p.ephemeral_ikm.empty()) {
-            e = crypto::seal_auth(p.aead, p.recipient_public, p.sender, hpke_info(p.base_id), aad,
-                                  frame, enc, ct);
-        } else {  // the single-shot helper has no ikm parameter: same steps, explicit context
-            crypto::Context ctx;
-            e = crypto::setup_auth_s(p.aead, p.recipient_public, p.sender, hpke_info(p.base_id),
-                                     enc, ctx, p.ephemeral_ikm);
-            if (e == crypto::Error::None) e = ctx.seal(aad, frame, ct);
-        }
+        crypto::Context ctx;  // the steps of crypto::seal_auth, keeping the context to export
+        crypto::Error e = crypto::setup_auth_s(p.aead, p.recipient_public, p.sender,
+                                               hpke_info(p.base_id), enc, ctx, p.ephemeral_ikm);
+        if (e == crypto::Error::None) e = ctx.seal(aad, frame, ct);
+        if (e == crypto::Error::None && receipt) e = export_receipt(ctx, *receipt);
         if (e != crypto::Error::None)
             return fail(error, std::string("HPKE seal: ") + crypto::error_text(e));
         file.reserve(kHeaderSize + enc.size() + ct.size());
@@ -333,7 +340,7 @@ bool seal_compressed(std::span<const uint8_t> frame, uint32_t uncompressed_size,
 }
 
 bool seal_snapshot(std::span<const uint8_t> bytes, const SealParams &p, Bytes &file,
-                   std::string *error) {
+                   std::string *error, Receipt *receipt) {
     file.clear();
     if (bytes.size() > kDefaultMaxUncompressed)
         return fail(error, "snapshot of " + std::to_string(bytes.size()) +
@@ -352,10 +359,11 @@ bool seal_snapshot(std::span<const uint8_t> bytes, const SealParams &p, Bytes &f
     const size_t n = ZSTD_compress2(cctx.p, frame.data(), frame.size(), bytes.data(), bytes.size());
     if (ZSTD_isError(n)) return fail(error, std::string("zstd: ") + ZSTD_getErrorName(n));
     frame.resize(n);
-    return seal_compressed(frame, static_cast<uint32_t>(bytes.size()), p, file, error);
+    return seal_compressed(frame, static_cast<uint32_t>(bytes.size()), p, file, error, receipt);
 }
 
-bool seal_snapshot(const Snapshot &s, const SealParams &p, Bytes &file, std::string *error) {
+bool seal_snapshot(const Snapshot &s, const SealParams &p, Bytes &file, std::string *error,
+                   Receipt *receipt) {
     file.clear();
     if (s.base_id != p.base_id || s.sequence != p.sequence || s.created_unix != p.created_unix)
         return fail(error,
@@ -366,7 +374,7 @@ bool seal_snapshot(const Snapshot &s, const SealParams &p, Bytes &file, std::str
     } catch (const std::bad_alloc &) {
         return fail(error, "out of memory");
     }
-    return seal_snapshot(bytes, p, file, error);
+    return seal_snapshot(bytes, p, file, error, receipt);
 }
 
 OpenError open_payload(std::span<const uint8_t> file, const OpenParams &p, Bytes &out, Header &h,

@@ -51,6 +51,14 @@ inline constexpr size_t kDefaultMaxUncompressed = 4u << 20;
 inline constexpr int kDefaultCompressionLevel = 19;
 inline constexpr const char *kInfoPrefix = "sonde snapshot v1";
 
+// The receipt of a file: RFC 9180 §5.3 Export of the file's own HPKE context, with the exporter
+// context kReceiptLabel. The sender computes it while sealing and keeps it; the console computes
+// it while opening. Only the holder of the console's private key (or of the ephemeral secret,
+// gone after sealing) can, so a 200 from a man in the middle cannot carry it.
+inline constexpr const char *kReceiptLabel = "sonde receipt v1";
+inline constexpr size_t kReceiptSize = 32;
+using Receipt = std::array<uint8_t, kReceiptSize>;
+
 struct Header {
     uint16_t version = kFormatVersion;
     uint16_t kem = kKemX25519Sha256;
@@ -119,16 +127,18 @@ struct SealParams {
 };
 
 // Encodes, compresses and seals. The snapshot's base_id, sequence and created_unix must equal
-// the params' (the console checks they agree). On failure `file` is empty.
+// the params' (the console checks they agree). On failure `file` is empty. When `receipt` is
+// given, it receives the file's receipt (see kReceiptLabel).
 bool seal_snapshot(const Snapshot &snapshot, const SealParams &params, Bytes &file,
-                   std::string *error);
+                   std::string *error, Receipt *receipt = nullptr);
 // Same from already serialized Snapshot bytes.
 bool seal_snapshot(std::span<const uint8_t> snapshot_bytes, const SealParams &params, Bytes &file,
-                   std::string *error);
+                   std::string *error, Receipt *receipt = nullptr);
 // Seals a payload as given (already a zstd frame), declaring `uncompressed_size`: for tools
 // and for tests that craft hostile files.
 bool seal_compressed(std::span<const uint8_t> zstd_frame, uint32_t uncompressed_size,
-                     const SealParams &params, Bytes &file, std::string *error);
+                     const SealParams &params, Bytes &file, std::string *error,
+                     Receipt *receipt = nullptr);
 
 struct OpenParams {
     crypto::KeyPair recipient{};
@@ -137,6 +147,8 @@ struct OpenParams {
     // Replay protection when set: base id -> highest sequence already accepted. The caller
     // updates it once the snapshot is stored (opening never changes it).
     const std::map<std::string, uint64_t> *last_sequence_seen = nullptr;
+    // When set, receives the file's receipt once the file is authenticated (see kReceiptLabel).
+    Receipt *receipt = nullptr;
 
     // The copy of the console's private key is wiped with the params.
     OpenParams() = default;
