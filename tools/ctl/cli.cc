@@ -23,6 +23,7 @@ constexpr Command kCommands[] = {
     {"keygen", cmd_keygen, "create a key pair for the snapshot channel"},
     {"open", cmd_open, "verify, decrypt and print snapshots as JSON (the console's reading side)"},
     {"audit", cmd_audit, "look for small Social counts derivable from a base's snapshots"},
+    {"upload", cmd_upload, "upload spools to the console once (what sonde-uplink does)"},
 };
 
 void usage(std::ostream &out) {

@@ -26,6 +26,7 @@ int cmd_dump(const Args &args, Io io);
 int cmd_keygen(const Args &args, Io io);
 int cmd_open(const Args &args, Io io);
 int cmd_audit(const Args &args, Io io);
+int cmd_upload(const Args &args, Io io);
 
 // Entry point: args = argv[1..]. Returns the process exit code.
 int run(const Args &args, Io io);

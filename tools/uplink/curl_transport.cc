@@ -1,0 +1,205 @@
+#include <curl/curl.h>
+#include <signal.h>
+#include <strings.h>
+
+#include <cctype>
+#include <cstring>
+#include <mutex>
+
+#include "pacing.hpp"
+#include "transport.hpp"
+
+namespace sonde::uplink {
+namespace {
+
+struct Upload {
+    std::span<const uint8_t> body;
+    size_t sent = 0;
+};
+
+struct Received {
+    std::string body;
+    bool too_long = false;
+    std::optional<int64_t> retry_after_s;
+};
+
+size_t read_body(char *buffer, size_t size, size_t count, void *user) {
+    auto *up = static_cast<Upload *>(user);
+    const size_t n = std::min(size * count, up->body.size() - up->sent);
+    std::memcpy(buffer, up->body.data() + up->sent, n);
+    up->sent += n;
+    return n;
+}
+
+size_t write_body(char *data, size_t size, size_t count, void *user) {
+    auto *r = static_cast<Received *>(user);
+    const size_t n = size * count;
+    if (r->body.size() + n > kMaxAnswerBytes) {
+        r->too_long = true;
+        return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+    }
+    r->body.append(data, n);
+    return n;
+}
+
+size_t read_header(char *data, size_t size, size_t count, void *user) {
+    auto *r = static_cast<Received *>(user);
+    const std::string_view line(data, size * count);
+    constexpr std::string_view kName = "retry-after:";
+    if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0)
+        r->retry_after_s = parse_retry_after(line.substr(kName.size()));
+    // A new response (after 100 Continue, or a proxy's CONNECT answer) starts with a status
+    // line: forget what an earlier one said.
+    if (line.starts_with("HTTP/")) r->retry_after_s.reset();
+    return size * count;
+}
+
+class CurlTransport final : public Transport {
+  public:
+    CurlTransport(CURL *easy, TransportConfig config) : easy_(easy), config_(std::move(config)) {
+        headers_ = curl_slist_append(nullptr, "Content-Type: application/vnd.sonde.snapshot");
+    }
+    ~CurlTransport() override {
+        curl_easy_cleanup(easy_);
+        curl_slist_free_all(headers_);
+    }
+
+    Answer put(const std::string &path, std::span<const uint8_t> body) override {
+        Answer a;
+        Upload up{body, 0};
+        Received rx;
+        char curl_error[CURL_ERROR_SIZE] = {};
+        const std::string url = config_.url + path;
+        curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(easy_, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.size()));
+        curl_easy_setopt(easy_, CURLOPT_READFUNCTION, read_body);
+        curl_easy_setopt(easy_, CURLOPT_READDATA, &up);
+        curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, write_body);
+        curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &rx);
+        curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, read_header);
+        curl_easy_setopt(easy_, CURLOPT_HEADERDATA, &rx);
+        curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, curl_error);
+        const CURLcode rc = curl_easy_perform(easy_);
+        curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, nullptr);
+        if (rx.too_long) {
+            a.transport_error = "answer longer than 64 KiB: aborted";
+            return a;
+        }
+        if (rc != CURLE_OK) {
+            a.transport_error = std::string(curl_easy_strerror(rc));
+            if (curl_error[0]) a.transport_error += std::string(": ") + curl_error;
+            return a;
+        }
+        a.transport_ok = true;
+        curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &a.http_status);
+        a.body = std::move(rx.body);
+        a.retry_after_s = rx.retry_after_s;
+        return a;
+    }
+
+  private:
+    CURL *easy_;
+    curl_slist *headers_ = nullptr;
+    TransportConfig config_;
+
+  public:
+    bool configure(std::string *error) {
+        auto set = [&](CURLcode rc, const char *what) {
+            if (rc != CURLE_OK && error && error->empty())
+                *error = std::string(what) + ": " + curl_easy_strerror(rc);
+            return rc == CURLE_OK;
+        };
+        bool ok = true;
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L), "nosignal");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "https"), "protocols");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L), "redirects");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2)),
+                  "TLS version");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_), "headers");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_USERAGENT, "sonde-uplink/1"), "user agent");
+        ok &= set(
+            curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, long(config_.connect_timeout_ms)),
+            "connect timeout");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, long(config_.transfer_timeout_ms)),
+                  "transfer timeout");
+        // A stalled transfer (under 1 KiB/s for 30 s) ends before the total timeout.
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_LIMIT, 1024L), "low speed");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_TIME, 30L), "low speed time");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(kMaxAnswerBytes)),
+                  "max answer");
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L), "keepalive");
+        // No proxy from the environment: only the configured one.
+        ok &= set(curl_easy_setopt(easy_, CURLOPT_PROXY, config_.proxy.c_str()), "proxy");
+        if (!config_.proxy.empty())
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, 1L), "proxy tunnel");
+        if (!config_.ca_file.empty()) {
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_CAINFO, config_.ca_file.c_str()), "CA file");
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr), "CA path");
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L), "verify peer");
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L), "verify host");
+        } else {
+            // Pin only: the console's key is the trust anchor (a self-signed certificate is
+            // fine); the pin is checked during the handshake, before any byte is sent.
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 0L), "verify peer");
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 0L), "verify host");
+        }
+        if (!config_.pin.empty())
+            ok &= set(curl_easy_setopt(easy_, CURLOPT_PINNEDPUBLICKEY, config_.pin.c_str()), "pin");
+        return ok;
+    }
+};
+
+bool valid_pin(const std::string &pin) {
+    size_t start = 0;
+    while (start <= pin.size()) {
+        const size_t end = std::min(pin.find(';', start), pin.size());
+        const std::string_view part(pin.data() + start, end - start);
+        if (!part.starts_with("sha256//") || part.size() != 8 + 44) return false;
+        for (char c : part.substr(8))
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
+                return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Transport> make_curl_transport(const TransportConfig &config, std::string *error) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        // With CURLOPT_NOSIGNAL, a write to a connection the console closed raises SIGPIPE in
+        // OpenSSL: the uplink's processes (sonde-uplink, sonde-ctl) ignore it, the write fails.
+        ::signal(SIGPIPE, SIG_IGN);
+    });
+    if (!config.url.starts_with("https://") || config.url.size() <= 8 ||
+        config.url.find_first_of("/?#@", 8) != std::string::npos) {
+        if (error) *error = "url must be https://host[:port] without a path: " + config.url;
+        return nullptr;
+    }
+    if (config.pin.empty() && config.ca_file.empty()) {
+        if (error)
+            *error = "a pin (sha256//...) or a CA file is required to authenticate the console";
+        return nullptr;
+    }
+    if (!config.pin.empty() && !valid_pin(config.pin)) {
+        if (error) *error = "pin must be sha256// and 44 base64 characters (';' between several)";
+        return nullptr;
+    }
+    CURL *easy = curl_easy_init();
+    if (!easy) {
+        if (error) *error = "curl_easy_init failed";
+        return nullptr;
+    }
+    auto t = std::make_unique<CurlTransport>(easy, config);
+    std::string why;
+    if (!t->configure(&why)) {
+        if (error) *error = "libcurl refused an option: " + why;
+        return nullptr;
+    }
+    return t;
+}
+
+}  // namespace sonde::uplink
