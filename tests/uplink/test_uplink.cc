@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/config.hpp"
 #include "ctl/command.hpp"
 #include "pacing.hpp"
 #include "snapshot/envelope.hpp"
@@ -583,4 +584,58 @@ TEST_CASE("sonde-ctl upload flushes a spool by hand and says whether something i
     CHECK(console.received == std::vector<uint64_t>{3, 1, 2});
     CHECK(out.str().find("stored=3") != std::string::npos);
     CHECK(ctl::run({"upload", dir.str(), "--url", server.url()}, {out, err}) == ctl::kExitUsage);
+}
+
+TEST_CASE("sonde-ctl status --config-dir shows each base's backlog and the uplink's last outcome") {
+    TempDir dir;
+    fs::create_directory(dir.path() / "conf");
+    fs::create_directory(dir.path() / "shm");
+    fs::create_directory(dir.path() / "spool");
+    const std::string spool = dir.str() + "/spool";
+    BaseConfig bc;
+    bc.enabled = true;
+    bc.secret = {1, 2};
+    bc.snapshots.spool_dir = spool;
+    bc.snapshots.console_public_key = dir.str() + "/console.pub";
+    bc.snapshots.sender_key = dir.str() + "/server.key";
+    std::string error;
+    REQUIRE(save_config(config_path(dir.str() + "/conf", "0310001A"), bc, &error));
+    Console console;
+    int answered = 0;
+    testing::TlsServer server([&](const testing::HttpRequest &r) {
+        if (answered++ == 1) return testing::HttpReply{503, "{}", {{"Retry-After", "60"}}};
+        return console(r);
+    });
+    for (uint64_t s = 1; s <= 3; ++s) write_snapshot(spool, "0310001A", s);
+    // The uplink finds the spool through the base's configuration.
+    Config c = config_for(server, spool);
+    c.spool_dirs.clear();
+    c.config_dirs = {dir.str() + "/conf"};
+    Rig rig(c);
+    rig.engine->step(kT0);
+    const int64_t slot = first_slot("0310001A");
+    rig.engine->step(slot);          // stored (the newest)
+    rig.engine->step(slot + 1'500);  // 503
+    rig.engine->write_status(slot + 1'500, true);
+    std::ostringstream out, err;
+    REQUIRE(ctl::run({"status", "--shm-dir", dir.str() + "/shm", "--config-dir",
+                      dir.str() + "/conf", "--format", "json"},
+                     {out, err}) == ctl::kExitOk);
+    const Json st = Json::parse(out.str());
+    const Json &up = st["configured"][0]["uplink"];
+    CHECK(up["backlog_files"] == 2);
+    CHECK(up["backlog_bytes"].get<uint64_t>() > 2 * snapshot::kOverhead);
+    CHECK(up["oldest_created"] == 1'795'510'800 + 900);
+    CHECK(up["last_success"] == slot / 1000);
+    CHECK(up["last_error_at"] == (slot + 1'500) / 1000);
+    CHECK(up["last_error"].get<std::string>().find("retry") == 0);
+    CHECK(up["next_attempt"] == (slot + 1'500 + 60'000) / 1000);
+    CHECK(up["counts"]["stored"] == 1);
+    CHECK(up["counts"]["retry"] == 1);
+    std::ostringstream table;
+    REQUIRE(
+        ctl::run({"status", "--shm-dir", dir.str() + "/shm", "--config-dir", dir.str() + "/conf"},
+                 {table, err}) == ctl::kExitOk);
+    CHECK(table.str().find("uplink: backlog 2 files") != std::string::npos);
+    CHECK(table.str().find("next attempt") != std::string::npos);
 }

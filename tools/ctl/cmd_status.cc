@@ -23,6 +23,7 @@
 #include "segment_probe.hpp"
 #include "shm/layout.hpp"
 #include "text.hpp"
+#include "uplink.hpp"
 
 namespace sonde::ctl {
 namespace {
@@ -135,6 +136,67 @@ std::string shipper_line(const Json &sh) {
     return line;
 }
 
+// The uplink's view of a base: its backlog, counted in the spool now, and what sonde-uplink
+// last wrote to <spool_dir>/<UAI>.uplink (docs/delivery.md#watching-the-uplink).
+Json uplink_json(const std::string &spool_dir, const std::string &base) {
+    std::string error;
+    const std::vector<uplink::SpoolFile> files = uplink::scan_spool(spool_dir, &error);
+    const uplink::Backlog backlog = uplink::backlog_of(files, base);
+    const std::string path = uplink::status_path(spool_dir, base);
+    Json j = {{"status_file", path},
+              {"backlog_files", backlog.files},
+              {"backlog_bytes", backlog.bytes},
+              {"oldest_created", backlog.oldest_created}};
+    if (!error.empty()) j["spool_problem"] = error;
+    if (backlog.oldest_created > 0) j["oldest_created_utc"] = iso8601_utc(backlog.oldest_created);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        j["problem"] = errno == ENOENT ? std::string("no status yet (sonde-uplink has not run)")
+                                       : std::string("cannot open: ") + std::strerror(errno);
+        return j;
+    }
+    struct stat st {};
+    std::string text(64 * 1024, '\0');
+    ssize_t n = -1;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < off_t(text.size()))
+        n = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    text.resize(n > 0 ? size_t(n) : 0);
+    const Json st_json = Json::parse(text, nullptr, false);
+    if (!st_json.is_object() || st_json.value("format", std::string()) != "sonde-uplink-status 1") {
+        j["problem"] = "not an uplink status file";
+        return j;
+    }
+    for (const char *name : {"pid", "updated", "last_success", "last_error_at", "next_attempt"})
+        if (st_json.contains(name) && st_json[name].is_number_integer()) {
+            j[name] = st_json[name];
+            if (std::string(name) != "pid" && st_json[name].get<int64_t>() > 0)
+                j[std::string(name) + "_utc"] = iso8601_utc(st_json[name].get<int64_t>());
+        }
+    if (st_json.contains("last_error") && st_json["last_error"].is_string())
+        j["last_error"] = st_json["last_error"];
+    if (st_json.contains("counts") && st_json["counts"].is_object())
+        j["counts"] = st_json["counts"];
+    return j;
+}
+
+std::string uplink_line(const Json &up) {
+    std::string line = "uplink: backlog " + std::to_string(up["backlog_files"].get<uint64_t>()) +
+                       " files, " + std::to_string(up["backlog_bytes"].get<uint64_t>()) + " bytes";
+    if (up.contains("oldest_created_utc"))
+        line += ", oldest " + up["oldest_created_utc"].get<std::string>();
+    if (up.contains("problem")) return line + "; " + up["problem"].get<std::string>();
+    line += "; last success " + (up.contains("last_success_utc")
+                                     ? up["last_success_utc"].get<std::string>()
+                                     : std::string("never"));
+    if (up.contains("last_error_at_utc"))
+        line += "; last error " + up["last_error_at_utc"].get<std::string>() + ": " +
+                up.value("last_error", std::string());
+    if (up.contains("next_attempt_utc"))
+        line += "; next attempt " + up["next_attempt_utc"].get<std::string>();
+    return line;
+}
+
 Json segment_json(const SegmentFile &f) {
     Json j = {{"base", f.base}, {"path", f.path}, {"size", f.size}};
     const std::optional<HeaderProbe> probe = probe_header(f.path);
@@ -215,8 +277,10 @@ std::optional<Json> configured_json(const std::string &dir, std::string *error) 
             // What a segment created now would get (the file's value, or the default).
             j["users_capacity"] = capacities_of(c).users;
             j["students_capacity"] = capacities_of(c).students;
-            if (!c.snapshots.spool_dir.empty())
+            if (!c.snapshots.spool_dir.empty()) {
                 j["shipper"] = shipper_json(c.snapshots.spool_dir, base);
+                j["uplink"] = uplink_json(c.snapshots.spool_dir, base);
+            }
         }
         list.push_back(j);
     }
@@ -295,6 +359,7 @@ void write_status_table(const Json &status, std::ostream &out) {
                     << c["users_capacity"].get<uint32_t>() << " users, "
                     << c["students_capacity"].get<uint32_t>() << " students\n";
             if (c.contains("shipper")) out << "    " << shipper_line(c["shipper"]) << "\n";
+            if (c.contains("uplink")) out << "    " << uplink_line(c["uplink"]) << "\n";
         }
     }
     if (!status["warnings"].empty()) {
