@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -638,4 +640,60 @@ TEST_CASE("sonde-ctl status --config-dir shows each base's backlog and the uplin
                  {table, err}) == ctl::kExitOk);
     CHECK(table.str().find("uplink: backlog 2 files") != std::string::npos);
     CHECK(table.str().find("next attempt") != std::string::npos);
+}
+
+// Not run by ctest (hidden tag): the measure of docs/delivery.md#cost-and-throughput.
+//   build/tests/uplink/sonde_uplink_tests "[.bench]"
+TEST_CASE("bench: 500 bases x 4 files over loopback HTTPS", "[.bench]") {
+    TempDir dir;
+    Console console;
+    testing::TlsServer server([&](const auto &r) { return console(r); });
+    constexpr int kBases = 500, kFiles = 4;
+    uint64_t bytes = 0;
+    std::mt19937_64 rng(7);
+    for (int b = 0; b < kBases; ++b) {
+        char uai[9];
+        std::snprintf(uai, sizeof uai, "%07d%c", 310000 + b, 'A' + b % 26);
+        for (int s = 1; s <= kFiles; ++s) {
+            snapshot::SealParams p;
+            p.recipient_public = keys().console.public_key;
+            p.sender = keys().school;
+            p.base_id = uai;
+            p.sequence = uint64_t(s);
+            p.created_unix = 1'795'510'800 + s * 900;
+            std::vector<uint8_t> payload(3'500);  // a sealed snapshot is ~3.5 KB (snapshot.md)
+            for (auto &x : payload) x = uint8_t(rng());
+            snapshot::Bytes file;
+            snapshot::Receipt receipt{};
+            std::string error;
+            REQUIRE(snapshot::seal_snapshot(payload, p, file, &error, &receipt));
+            const std::string name = spool_name(uai, uint64_t(s), p.created_unix);
+            std::ofstream(dir.str() + "/" + stem(name) + ".receipt") << hex(receipt) << "\n";
+            std::ofstream(dir.str() + "/" + name, std::ios::binary)
+                .write(reinterpret_cast<const char *>(file.data()), std::streamsize(file.size()));
+            bytes += file.size();
+        }
+    }
+    Rig rig(config_for(server, dir.str()));
+    timespec c0{}, c1{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    const auto w0 = std::chrono::steady_clock::now();
+    // The daemon's loop: every base due at once (a catch-up), one file per base per round.
+    int64_t now = kT0 + kInterval;
+    rig.engine->step(kT0);
+    int rounds = 0;
+    while (console.received.size() < size_t(kBases * kFiles) && rounds < 100) {
+        now = std::max(now, rig.engine->step(now));
+        ++rounds;
+    }
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    const double cpu = double(c1.tv_sec - c0.tv_sec) + double(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    REQUIRE(console.received.size() == size_t(kBases * kFiles));
+    std::printf(
+        "%d files (%llu bytes) in %.2f s wall: %.0f files/s; uplink thread CPU %.3f s, "
+        "%.3f ms per file (TLS, reading, deleting, status files); %d connection(s)\n",
+        kBases * kFiles, (unsigned long long)bytes, wall, kBases * kFiles / wall, cpu,
+        cpu * 1000 / (kBases * kFiles), server.connections());
 }
