@@ -48,7 +48,9 @@ struct Report {
     size_t variables = 0;     // unknown cumulative counts
     size_t inconsistent = 0;  // equations that contradict others (should be 0)
     size_t spans_checked = 0;
-    size_t disclosures = 0;  // found (all of them); `found` holds the first ones
+    size_t level_sets = 0;     // sets of cells tried (every set up to 12 levels per group)
+    size_t by_other_sets = 0;  // found through a set that is not one level, all, all but one
+    size_t disclosures = 0;    // found (all of them); `found` holds the first ones
     std::map<std::string, size_t> per_measure;
     // By the number of received figures combined: 1 (a published small figure, negatives
     // included), 2 (the difference of two figures: successive readings, a window minus
