@@ -12,9 +12,9 @@
 //   - a level absent beside others of the same window in one snapshot is an exact 0.
 // Suppressed figures (value hidden) and rounded ones (privacy rule 2: not the true count) are
 // not equations. Exact rational row reduction then tells which sums are determined: for every
-// set of cells (each level, all levels, all levels but one; for distributions each level x bin
-// and each bin over all levels) and every pair of instants, the count in between is determined
-// exactly when the normal forms of its two ends are equal. A determined count from 1 to k-1 in
+// set of cells (every set of levels up to 12 levels, per bin for distributions; beyond, sets of
+// one or two levels, all, all but one or two) and every pair of instants, the count in between
+// is determined exactly when the sums of the cells' normal forms at its two ends are equal. A determined count from 1 to k-1 in
 // absolute value is a disclosure, reported with the received figures that produce it.
 
 #include <array>
