@@ -14,8 +14,9 @@
 // not equations. Exact rational row reduction then tells which sums are determined: for every
 // set of cells (every set of levels up to 12 levels, per bin for distributions; beyond, sets of
 // one or two levels, all, all but one or two) and every pair of instants, the count in between
-// is determined exactly when the sums of the cells' normal forms at its two ends are equal. A determined count from 1 to k-1 in
-// absolute value is a disclosure, reported with the received figures that produce it.
+// is determined exactly when the sums of the cells' normal forms at its two ends are equal. A
+// determined count from 1 to k-1 in absolute value is a disclosure, reported with the received
+// figures that produce it.
 
 #include <array>
 #include <cstdint>
