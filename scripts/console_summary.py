@@ -23,19 +23,20 @@ for base, b in store["bases"].items():
         if v["window"]["kind"] != "day":
             continue
         day = v["window"]["start_unix"]
-        if v["measure"]["kind"] == "connection":
-            per_day[day][0] += v["value"]
+        if v["measure"]["kind"] == "connection" and v["connection"]["profile"] == "all":
+            per_day[day][0] += v["value"]  # Suivi journalier: the day's total (daily:total)
         elif v["measure"]["key"] == "message_sent":
             per_day[day][2] += v["value"]
     for d in b["distinct"]:
-        if d["window"]["kind"] == "day" and len(d["profiles"]) > 1 and len(d["media"]) > 1 \
+        # Suivi journalier: people connected via PRONOTE.net (several profiles, web and mobile)
+        if d["window"]["kind"] == "day" and len(d["profiles"]) > 1 and d["media"] == ["web", "mobile"] \
                 and len(d["accesses"]) > 1:
             per_day[d["window"]["start_unix"]][1] = d["users"]
-    print("    day         connections   users  messages")
+    print("    day         connections  users .Net  messages")
     for day in sorted(per_day):
         c, u, m = per_day[day]
         label = datetime.datetime.fromtimestamp(day + 43200, datetime.timezone.utc).strftime("%a %Y-%m-%d")
-        print(f"    {label} {c:11,} {u:7,} {m:9,}")
+        print(f"    {label} {c:11,} {u:11,} {m:9,}")
     bins, hidden, rounded_levels = collections.Counter(), 0, 0
     for d in b["distributions"]:
         if d["tally"]["key"] != "absence_half_day":

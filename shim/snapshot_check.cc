@@ -72,7 +72,8 @@ std::vector<std::array<uint32_t, 6>> cell_meanings() {
 struct Selection {
     std::string name;
     uint32_t profiles, media, accesses;
-    uint64_t cells;  // connection cells of the selection
+    uint64_t cells;       // connection cells of the selection
+    bool series = false;  // the day series' one selection (daily:total): day windows only
 };
 
 uint32_t bit(uint32_t v) { return uint32_t{1} << (v - 1); }
@@ -82,7 +83,10 @@ std::vector<Selection> selections() {
     const uint32_t any_p = (1u << catalog::kProfiles) - 1, any_m = (1u << catalog::kMedia) - 1,
                    any_a = (1u << catalog::kAccesses) - 1;
     const uint32_t net = bit(SONDE_MEDIUM_WEB) | bit(SONDE_MEDIUM_MOBILE);
-    std::vector<Selection> out{{"all", any_p, any_m, any_a, 0}};
+    std::vector<Selection> out{
+        {"all", any_p, any_m, any_a, 0},
+        {"Suivi journalier (.net)", catalog::kDailyDistinctProfiles, catalog::kDailyDistinctMedia,
+         catalog::kDailyDistinctAccesses, 0, true}};
     for (uint32_t p = 1; p <= catalog::kProfiles; ++p) {
         const std::string key = catalog::kProfileValues[p].key;
         out.push_back({key, bit(p), any_m, any_a, 0});
@@ -114,6 +118,11 @@ class Checker {
             key.insert(key.end(), f.dims.begin(), f.dims.end());
             figures_[key] = {f.value, f.suppressed, f.rounded, f.set_unix, f.students};
             if (f.family == Family::Value && f.value != 0 && outside_week(f)) ++outside_;
+            // Minimisation: the hour series shows all connections as one figure, never the
+            // profile x medium x access breakdown (views hourly:total).
+            if (f.family == Family::Value && f.window_kind == v1::WINDOW_KIND_HOUR &&
+                f.dims[0] == v1::MEASURE_KIND_CONNECTION && f.dims[3] != 0)
+                ++hour_breakdown_;
             if (present_but_school_only(f)) ++school_only_present_;
         });
     }
@@ -155,6 +164,8 @@ class Checker {
         check_gauges();
         check_distributions();
         log_.expect(uai_, "school-only figures in snapshots", 0, int64_t(school_only_present_));
+        log_.expect(uai_, "connection breakdowns in hour windows (hourly:total)", 0,
+                    int64_t(hour_breakdown_));
         log_.expect(uai_, "non-zero figures outside the simulated days", 0, int64_t(outside_));
         stats_.compared = log_.comparisons() - before;
         return stats_;
@@ -244,22 +255,31 @@ class Checker {
                           measure_policy(m[0], m[1]), find(key), expected[c],
                           kind == v1::WINDOW_KIND_SCHOOL_YEAR && number != final_year());
         }
+        // All connections as one figure (profile, medium, access 0): the day series' figure
+        // (daily:total), at day windows only.
+        int64_t connections = 0;
+        for (uint32_t c = 0; c < catalog::kConnectionCells; ++c) connections += expected[c];
+        const FigureKey total{
+            int64_t(Family::Value), kind, number, v1::MEASURE_KIND_CONNECTION, 1, 0, 0, 0, 0};
+        if (kind == v1::WINDOW_KIND_DAY)
+            expect_figure("snapshot " + window + " connections[all]", {}, find(total), connections);
+        else
+            log_.expect(uai_, "snapshot " + window + " connections[all] not sent", 0,
+                        find(total) != nullptr);
     }
 
-    // What an hour figure is: {measure kind, id, profile, medium, access} (levels summed).
+    // What an hour figure is: {measure kind, id, profile, medium, access} (levels summed; the
+    // connections summed over their combinations too: the hour series shows their total).
     FigureKey hour_key(uint32_t c) const {
         const auto &m = meanings_[c];
+        if (m[0] == v1::MEASURE_KIND_CONNECTION) return {m[0], m[1], 0, 0, 0};
         return {m[0], m[1], m[3], m[4], m[5]};
     }
 
     static std::string hour_measure_name(const FigureKey &key) {
-        return key[0] == v1::MEASURE_KIND_CONNECTION
-                   ? "connections[" +
-                         combination_name(connection_cell(uint32_t(key[2]), uint32_t(key[3]),
-                                                          uint32_t(key[4]))) +
-                         "]"
-               : key[0] == v1::MEASURE_KIND_EVENT ? catalog::kEvents[key[1]].key
-                                                  : catalog::kTallies[key[1]].key;
+        return key[0] == v1::MEASURE_KIND_CONNECTION ? "connections[all]"
+               : key[0] == v1::MEASURE_KIND_EVENT    ? catalog::kEvents[key[1]].key
+                                                     : catalog::kTallies[key[1]].key;
     }
 
     // Every figure of one local hour, for every measure and dimension of the hour view (absent
@@ -311,10 +331,7 @@ class Checker {
     // Hours are summed over levels; their sum over the day must be the day's total.
     void check_hours(const SimDay &day, const std::vector<int64_t> &delta) {
         std::map<FigureKey, int64_t> expected;  // {kind, id, profile, medium, access}
-        for (uint32_t c = 0; c < catalog::kCounterCells; ++c) {
-            const auto &m = meanings_[c];
-            expected[{m[0], m[1], m[3], m[4], m[5]}] += delta[c];
-        }
+        for (uint32_t c = 0; c < catalog::kCounterCells; ++c) expected[hour_key(c)] += delta[c];
         std::map<FigureKey, std::pair<int64_t, bool>> summed;  // sum, any suppressed
         const FigureKey from{int64_t(Family::Value), v1::WINDOW_KIND_HOUR, day.start};
         for (auto it = figures_.lower_bound(from); it != figures_.end(); ++it) {
@@ -347,6 +364,13 @@ class Checker {
             for (size_t u = 0; u < masks.size(); ++u) masks[u] |= o_.expected->day_masks[d][u];
         static const std::vector<Selection> sels = selections();
         for (const Selection &s : sels) {
+            if (s.series && kind != v1::WINDOW_KIND_DAY) {
+                log_.expect(uai_,
+                            "snapshot distinct users " + window + " [" + s.name + "] not sent", 0,
+                            find({int64_t(Family::Distinct), kind, number, s.profiles, s.media,
+                                  s.accesses}) != nullptr);
+                continue;
+            }
             const Figure *have =
                 find({int64_t(Family::Distinct), kind, number, s.profiles, s.media, s.accesses});
             log_.expect(uai_, "snapshot distinct users " + window + " [" + s.name + "]",
@@ -415,7 +439,7 @@ class Checker {
     const SnapshotOracle &o_;
     const std::vector<std::array<uint32_t, 6>> meanings_;
     std::map<FigureKey, Figure> figures_;
-    uint64_t school_only_present_ = 0, outside_ = 0;
+    uint64_t school_only_present_ = 0, outside_ = 0, hour_breakdown_ = 0;
     SnapshotFigures stats_;
 };
 

@@ -23,17 +23,19 @@ struct ConsoleView {
 
 ConsoleView console_view(const IngestStore &store, const std::string &uai) {
     ConsoleView v;
-    const uint32_t all = (1u << catalog::kProfiles) - 1;
     store.visit([&](const IngestStore::FigureView &f) {
         if (f.base != uai) return;
         const bool day = f.window_kind == v1::WINDOW_KIND_DAY;
         if (f.family == IngestStore::Family::Value && day) {
-            if (f.dims[0] == v1::MEASURE_KIND_CONNECTION) v.connections[f.window_number] += f.value;
+            // Suivi journalier: the day's total (profile, medium, access 0), not the breakdown.
+            if (f.dims[0] == v1::MEASURE_KIND_CONNECTION && f.dims[3] == 0)
+                v.connections[f.window_number] += f.value;
             if (f.dims[0] == v1::MEASURE_KIND_EVENT && f.dims[1] == SONDE_EV_MESSAGE_SENT)
                 v.messages[f.window_number] += f.value;
-        } else if (f.family == IngestStore::Family::Distinct && day && f.dims[0] == all &&
-                   f.dims[1] == (1u << catalog::kMedia) - 1 &&
-                   f.dims[2] == (1u << catalog::kAccesses) - 1) {
+        } else if (f.family == IngestStore::Family::Distinct && day &&
+                   f.dims[0] == catalog::kDailyDistinctProfiles &&
+                   f.dims[1] == catalog::kDailyDistinctMedia &&
+                   f.dims[2] == catalog::kDailyDistinctAccesses) {  // Suivi journalier
             v.users[f.window_number] = f.value;
         } else if (f.family == IngestStore::Family::Distribution &&
                    f.dims[0] == SONDE_TALLY_ABSENCE_HALF_DAY) {

@@ -18,8 +18,13 @@ MEASURE_KINDS = ("event", "gauge", "tally", "connection", "distinct")
 # "Suivi journalier" (daily, 4 weeks: connections and distinct people connected only), and
 # the periods every indicator has. The snapshot builder sends a figure only at the windows of
 # its measure's views (the union of the views of the indicators it feeds). Bit = position.
+# The two series show one figure per establishment, not the indicator's dimensions: they are
+# written `hourly:total` and `daily:total` (the sum over the indicators that list the view and
+# over their dimensions), so a snapshot carries only that total at hour and open-day windows.
 VIEWS = ("hourly", "daily", "last_day", "current_month", "last_month", "current_year", "last_year")
 PERIOD_VIEWS = VIEWS[2:]
+SERIES_VIEWS = VIEWS[:2]
+TOTAL = ":total"
 
 
 class CatalogError(Exception):
@@ -122,7 +127,15 @@ def check_selector(text, dim_values, where):
 def parse_views(ind, where, source_kind):
     """The `views` column: known views, no repeat, every period view, and the hourly and daily
     series only where the guide has them (connections; connections and distinct users)."""
-    views = ind.get("views", "").split(",")
+    tokens = ind.get("views", "").split(",")
+    views = []
+    for t in tokens:
+        v, _, qualifier = t.partition(":")
+        if v in SERIES_VIEWS and t != v + TOTAL:
+            raise CatalogError(f"{where}: the {v} view shows a total per establishment: write {v}{TOTAL}")
+        if v in PERIOD_VIEWS and qualifier:
+            raise CatalogError(f"{where}: the period view {v} takes no qualifier ({t})")
+        views.append(v)
     for v in views:
         if v not in VIEWS:
             raise CatalogError(f"{where}: unknown view '{v}' (known: {', '.join(VIEWS)})")
@@ -144,12 +157,33 @@ def measure_views(indicators, by_kind):
     for ind in indicators:
         if ind["kind"] == "derived":
             continue
-        mask = sum(1 << VIEWS.index(v) for v in ind["views"].split(","))
+        mask = sum(1 << VIEWS.index(v.partition(":")[0]) for v in ind["views"].split(","))
         source = ind["source"].strip()
         m = SELECTOR.match(source)
         for key in ([m.group(1)] if m else source.split()):
             out[key] |= mask
     return out
+
+
+def daily_distinct_selection(indicators, dim_values):
+    """The one figure of *Suivi journalier* for distinct users (`daily:total`): the users of
+    the union of the selections of the distinct indicators with that view, as bit masks
+    (profiles, media, accesses). They must differ only by profile, so that the union is one
+    selection."""
+    profiles, rest = 0, set()
+    for ind in indicators:
+        if ind["kind"] != "distinct" or "daily" + TOTAL not in ind["views"].split(","):
+            continue
+        clauses = dict(c.partition("=")[::2] for c in SELECTOR.match(ind["source"].strip()).group(2).split(",") if c)
+        def mask(dim):
+            keys = clauses.get(dim, "|".join(v["key"] for v in dim_values[dim])).split("|")
+            return sum(1 << (int(v["id"]) - 1) for v in dim_values[dim] if v["key"] in keys)
+        profiles |= mask(PROFILE)
+        rest.add((mask(MEDIUM), mask(ACCESS)))
+    if len(rest) > 1:
+        raise CatalogError("distinct indicators with daily:total differ by more than profile")
+    media, accesses = rest.pop() if rest else (0, 0)
+    return profiles, media, accesses
 
 
 def check_indicators(indicators, by_kind, dim_values, reference):
@@ -358,6 +392,11 @@ def gen_cpp_layout(settings, by_kind, dim_values, indicators, lay):
         out.append(f"inline constexpr uint8_t {name}[{len(by_kind[kind]) + 1}] = {{0, {vals}}};")
     out.append(f"inline constexpr uint8_t kConnectionViews = {views[by_kind['connection'][0]['key']]};")
     out.append(f"inline constexpr uint8_t kDistinctViews = {views[by_kind['distinct'][0]['key']]};")
+    dp, dm, da = daily_distinct_selection(indicators, dim_values)
+    out += ["// Hour and day series (views hourly:total, daily:total) show one figure per establishment:",
+            "// all connections, and the distinct users of this selection (bit v-1 for value v).",
+            f"inline constexpr uint32_t kDailyDistinctProfiles = {dp}, kDailyDistinctMedia = {dm},",
+            f"                          kDailyDistinctAccesses = {da};"]
     out.append(f"inline constexpr const char *kIndicatorViews[{len(indicators)}] = {{")
     out += [f"    {c_string(ind['views'])}," for ind in indicators]
     out.append("};")
@@ -392,7 +431,9 @@ def gen_markdown(settings, by_kind, indicators, lay):
            "console from other values: `sum`, `ratio`, `referential` = the per-school table of the listed "
            "indicators). Audience `school_only` = *Établissements seuls*: never sent to a local authority by default.", "",
            "Views (what the console displays, so what a snapshot carries): `hourly` = *Suivi heure par heure* "
-           "(3 weeks), `daily` = *Suivi journalier* (4 weeks), and the periods `last_day`, `current_month`, "
+           "(3 weeks), `daily` = *Suivi journalier* (4 weeks), both `:total` (one figure per establishment: the "
+           "sum over the indicators with that view and over their dimensions, so a snapshot carries only that total "
+           "at hour and open-day windows), and the periods `last_day`, `current_month`, "
            "`last_month`, `current_year`, `last_year` that every indicator has.", "",
            "| id | theme | indicator | kind | source | dimensions | audience | since | views |",
            "|---:|---|---|---|---|---|---|---|---|"]

@@ -97,20 +97,36 @@ uint8_t views_showing(shm::LatchKind k, bool open) {
     return 0;
 }
 
+// The hour and day series (views hourly:total, daily:total) show one figure per
+// establishment; the period views show the measure's dimensions.
+constexpr uint8_t kSeriesViews = catalog::kViewHourly | catalog::kViewDaily;
+
 void emit_differences(snapshot::Snapshot &s, const WindowId &w, bool open,
                       const std::vector<int64_t> &end, const std::vector<int64_t> &start,
                       const std::vector<CellMeaning> &meaning) {
     const uint8_t shown_by = views_showing(w.kind, open);
+    int64_t connections = 0;  // the total of every connection cell, for the series
+    bool connection_total = false;
     for (size_t c = 0; c < meaning.size(); ++c) {
-        if (!(views_of(meaning[c]) & shown_by)) continue;  // no view displays it: not sent
+        const CellMeaning &m = meaning[c];
+        const uint8_t shown = views_of(m) & shown_by;
+        if (!shown) continue;  // no view displays it: not sent
         // Cumulative cells wrap modulo 2^64 (docs/abi.md): so does their difference, which is
         // exact whenever the window's own figure fits in an int64_t.
         const int64_t v = int64_t(uint64_t(end[c]) - uint64_t(start[c]));
-        if (v == 0) continue;  // absent = 0 for the console's upsert
-        const CellMeaning &m = meaning[c];
+        if (m.kind == MeasureKind::Connection && (shown & kSeriesViews)) {
+            connections = int64_t(uint64_t(connections) + uint64_t(v));
+            connection_total = true;
+        }
+        if (!(shown & ~kSeriesViews)) continue;  // only a series shows it: its total alone
+        if (v == 0) continue;                    // absent = 0 for the console's upsert
         s.values.push_back({to_window(w), m.kind, m.id, m.level, m.profile, m.medium, m.access, v,
                             false, false, !open});
     }
+    // All connections (profile, medium and access 0 = all): the series' one figure.
+    if (connection_total && connections != 0)
+        s.values.push_back({to_window(w), MeasureKind::Connection, 1, 0, 0, 0, 0, connections,
+                            false, false, !open});
 }
 
 // Closed hours from `from` on (each latch to the next one; an hour whose successor latch is
@@ -161,11 +177,14 @@ void emit_period(snapshot::Snapshot &s, const BuildRequest &r, const WindowId &o
 uint32_t bit(uint32_t v) { return snapshot::value_bit(v); }
 uint32_t all_bits(uint32_t n) { return (uint32_t{1} << n) - 1; }
 
-// Distinct users for the selections the console shows: every single combination ("Individus
-// par ENT" per medium), each profile per medium and on .Net (web or mobile), each profile, all.
+// Distinct users for the selections the console shows: at the period views, every single
+// combination ("Individus par ENT" per medium), each profile per medium and on .Net (web or
+// mobile), each profile, all; at the day series (daily:total), its one selection (the
+// catalogue's kDailyDistinct*: every profile of a .Net indicator, on .Net).
 void emit_distinct(snapshot::Snapshot &s, const reader::SegmentView &v, const WindowId &w,
                    bool open) {
-    if (!(catalog::kDistinctViews & views_showing(w.kind, open))) return;
+    const uint8_t shown = catalog::kDistinctViews & views_showing(w.kind, open);
+    if (!shown) return;
     const shm::Window table = w.kind == shm::LatchKind::Day     ? shm::kDay
                               : w.kind == shm::LatchKind::Month ? shm::kMonth
                                                                 : shm::kSchoolYear;
@@ -186,6 +205,10 @@ void emit_distinct(snapshot::Snapshot &s, const reader::SegmentView &v, const Wi
     const uint32_t any_profile = all_bits(catalog::kProfiles),
                    any_medium = all_bits(catalog::kMedia),
                    any_access = all_bits(catalog::kAccesses);
+    if (shown & kSeriesViews)
+        add(catalog::kDailyDistinctProfiles, catalog::kDailyDistinctMedia,
+            catalog::kDailyDistinctAccesses);
+    if (!(shown & ~kSeriesViews)) return;  // the series only
     const uint32_t net = bit(SONDE_MEDIUM_WEB) | bit(SONDE_MEDIUM_MOBILE);
     add(any_profile, any_medium, any_access);
     for (uint32_t p = 1; p <= catalog::kProfiles; ++p) {

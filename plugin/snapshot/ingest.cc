@@ -38,9 +38,11 @@ bool valid_value(const v1::Value &v) {
                    (v.level() == 0 || catalog::kTallies[v.measure_id()].per_level) &&
                    v.profile() == 0 && v.medium() == 0 && v.access() == 0;
         case v1::MEASURE_KIND_CONNECTION:
+            // One combination, or all of them (0, 0, 0: the hour and day series' total).
             return v.measure_id() == 1 && v.level() == 0 &&
-                   in(v.profile(), 1, catalog::kProfiles) && in(v.medium(), 1, catalog::kMedia) &&
-                   in(v.access(), 1, catalog::kAccesses);
+                   ((in(v.profile(), 1, catalog::kProfiles) && in(v.medium(), 1, catalog::kMedia) &&
+                     in(v.access(), 1, catalog::kAccesses)) ||
+                    (v.profile() == 0 && v.medium() == 0 && v.access() == 0));
         default:
             return false;
     }
@@ -279,7 +281,9 @@ std::string IngestStore::render_json(int indent) const {
                         {"measure", measure_json(d[0], d[1])},
                         {"level", d[2]},
                         {"value", f.value}};
-                if (d[0] == v1::MEASURE_KIND_CONNECTION)
+                if (d[0] == v1::MEASURE_KIND_CONNECTION && d[3] == 0)
+                    item["connection"] = {{"profile", "all"}, {"medium", "all"}, {"access", "all"}};
+                else if (d[0] == v1::MEASURE_KIND_CONNECTION)
                     item["connection"] = {{"profile", catalog::kProfileValues[d[3]].key},
                                           {"medium", catalog::kMediumValues[d[4]].key},
                                           {"access", catalog::kAccessValues[d[5]].key}};

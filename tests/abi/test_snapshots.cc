@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "catalog_layout.hpp"
 #include "channel.hpp"
 #include "core/config.hpp"
 #include "core/siphash.hpp"
@@ -115,17 +116,38 @@ TEST_CASE("a snapshot carries the windows, exact figures and no identifier", "[a
                    1) == 0);
     CHECK(value_of(s, snap::v1::WINDOW_KIND_DAY, snap::v1::MEASURE_KIND_CONNECTION, 1) == 1);
 
-    // Distinct users: one guardian on mobile via ENT, today.
-    bool found = false;
-    for (const auto &d : s.distinct())
-        if (d.window().kind() == snap::v1::WINDOW_KIND_DAY &&
+    // Minimisation (views hourly:total, daily:total): the hour and the open day carry all
+    // connections as one figure (profile, medium, access 0), never the breakdown.
+    for (const auto &v : s.values())
+        if (v.measure_kind() == snap::v1::MEASURE_KIND_CONNECTION &&
+            (v.window().kind() == snap::v1::WINDOW_KIND_HOUR ||
+             v.window().kind() == snap::v1::WINDOW_KIND_DAY)) {
+            CHECK(v.profile() == 0);
+            CHECK(v.medium() == 0);
+            CHECK(v.access() == 0);
+        }
+
+    // Distinct users: one guardian on mobile via ENT, today. The open day carries the one
+    // figure of Suivi journalier (people connected via PRONOTE.net); the month the breakdown.
+    size_t today = 0, in_month = 0;
+    for (const auto &d : s.distinct()) {
+        if (d.window().kind() == snap::v1::WINDOW_KIND_DAY) {
+            ++today;
+            CHECK(d.profiles() == sonde::catalog::kDailyDistinctProfiles);
+            CHECK(d.media() == sonde::catalog::kDailyDistinctMedia);
+            CHECK(d.accesses() == sonde::catalog::kDailyDistinctAccesses);
+            CHECK(d.users() == 1);
+        }
+        if (d.window().kind() == snap::v1::WINDOW_KIND_MONTH &&
             d.profiles() == (1u << (SONDE_PROFILE_GUARDIAN - 1)) &&
             d.media() == (1u << (SONDE_MEDIUM_MOBILE - 1)) &&
             d.accesses() == (1u << (SONDE_ACCESS_ENT - 1))) {
             CHECK(d.users() == 1);
-            found = true;
+            ++in_month;
         }
-    CHECK(found);
+    }
+    CHECK(today == 1);
+    CHECK(in_month == 1);
 
     // Privacy: no Social count of today leaves the server, school-only indicators are absent
     // and listed once each with count 0, the distributions are rounded to a multiple of k.

@@ -325,6 +325,60 @@ TEST_CASE("audit: rule 2 hides the seeded random small cells that rule 1 lets th
     }
 }
 
+// A disclosure that only a set of levels other than one level, all levels or all but one
+// gives away: on one day, the 24 hour figures sum all four levels (202 in all), levels 3 and
+// 4 are published (100 each), levels 1 and 2 are hidden (1 each). Each level alone, all levels
+// and every "all but one" are either undetermined or >= k; levels 1 + 2 = 202 - 100 - 100 = 2.
+TEST_CASE("audit: solves for any set of levels, not only one, all or all but one", "[audit]") {
+    std::string error;
+    const time::TimeZone tz = *time::TimeZone::load("Europe/Paris", &error);
+    const int64_t tuesday = ship::local_midnight(tz, 2025, 11, 4);
+    const uint32_t t = SONDE_TALLY_LATE_ARRIVAL;
+    auto make = [&](bool publish_levels) {
+        snapshot::Snapshot s;
+        s.schema_hash = catalog::kSchemaHash;
+        s.catalog_version = catalog::kCatalogVersion;
+        s.base_id = "0310001A";
+        s.product = 1;
+        s.segment_generation = 1;
+        s.sequence = 1;
+        s.created_unix = tuesday + 86400 + 10 * 3600;  // Wednesday 10:00
+        s.timezone = "Europe/Paris";
+        const snapshot::Window day = window(ship::windows_at(tz, {}, tuesday + 3600).day);
+        for (int h = 0; h < 24; ++h)  // 22 hours of 8 and 2 of 13: 202
+            s.values.push_back({window(ship::windows_at(tz, {}, tuesday + h * 3600 + 60).hour),
+                                MeasureKind::Tally, t, 0, 0, 0, 0, h < 22 ? 8 : 13, false, false,
+                                true});
+        for (uint32_t level : {1u, 2u})  // hidden: 1 each
+            s.values.push_back({day, MeasureKind::Tally, t, level, 0, 0, 0, 0, true, false, true});
+        for (uint32_t level : {3u, 4u})
+            s.values.push_back({day, MeasureKind::Tally, t, level, 0, 0, 0,
+                                publish_levels ? 100 : 0, !publish_levels, false, true});
+        s.policy = {kK, false, 1};
+        return decoded(s);
+    };
+    const ctl::audit::Report r = ctl::audit::audit_base({make(true)}, kK, 100);
+    CHECK(r.inconsistent == 0);
+    REQUIRE(r.disclosures == 1);
+    REQUIRE(r.found.size() == 1);
+    const ctl::audit::Disclosure &d = r.found.front();
+    CHECK(d.cells == "levels 1+2");
+    CHECK(d.value == 2);
+    CHECK(d.from == tuesday);
+    CHECK(d.to == tuesday + 86400);
+    CHECK(r.by_figures[2] == 1);       // 24 hours minus two levels: 26 figures
+    CHECK(d.figures.back() == "...");  // the report lists the first 12
+    CHECK(r.by_other_sets == 1);
+    UNSCOPED_INFO(ctl::audit::describe(d));
+    // The sets the former auditor tried (each level, all, all but one) give nothing here: the
+    // determined ones are levels 3 and 4 (100), all levels (202), all but 4 and all but 3 (102).
+    for (const ctl::audit::Disclosure &x : r.found) CHECK(x.cells != "levels 1+2+3");
+    // With levels 3 and 4 hidden too, nothing below the whole day is determined.
+    const ctl::audit::Report hidden = ctl::audit::audit_base({make(false)}, kK, 100);
+    CHECK(hidden.disclosures == 0);
+    CHECK(hidden.inconsistent == 0);
+}
+
 // The command line: sealed files in a directory, exit 1 and each disclosure printed with its
 // files under rule 1, exit 0 under rule 2.
 TEST_CASE("audit: sonde-ctl audit exits 1 on the figure-by-figure rule, 0 on rule 2", "[audit]") {

@@ -148,6 +148,7 @@ TEST_CASE("figures outside the catalogue are counted and skipped", "[ingest]") {
     s.values.push_back(
         {{}, MeasureKind::Event, SONDE_EV_MESSAGE_SENT, 1, 0, 0, 0, 1, false});    // no window
     s.values.push_back({hour, MeasureKind::Connection, 1, 0, 0, 1, 1, 1, false});  // profile 0
+    s.values.push_back({hour, MeasureKind::Connection, 1, 0, 1, 0, 0, 1, false});  // half total
     s.values.push_back({hour, MeasureKind::Unspecified, 1, 0, 0, 0, 0, 1, false});
     s.distinct.push_back({hour, 1, 1, 1, 5, false});  // distinct users are per day, month, year
     s.distinct.push_back({day, 1u << 6, 1, 1, 5, false});
@@ -160,8 +161,31 @@ TEST_CASE("figures outside the catalogue are counted and skipped", "[ingest]") {
 
     IngestStore store;
     const IngestStore::Stats stats = store.ingest(to_proto(s));
-    CHECK(stats.invalid == 13);
+    CHECK(stats.invalid == 14);
     CHECK(store.figure_count() == 2 + 2 + 1 + 1 + 1);  // the small snapshot's own figures
+}
+
+// The hour and day series carry all connections as one figure: profile, medium and access 0
+// (docs/snapshot.md, minimisation).
+TEST_CASE("the console keeps the series' connection total apart from the combinations",
+          "[ingest]") {
+    Snapshot s = small_snapshot();
+    const Window hour = s.values[0].window;
+    s.values.push_back({hour, MeasureKind::Connection, 1, 0, 0, 0, 0, 42, false});
+    IngestStore store;
+    const IngestStore::Stats stats = store.ingest(to_proto(s));
+    CHECK(stats.invalid == 0);
+    CHECK(store.figure_count() == 2 + 2 + 1 + 1 + 1 + 1);
+    const json j = json::parse(store.render_json());
+    bool found = false;
+    for (const json &v : j["bases"][kBase]["values"])
+        if (v["value"] == 42) {
+            found = true;
+            CHECK(v["connection"]["profile"] == "all");
+            CHECK(v["connection"]["medium"] == "all");
+            CHECK(v["connection"]["access"] == "all");
+        }
+    CHECK(found);
 }
 
 TEST_CASE("the JSON names figures with catalogue keys", "[ingest]") {

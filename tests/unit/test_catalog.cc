@@ -102,8 +102,28 @@ TEST_CASE("the generator checks the views of each indicator", "[catalog]") {
     };
     CHECK(with(periods) == 0);
     CHECK(with("hourly," + periods) != 0);  // absences hour by hour: not shown, never sent
+    CHECK(with("hourly:total," + periods) != 0);
+    CHECK(with("daily:total," + periods) != 0);
     CHECK(with("daily," + periods) != 0);
+    CHECK(with("last_day:total,current_month,last_month,current_year,last_year") != 0);
     CHECK(with("last_day,current_month,last_month,current_year") != 0);  // last_year missing
     CHECK(with("weekly," + periods) != 0);
     CHECK(with(periods + ",last_day") != 0);
+    // Connections (indicator 59): the guide's hour and day series show one total per
+    // establishment (Suivi heure par heure, Suivi journalier), never the profile x medium x
+    // access breakdown: the series must be written `:total`.
+    const size_t line59 = indicators.find("\n59\t") + 1;
+    const std::string series = "hourly:total,daily:total," + periods + "\n";
+    const size_t views59 = indicators.find("\t" + series, line59) + 1;
+    REQUIRE(views59 > line59);
+    auto with59 = [&](const std::string &replacement) {
+        std::string text = indicators;
+        text.replace(views59, series.size() - 1, replacement);
+        std::ofstream(dir + "/indicators.tsv") << text;
+        return std::system(gen.c_str());
+    };
+    CHECK(with59("hourly:total,daily:total," + periods) == 0);
+    CHECK(with59("hourly,daily:total," + periods) != 0);  // the breakdown hour by hour
+    CHECK(with59("hourly:total,daily," + periods) != 0);
+    CHECK(with59("hourly:all,daily:total," + periods) != 0);
 }

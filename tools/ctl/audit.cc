@@ -273,6 +273,93 @@ std::string coord_name(const Family &f, uint32_t c) {
     return "level " + std::to_string(c / 16) + " bin #" + std::to_string(c % 16);
 }
 
+// A random linear projection of normal forms, to group equal ones fast: equal forms have
+// equal projections, and unequal ones collide with probability 2^-61 (every candidate found
+// this way is then checked exactly).
+constexpr uint64_t kPrime = (uint64_t{1} << 61) - 1;
+
+uint64_t mul_mod(uint64_t a, uint64_t b) {
+    const unsigned __int128 x = (unsigned __int128)a * b;
+    const uint64_t r = uint64_t(x & kPrime) + uint64_t(x >> 61);
+    return r >= kPrime ? r - kPrime : r;
+}
+uint64_t add_mod(uint64_t a, uint64_t b) {
+    const uint64_t r = a + b;
+    return r >= kPrime ? r - kPrime : r;
+}
+uint64_t pow_mod(uint64_t a, uint64_t e) {
+    uint64_t r = 1;
+    for (; e; e >>= 1, a = mul_mod(a, a))
+        if (e & 1) r = mul_mod(r, a);
+    return r;
+}
+uint64_t residue(int64_t v) {
+    const uint64_t m = uint64_t(v < 0 ? -(v + 1) : v) % kPrime;  // |v| - (v < 0)
+    return v < 0 ? (kPrime - 1 - m) % kPrime : m;
+}
+uint64_t weight(uint32_t column) {  // splitmix64 of the column: fixed, spread out
+    uint64_t z = (uint64_t(column) + 1) * 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return (z ^ (z >> 31)) % kPrime;
+}
+uint64_t project(const Vec &v) {
+    uint64_t h = 0;
+    for (const auto &[c, q] : v)
+        h = add_mod(h, mul_mod(weight(c), q.d == 1 ? residue(q.n)
+                                                   : mul_mod(residue(q.n),
+                                                             pow_mod(residue(q.d), kPrime - 2))));
+    return h;
+}
+
+// Every set of cells of a group when it has at most kExhaustiveLevels cells (2^n - 1 sets,
+// smallest first); beyond, the sets of one or two cells, all of them, and all but one or two.
+constexpr size_t kExhaustiveLevels = 12;
+
+std::vector<std::vector<uint32_t>> level_sets(const std::vector<uint32_t> &members) {
+    const size_t n = members.size();
+    std::vector<std::vector<uint32_t>> out;
+    auto from_mask = [&](uint64_t mask) {
+        std::vector<uint32_t> s;
+        for (size_t i = 0; i < n; ++i)
+            if (mask >> i & 1) s.push_back(members[i]);
+        return s;
+    };
+    if (n <= kExhaustiveLevels) {
+        std::vector<uint64_t> masks;
+        for (uint64_t m = 1; m < (uint64_t{1} << n); ++m) masks.push_back(m);
+        std::stable_sort(masks.begin(), masks.end(), [](uint64_t a, uint64_t b) {
+            return __builtin_popcountll(a) < __builtin_popcountll(b);
+        });
+        for (uint64_t m : masks) out.push_back(from_mask(m));
+        return out;
+    }
+    const uint64_t all = n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+    std::set<uint64_t> masks;
+    for (size_t i = 0; i < n; ++i)
+        for (size_t j = i; j < n; ++j) {
+            const uint64_t m = (uint64_t{1} << i) | (uint64_t{1} << j);
+            masks.insert(m);
+            if ((all & ~m) != 0) masks.insert(all & ~m);
+        }
+    masks.insert(all);
+    std::vector<uint64_t> sorted(masks.begin(), masks.end());
+    std::stable_sort(sorted.begin(), sorted.end(), [](uint64_t a, uint64_t b) {
+        return __builtin_popcountll(a) < __builtin_popcountll(b);
+    });
+    for (uint64_t m : sorted) out.push_back(from_mask(m));
+    return out;
+}
+
+std::string set_name(const Family &f, const std::vector<uint32_t> &coords,
+                     const std::vector<uint32_t> &cis) {
+    if (cis.size() == 1) return coord_name(f, coords[cis[0]]);
+    std::string out = f.bins ? "levels " : "levels ";
+    for (size_t i = 0; i < cis.size(); ++i)
+        out += (i ? "+" : "") + std::to_string(f.bins ? coords[cis[i]] / 16 : coords[cis[i]]);
+    return out;
+}
+
 void audit_family(const std::string &base, Family &f, uint32_t k, size_t max_reported,
                   Report &report) {
     // Inferred zeros only for levels that exist somewhere for this measure.
@@ -317,82 +404,110 @@ void audit_family(const std::string &base, Family &f, uint32_t k, size_t max_rep
         ++report.equations;
         if (!sys.add(std::move(v), Q{e.value, 1}, id)) ++report.inconsistent;
     }
-    // The sets of cells whose counts the console user may try to learn.
-    std::vector<std::pair<std::string, std::vector<uint32_t>>> sets;
-    for (uint32_t i = 0; i < C; ++i) sets.push_back({coord_name(f, coords[i]), {i}});
+    // The normal form of every cell's cumulative count at every instant: a sum of cells over a
+    // span is determined exactly when the sum of its cells' normal forms at the two ends are
+    // equal, and its value is then the difference of their values (linear in the cells).
+    struct Point {
+        Vec form;       // the remainder after reduction (empty: determined)
+        Q value;        // the value of the reduced part
+        Vec prov;       // the received figures it combines
+        uint64_t hash;  // a random linear projection of `form` (mod 2^61 - 1)
+    };
+    const uint32_t B = uint32_t(bounds.size());
+    std::vector<std::vector<Point>> points(C, std::vector<Point>(B));
+    for (uint32_t ci = 0; ci < C; ++ci)
+        for (uint32_t b = 0; b < B; ++b) {
+            Point &pt = points[ci][b];
+            add_point(pt.form, b, {ci}, +1);
+            Q rhs{0, 1};
+            sys.reduce(pt.form, rhs, pt.prov);
+            // Here v_original = remainder + combination, and rhs holds -(combination's value).
+            pt.value = Q{0, 1} - rhs;
+            pt.hash = project(pt.form);
+        }
+    // The groups of cells within which every set is tried: the levels (tallies, gauges), or the
+    // levels of one bin (distributions).
+    std::vector<std::pair<std::string, std::vector<uint32_t>>> groups;
     if (!f.bins) {
         std::vector<uint32_t> all(C);
         std::iota(all.begin(), all.end(), 0);
-        if (C > 1) sets.push_back({"all levels", all});
-        if (C > 2)
-            for (uint32_t i = 0; i < C; ++i) {
-                std::vector<uint32_t> others;
-                for (uint32_t j = 0; j < C; ++j)
-                    if (j != i) others.push_back(j);
-                sets.push_back({"all levels but " + std::to_string(coords[i]), others});
-            }
+        groups.push_back({"", all});
     } else {
         for (uint32_t b = 0; b < f.bins; ++b) {
             std::vector<uint32_t> cells;
             for (uint32_t i = 0; i < C; ++i)
                 if (coords[i] % 16 == b) cells.push_back(i);
-            if (cells.size() > 1)
-                sets.push_back({"bin #" + std::to_string(b) + " all levels", cells});
+            if (!cells.empty()) groups.push_back({"bin #" + std::to_string(b) + " ", cells});
         }
     }
-    for (const auto &[name, cis] : sets) {
-        // Normal form of the set's cumulative count at each instant; equal forms = determined
-        // difference.
-        std::map<std::string, std::vector<std::tuple<uint32_t, Q, Vec>>> groups;
-        for (uint32_t b = 0; b < bounds.size(); ++b) {
-            Vec v;
-            add_point(v, b, cis, +1);
-            Q rhs{0, 1};
-            Vec prov;
-            sys.reduce(v, rhs, prov);
-            std::string key;
-            for (const auto &[c, q] : v)
-                key +=
-                    std::to_string(c) + ":" + std::to_string(q.n) + "/" + std::to_string(q.d) + ",";
-            // Here v_original = remainder + combination, and rhs holds -(combination's value).
-            groups[key].push_back({b, Q{0, 1} - rhs, std::move(prov)});
-        }
-        for (const auto &[key, members] : groups)
-            for (size_t i = 0; i < members.size(); ++i)
-                for (size_t j = i + 1; j < members.size(); ++j) {
-                    ++report.spans_checked;
-                    const Q value = std::get<1>(members[j]) - std::get<1>(members[i]);
-                    if (value.d != 1 || value.n == 0 || value.n >= int64_t(k) ||
-                        value.n <= -int64_t(k))
-                        continue;
-                    ++report.disclosures;
-                    ++report.per_measure[f.measure];
-                    Vec prov = std::get<2>(members[j]);
-                    axpy(prov, Q{1, 1}, std::get<2>(members[i]));
-                    ++report.by_figures[std::min<size_t>(std::max<size_t>(prov.size(), 1), 3) - 1];
-                    if (report.found.size() >= max_reported) continue;
-                    Disclosure d{base,
-                                 f.measure,
-                                 name,
-                                 bounds[std::get<0>(members[i])],
-                                 bounds[std::get<0>(members[j])],
-                                 value.n,
-                                 {}};
-                    for (const auto &[id, q] : prov) {
-                        if (d.figures.size() >= 12) {
-                            d.figures.push_back("...");
-                            break;
-                        }
-                        const Q &c = q;  // the disclosed count is sum(c x figure)
-                        d.figures.push_back(std::string(c.n > 0 ? "+" : "-") +
-                                            (c.n == c.d || c.n == -c.d
-                                                 ? ""
-                                                 : std::to_string(c.n < 0 ? -c.n : c.n) + "/" +
-                                                       std::to_string(c.d) + " x ") +
-                                            f.equations[id].source);
-                    }
-                    report.found.push_back(std::move(d));
+    for (const auto &[prefix, members] : groups) {
+        const std::vector<std::vector<uint32_t>> sets = level_sets(members);
+        report.level_sets += sets.size();
+        std::set<std::pair<uint32_t, uint32_t>> disclosed;  // spans: once each, smallest set
+        std::vector<std::pair<uint64_t, uint32_t>> keyed(B);
+        std::vector<Q> values(B);
+        for (const std::vector<uint32_t> &cis : sets) {
+            for (uint32_t b = 0; b < B; ++b) {
+                uint64_t h = 0;
+                Q v{0, 1};
+                for (uint32_t ci : cis) {
+                    h = add_mod(h, points[ci][b].hash);
+                    v = v + points[ci][b].value;
                 }
+                keyed[b] = {h, b};
+                values[b] = v;
+            }
+            std::sort(keyed.begin(), keyed.end());
+            for (size_t lo = 0; lo < B;) {
+                size_t hi = lo + 1;
+                while (hi < B && keyed[hi].first == keyed[lo].first) ++hi;
+                for (size_t x = lo; x < hi; ++x)
+                    for (size_t y = x + 1; y < hi; ++y) {
+                        const uint32_t i = std::min(keyed[x].second, keyed[y].second),
+                                       j = std::max(keyed[x].second, keyed[y].second);
+                        ++report.spans_checked;
+                        const Q value = values[j] - values[i];
+                        if (value.d != 1 || value.n == 0 || value.n >= int64_t(k) ||
+                            value.n <= -int64_t(k) || disclosed.count({i, j}))
+                            continue;
+                        // Equal projections: check that the normal forms are equal, exactly.
+                        Vec diff, prov;
+                        for (uint32_t ci : cis) {
+                            axpy(diff, Q{-1, 1}, points[ci][j].form);
+                            axpy(diff, Q{1, 1}, points[ci][i].form);
+                            axpy(prov, Q{-1, 1}, points[ci][j].prov);
+                            axpy(prov, Q{1, 1}, points[ci][i].prov);
+                        }
+                        if (!diff.empty()) continue;  // a collision of the projection
+                        disclosed.insert({i, j});
+                        ++report.disclosures;
+                        ++report.per_measure[f.measure];
+                        ++report.by_figures[std::min<size_t>(std::max<size_t>(prov.size(), 1), 3) -
+                                            1];
+                        if (cis.size() > 1 && cis.size() + 1 < members.size())
+                            ++report.by_other_sets;
+                        if (report.found.size() >= max_reported) continue;
+                        Disclosure d{base,      f.measure, prefix + set_name(f, coords, cis),
+                                     bounds[i], bounds[j], value.n,
+                                     {}};
+                        for (const auto &[id, q] : prov) {
+                            if (d.figures.size() >= 12) {
+                                d.figures.push_back("...");
+                                break;
+                            }
+                            const Q &c = q;  // the disclosed count is sum(c x figure)
+                            d.figures.push_back(std::string(c.n > 0 ? "+" : "-") +
+                                                (c.n == c.d || c.n == -c.d
+                                                     ? ""
+                                                     : std::to_string(c.n < 0 ? -c.n : c.n) + "/" +
+                                                           std::to_string(c.d) + " x ") +
+                                                f.equations[id].source);
+                        }
+                        report.found.push_back(std::move(d));
+                    }
+                lo = hi;
+            }
+        }
     }
 }
 

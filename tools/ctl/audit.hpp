@@ -12,10 +12,11 @@
 //   - a level absent beside others of the same window in one snapshot is an exact 0.
 // Suppressed figures (value hidden) and rounded ones (privacy rule 2: not the true count) are
 // not equations. Exact rational row reduction then tells which sums are determined: for every
-// set of cells (each level, all levels, all levels but one; for distributions each level x bin
-// and each bin over all levels) and every pair of instants, the count in between is determined
-// exactly when the normal forms of its two ends are equal. A determined count from 1 to k-1 in
-// absolute value is a disclosure, reported with the received figures that produce it.
+// set of cells (every set of levels up to 12 levels, per bin for distributions; beyond, sets of
+// one or two levels, all, all but one or two) and every pair of instants, the count in between
+// is determined exactly when the sums of the cells' normal forms at its two ends are equal. A
+// determined count from 1 to k-1 in absolute value is a disclosure, reported with the received
+// figures that produce it.
 
 #include <array>
 #include <cstdint>
@@ -48,7 +49,9 @@ struct Report {
     size_t variables = 0;     // unknown cumulative counts
     size_t inconsistent = 0;  // equations that contradict others (should be 0)
     size_t spans_checked = 0;
-    size_t disclosures = 0;  // found (all of them); `found` holds the first ones
+    size_t level_sets = 0;     // sets of cells tried (every set up to 12 levels per group)
+    size_t by_other_sets = 0;  // found through a set that is not one level, all, all but one
+    size_t disclosures = 0;    // found (all of them); `found` holds the first ones
     std::map<std::string, size_t> per_measure;
     // By the number of received figures combined: 1 (a published small figure, negatives
     // included), 2 (the difference of two figures: successive readings, a window minus
