@@ -55,7 +55,8 @@ Handler::Handler(const Config &config, const Keyring &keyring, const KeyRegistry
 
 Answer Handler::rejected(unsigned status, const std::string &name, const std::string &text,
                          const Head &head, bool close) {
-    const std::string reason = name + ": " + text;
+    // Texts of the envelope's errors already start with their name: one is enough.
+    const std::string reason = text.starts_with(name + ": ") ? text : name + ": " + text;
     metrics_.upload(Metrics::Upload::Rejected);
     metrics_.rejected(name);
     log(Level::Warn, "rejected " + std::string(head.method) + " " + std::string(head.target) +
@@ -87,21 +88,21 @@ std::optional<Answer> Handler::before_body(const Head &head) {
     const bool upload_path = parse_upload_path(head.target, base, sequence);
     const bool close = head.content_length.value_or(0) > 0 || head.chunked;
     if (!upload_path)
-        return rejected(404, "BadPath",
+        return rejected(404, "bad path",
                         "no such resource (uploads go to "
                         "/v1/bases/{UAI}/snapshots/{sequence})",
                         head, close);
-    if (head.method != "PUT") return rejected(405, "BadMethod", "uploads are PUT", head, close);
+    if (head.method != "PUT") return rejected(405, "bad method", "uploads are PUT", head, close);
     if (head.chunked || !head.content_length)
-        return rejected(411, "NoLength", "Content-Length is required", head, true);
+        return rejected(411, "no length", "Content-Length is required", head, true);
     if (*head.content_length > config_.max_body_bytes)
-        return rejected(413, "TooLarge",
+        return rejected(413, "too large",
                         "body of " + std::to_string(*head.content_length) + " bytes, over " +
                             std::to_string(config_.max_body_bytes),
                         head, true);
     if (head.content_type != kContentType)
-        return rejected(415, "BadContentType", "Content-Type must be " + std::string(kContentType),
-                        head, true);
+        return rejected(415, "bad content type",
+                        "Content-Type must be " + std::string(kContentType), head, true);
     if (ingestor_ && ingestor_->backlog() >= config_.max_backlog)
         return retry(503, "ingest backlog over " + std::to_string(config_.max_backlog) + " files");
     if (inbox_.free_bytes() < config_.min_free_bytes + *head.content_length)
@@ -121,20 +122,20 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
         e != snapshot::OpenError::None)
         return rejected(422, snapshot::open_error_name(e), why, head, false);
     if (header.base() != base || header.sequence != sequence)
-        return rejected(422, "PathMismatch",
+        return rejected(422, "path mismatch",
                         "path names " + name_of(base, sequence) + ", the file's header " +
                             name_of(header.base(), header.sequence),
                         head, false);
     const crypto::KeyPair *key = keyring_.find(header.recipient);
     if (!key)
         return rejected(
-            422, "WrongRecipient",
+            422, "wrong recipient",
             "sealed to key " + snapshot::to_hex(header.recipient) + ", not to this console", head,
             false);
     snapshot::PublicKey sender;
     if (!registry_.lookup(base, header.sender, sender, false))
         return rejected(
-            422, "UnknownSender",
+            422, "unknown sender",
             "sender key " + snapshot::to_hex(header.sender) + " is not registered for " + base,
             head, false);
 
@@ -148,11 +149,8 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
     snapshot::v1::Snapshot s;
     const snapshot::OpenError e = snapshot::open_snapshot(body, params, s, header, &why);
     if (e != snapshot::OpenError::None && e != snapshot::OpenError::SchemaMismatch) {
-        const std::string name = snapshot::open_error_name(e);
-        // why starts with the name for payload errors (console.cc): keep one.
-        const std::string text = why.starts_with(name + ": ") ? why.substr(name.size() + 2) : why;
-        if (e == snapshot::OpenError::Internal) return retry(503, "internal error: " + text);
-        return rejected(422, name, text, head, false);
+        if (e == snapshot::OpenError::Internal) return retry(503, why);
+        return rejected(422, snapshot::open_error_name(e), why, head, false);
     }
     if (e == snapshot::OpenError::SchemaMismatch)
         log(Level::Warn, "accepting " + name_of(base, sequence) +
@@ -178,7 +176,7 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
             if (ingestor_) ingestor_->enqueue({base, sequence, int64_t(std::time(nullptr))});
             return {200, json_answer("duplicate", nullptr, &receipt_hex)};
         case Inbox::Put::Conflict:
-            return rejected(422, "Conflict",
+            return rejected(422, "conflict",
                             "another file is already stored as " + name_of(base, sequence), head,
                             false);
         case Inbox::Put::Failed:

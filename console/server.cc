@@ -16,7 +16,6 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
-#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <vector>
 
 #include "log.hpp"
@@ -120,12 +119,13 @@ struct Server::Impl {
             lowest.expires_after(secs(config.header_timeout));
             http::request_parser<http::vector_body<uint8_t>> parser;
             parser.header_limit(16 * 1024);
-            parser.body_limit(config.max_body_bytes);
+            // Checked against the declared length once the headers are in (413, unread body).
+            parser.body_limit(UINT64_MAX);
             co_await http::async_read_header(stream, buffer, parser, token);
             if (ec) {
                 if (ec != beast::error::timeout && ec != http::error::end_of_stream &&
                     ec != net::error::eof && ec != net::ssl::error::stream_truncated) {
-                    Answer bad{400, R"({"status":"rejected","reason":"BadRequest: )" +
+                    Answer bad{400, R"({"status":"rejected","reason":"bad request: )" +
                                         ec.message() + "\"}"};
                     bad.close = true;
                     co_await respond(stream, bad, 11, token);
@@ -151,6 +151,7 @@ struct Server::Impl {
                     co_await http::async_write(stream, go, token);
                     if (ec) break;
                 }
+                parser.body_limit(config.max_body_bytes);
                 lowest.expires_after(secs(config.body_timeout));
                 co_await http::async_read(stream, buffer, parser, token);
                 if (ec) {

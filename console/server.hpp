@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
 
 #include "config.hpp"
 #include "handler.hpp"
