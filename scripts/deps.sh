@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(
   build-essential cmake python3 tzdata binutils
   libboost-dev libprotobuf-dev protobuf-compiler libzstd-dev libmbedtls-dev
-  catch2 nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
+  catch2 nlohmann-json3-dev
+  libssl-dev libsqlite3-dev libcurl4-openssl-dev openssl
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
 )

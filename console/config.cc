@@ -1,0 +1,138 @@
+#include "config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace sonde::console {
+namespace {
+
+std::string trim(std::string_view s) {
+    const size_t b = s.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos) return {};
+    const size_t e = s.find_last_not_of(" \t\r");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+bool number(const std::string &text, uint64_t lo, uint64_t hi, uint64_t &out) {
+    if (text.empty() || text.size() > 20) return false;
+    for (char c : text)
+        if (c < '0' || c > '9') return false;
+    uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || v < lo || v > hi) return false;
+    out = v;
+    return true;
+}
+
+bool listen(const std::string &text, Config &c) {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    uint64_t port;
+    if (!number(text.substr(colon + 1), 0, 65535, port)) return false;
+    c.listen_address = text.substr(0, colon);
+    c.listen_port = uint16_t(port);
+    return true;
+}
+
+}  // namespace
+
+bool parse_config(const std::string &text, Config &c, std::string *error) {
+    std::istringstream in(text);
+    std::string line;
+    for (unsigned n = 1; std::getline(in, line); ++n) {
+        const size_t hash = line.find('#');
+        if (hash != std::string::npos &&
+            (hash == 0 || line[hash - 1] == ' ' || line[hash - 1] == '\t'))
+            line.resize(hash);
+        const std::string l = trim(line);
+        if (l.empty()) continue;
+        const size_t eq = l.find('=');
+        auto fail = [&](const std::string &why) {
+            if (error) *error = "line " + std::to_string(n) + ": " + why;
+            return false;
+        };
+        if (eq == std::string::npos) return fail("expected name = value");
+        const std::string name = trim(std::string_view(l).substr(0, eq));
+        const std::string value = trim(std::string_view(l).substr(eq + 1));
+        for (char ch : value)
+            if (static_cast<unsigned char>(ch) < 0x20) return fail(name + ": control character");
+        uint64_t v = 0;
+        auto num = [&](uint64_t lo, uint64_t hi, auto &field) {
+            if (!number(value, lo, hi, v))
+                return fail(name + " takes a whole number from " + std::to_string(lo) + " to " +
+                            std::to_string(hi));
+            field = static_cast<std::remove_reference_t<decltype(field)>>(v);
+            return true;
+        };
+        if (name == "listen") {
+            if (!listen(value, c)) return fail("listen takes ADDRESS:PORT");
+        } else if (name == "port_file") {
+            c.port_file = value;
+        } else if (name == "tls_certificate") {
+            c.tls_certificate = value;
+        } else if (name == "tls_private_key") {
+            c.tls_private_key = value;
+        } else if (name == "console_key") {
+            c.console_keys.push_back(value);
+        } else if (name == "data_dir") {
+            c.data_dir = value;
+        } else if (name == "threads") {
+            if (!num(1, 64, c.threads)) return false;
+        } else if (name == "max_connections") {
+            if (!num(1, 100000, c.max_connections)) return false;
+        } else if (name == "max_body_bytes") {
+            if (!num(1024, uint64_t{1} << 30, c.max_body_bytes)) return false;
+        } else if (name == "max_uncompressed_bytes") {
+            if (!num(1024, uint64_t{1} << 30, c.max_uncompressed_bytes)) return false;
+        } else if (name == "handshake_timeout") {
+            if (!num(1, 3600, c.handshake_timeout)) return false;
+        } else if (name == "header_timeout") {
+            if (!num(1, 3600, c.header_timeout)) return false;
+        } else if (name == "body_timeout") {
+            if (!num(1, 3600, c.body_timeout)) return false;
+        } else if (name == "idle_timeout") {
+            if (!num(1, 3600, c.idle_timeout)) return false;
+        } else if (name == "max_backlog") {
+            if (!num(1, uint64_t{1} << 40, c.max_backlog)) return false;
+        } else if (name == "min_free_bytes") {
+            if (!num(0, UINT64_MAX, c.min_free_bytes)) return false;
+        } else if (name == "retry_after") {
+            if (!num(1, 86400, c.retry_after)) return false;
+        } else if (name == "ingest") {
+            if (value != "on" && value != "off") return fail("ingest takes on or off");
+            c.ingest = value == "on";
+        } else if (name == "ingest_batch") {
+            if (!num(1, 10000, c.ingest_batch)) return false;
+        } else {
+            return fail("unknown name \"" + name + "\"");
+        }
+    }
+    return true;
+}
+
+bool load_config(const std::string &path, Config &c, bool need_network, std::string *error) {
+    std::ifstream in(path);
+    if (!in) {
+        if (error) *error = "cannot read " + path;
+        return false;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string why;
+    if (!parse_config(text.str(), c, &why)) {
+        if (error) *error = path + ": " + why;
+        return false;
+    }
+    auto missing = [&](const char *name) {
+        if (error) *error = path + ": " + name + " is required";
+        return false;
+    };
+    if (c.data_dir.empty()) return missing("data_dir");
+    if (c.console_keys.empty()) return missing("console_key");
+    if (need_network && c.tls_certificate.empty()) return missing("tls_certificate");
+    if (need_network && c.tls_private_key.empty()) return missing("tls_private_key");
+    return true;
+}
+
+}  // namespace sonde::console

@@ -1,0 +1,36 @@
+#pragma once
+// sonde-console's configuration file: one "name = value" per line, '#' comments, unknown names
+// refused (docs/delivery.md#configuration).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sonde::console {
+
+struct Config {
+    std::string listen_address = "0.0.0.0";
+    uint16_t listen_port = 8443;
+    std::string port_file;
+    std::string tls_certificate;
+    std::string tls_private_key;
+    std::vector<std::string> console_keys;  // HPKE private key files, newest first
+    std::string data_dir;
+    unsigned threads = 2;
+    unsigned max_connections = 256;
+    uint64_t max_body_bytes = (4u << 20) + (64u << 10);
+    uint64_t max_uncompressed_bytes = 4u << 20;
+    unsigned handshake_timeout = 10, header_timeout = 10, body_timeout = 60, idle_timeout = 60;
+    uint64_t max_backlog = 100000;
+    uint64_t min_free_bytes = uint64_t{256} << 20;
+    unsigned retry_after = 60;
+    bool ingest = true;
+    unsigned ingest_batch = 64;
+};
+
+// Parses the file's text. On error returns false and says which line and why. `need_network`
+// also requires the TLS files (serve); the other commands need only data_dir and keys.
+bool parse_config(const std::string &text, Config &out, std::string *error);
+bool load_config(const std::string &path, Config &out, bool need_network, std::string *error);
+
+}  // namespace sonde::console

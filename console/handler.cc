@@ -1,0 +1,189 @@
+#include "handler.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "ingestor.hpp"
+#include "log.hpp"
+#include "snapshot/console.hpp"
+
+namespace sonde::console {
+namespace {
+
+constexpr std::string_view kUploadPrefix = "/v1/bases/";
+constexpr std::string_view kSnapshots = "/snapshots/";
+constexpr std::string_view kContentType = "application/vnd.sonde.snapshot";
+
+std::string json_answer(const char *status, const std::string *reason, const std::string *receipt) {
+    nlohmann::json j = {{"status", status}};
+    if (reason) j["reason"] = *reason;
+    if (receipt) j["receipt"] = *receipt;
+    return j.dump();
+}
+
+std::string name_of(const std::string &base, uint64_t sequence) {
+    return base + "/" + std::to_string(sequence);
+}
+
+}  // namespace
+
+bool parse_upload_path(std::string_view t, std::string &base, uint64_t &sequence) {
+    if (!t.starts_with(kUploadPrefix)) return false;
+    t.remove_prefix(kUploadPrefix.size());
+    if (t.size() < 8 || !snapshot::valid_base_id(t.substr(0, 8))) return false;
+    base = std::string(t.substr(0, 8));
+    t.remove_prefix(8);
+    if (!t.starts_with(kSnapshots)) return false;
+    t.remove_prefix(kSnapshots.size());
+    if (t.empty() || t.size() > 20 || t[0] == '0') return false;
+    for (char c : t)
+        if (c < '0' || c > '9') return false;
+    const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), sequence);
+    return ec == std::errc() && p == t.data() + t.size();
+}
+
+Handler::Handler(const Config &config, const Keyring &keyring, const KeyRegistry &registry,
+                 Inbox &inbox, Metrics &metrics, Ingestor *ingestor)
+    : config_(config),
+      keyring_(keyring),
+      registry_(registry),
+      inbox_(inbox),
+      metrics_(metrics),
+      ingestor_(ingestor) {}
+
+Answer Handler::rejected(unsigned status, const std::string &name, const std::string &text,
+                         const Head &head, bool close) {
+    // Texts of the envelope's errors already start with their name: one is enough.
+    const std::string reason = text.starts_with(name + ": ") ? text : name + ": " + text;
+    metrics_.upload(Metrics::Upload::Rejected);
+    metrics_.rejected(name);
+    log(Level::Warn, "rejected " + std::string(head.method) + " " + std::string(head.target) +
+                         " from " + std::string(head.peer) + ": " + reason);
+    return {status, json_answer("rejected", &reason, nullptr), "application/json", 0, close};
+}
+
+Answer Handler::retry(unsigned status, const std::string &reason) {
+    metrics_.upload(Metrics::Upload::Retry);
+    log(Level::Warn, "asked to retry: " + reason);
+    return {status, json_answer("retry", &reason, nullptr), "application/json", config_.retry_after,
+            true};
+}
+
+std::optional<Answer> Handler::before_body(const Head &head) {
+    if (head.method == "GET" && head.target == "/healthz") {
+        if (inbox_.free_bytes() < config_.min_free_bytes) {
+            const std::string reason = "inbox disk nearly full";
+            return Answer{503, json_answer("retry", &reason, nullptr), "application/json",
+                          config_.retry_after, false};
+        }
+        return Answer{200, json_answer("ok", nullptr, nullptr)};
+    }
+    if (head.method == "GET" && head.target == "/metrics")
+        return Answer{200, metrics_.render(std::time(nullptr)),
+                      "application/openmetrics-text; version=1.0.0; charset=utf-8"};
+    std::string base;
+    uint64_t sequence = 0;
+    const bool upload_path = parse_upload_path(head.target, base, sequence);
+    const bool close = head.content_length.value_or(0) > 0 || head.chunked;
+    if (!upload_path)
+        return rejected(404, "bad path",
+                        "no such resource (uploads go to "
+                        "/v1/bases/{UAI}/snapshots/{sequence})",
+                        head, close);
+    if (head.method != "PUT") return rejected(405, "bad method", "uploads are PUT", head, close);
+    if (head.chunked || !head.content_length)
+        return rejected(411, "no length", "Content-Length is required", head, true);
+    if (*head.content_length > config_.max_body_bytes)
+        return rejected(413, "too large",
+                        "body of " + std::to_string(*head.content_length) + " bytes, over " +
+                            std::to_string(config_.max_body_bytes),
+                        head, true);
+    if (head.content_type != kContentType)
+        return rejected(415, "bad content type",
+                        "Content-Type must be " + std::string(kContentType), head, true);
+    if (ingestor_ && ingestor_->backlog() >= config_.max_backlog)
+        return retry(503, "ingest backlog over " + std::to_string(config_.max_backlog) + " files");
+    if (inbox_.free_bytes() < config_.min_free_bytes + *head.content_length)
+        return retry(503, "inbox disk nearly full");
+    return std::nullopt;
+}
+
+Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
+    std::string base;
+    uint64_t sequence = 0;
+    parse_upload_path(head.target, base, sequence);  // before_body checked it
+
+    // Cheap checks first: no cryptography for junk.
+    snapshot::Header header;
+    std::string why;
+    if (const snapshot::OpenError e = snapshot::parse_header(body, header, &why);
+        e != snapshot::OpenError::None)
+        return rejected(422, snapshot::open_error_name(e), why, head, false);
+    if (header.base() != base || header.sequence != sequence)
+        return rejected(422, "path mismatch",
+                        "path names " + name_of(base, sequence) + ", the file's header " +
+                            name_of(header.base(), header.sequence),
+                        head, false);
+    const crypto::KeyPair *key = keyring_.find(header.recipient);
+    if (!key)
+        return rejected(
+            422, "wrong recipient",
+            "sealed to key " + snapshot::to_hex(header.recipient) + ", not to this console", head,
+            false);
+    snapshot::PublicKey sender;
+    if (!registry_.lookup(base, header.sender, sender, false))
+        return rejected(
+            422, "unknown sender",
+            "sender key " + snapshot::to_hex(header.sender) + " is not registered for " + base,
+            head, false);
+
+    // Open: authenticate, decrypt, decompress within the bound, parse.
+    snapshot::OpenParams params;
+    params.recipient = *key;
+    params.trusted_senders[header.sender] = sender;
+    params.max_uncompressed = size_t(config_.max_uncompressed_bytes);
+    snapshot::Receipt receipt{};
+    params.receipt = &receipt;
+    snapshot::v1::Snapshot s;
+    const snapshot::OpenError e = snapshot::open_snapshot(body, params, s, header, &why);
+    if (e != snapshot::OpenError::None && e != snapshot::OpenError::SchemaMismatch) {
+        if (e == snapshot::OpenError::Internal) return retry(503, why);
+        return rejected(422, snapshot::open_error_name(e), why, head, false);
+    }
+    if (e == snapshot::OpenError::SchemaMismatch)
+        log(Level::Warn, "accepting " + name_of(base, sequence) +
+                             " of an unknown catalogue (kept, not applied): " + why);
+
+    // Durable, then answered.
+    int err = 0;
+    const Inbox::Put put = inbox_.put(base, sequence, body, &why, &err);
+    const std::string receipt_hex = snapshot::to_hex(receipt);
+    switch (put) {
+        case Inbox::Put::Stored:
+            metrics_.upload(Metrics::Upload::Stored);
+            metrics_.accepted(base, sequence, header.created_unix);
+            log(Level::Info, "stored " + name_of(base, sequence) + " " +
+                                 std::to_string(body.size()) + " bytes from " +
+                                 std::string(head.peer));
+            if (ingestor_) ingestor_->enqueue({base, sequence, int64_t(std::time(nullptr))});
+            return {200, json_answer("stored", nullptr, &receipt_hex)};
+        case Inbox::Put::Duplicate:
+            metrics_.upload(Metrics::Upload::Duplicate);
+            log(Level::Info,
+                "duplicate " + name_of(base, sequence) + " from " + std::string(head.peer));
+            if (ingestor_) ingestor_->enqueue({base, sequence, int64_t(std::time(nullptr))});
+            return {200, json_answer("duplicate", nullptr, &receipt_hex)};
+        case Inbox::Put::Conflict:
+            return rejected(422, "conflict",
+                            "another file is already stored as " + name_of(base, sequence), head,
+                            false);
+        case Inbox::Put::Failed:
+            break;
+    }
+    log(Level::Error, "inbox: " + why);
+    return retry(503, err == ENOSPC || err == EDQUOT ? "inbox disk full" : "inbox write failed");
+}
+
+}  // namespace sonde::console

@@ -1,0 +1,224 @@
+#include "ingestor.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include "files.hpp"
+#include "log.hpp"
+#include "snapshot/console.hpp"
+#include "snapshot/ingest.hpp"
+
+namespace sonde::console {
+namespace {
+
+std::string join(const std::vector<uint32_t> &v) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(v[i]);
+    }
+    return out;
+}
+
+std::string join(const std::vector<uint64_t> &v) {
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(v[i]);
+    }
+    return out;
+}
+
+}  // namespace
+
+void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out) {
+    snapshot::IngestStore one;
+    one.ingest(s);
+    one.visit([&](const snapshot::IngestStore::FigureView &f) {
+        FigureRow r;
+        r.base = f.base;
+        r.generation = s.segment_generation();
+        r.family = uint32_t(f.family);
+        r.window_kind = f.window_kind;
+        r.window_start = f.window_start;
+        for (size_t i = 0; i < f.dims.size() && i < r.dims.size(); ++i) r.dims[i] = f.dims[i];
+        r.window_number = f.window_number;
+        r.value = f.value;
+        r.suppressed = f.suppressed;
+        r.rounded = f.rounded;
+        r.set_unix = f.set_unix;
+        if (f.family == snapshot::IngestStore::Family::Level)
+            for (const auto &l : s.levels())
+                if (l.level() == f.dims[0] && l.label() > r.label)
+                    r.label = l.label();  // as IngestStore's tie-break
+        r.bin_low = join(f.bin_low);
+        r.students = join(f.students);
+        r.sequence = f.sequence;
+        out.push_back(std::move(r));
+    });
+}
+
+Ingestor::Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox, Store &store,
+                   Metrics &metrics, uint64_t max_uncompressed, unsigned batch)
+    : keyring_(keyring),
+      registry_(registry),
+      inbox_(inbox),
+      store_(store),
+      metrics_(metrics),
+      max_uncompressed_(max_uncompressed),
+      batch_(batch) {}
+
+Ingestor::~Ingestor() { stop(); }
+
+void Ingestor::start() {
+    const std::vector<FileRef> pending = inbox_.pending();
+    if (!pending.empty())
+        log(Level::Info, "ingestor: " + std::to_string(pending.size()) +
+                             " acknowledged files wait to be applied");
+    for (const FileRef &ref : pending) enqueue(ref);
+    thread_ = std::thread([this] { run(); });
+}
+
+void Ingestor::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Ingestor::enqueue(const FileRef &ref) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!queued_.emplace(ref.base, ref.sequence).second) return;
+        queue_.push_back(ref);
+        publish_backlog();
+    }
+    wake_.notify_one();
+}
+
+size_t Ingestor::backlog() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void Ingestor::publish_backlog() {
+    int64_t oldest = 0;
+    for (const FileRef &r : queue_)
+        if (oldest == 0 || r.received_unix < oldest) oldest = r.received_unix;
+    metrics_.backlog(queue_.size(), oldest);
+}
+
+void Ingestor::run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        if (queue_.empty()) {
+            wake_.wait_for(lock, std::chrono::seconds(1));
+            continue;
+        }
+        const size_t n = std::min<size_t>(batch_, queue_.size());
+        std::vector<FileRef> refs(queue_.begin(), queue_.begin() + ptrdiff_t(n));
+        lock.unlock();
+        std::string error;
+        const bool ok = apply(refs, true, &error);
+        lock.lock();
+        if (!ok) {
+            log(Level::Error, "ingestor: " + error + "; retrying in 5 s");
+            wake_.wait_for(lock, std::chrono::seconds(5));
+            continue;
+        }
+        for (size_t i = 0; i < n; ++i) {
+            queued_.erase({queue_.front().base, queue_.front().sequence});
+            queue_.pop_front();
+        }
+        publish_backlog();
+    }
+}
+
+bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error) {
+    std::vector<SnapshotRow> snapshots;
+    std::vector<FigureRow> figures;
+    std::vector<FileRef> done;
+    const int64_t now = std::time(nullptr);
+    const uint64_t max_file = snapshot::kOverhead + max_uncompressed_ + (max_uncompressed_ >> 7) +
+                              (64u << 10);  // zstd's worst case stays well within this
+    for (const FileRef &ref : refs) {
+        const std::string path = from_pending ? inbox_.pending_path(ref.base, ref.sequence)
+                                              : inbox_.inbox_path(ref.base, ref.sequence);
+        std::vector<uint8_t> file;
+        if (!read_file(path, file, max_file)) {
+            if (from_pending) log(Level::Warn, "ingestor: cannot read " + path + ", skipped");
+            done.push_back(ref);
+            continue;
+        }
+        SnapshotRow row;
+        row.base = ref.base;
+        row.sequence = ref.sequence;
+        row.received_unix = ref.received_unix;
+        row.applied_unix = now;
+        row.size = file.size();
+        snapshot::Header header;
+        snapshot::OpenParams params;
+        params.max_uncompressed = size_t(max_uncompressed_);
+        std::string why;
+        snapshot::OpenError e = snapshot::parse_header(file, header, &why);
+        if (e == snapshot::OpenError::None) {
+            row.created_unix = header.created_unix;
+            const crypto::KeyPair *key = keyring_.find(header.recipient);
+            snapshot::PublicKey sender;
+            if (!key) {
+                e = snapshot::OpenError::WrongRecipient;
+                why = "no console key " + snapshot::to_hex(header.recipient) + " any more";
+            } else if (!registry_.lookup(ref.base, header.sender, sender, true)) {
+                e = snapshot::OpenError::UnknownSender;
+                why = "sender key " + snapshot::to_hex(header.sender) + " no longer registered";
+            } else {
+                params.recipient = *key;
+                params.trusted_senders[header.sender] = sender;
+            }
+        }
+        snapshot::v1::Snapshot s;
+        if (e == snapshot::OpenError::None)
+            e = snapshot::open_snapshot(file, params, s, header, &why);
+        if (e == snapshot::OpenError::None &&
+            (header.base() != ref.base || header.sequence != ref.sequence)) {
+            e = snapshot::OpenError::HeaderMismatch;
+            why = "the inbox name differs from the header";
+        }
+        if (e == snapshot::OpenError::None) {
+            const size_t before = figures.size();
+            figure_rows(s, figures);
+            row.generation = s.segment_generation();
+            row.figures = figures.size() - before;
+            row.status = "applied";
+        } else {
+            row.status = e == snapshot::OpenError::SchemaMismatch ? "unknown_schema" : "unreadable";
+            row.reason = why;
+            log(Level::Warn, "ingestor: " + ref.base + "/" + std::to_string(ref.sequence) +
+                                 " not applied (" + row.status + "): " + why);
+        }
+        snapshots.push_back(std::move(row));
+        done.push_back(ref);
+    }
+    if (!store_.apply(snapshots, figures, error)) return false;
+    if (from_pending)
+        for (const FileRef &ref : done) inbox_.applied(ref);
+    metrics_.applied(snapshots.size());
+    if (!snapshots.empty())
+        log(Level::Info, "ingestor: applied " + std::to_string(snapshots.size()) + " files, " +
+                             std::to_string(figures.size()) + " figures");
+    return true;
+}
+
+bool Ingestor::apply_inbox_files(const std::vector<FileRef> &refs, std::string *error) {
+    for (size_t i = 0; i < refs.size(); i += batch_) {
+        const std::vector<FileRef> part(
+            refs.begin() + ptrdiff_t(i),
+            refs.begin() + ptrdiff_t(std::min<size_t>(refs.size(), i + batch_)));
+        if (!apply(part, false, error)) return false;
+    }
+    return true;
+}
+
+}  // namespace sonde::console

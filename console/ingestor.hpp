@@ -1,0 +1,63 @@
+#pragma once
+// The ingestor: a thread that applies acknowledged files to the store, apart from the requests
+// (docs/delivery.md#the-ingestor). An acknowledgement never waits for it.
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "inbox.hpp"
+#include "keyring.hpp"
+#include "metrics.hpp"
+#include "registry.hpp"
+#include "snapshot/envelope.hpp"
+#include "sonde_snapshot.pb.h"
+#include "store.hpp"
+
+namespace sonde::console {
+
+// The rows of one opened snapshot: the figures IngestStore keeps from it (same validity rules,
+// same keys), with the snapshot's segment generation.
+void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out);
+
+class Ingestor {
+  public:
+    Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox, Store &store,
+             Metrics &metrics, uint64_t max_uncompressed, unsigned batch);
+    ~Ingestor();
+
+    // Takes up the pending links, then applies what enqueue() hands over, until stop().
+    void start();
+    void stop();
+    void enqueue(const FileRef &ref);
+    size_t backlog() const;
+
+    // Applies files synchronously (reingest): from the inbox, in batches. False on a store error.
+    bool apply_inbox_files(const std::vector<FileRef> &refs, std::string *error);
+
+  private:
+    bool apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error);
+    void run();
+    void publish_backlog();  // with mutex_ held
+
+    const Keyring &keyring_;
+    const KeyRegistry &registry_;
+    Inbox &inbox_;
+    Store &store_;
+    Metrics &metrics_;
+    uint64_t max_uncompressed_;
+    unsigned batch_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<FileRef> queue_;
+    std::set<std::pair<std::string, uint64_t>> queued_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace sonde::console

@@ -1,0 +1,159 @@
+// sonde-console: the Console territoriale's receiving service (docs/delivery.md).
+//   sonde-console serve --config FILE
+//   sonde-console keys add UAI PUBLIC_KEY_FILE --config FILE
+//   sonde-console keys revoke UAI KEY_ID --config FILE
+//   sonde-console keys list --config FILE
+//   sonde-console reingest --config FILE
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "handler.hpp"
+#include "inbox.hpp"
+#include "ingestor.hpp"
+#include "keyring.hpp"
+#include "log.hpp"
+#include "metrics.hpp"
+#include "registry.hpp"
+#include "server.hpp"
+#include "store.hpp"
+
+namespace sonde::console {
+namespace {
+
+constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
+
+const char *kUsage =
+    "usage: sonde-console serve --config FILE\n"
+    "       sonde-console keys add UAI PUBLIC_KEY_FILE --config FILE\n"
+    "       sonde-console keys revoke UAI KEY_ID --config FILE\n"
+    "       sonde-console keys list --config FILE\n"
+    "       sonde-console reingest --config FILE\n"
+    "Receives sealed snapshots over HTTPS, keeps them in a durable inbox, acknowledges them\n"
+    "with receipts and applies them to an SQLite database (docs/delivery.md).\n";
+
+int fail(const std::string &message) {
+    std::fprintf(stderr, "sonde-console: %s\n", message.c_str());
+    return kExitFailure;
+}
+
+int serve(const Config &config) {
+    std::string error;
+    Keyring keyring;
+    if (!keyring.load(config.console_keys, &error)) return fail(error);
+    KeyRegistry registry(config.data_dir);
+    Inbox inbox(config.data_dir);
+    if (!inbox.init(&error)) return fail(error);
+    Metrics metrics;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Ingestor> ingestor;
+    if (config.ingest) {
+        store = open_sqlite_store(config.data_dir + "/figures.sqlite", &error);
+        if (!store) return fail(error);
+        ingestor = std::make_unique<Ingestor>(keyring, registry, inbox, *store, metrics,
+                                              config.max_uncompressed_bytes, config.ingest_batch);
+    } else {
+        log(Level::Warn, "ingest = off: files are acknowledged and kept, not applied");
+    }
+    Handler handler(config, keyring, registry, inbox, metrics, ingestor.get());
+    Server server(config, handler, metrics);
+    if (!server.start(&error)) return fail(error);
+    if (ingestor) ingestor->start();
+    server.run();
+    if (ingestor) ingestor->stop();
+    log(Level::Info, "stopped");
+    return kExitOk;
+}
+
+int reingest(const Config &config) {
+    std::string error;
+    Keyring keyring;
+    if (!keyring.load(config.console_keys, &error)) return fail(error);
+    KeyRegistry registry(config.data_dir);
+    Inbox inbox(config.data_dir);
+    if (!inbox.init(&error)) return fail(error);
+    std::unique_ptr<Store> store = open_sqlite_store(config.data_dir + "/figures.sqlite", &error);
+    if (!store) return fail(error);
+    Metrics metrics;
+    Ingestor ingestor(keyring, registry, inbox, *store, metrics, config.max_uncompressed_bytes,
+                      config.ingest_batch);
+    const std::vector<FileRef> files = inbox.all();
+    if (!ingestor.apply_inbox_files(files, &error)) return fail(error);
+    std::printf("reapplied %zu files\n", files.size());
+    return kExitOk;
+}
+
+int keys(const std::vector<std::string> &args, const Config &config) {
+    KeyRegistry registry(config.data_dir);
+    std::string error;
+    if (args.size() == 1 && args[0] == "list") {
+        for (const KeyRegistry::Entry &e : registry.list())
+            std::printf("%s %s %s\n", e.base.c_str(), e.id_hex.c_str(),
+                        e.revoked ? "revoked" : "active");
+        return kExitOk;
+    }
+    if (args.size() == 3 && args[0] == "add") {
+        std::string id;
+        if (!registry.add(args[1], args[2], id, &error)) return fail(error);
+        std::printf("registered key %s for %s\n", id.c_str(), args[1].c_str());
+        return kExitOk;
+    }
+    if (args.size() == 3 && args[0] == "revoke") {
+        if (!registry.revoke(args[1], args[2], &error)) return fail(error);
+        std::printf("revoked key %s for %s\n", args[2].c_str(), args[1].c_str());
+        return kExitOk;
+    }
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+}
+
+int run(int argc, char **argv) {
+    std::vector<std::string> words;
+    std::string config_path;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return kExitOk;
+        }
+        if (a == "--config") {
+            if (i + 1 >= argc) break;
+            config_path = argv[++i];
+        } else if (a.starts_with("--config=")) {
+            config_path = a.substr(9);
+        } else {
+            words.push_back(a);
+        }
+    }
+    if (words.empty() || config_path.empty()) {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    const std::string command = words.front();
+    words.erase(words.begin());
+    if (command != "serve" && command != "keys" && command != "reingest") {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    if (command != "keys" && !words.empty()) {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    Config config;
+    std::string error;
+    if (!load_config(config_path, config, command == "serve", &error)) return fail(error);
+    if (command == "serve") return serve(config);
+    if (command == "reingest") return reingest(config);
+    return keys(words, config);
+}
+
+}  // namespace
+}  // namespace sonde::console
+
+int main(int argc, char **argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    return sonde::console::run(argc, argv);
+}

@@ -1,0 +1,60 @@
+#pragma once
+// Where the ingestor puts figures: an interface, so that PostgreSQL can sit beside SQLite
+// (docs/delivery.md#the-ingestor). One apply() is one transaction.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sonde::console {
+
+// One figure, keyed by (base, generation, family, window_kind, window_start, dims). The family
+// and the dims are IngestStore's (plugin/snapshot/ingest.hpp), dims padded with zeros.
+struct FigureRow {
+    std::string base;
+    uint64_t generation = 0;
+    uint32_t family = 0;
+    uint32_t window_kind = 0;
+    int64_t window_start = 0;
+    std::array<uint32_t, 6> dims{};
+    uint32_t window_number = 0;
+    int64_t value = 0;
+    bool suppressed = false;
+    bool rounded = false;
+    int64_t set_unix = 0;
+    std::string label;     // levels
+    std::string bin_low;   // distributions: decimal numbers separated by commas
+    std::string students;  // distributions
+    uint64_t sequence = 0;
+};
+
+// One received snapshot (the console's pages read these).
+struct SnapshotRow {
+    std::string base;
+    uint64_t sequence = 0;
+    uint64_t generation = 0;
+    int64_t created_unix = 0;
+    int64_t received_unix = 0;
+    int64_t applied_unix = 0;
+    uint64_t size = 0;
+    uint64_t figures = 0;
+    std::optional<std::string> coverage;  // not carried by snapshots yet
+    std::string status;                   // applied | unknown_schema | unreadable
+    std::string reason;
+};
+
+class Store {
+  public:
+    virtual ~Store() = default;
+    // Upserts the figures (highest sequence wins per key) and the snapshot rows, atomically.
+    virtual bool apply(const std::vector<SnapshotRow> &snapshots,
+                       const std::vector<FigureRow> &figures, std::string *error) = 0;
+};
+
+// SQLite file, WAL. Creates the schema if needed.
+std::unique_ptr<Store> open_sqlite_store(const std::string &path, std::string *error);
+
+}  // namespace sonde::console
