@@ -4,6 +4,8 @@
 // the slot remembers the handle it was given out with, so a released writer or a closed base
 // never comes back to life when its slot is reused, and a random value is refused.
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -78,6 +80,8 @@ struct SegmentRefs {
     }
 };
 
+struct BaseWorker;  // the base's worker thread (base.cc)
+
 struct BaseState {
     // Read on the hot path.
     std::atomic<bool> recording{false};  // enabled, segment mapped, secret loaded
@@ -87,9 +91,16 @@ struct BaseState {
     std::atomic<const SegmentRefs *> seg{nullptr};  // &refs once the segment is mapped
     std::atomic<int64_t> manual_clock{kSystemClock};
 
-    // Everything below is guarded by `mu` and never touched on the hot path.
-    std::mutex mu;
+    // Guarded by the registry's mutex (base.cc): openings not closed yet, the last one closed
+    // (the worker is shutting the base down), the base's worker and the process it runs in.
     int open_count = 0;
+    bool closing = false;
+    std::shared_ptr<BaseWorker> worker;
+    pid_t worker_pid = 0;
+
+    // Everything below is guarded by `mu`, held by the base's worker while it works on the
+    // base's files, and never touched on the hot path.
+    std::mutex mu;
     std::string base_id, config_dir, shm_dir, config_file;
     uint32_t product = 0;
     shm::Mapping segment;
