@@ -2,6 +2,7 @@
 // keeps each base's calendar numbers current. Nothing here runs on the recording path.
 
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,15 +150,55 @@ bool ensure_segment_locked(BaseState &b) {
     return true;
 }
 
+// The second half of a move to a republished copy (check_segment_file_locked), from the tick
+// after the switch on, once this process's writers have left the old mapping: its leases of
+// the copy are freed, distinct users and gauges merged, and its shared lock on the old file
+// dropped. The process that published the copy then waits until it can lock the old file
+// exclusively (every process that recorded in it has done the same, or died) and adds what was
+// recorded there after the copy (shm::merge_after_copy). `force`: do it now (the base moves
+// again, or closes): what another process records in the old mapping afterwards is lost.
+void settle_moved_from_locked(BaseState &b, bool force) {
+    if (!b.moved_from.valid()) return;
+    const int fd = b.moved_from.fd();
+    if (!b.moved_from_unlocked) {
+        if (b.segment.valid()) {
+            shm::free_copied_leases(b.segment, b.copied_leases, self_identity());
+            shm::merge_marks(b.moved_from, b.segment);
+        }
+        b.copied_leases.clear();
+        if (fd >= 0) ::flock(fd, LOCK_UN);
+        b.moved_from_unlocked = true;
+    }
+    if (!b.republish_copy.empty()) {
+        const bool alone = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (!alone && !force) return;  // another process still records in the old mapping
+        if (b.segment.valid()) shm::merge_after_copy(b.moved_from, b.republish_copy, b.segment);
+        if (alone) ::flock(fd, LOCK_UN);
+        std::vector<uint64_t>().swap(b.republish_copy);
+    }
+    b.moved_from.abandon();
+    b.moved_from_unlocked = false;
+}
+
 // Moves the base to another mapping: writers lease again there (SegmentRefs::serial changes)
 // and inline counters resolve again. The old mapping stays mapped for the life of the process
 // (a writer inside a call still lands on mapped memory). Refs the hot path may be reading are
 // never modified: each switch publishes new ones, kept for the life of the process.
 void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later) {
+    settle_moved_from_locked(b, /*force=*/true);  // a second switch before the first settled
     // Kept (reachable) for the life of the process: a hot-path reader may still hold them.
     b.switched_refs.push_back(std::make_unique<SegmentRefs>());
     SegmentRefs *refs = b.switched_refs.back().get();
     fill_refs(*refs, next);
+    // The rows leased to this process in the copy are those its writers held when the copy was
+    // taken: none of its writers has leased in `next` yet (they see it once refs are stored).
+    b.copied_leases.clear();
+    if (move_rows_later) {
+        const uint64_t self = self_identity();
+        for (uint32_t i = 0; i < refs->row_count; ++i)
+            if (refs->leases[i].owner.load(std::memory_order_acquire) == self)
+                b.copied_leases.push_back(i);
+    }
     shm::Mapping old = std::move(b.segment);
     b.segment = std::move(next);
     b.seg.store(refs, std::memory_order_release);
@@ -166,8 +207,9 @@ void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later
     b.retiring_users.clear();
     b.retiring_students.clear();
     if (move_rows_later) {
-        b.moved_from = std::move(old);  // rows moved at the next tick, once writers left them
+        b.moved_from = std::move(old);  // settled at the next tick, once writers left it
     } else {
+        b.republish_copy.clear();
         old.abandon();
     }
 }
@@ -177,23 +219,21 @@ void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later
 // one is extended back at once (touching its lost pages would be a SIGBUS), set aside as
 // corrupt, and a new generation starts; a path that names another file is attached to.
 void check_segment_file_locked(BaseState &b) {
-    if (b.moved_from.valid()) {  // second half of a republish, one tick later
-        shm::move_rows(b.moved_from, b.segment, self_identity());
-        b.moved_from.abandon();
-    }
+    settle_moved_from_locked(b, /*force=*/false);  // second half of a republish, ticks later
     if (!b.segment.valid()) return;
     const bool faulted = shm::take_sigbus_flag(b.segment);  // truncated, extended back already
     switch (faulted ? shm::FileState::Truncated : shm::check_file(b.segment)) {
         case shm::FileState::Ok:
             return;
         case shm::FileState::Deleted: {
-            shm::OpenResult r = shm::republish(b.segment);
+            shm::OpenResult r = shm::republish(b.segment, &b.republish_copy);
             if (!r.mapping.valid()) {
                 b.last_error = r.error;
                 return;
             }
-            r.mapping.diag()[uint32_t(shm::Diag::SegmentsRecovered)].fetch_add(
-                1, std::memory_order_relaxed);
+            if (r.created)  // counted once, by the process that published the copy
+                r.mapping.diag()[uint32_t(shm::Diag::SegmentsRecovered)].fetch_add(
+                    1, std::memory_order_relaxed);
             switch_segment_locked(b, std::move(r.mapping), true);
             return;
         }
@@ -386,6 +426,12 @@ BaseState *base_slot_locked(const sonde_open_params &p, const std::string &shm_d
 // The last opening of the base is closed: final snapshot, writers released, segment retired,
 // slot ready for another base. The base's worker runs it, b.mu held.
 void shut_base_locked(BaseState &b) {
+    // A republish not settled yet: the other processes get a moment to leave the old mapping.
+    for (int i = 0; i < 40 && b.moved_from.valid(); ++i) {
+        settle_moved_from_locked(b, false);
+        if (b.moved_from.valid()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    settle_moved_from_locked(b, true);
     ship_locked(b, /*final=*/true);  // the snapshot of a clean shutdown
     b.shipper.resign();
     if (b.recording.exchange(false, std::memory_order_seq_cst)) disarm_writers(b);
@@ -405,7 +451,6 @@ void shut_base_locked(BaseState &b) {
         if (fd >= 0) ::close(fd);
     }
     b.refs = SegmentRefs{};
-    b.moved_from.abandon();
     b.retiring_users.clear();
     b.retiring_students.clear();
     b.next_open_retry = 0;

@@ -115,11 +115,14 @@ struct BaseState {
         bool exists = false;
     } seen;  // what the watcher last read
     std::string last_error;
-    // Segment upkeep by the watcher (base.cc): the mapping a republished copy replaced (its
-    // rows are moved at the next tick, once writers left them), and the table entries this
-    // process marked retiring (finished at its next pass).
+    // Segment upkeep by the base's worker (base.cc): the mapping a republished copy replaced
+    // (settled from the next tick on, once writers left it: settle_moved_from_locked), and the
+    // table entries this process marked retiring (finished at its next pass).
     shm::Mapping moved_from;
-    int64_t next_open_retry = 0;  // steady seconds: a refused segment is tried again then
+    bool moved_from_unlocked = false;      // its leases freed, its shared lock dropped
+    std::vector<uint32_t> copied_leases;   // rows leased to this process in the copy
+    std::vector<uint64_t> republish_copy;  // what this process copied, if it published the copy
+    int64_t next_open_retry = 0;           // steady seconds: a refused segment is tried again then
     std::vector<uint32_t> retiring_users, retiring_students;
     ship::Shipper shipper;         // elected per base across processes; see ship/shipper.hpp
     ship::ShipperStats shipped{};  // what was already added to the segment's diagnostics
