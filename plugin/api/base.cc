@@ -226,6 +226,7 @@ void check_segment_file_locked(BaseState &b) {
         case shm::FileState::Ok:
             return;
         case shm::FileState::Deleted: {
+            settle_moved_from_locked(b, /*force=*/true);  // deleted again before it settled
             shm::OpenResult r = shm::republish(b.segment, &b.republish_copy);
             if (!r.mapping.valid()) {
                 b.last_error = r.error;
