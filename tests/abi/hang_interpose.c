@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +17,7 @@ typedef struct __dirstream DIR;
 int access(const char *path, int mode);
 
 enum { kMaxFds = 4096 };
-static volatile char g_marked_fd[kMaxFds];
+static atomic_char g_marked_fd[kMaxFds]; /* descriptors opened on a marked path */
 
 static void *real(const char *name) { return dlsym(RTLD_NEXT, name); }
 
@@ -50,10 +51,12 @@ static void on_path(const char *path) {
     if (matches(path)) hang();
 }
 static void on_fd(int fd) {
-    if (fd >= 0 && fd < kMaxFds && g_marked_fd[fd]) hang();
+    if (fd >= 0 && fd < kMaxFds && atomic_load_explicit(&g_marked_fd[fd], memory_order_relaxed))
+        hang();
 }
 static int opened(const char *path, int fd) {
-    if (fd >= 0 && fd < kMaxFds) g_marked_fd[fd] = (char)matches(path);
+    if (fd >= 0 && fd < kMaxFds)
+        atomic_store_explicit(&g_marked_fd[fd], (char)matches(path), memory_order_relaxed);
     return fd;
 }
 
@@ -109,6 +112,6 @@ long read(int fd, void *buf, unsigned long n) {
     return ((long (*)(int, void *, unsigned long))real("read"))(fd, buf, n);
 }
 int close(int fd) {
-    if (fd >= 0 && fd < kMaxFds) g_marked_fd[fd] = 0;
+    if (fd >= 0 && fd < kMaxFds) atomic_store_explicit(&g_marked_fd[fd], 0, memory_order_relaxed);
     return ((int (*)(int))real("close"))(fd);
 }
