@@ -241,7 +241,7 @@ inline int record_connection(Writer &w, Route r, std::atomic<int64_t> *cells, ui
     BaseState &b = *w.base.load(std::memory_order_relaxed);
     const uint32_t cell = catalog::connection_cell(profile, medium, access);
     add_routed(r, cells[cell], 1);
-    const SegmentRefs &seg = *b.seg.load(std::memory_order_relaxed);
+    const SegmentRefs &seg = *b.seg.load(std::memory_order_acquire);  // refs published by a switch
     shm::UserEntry *e = tables::find_or_insert(seg.users, seg.user_slots, token);
     if (SONDE_UNLIKELY(!e)) return count_diag(&b, shm::Diag::UsersTableFull, SONDE_E_FULL);
     const uint64_t stamps = b.stamps.load(std::memory_order_relaxed);
@@ -320,7 +320,7 @@ int api_student(sonde_writer *handle, uint32_t tally, const void *student_key,
     add_routed(r, cells[info.first + (info.per_level ? level : 0)], delta);
     if (info.slot < 0) return SONDE_OK;  // counted per level only, no per-student distribution
 
-    const SegmentRefs &seg = *b.seg.load(std::memory_order_relaxed);
+    const SegmentRefs &seg = *b.seg.load(std::memory_order_acquire);  // refs published by a switch
     shm::StudentEntry *e = tables::find_or_insert(seg.students, seg.student_slots,
                                                   hash_key(b, student_key, student_key_len));
     if (SONDE_UNLIKELY(!e)) return count_diag(&b, shm::Diag::StudentsTableFull, SONDE_E_FULL);

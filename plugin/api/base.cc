@@ -2,6 +2,7 @@
 // keeps each base's calendar numbers current. Nothing here runs on the recording path.
 
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,19 +37,31 @@ uintptr_t new_handle(uint32_t index) noexcept {
     return (gen << kIndexBits) | (uintptr_t(index) + 1);
 }
 
-namespace {
-
-// All of this outlives static destruction (see Immortal): the watcher may still run at exit.
-struct Watcher {
-    std::mutex registry_mu;  // guards opening/closing and the watcher's lifetime
+// Each live base has its own worker thread for everything that touches files (configuration,
+// keys, segment upkeep, spool, shipper): a file that hangs (a network share that stops
+// answering: an open, stat, read or fsync that blocks for minutes, which O_NONBLOCK does not
+// prevent) stalls only the base whose file it is. The control block is shared with the thread
+// (shared_ptr): a worker that close gave up on (bounded wait) still finds it when it wakes up,
+// and the BaseState it works on is immortal storage whose slot is not reused before the worker
+// has finished the base's shutdown.
+struct BaseWorker {
     std::mutex mu;
     std::condition_variable cv;
+    bool stop = false;   // close asked for the base's shutdown
+    bool ready = false;  // the first configuration read is done (open waits for it, bounded)
+    bool done = false;   // the shutdown is done: the slot is free, the thread is leaving
     std::thread *thread = nullptr;
-    pid_t thread_pid = 0;  // a forked child inherits the pointer but not the thread
-    bool stop = false;
-    int open_bases = 0;
+};
+
+namespace {
+
+// Process-wide bookkeeping; outlives static destruction (see Immortal): workers may still run
+// at exit.
+struct Registry {
+    std::mutex registry_mu;  // guards opening/closing: BaseState::open_count, closing, worker
     // Segments of closed bases, unmapped after a grace period: a thread that was inside a
-    // recording call when the base closed still lands on mapped memory (registry_mu).
+    // recording call when the base closed still lands on mapped memory (retired_mu, a leaf).
+    std::mutex retired_mu;
     struct Retired {
         void *address;
         size_t size;
@@ -56,10 +69,15 @@ struct Watcher {
     };
     std::vector<Retired> retired;
 };
-Immortal<Watcher> g_watch;
+Immortal<Registry> g_watch;
 constexpr auto kUnmapGrace = std::chrono::seconds(60);
+// How long base_open waits for the base's first configuration read, and base_close for the
+// final snapshot, before leaving the worker to finish on its own (a file that hangs).
+constexpr auto kOpenWait = std::chrono::seconds(2);
+constexpr auto kCloseWait = std::chrono::seconds(3);
 
-void unmap_retired_locked(bool all) {
+void unmap_retired(bool all) {
+    std::lock_guard lock(g_watch->retired_mu);
     const auto now = std::chrono::steady_clock::now();
     auto &r = g_watch->retired;
     for (size_t i = 0; i < r.size();) {
@@ -132,15 +150,55 @@ bool ensure_segment_locked(BaseState &b) {
     return true;
 }
 
+// The second half of a move to a republished copy (check_segment_file_locked), from the tick
+// after the switch on, once this process's writers have left the old mapping: its leases of
+// the copy are freed, distinct users and gauges merged, and its shared lock on the old file
+// dropped. The process that published the copy then waits until it can lock the old file
+// exclusively (every process that recorded in it has done the same, or died) and adds what was
+// recorded there after the copy (shm::merge_after_copy). `force`: do it now (the base moves
+// again, or closes): what another process records in the old mapping afterwards is lost.
+void settle_moved_from_locked(BaseState &b, bool force) {
+    if (!b.moved_from.valid()) return;
+    const int fd = b.moved_from.fd();
+    if (!b.moved_from_unlocked) {
+        if (b.segment.valid()) {
+            shm::free_copied_leases(b.segment, b.copied_leases, self_identity());
+            shm::merge_marks(b.moved_from, b.segment);
+        }
+        b.copied_leases.clear();
+        if (fd >= 0) ::flock(fd, LOCK_UN);
+        b.moved_from_unlocked = true;
+    }
+    if (!b.republish_copy.empty()) {
+        const bool alone = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (!alone && !force) return;  // another process still records in the old mapping
+        if (b.segment.valid()) shm::merge_after_copy(b.moved_from, b.republish_copy, b.segment);
+        if (alone) ::flock(fd, LOCK_UN);
+        std::vector<uint64_t>().swap(b.republish_copy);
+    }
+    b.moved_from.abandon();
+    b.moved_from_unlocked = false;
+}
+
 // Moves the base to another mapping: writers lease again there (SegmentRefs::serial changes)
 // and inline counters resolve again. The old mapping stays mapped for the life of the process
 // (a writer inside a call still lands on mapped memory). Refs the hot path may be reading are
 // never modified: each switch publishes new ones, kept for the life of the process.
 void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later) {
+    settle_moved_from_locked(b, /*force=*/true);  // a second switch before the first settled
     // Kept (reachable) for the life of the process: a hot-path reader may still hold them.
     b.switched_refs.push_back(std::make_unique<SegmentRefs>());
     SegmentRefs *refs = b.switched_refs.back().get();
     fill_refs(*refs, next);
+    // The rows leased to this process in the copy are those its writers held when the copy was
+    // taken: none of its writers has leased in `next` yet (they see it once refs are stored).
+    b.copied_leases.clear();
+    if (move_rows_later) {
+        const uint64_t self = self_identity();
+        for (uint32_t i = 0; i < refs->row_count; ++i)
+            if (refs->leases[i].owner.load(std::memory_order_acquire) == self)
+                b.copied_leases.push_back(i);
+    }
     shm::Mapping old = std::move(b.segment);
     b.segment = std::move(next);
     b.seg.store(refs, std::memory_order_release);
@@ -149,8 +207,9 @@ void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later
     b.retiring_users.clear();
     b.retiring_students.clear();
     if (move_rows_later) {
-        b.moved_from = std::move(old);  // rows moved at the next tick, once writers left them
+        b.moved_from = std::move(old);  // settled at the next tick, once writers left it
     } else {
+        b.republish_copy.clear();
         old.abandon();
     }
 }
@@ -160,23 +219,22 @@ void switch_segment_locked(BaseState &b, shm::Mapping next, bool move_rows_later
 // one is extended back at once (touching its lost pages would be a SIGBUS), set aside as
 // corrupt, and a new generation starts; a path that names another file is attached to.
 void check_segment_file_locked(BaseState &b) {
-    if (b.moved_from.valid()) {  // second half of a republish, one tick later
-        shm::move_rows(b.moved_from, b.segment, self_identity());
-        b.moved_from.abandon();
-    }
+    settle_moved_from_locked(b, /*force=*/false);  // second half of a republish, ticks later
     if (!b.segment.valid()) return;
     const bool faulted = shm::take_sigbus_flag(b.segment);  // truncated, extended back already
     switch (faulted ? shm::FileState::Truncated : shm::check_file(b.segment)) {
         case shm::FileState::Ok:
             return;
         case shm::FileState::Deleted: {
-            shm::OpenResult r = shm::republish(b.segment);
+            settle_moved_from_locked(b, /*force=*/true);  // deleted again before it settled
+            shm::OpenResult r = shm::republish(b.segment, &b.republish_copy);
             if (!r.mapping.valid()) {
                 b.last_error = r.error;
                 return;
             }
-            r.mapping.diag()[uint32_t(shm::Diag::SegmentsRecovered)].fetch_add(
-                1, std::memory_order_relaxed);
+            if (r.created)  // counted once, by the process that published the copy
+                r.mapping.diag()[uint32_t(shm::Diag::SegmentsRecovered)].fetch_add(
+                    1, std::memory_order_relaxed);
             switch_segment_locked(b, std::move(r.mapping), true);
             return;
         }
@@ -321,37 +379,6 @@ void ship_locked(BaseState &b, bool final) {
     b.shipped = now;
 }
 
-void watch_loop() {
-    using namespace std::chrono_literals;
-    auto next_config_check = std::chrono::steady_clock::now();
-    std::unique_lock lock(g_watch->mu);
-    while (!g_watch->stop) {
-        g_watch->cv.wait_for(lock, 200ms);
-        if (g_watch->stop) break;
-        lock.unlock();
-        const bool check_config = std::chrono::steady_clock::now() >= next_config_check;
-        if (check_config) next_config_check = std::chrono::steady_clock::now() + 1s;
-        for (uint32_t i = 0; i < kMaxBases; ++i) {
-            BaseState &b = g_bases[i];
-            if (!b.live.load(std::memory_order_acquire)) continue;
-            std::lock_guard guard(b.mu);
-            if (!b.live.load(std::memory_order_relaxed)) continue;
-            if (check_config) {
-                refresh_locked(b);
-                retry_segment_locked(b);
-                check_segment_file_locked(b);
-                reclaim_dead_rows_locked(b);
-                reclaim_entries_locked(b);
-            } else {
-                update_stamps_locked(b);
-            }
-            if (b.manual_clock.load(std::memory_order_relaxed) == kSystemClock)
-                ship_locked(b, false);
-        }
-        lock.lock();
-    }
-}
-
 }  // namespace
 
 int64_t base_now(const BaseState &b) noexcept {
@@ -376,13 +403,16 @@ Opening *free_opening_locked() {
 }
 
 // The base's slot: the one already open for the same base, else an unused one (a closed
-// base's slot is reused); registry_mu held.
+// base's slot is reused once its worker has finished the shutdown); registry_mu held. A base
+// being closed is not joined again: its worker may be stuck on a file, and the new opening
+// gets a slot (and a worker) of its own.
 BaseState *base_slot_locked(const sonde_open_params &p, const std::string &shm_dir, bool *live) {
     BaseState *unused = nullptr;
     for (uint32_t i = 0; i < kMaxBases; ++i) {
         BaseState &b = g_bases[i];
-        if (b.live.load(std::memory_order_relaxed)) {
-            if (b.base_id == p.base_id && b.shm_dir == shm_dir && b.config_dir == p.config_dir) {
+        if (b.live.load(std::memory_order_acquire)) {
+            if (!b.closing && b.base_id == p.base_id && b.shm_dir == shm_dir &&
+                b.config_dir == p.config_dir) {
                 *live = true;
                 return &b;
             }
@@ -394,32 +424,15 @@ BaseState *base_slot_locked(const sonde_open_params &p, const std::string &shm_d
     return unused;
 }
 
-void start_watcher_locked() {
-    if (g_watch->open_bases++ == 0 || g_watch->thread_pid != ::getpid()) {
-        std::lock_guard lock(g_watch->mu);
-        g_watch->stop = false;
-        g_watch->thread = new std::thread(watch_loop);
-        g_watch->thread_pid = ::getpid();
-    }
-}
-
-void stop_watcher_locked() {
-    if (--g_watch->open_bases != 0) return;
-    {
-        std::lock_guard lock(g_watch->mu);
-        g_watch->stop = true;
-    }
-    g_watch->cv.notify_all();
-    if (g_watch->thread_pid == ::getpid()) {
-        g_watch->thread->join();
-        delete g_watch->thread;
-    }
-    g_watch->thread = nullptr;
-}
-
 // The last opening of the base is closed: final snapshot, writers released, segment retired,
-// slot ready for another base. registry_mu and b.mu held.
+// slot ready for another base. The base's worker runs it, b.mu held.
 void shut_base_locked(BaseState &b) {
+    // A republish not settled yet: the other processes get a moment to leave the old mapping.
+    for (int i = 0; i < 40 && b.moved_from.valid(); ++i) {
+        settle_moved_from_locked(b, false);
+        if (b.moved_from.valid()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    settle_moved_from_locked(b, true);
     ship_locked(b, /*final=*/true);  // the snapshot of a clean shutdown
     b.shipper.resign();
     if (b.recording.exchange(false, std::memory_order_seq_cst)) disarm_writers(b);
@@ -429,14 +442,16 @@ void shut_base_locked(BaseState &b) {
             release_writer(w);
     b.seg.store(nullptr, std::memory_order_release);
     if (b.segment.valid()) {
-        g_watch->retired.push_back({&b.segment.header(), size_t(b.segment.size()),
-                                    std::chrono::steady_clock::now() + kUnmapGrace});
+        {
+            std::lock_guard lock(g_watch->retired_mu);
+            g_watch->retired.push_back({&b.segment.header(), size_t(b.segment.size()),
+                                        std::chrono::steady_clock::now() + kUnmapGrace});
+        }
         const int fd = b.segment.fd();
-        b.segment.leak();  // unmapped by unmap_retired_locked; the descriptor goes now
+        b.segment.leak();  // unmapped by unmap_retired; the descriptor goes now
         if (fd >= 0) ::close(fd);
     }
     b.refs = SegmentRefs{};
-    b.moved_from.abandon();
     b.retiring_users.clear();
     b.retiring_students.clear();
     b.next_open_retry = 0;
@@ -447,6 +462,88 @@ void shut_base_locked(BaseState &b) {
     b.live.store(0, std::memory_order_release);
 }
 
+// The base's worker: its first configuration read, then every 200 ms its calendar numbers and
+// shipper step, every second its configuration, segment file, dead rows and table entries;
+// at close the shutdown. Only this base's files are touched here.
+void worker_loop(BaseState *base, std::shared_ptr<BaseWorker> self) {
+    using namespace std::chrono_literals;
+    BaseState &b = *base;
+    ::pthread_setname_np(::pthread_self(), "sonde-base");
+    {
+        std::lock_guard guard(b.mu);
+        refresh_locked(b);
+    }
+    {
+        std::lock_guard lock(self->mu);
+        self->ready = true;
+    }
+    self->cv.notify_all();
+    auto next_config_check = std::chrono::steady_clock::now() + 1s;
+    for (;;) {
+        {
+            std::unique_lock lock(self->mu);
+            if (self->cv.wait_for(lock, 200ms, [&] { return self->stop; })) break;
+        }
+        const bool check_config = std::chrono::steady_clock::now() >= next_config_check;
+        if (check_config) next_config_check = std::chrono::steady_clock::now() + 1s;
+        std::lock_guard guard(b.mu);
+        if (check_config) {
+            refresh_locked(b);
+            retry_segment_locked(b);
+            check_segment_file_locked(b);
+            reclaim_dead_rows_locked(b);
+            reclaim_entries_locked(b);
+        } else {
+            update_stamps_locked(b);
+        }
+        if (b.manual_clock.load(std::memory_order_relaxed) == kSystemClock) ship_locked(b, false);
+    }
+    {
+        std::lock_guard guard(b.mu);
+        shut_base_locked(b);
+    }
+    {
+        std::lock_guard lock(self->mu);
+        self->done = true;
+    }
+    self->cv.notify_all();
+}
+
+// Starts the base's worker; registry_mu held. Also in a forked child, which inherits the
+// parent's bases but not their threads (the parent's control block is left alone: its thread
+// object belongs to the parent).
+void start_worker_locked(BaseState &b) {
+    auto w = std::make_shared<BaseWorker>();
+    w->thread = new std::thread(worker_loop, &b, w);
+    b.worker = std::move(w);
+    b.worker_pid = ::getpid();
+}
+
+// Waits for the worker's flag until `limit`; then joins the thread if it is done, else leaves
+// it to finish on its own (it keeps its control block; the base's slot stays taken until then).
+bool wait_worker(BaseWorker &w, bool BaseWorker::*flag, std::chrono::steady_clock::duration limit,
+                 bool join) {
+    bool reached = false;
+    {
+        std::unique_lock lock(w.mu);
+        reached = w.cv.wait_for(lock, limit, [&] { return w.*flag; });
+    }
+    if (!join) return reached;
+    std::thread *t = nullptr;
+    {
+        std::lock_guard lock(w.mu);
+        std::swap(t, w.thread);
+    }
+    if (t) {
+        if (reached)
+            t->join();
+        else
+            t->detach();
+        delete t;
+    }
+    return reached;
+}
+
 }  // namespace
 
 int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
@@ -455,40 +552,51 @@ int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
         static std::once_flag fork_handler;
         std::call_once(fork_handler,
                        [] { ::pthread_atfork(nullptr, nullptr, after_fork_in_child); });
-        std::lock_guard registry(g_watch->registry_mu);
-        unmap_retired_locked(false);
-        const std::string shm_dir = p.shm_dir ? p.shm_dir : shm::default_segment_dir();
-        Opening *opening = free_opening_locked();
-        bool live = false;
-        BaseState *slot = base_slot_locked(p, shm_dir, &live);
-        if (!opening || !slot) return SONDE_E_NOMEM;
-        if (live) {
-            std::lock_guard guard(slot->mu);
-            ++slot->open_count;
-        } else {
-            self_identity();  // cache the process identity now: leasing later needs no syscall
-            std::lock_guard guard(slot->mu);
-            slot->base_id = p.base_id;
-            slot->config_dir = p.config_dir;
-            slot->shm_dir = shm_dir;
-            slot->config_file = config_path(slot->config_dir, slot->base_id);
-            slot->product = p.product;
-            slot->open_count = 1;
-            slot->config = BaseConfig{};
-            slot->tz = time::TimeZone::load(slot->config.timezone, nullptr);
-            if (!slot->tz) slot->tz = time::TimeZone::utc();
-            slot->seen = {};
-            slot->seen.mtime_ns = -2;  // force the first read
-            slot->manual_clock.store(kSystemClock, std::memory_order_relaxed);
-            slot->stamps.store(0, std::memory_order_relaxed);
-            refresh_locked(*slot);
-            slot->live.store(1, std::memory_order_release);
-            start_watcher_locked();
+        unmap_retired(false);
+        std::shared_ptr<BaseWorker> started;
+        {
+            std::lock_guard registry(g_watch->registry_mu);
+            const std::string shm_dir = p.shm_dir ? p.shm_dir : shm::default_segment_dir();
+            Opening *opening = free_opening_locked();
+            bool live = false;
+            BaseState *slot = base_slot_locked(p, shm_dir, &live);
+            if (!opening || !slot) return SONDE_E_NOMEM;
+            if (live) {
+                ++slot->open_count;
+                if (slot->worker_pid != ::getpid()) start_worker_locked(*slot);  // forked child
+            } else {
+                self_identity();  // cache the process identity now: leasing later needs no syscall
+                {
+                    // The slot's previous worker released b.mu when it finished its shutdown.
+                    std::lock_guard guard(slot->mu);
+                    slot->base_id = p.base_id;
+                    slot->config_dir = p.config_dir;
+                    slot->shm_dir = shm_dir;
+                    slot->config_file = config_path(slot->config_dir, slot->base_id);
+                    slot->product = p.product;
+                    slot->config = BaseConfig{};
+                    slot->tz = time::TimeZone::load(slot->config.timezone, nullptr);
+                    if (!slot->tz) slot->tz = time::TimeZone::utc();
+                    slot->seen = {};
+                    slot->seen.mtime_ns = -2;  // force the first read
+                    slot->manual_clock.store(kSystemClock, std::memory_order_relaxed);
+                    slot->stamps.store(0, std::memory_order_relaxed);
+                }
+                slot->open_count = 1;
+                slot->closing = false;
+                slot->live.store(1, std::memory_order_release);
+                start_worker_locked(*slot);  // reads the configuration first
+                started = slot->worker;
+            }
+            opening->base = slot;
+            const uintptr_t h = new_handle(uint32_t(opening - g_openings));
+            opening->handle.store(h, std::memory_order_release);
+            *handle = h;
         }
-        opening->base = slot;
-        const uintptr_t h = new_handle(uint32_t(opening - g_openings));
-        opening->handle.store(h, std::memory_order_release);
-        *handle = h;
+        // A new base records from the first call if its configuration says so: wait for the
+        // worker's first read, but never longer than kOpenWait (a configuration file that
+        // hangs: the base then starts disabled and the worker applies the file when it answers).
+        if (started) wait_worker(*started, &BaseWorker::ready, kOpenWait, false);
         return SONDE_OK;
     } catch (...) {
         return SONDE_E_NOMEM;
@@ -497,21 +605,33 @@ int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
 
 int close_opening(Opening &o) noexcept {
     try {
-        std::lock_guard registry(g_watch->registry_mu);
-        const uintptr_t h = o.handle.exchange(0, std::memory_order_acq_rel);
-        if (h == 0) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);  // raced
-        BaseState &b = *o.base;
-        const uint16_t index = uint16_t(&o - g_openings);
-        for (Writer &w : g_writers)  // this opening's writers, whichever thread has them
-            if (w.handle.load(std::memory_order_acquire) != 0 && w.opening == index &&
-                w.base.load(std::memory_order_relaxed) == &b)
-                release_writer(w);
+        std::shared_ptr<BaseWorker> worker;
         {
-            std::lock_guard guard(b.mu);
-            if (--b.open_count == 0) shut_base_locked(b);
+            std::lock_guard registry(g_watch->registry_mu);
+            const uintptr_t h = o.handle.exchange(0, std::memory_order_acq_rel);
+            if (h == 0) return count_diag(nullptr, shm::Diag::BadHandle, SONDE_E_HANDLE);  // raced
+            BaseState &b = *o.base;
+            const uint16_t index = uint16_t(&o - g_openings);
+            for (Writer &w : g_writers)  // this opening's writers, whichever thread has them
+                if (w.handle.load(std::memory_order_acquire) != 0 && w.opening == index &&
+                    w.base.load(std::memory_order_relaxed) == &b)
+                    release_writer(w);
+            if (--b.open_count == 0) {
+                b.closing = true;
+                if (b.worker_pid != ::getpid()) start_worker_locked(b);  // forked child
+                worker = b.worker;
+                {
+                    std::lock_guard lock(worker->mu);
+                    worker->stop = true;
+                }
+                worker->cv.notify_all();
+            }
         }
-        if (!b.live.load(std::memory_order_relaxed)) stop_watcher_locked();
-        unmap_retired_locked(false);
+        // The worker ships the final snapshot and frees the slot. A worker stuck on a file is
+        // not waited for past kCloseWait: the host goes on, and the worker finishes the
+        // shutdown when the file answers (the slot stays taken until then).
+        if (worker) wait_worker(*worker, &BaseWorker::done, kCloseWait, true);
+        unmap_retired(false);
         return SONDE_OK;
     } catch (...) {
         return SONDE_E_INTERNAL;

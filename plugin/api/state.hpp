@@ -4,6 +4,8 @@
 // the slot remembers the handle it was given out with, so a released writer or a closed base
 // never comes back to life when its slot is reused, and a random value is refused.
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -78,6 +80,8 @@ struct SegmentRefs {
     }
 };
 
+struct BaseWorker;  // the base's worker thread (base.cc)
+
 struct BaseState {
     // Read on the hot path.
     std::atomic<bool> recording{false};  // enabled, segment mapped, secret loaded
@@ -87,9 +91,16 @@ struct BaseState {
     std::atomic<const SegmentRefs *> seg{nullptr};  // &refs once the segment is mapped
     std::atomic<int64_t> manual_clock{kSystemClock};
 
-    // Everything below is guarded by `mu` and never touched on the hot path.
-    std::mutex mu;
+    // Guarded by the registry's mutex (base.cc): openings not closed yet, the last one closed
+    // (the worker is shutting the base down), the base's worker and the process it runs in.
     int open_count = 0;
+    bool closing = false;
+    std::shared_ptr<BaseWorker> worker;
+    pid_t worker_pid = 0;
+
+    // Everything below is guarded by `mu`, held by the base's worker while it works on the
+    // base's files, and never touched on the hot path.
+    std::mutex mu;
     std::string base_id, config_dir, shm_dir, config_file;
     uint32_t product = 0;
     shm::Mapping segment;
@@ -104,11 +115,14 @@ struct BaseState {
         bool exists = false;
     } seen;  // what the watcher last read
     std::string last_error;
-    // Segment upkeep by the watcher (base.cc): the mapping a republished copy replaced (its
-    // rows are moved at the next tick, once writers left them), and the table entries this
-    // process marked retiring (finished at its next pass).
+    // Segment upkeep by the base's worker (base.cc): the mapping a republished copy replaced
+    // (settled from the next tick on, once writers left it: settle_moved_from_locked), and the
+    // table entries this process marked retiring (finished at its next pass).
     shm::Mapping moved_from;
-    int64_t next_open_retry = 0;  // steady seconds: a refused segment is tried again then
+    bool moved_from_unlocked = false;      // its leases freed, its shared lock dropped
+    std::vector<uint32_t> copied_leases;   // rows leased to this process in the copy
+    std::vector<uint64_t> republish_copy;  // what this process copied, if it published the copy
+    int64_t next_open_retry = 0;           // steady seconds: a refused segment is tried again then
     std::vector<uint32_t> retiring_users, retiring_students;
     ship::Shipper shipper;         // elected per base across processes; see ship/shipper.hpp
     ship::ShipperStats shipped{};  // what was already added to the segment's diagnostics

@@ -139,7 +139,8 @@ void emit_differences(snapshot::Snapshot &s, const WindowId &w, bool open,
 // attributed late, never lost), then the open hour up to the live totals.
 void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &open,
                 const std::vector<int64_t> &live, BuildStats &stats) {
-    static const std::vector<CellMeaning> meaning = hour_cell_meanings();
+    // Never destroyed: a base worker may still run during static destruction at exit.
+    static const std::vector<CellMeaning> &meaning = *new std::vector(hour_cell_meanings());
     std::vector<int64_t> live_hour(shm::kHourCells), start, next;
     shm::hour_cells_from(live.data(), live_hour.data());
     const int64_t oldest = open.hour.start - int64_t(shm::kHourLatchSlots - 1) * 3600;
@@ -183,7 +184,8 @@ void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &ope
 // The open window (live totals minus its latch) and the closed one (two latches).
 void emit_period(snapshot::Snapshot &s, const BuildRequest &r, const WindowId &open,
                  const std::vector<int64_t> &live) {
-    static const std::vector<CellMeaning> meaning = full_cell_meanings();
+    static const std::vector<CellMeaning> &meaning =
+        *new std::vector(full_cell_meanings());  // immortal
     std::vector<int64_t> open_latch, closed_latch;
     if (!read_latch(r.view->mapping(), open, open_latch)) return;
     emit_differences(s, open, true, live, open_latch, meaning);

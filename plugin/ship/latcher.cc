@@ -11,7 +11,8 @@ int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now
     const int64_t created = segment.layout().creator_start_unix_ns / 1000000000;
     int64_t hour_cells[shm::kHourCells];
     shm::hour_cells_from(totals.data(), hour_cells);
-    static const std::vector<int64_t> zeros(catalog::kCounterCells, 0);
+    // Never destroyed: a base worker may still run during static destruction at exit.
+    static const std::vector<int64_t> &zeros = *new std::vector<int64_t>(catalog::kCounterCells, 0);
     int written = 0;
     for (const WindowId *w : {&open.hour, &open.day, &open.month, &open.school_year}) {
         shm::LatchRef slot = shm::latch_slot(segment, w->kind, w->number);

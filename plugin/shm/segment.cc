@@ -632,8 +632,9 @@ FileState check_file(const Mapping &m) noexcept {
     return FileState::Ok;
 }
 
-OpenResult republish(const Mapping &live) {
+OpenResult republish(const Mapping &live, std::vector<uint64_t> *copy) {
     const std::string &path = live.path();
+    if (copy) copy->clear();
     for (int attempt = 0; attempt < 4; ++attempt) {
         // Another process may have published the copy already: attach to it if it is ours.
         OpenResult existing = attach_segment(path, Access::ReadWrite);
@@ -647,37 +648,45 @@ OpenResult republish(const Mapping &live) {
             return r;
         }
         bool lost_race = false;
+        if (copy) copy->assign(live.size() / 8, 0);
         OpenResult c = make_and_publish(
             path, live.size(),
             [&](void *base) {
-                // Word by word: the live segment keeps changing under the copy (atomics).
+                // Word by word: the live segment keeps changing under the copy (atomics). The
+                // publisher keeps what it copied: merge_after_copy adds what was recorded in
+                // the live mapping after it.
                 const auto *from = reinterpret_cast<const std::atomic<uint64_t> *>(&live.header());
                 auto *to = static_cast<uint64_t *>(base);
-                for (uint64_t i = 0; i < live.size() / 8; ++i)
+                for (uint64_t i = 0; i < live.size() / 8; ++i) {
                     to[i] = from[i].load(std::memory_order_relaxed);
+                    if (copy) (*copy)[i] = to[i];
+                }
             },
             lost_race);
-        if (!lost_race) return c;
+        if (!lost_race) {
+            if (!c.mapping.valid() && copy) copy->clear();
+            return c;
+        }
+        if (copy) copy->clear();
     }
     OpenResult r;
     r.error = "could not republish " + path;
     return r;
 }
 
-uint32_t move_rows(const Mapping &from, const Mapping &to, uint64_t self) noexcept {
-    uint32_t moved = 0;
-    const uint32_t rows = std::min(from.layout().row_count, to.layout().row_count);
-    for (uint32_t i = 0; i < rows; ++i) {
-        if (from.leases()[i].owner.load(std::memory_order_acquire) != self) continue;
-        if (to.leases()[i].owner.load(std::memory_order_acquire) != self) continue;
-        const std::atomic<int64_t> *src = from.row(i);
-        std::atomic<int64_t> *dst = to.row(i);
-        for (uint32_t c = 0; c < catalog::kCounterCells; ++c)
-            dst[c].store(src[c].load(std::memory_order_relaxed), std::memory_order_relaxed);
+uint32_t free_copied_leases(const Mapping &to, const std::vector<uint32_t> &rows,
+                            uint64_t self) noexcept {
+    uint32_t freed = 0;
+    for (const uint32_t i : rows) {
+        if (i >= to.layout().row_count) continue;
         uint64_t expected = self;
-        to.leases()[i].owner.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
-        ++moved;
+        freed +=
+            to.leases()[i].owner.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
     }
+    return freed;
+}
+
+void merge_marks(const Mapping &from, const Mapping &to) noexcept {
     // Distinct users marked in the old table after the copy: marks are a union, so every
     // process may merge them all, any number of times. Gauges set since: the later one wins.
     if (from.layout().user_slots == to.layout().user_slots) {
@@ -707,7 +716,65 @@ uint32_t move_rows(const Mapping &from, const Mapping &to, uint64_t self) noexce
                !to.gauges()[g].compare_exchange_weak(theirs, mine, std::memory_order_relaxed)) {
         }
     }
-    return moved;
+}
+
+void merge_after_copy(const Mapping &from, const std::vector<uint64_t> &copy,
+                      const Mapping &to) noexcept {
+    const Layout &l = from.layout();
+    if (copy.size() != from.size() / 8 || to.size() != from.size() ||
+        to.layout().row_count != l.row_count || to.layout().student_slots != l.student_slots)
+        return;
+    const char *origin = reinterpret_cast<const char *>(&from.header());
+    auto copied = [&](const void *word) {
+        return copy[uint64_t(static_cast<const char *>(word) - origin) / 8];
+    };
+    // Counters: what every row and the shared row gained in the old mapping after the copy,
+    // whoever recorded it (a row leased, released or taken back since alike), goes to the
+    // new shared row; the copy's values stay where they are.
+    for (uint32_t c = 0; c < catalog::kCounterCells; ++c) {
+        int64_t gained = 0;
+        for (uint32_t i = 0; i <= l.row_count; ++i) {
+            const std::atomic<int64_t> &cell =
+                i < l.row_count ? from.row(i)[c] : from.shared_row()[c];
+            gained += int64_t(uint64_t(cell.load(std::memory_order_relaxed)) - copied(&cell));
+        }
+        if (gained) to.shared_row()[c].fetch_add(gained, std::memory_order_relaxed);
+    }
+    // Student tallies: per entry of the old table, what its words gained since the copy (the
+    // whole count if the entry or its school year is newer than the copy). Tally words are 32
+    // bits, two to a copied word.
+    auto copied32 = [&](const std::atomic<uint32_t> &word) {
+        const auto offset = uint64_t(reinterpret_cast<const char *>(&word) - origin);
+        return uint32_t(copy[offset / 8] >> (offset % 8 * 8));
+    };
+    for (uint32_t i = 0; i < l.student_slots; ++i) {
+        const StudentEntry &e = from.students()[i];
+        const uint64_t key = e.key.load(std::memory_order_acquire);
+        if (!tables::live_key(key)) continue;
+        const bool same_entry = copied(&e.key) == key;
+        StudentEntry *into = nullptr;
+        for (uint32_t p = 0; p < 2; ++p) {
+            const uint32_t lw = e.level[p].load(std::memory_order_relaxed);
+            if (lw == 0) continue;
+            const uint32_t year = lw >> 16;
+            for (uint32_t t = 0; t < catalog::kTallySlots; ++t) {
+                const uint32_t now = e.tally[p][t].load(std::memory_order_relaxed);
+                if (!tally_is_year(now, year)) continue;
+                const uint32_t then = same_entry ? copied32(e.tally[p][t]) : 0;
+                const int64_t gained =
+                    int64_t(tally_count(now)) - (tally_is_year(then, year) ? tally_count(then) : 0);
+                if (!gained) continue;
+                if (!into && !(into = tables::find_or_insert(to.students(), l.student_slots, key)))
+                    break;
+                uint32_t level = into->level[p].load(std::memory_order_relaxed);
+                while ((level >> 16) < year && !into->level[p].compare_exchange_weak(
+                                                   level, lw, std::memory_order_relaxed)) {
+                }
+                tables::add_tally(into->tally[p][t], year, gained);
+            }
+        }
+    }
+    merge_marks(from, to);
 }
 
 }  // namespace sonde::shm

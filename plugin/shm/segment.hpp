@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "shm/layout.hpp"
 
@@ -134,9 +135,12 @@ enum class FileState { Ok, Deleted, Truncated, Replaced };
 FileState check_file(const Mapping &m) noexcept;
 
 // The file of a live mapping was deleted: publishes a copy of its current contents (same
-// generation) at the path, or attaches to the copy another process published first. The
-// caller moves its writers over and then copies its own rows again (move_rows).
-OpenResult republish(const Mapping &live);
+// generation) at the path, or attaches to the copy another process published first. When this
+// process published it, `copy` (if given) receives the words it copied, else it is emptied.
+// Every process then moves its writers over (free_copied_leases, merge_marks); the publisher,
+// once no process records in the old mapping any more, adds what was recorded there after the
+// copy (merge_after_copy).
+OpenResult republish(const Mapping &live, std::vector<uint64_t> *copy = nullptr);
 
 // SIGBUS guard. Every file mapping of a segment in this process is registered; the plugin
 // installs a SIGBUS handler (chained to any previous one) that, for a fault inside a
@@ -148,11 +152,19 @@ void install_sigbus_guard() noexcept;
 // True once if a fault was absorbed in the mapping since the last call.
 bool take_sigbus_flag(const Mapping &m) noexcept;
 
-// After a republish: the rows this process leased in `from` (identity `self`) get their final
-// values in `to`, where nobody else can have written them, and are freed there; distinct users
-// and gauges recorded in `from` after the copy are merged into `to`. (Student tallies and the
-// shared row, recorded by a process between the copy and its own switch, a second at most, are
-// not: they are sums that only the copy's instant could split.)
-uint32_t move_rows(const Mapping &from, const Mapping &to, uint64_t self) noexcept;
+// After a republish. The rows `rows` that this process (identity `self`) had leased in the
+// old mapping when the copy was taken are leased to it in the copy too: they are freed there
+// (their values stay; what was recorded in them since comes with merge_after_copy).
+uint32_t free_copied_leases(const Mapping &to, const std::vector<uint32_t> &rows,
+                            uint64_t self) noexcept;
+// Distinct users and gauges recorded in `from` after the copy, merged into `to`: a union and a
+// latest-wins, so any process may run it, any number of times.
+void merge_marks(const Mapping &from, const Mapping &to) noexcept;
+// Run once, by the publisher, when no process records in `from` any more: adds to `to` what
+// was recorded in `from` after `copy` was taken (republish): every counter cell's gain, over all
+// rows and the shared row, to `to`'s shared row; every student tally's gain to the student's
+// entry; then merge_marks. Nothing recorded in the old mapping is lost, nothing counted twice.
+void merge_after_copy(const Mapping &from, const std::vector<uint64_t> &copy,
+                      const Mapping &to) noexcept;
 
 }  // namespace sonde::shm

@@ -1,5 +1,5 @@
 // A separate host process for the cross-process tests: loads the plugin with dlopen, opens the
-// base and records a known pattern. Run as:
+// base and records a known pattern. Run as (see also run_until below):
 //   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE count N LEVEL   -> N x count(message_sent,
 //   LEVEL) sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE hold N          -> records N, prints
 //   "ready", sleeps sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE exit N          -> records N,
@@ -7,11 +7,70 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "sonde.h"
+
+namespace {
+
+// sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE run THREADS STOP_FILE
+// THREADS threads, each with its own writer, record message_sent and a student tally
+// (absence_half_day, 256 students per thread) until STOP_FILE exists; one more thread records
+// the same through the first thread's writer (another thread's writer: the shared row). Prints
+// "ready" once every thread records, then "SENT TALLIES" (the calls that returned SONDE_OK).
+int run_until(const sonde_api *api, sonde_base *base, int threads, const char *stop_file) {
+    std::atomic<bool> stop{false};
+    std::atomic<long> sent{0}, tallies{0};
+    std::atomic<int> started{0};
+    std::atomic<sonde_writer *> first{nullptr};
+    auto record = [&](sonde_writer *w, const std::string &prefix) {
+        long s = 0, t = 0;
+        for (long i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+            s += api->count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_OK;
+            const std::string key = prefix + std::to_string(i % 256);
+            t += api->student(w, SONDE_TALLY_ABSENCE_HALF_DAY, key.data(), key.size(), 0, 1) ==
+                 SONDE_OK;
+        }
+        sent += s;
+        tallies += t;
+    };
+    std::vector<std::thread> owners;
+    for (int k = 0; k < threads; ++k)
+        owners.emplace_back([&, k] {
+            sonde_writer *w = nullptr;
+            if (api->writer_get(base, &w) != SONDE_OK) std::_Exit(7);
+            if (k == 0) first = w;
+            ++started;
+            record(w, "S" + std::to_string(::getpid()) + "-" + std::to_string(k) + "-");
+            while (k == 0 && started.load() != -1) std::this_thread::yield();  // foreign done
+            api->writer_release(w);
+        });
+    while (!first.load()) std::this_thread::yield();
+    std::thread foreign([&] {
+        ++started;
+        record(first.load(), "F" + std::to_string(::getpid()) + "-");
+    });
+    while (started.load() != threads + 1) std::this_thread::yield();
+    std::printf("ready\n");
+    std::fflush(stdout);
+    while (::access(stop_file, F_OK) != 0) ::usleep(5000);
+    stop = true;
+    foreign.join();
+    started = -1;
+    for (auto &t : owners) t.join();
+    api->base_close(base);
+    std::printf("%ld %ld\n", sent.load(), tallies.load());
+    std::fflush(stdout);
+    return 0;
+}
+
+}  // namespace
 
 int main(int argc, char **argv) {
     if (argc < 7) return 2;
@@ -28,7 +87,10 @@ int main(int argc, char **argv) {
     p.base_id = argv[4];
     sonde_base *base = nullptr;
     sonde_writer *w = nullptr;
-    if (api->base_open(&p, &base) != SONDE_OK || api->writer_get(base, &w) != SONDE_OK) return 5;
+    if (api->base_open(&p, &base) != SONDE_OK) return 5;
+    if (std::strcmp(argv[5], "run") == 0 && argc > 7)
+        return run_until(api, base, std::atoi(argv[6]), argv[7]);
+    if (api->writer_get(base, &w) != SONDE_OK) return 5;
     const long n = std::atol(argv[6]);
     const uint32_t level = argc > 7 ? uint32_t(std::atoi(argv[7])) : 0;
     for (long i = 0; i < n; ++i)

@@ -12,11 +12,15 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/process.hpp"
+#include "core/tables.hpp"
 #include "plugin.hpp"
 
 using test::api;
@@ -133,6 +137,96 @@ TEST_CASE("a segment file deleted under a counting host loses no count", "[abi][
     CHECK(v.diag(sonde::shm::Diag::SegmentsRecovered) == 1);
     WARN("counted " << counter.ok.load() << ", in the republished segment " << sent(v));
     api().base_close(base);
+}
+
+namespace {
+
+// A host process recording from `threads` threads (and one more through another thread's
+// writer: the shared row) until `stop_file` exists; see run_until in child.cc.
+struct Recorder {
+    pid_t pid = -1;
+    FILE *out = nullptr;
+    Recorder(const test::TempBase &tb, int threads, const std::string &stop_file) {
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        pid = ::fork();
+        if (pid == 0) {
+            ::dup2(fds[1], 1);
+            ::close(fds[0]);
+            const std::string n = std::to_string(threads);
+            ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(),
+                    tb.shm_dir.c_str(), tb.id.c_str(), "run", n.c_str(), stop_file.c_str(),
+                    nullptr);
+            ::_exit(127);
+        }
+        ::close(fds[1]);
+        out = ::fdopen(fds[0], "r");
+        char line[64] = {};
+        REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+        REQUIRE(std::string(line) == "ready\n");
+    }
+    // What it recorded (calls that returned SONDE_OK), once it stopped: message_sent, tallies.
+    std::pair<long, long> finish() {
+        long sent = -1, tallies = -1;
+        REQUIRE(std::fscanf(out, "%ld %ld", &sent, &tallies) == 2);
+        std::fclose(out);
+        int status = -1;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        return {sent, tallies};
+    }
+};
+
+// The student tallies of the segment, summed over every student (both school-year parities).
+int64_t tally_sum(const sonde::reader::SegmentView &v, uint32_t tally) {
+    const auto &m = v.mapping();
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < m.layout().student_slots; ++i) {
+        const sonde::shm::StudentEntry &e = m.students()[i];
+        if (!sonde::tables::live_key(e.key.load())) continue;
+        for (uint32_t p = 0; p < 2; ++p)
+            sum += sonde::shm::tally_count(e.tally[p][sonde::catalog::kTallies[tally].slot].load());
+    }
+    return sum;
+}
+
+}  // namespace
+
+TEST_CASE("a segment file deleted under hosts recording in several processes loses no count",
+          "[abi][persist]") {
+    // The durability table (docs/architecture.md): everything recorded before, during and after
+    // the deletion, in every process, every row, the shared row and the student tallies.
+    test::TempBase tb;
+    tb.enable();
+    const std::string stop = tb.dir + "/stop";
+    std::vector<std::unique_ptr<Recorder>> hosts;
+    for (int i = 0; i < 3; ++i) hosts.push_back(std::make_unique<Recorder>(tb, 2, stop));
+    const uint64_t generation = tb.view().mapping().layout().generation;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(::unlink(tb.segment_path().c_str()) == 0);
+    struct stat st {};
+    REQUIRE(test::eventually([&] { return ::stat(tb.segment_path().c_str(), &st) == 0; }));
+    // Every host notices within a second and moves; they go on recording meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    std::FILE *f = std::fopen(stop.c_str(), "w");
+    REQUIRE(f);
+    std::fclose(f);
+    long sent = 0, tallies = 0;
+    for (auto &h : hosts) {
+        const auto [s, t] = h->finish();
+        sent += s;
+        tallies += t;
+    }
+    const auto v = tb.view();
+    INFO("recorded " << sent << " message_sent and " << tallies << " tallies");
+    CHECK(v.mapping().layout().generation == generation);
+    CHECK(v.diag(sonde::shm::Diag::SegmentsRecovered) == 1);
+    CHECK(sent > 0);
+    CHECK(v.event(SONDE_EV_MESSAGE_SENT) == sent);
+    CHECK(v.tally_counter(SONDE_TALLY_ABSENCE_HALF_DAY) == tallies);
+    CHECK(tally_sum(v, SONDE_TALLY_ABSENCE_HALF_DAY) == tallies);
+    CHECK(v.rows_leased() == 0);  // every host released its rows, none leaked by the move
 }
 
 TEST_CASE("a segment file truncated under a counting host does not kill it", "[abi][persist]") {

@@ -241,35 +241,55 @@ TEST_CASE("a deleted segment file is published again without losing counts", "[s
     REQUIRE(::unlink(path.c_str()) == 0);
     CHECK(shm::check_file(a.mapping) == shm::FileState::Deleted);
 
-    shm::OpenResult b = shm::republish(a.mapping);
+    std::vector<uint64_t> copy_taken;
+    const std::vector<uint64_t> *copy = &copy_taken;
+    shm::OpenResult b = shm::republish(a.mapping, &copy_taken);
     REQUIRE(b.mapping.valid());
+    CHECK(copy_taken.size() == a.mapping.size() / 8);  // this process published it
     CHECK(b.mapping.layout().generation == a.mapping.layout().generation);
-    // Counting went on in the old mapping until the writers moved: the move catches it up,
-    // rows, distinct users and gauges alike.
+    // Counting went on in the old mapping until every writer moved: the publisher's merge
+    // catches it up, rows, the shared row, student tallies, distinct users and gauges alike.
     a.mapping.row(2)[7].store(130);
+    a.mapping.leases()[2].owner.store(0);  // released in the old mapping after the copy
+    a.mapping.row(9)[7].store(8);          // taken back and used after the copy
+    a.mapping.shared_row()[7].fetch_add(4);
     shm::UserEntry *u =
         tables::find_or_insert(a.mapping.users(), a.mapping.layout().user_slots, 99);
     REQUIRE(u);
     tables::mark_user(*u, shm::kDay, 20000, 1u << 2);
     a.mapping.gauges()[1].store((uint64_t{1700000000} << 32) | 12);
-    CHECK(shm::move_rows(a.mapping, b.mapping, self) == 1);
-    CHECK(b.mapping.row(2)[7].load() == 130);
-    CHECK(b.mapping.row(9)[7].load() == 5);
+    shm::StudentEntry *s =
+        tables::find_or_insert(a.mapping.students(), a.mapping.layout().student_slots, 77);
+    REQUIRE(s);
+    s->level[0].store((uint32_t{26} << 16) | 3);
+    tables::add_tally(s->tally[0][1], 26, 6);
+    // This process's lease of row 2 in the copy is freed; the copy's values stay.
+    CHECK(shm::free_copied_leases(b.mapping, {2}, self) == 1);
     CHECK(b.mapping.leases()[2].owner.load() == 0);
+    CHECK(b.mapping.row(2)[7].load() == 100);
+    b.mapping.row(2)[7].fetch_add(1);  // a writer that leased it in the copy since
+    shm::merge_after_copy(a.mapping, *copy, b.mapping);
     const shm::UserEntry *moved =
         tables::find_or_insert(b.mapping.users(), b.mapping.layout().user_slots, 99);
     REQUIRE(moved);
     CHECK(moved->slot[shm::kDay][0].load() == shm::user_slot(20000, 1u << 2));
     CHECK(b.mapping.gauges()[1].load() == ((uint64_t{1700000000} << 32) | 12));
+    const shm::StudentEntry *student =
+        tables::find_or_insert(b.mapping.students(), b.mapping.layout().student_slots, 77);
+    REQUIRE(student);
+    CHECK(shm::tally_count(student->tally[0][1].load()) == 6);
+    CHECK(student->level[0].load() == ((uint32_t{26} << 16) | 3));
     CHECK(shm::check_file(b.mapping) == shm::FileState::Ok);
     std::string error;
     auto view = reader::SegmentView::open(path, &error);
     REQUIRE(view);
-    CHECK(view->cell(7) == 135);
+    CHECK(view->cell(7) == 100 + 5 + 30 + 3 + 4 + 1);  // the copy, then every gain since
     // A second process republishing finds the copy and attaches to it.
-    shm::OpenResult c = shm::republish(a.mapping);
+    std::vector<uint64_t> not_mine{1};
+    shm::OpenResult c = shm::republish(a.mapping, &not_mine);
     REQUIRE(c.mapping.valid());
     CHECK_FALSE(c.created);
+    CHECK(not_mine.empty());
     CHECK(c.mapping.layout().generation == a.mapping.layout().generation);
 }
 
