@@ -97,7 +97,7 @@ step "Snapshot keys and ${#BASES[@]} bases enabled with snapshots on"
 if ((HAVE_CTL)); then
     "$CTL" keygen --out "$CONSOLE_KEY" --public "$KEYS/console.pub" | sed 's/^/    /'
     for base in "${BASES[@]}"; do
-        "$CTL" keygen --out "$KEYS/$base.server.key" --public "$KEYS/$base.server.pub" | sed 's/^/    /'
+        "$CTL" keygen --out "$KEYS/$base.server.key" --public "$KEYS/$base.server.pub" --base "$base" | sed 's/^/    /'
         "$CTL" enable "$base" --config-dir "$CONF" --spool-dir "$SPOOL" \
             --console-key "$KEYS/console.pub" --sender-key "$KEYS/$base.server.key" | sed 's/^/    /'
     done

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "ship/spool.hpp"
 
@@ -26,12 +27,14 @@ std::string pub_path(const std::string &private_path) {
 }
 
 // An existing private key is reused (a second run keeps its keys); otherwise a new pair. Its
-// public half goes next to it (x.key -> x.pub).
-bool ensure_key(const std::string &path, std::string *error) {
+// public half goes next to it (x.key -> x.pub), naming the base a server key seals for.
+bool ensure_key(const std::string &path, std::string *error, const std::string &base = {}) {
     crypto::KeyPair pair{};
     bool ok = fs::exists(path) ? snapshot::load_key_pair(path, pair, error)
                                : snapshot::generate_key_file(path, pair, error);
-    ok = ok && snapshot::save_public_key(pub_path(path), pair.public_key, true, error);
+    std::vector<std::string> bases;
+    if (!base.empty()) bases.push_back(base);
+    ok = ok && snapshot::save_public_key(pub_path(path), pair.public_key, true, error, bases);
     snapshot::wipe(pair);
     return ok;
 }
@@ -51,7 +54,7 @@ std::optional<SnapshotChannel> prepare_snapshots(const Options &o, const std::st
     SnapshotConfig &s = config.snapshots;
     if (s.spool_dir.empty()) {
         const std::string server_key = o.snapshots + "/keys/" + uai + ".server.key";
-        if (!ensure_key(server_key, error)) return std::nullopt;
+        if (!ensure_key(server_key, error, uai)) return std::nullopt;
         s.spool_dir = o.snapshots + "/spool";
         s.console_public_key = pub_path(o.console_key);
         s.sender_key = server_key;
@@ -70,6 +73,7 @@ std::optional<SnapshotChannel> prepare_snapshots(const Options &o, const std::st
     if (!snapshot::load_public_key(s.sender_key, channel.server, error)) return std::nullopt;
     const ship::Spool spool(s.spool_dir, uai);
     for (const ship::SpoolEntry &e : spool.pending()) channel.removed_stale += spool.remove(e);
+    spool.remove_temporaries(0);  // and any leftover, receipts without their file included
     std::error_code ec;
     fs::remove(s.spool_dir + "/" + uai + ".state", ec);  // a new segment: sequences restart
     return channel;

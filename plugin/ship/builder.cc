@@ -4,9 +4,14 @@
 #include "ship/latcher.hpp"
 #include "ship/policy.hpp"
 #include "shm/latch.hpp"
+#include "snapshot/limits.hpp"
 
 namespace sonde::ship {
 namespace {
+
+// The readers' figure bound (snapshot/limits.hpp) follows what this builder can produce.
+static_assert(snapshot::kHourCellsPerWindow == shm::kHourCells);
+static_assert(snapshot::kMaxHourWindows >= shm::kHourLatchSlots + 1);
 
 using snapshot::MeasureKind;
 
@@ -140,6 +145,11 @@ void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &ope
     const int64_t oldest = open.hour.start - int64_t(shm::kHourLatchSlots - 1) * 3600;
     WindowId h = windows_at(*r.tz, r.school_year_start, std::max(r.first_hour_start, oldest)).hour;
     stats.last_closed_hour_end = r.first_hour_start;
+    // Coverage: from the first hour looked at (hours before the latch ring, after an outage of
+    // more than 8 days, are not carried: a gap the console sees) to the end of the last closed
+    // hour, which is where the next snapshot starts.
+    s.coverage.hours_from = h.start;
+    int64_t open_hour = -1;
     while (h.start <= open.hour.start) {
         if (!read_latch(r.view->mapping(), h, start)) {
             h = windows_at(*r.tz, r.school_year_start, h.end).hour;
@@ -157,9 +167,17 @@ void emit_hours(snapshot::Snapshot &s, const BuildRequest &r, const Windows &ope
         emit_differences(s, h, !closed, closed ? next : live_hour, start, meaning);
         if (stats.hours++ == 0) stats.first_hour = h.start;
         if (closed) stats.last_closed_hour_end = n.start;
-        if (!closed) break;
+        if (!closed) {
+            // The hour carried up to the live totals: everything before it is complete (hours
+            // without a latch had no count: before the segment existed, or while no process ran).
+            open_hour = h.start;
+            break;
+        }
         h = n;
     }
+    s.coverage.hours_to =
+        std::max(s.coverage.hours_from, open_hour >= 0 ? open_hour : stats.last_closed_hour_end);
+    s.coverage.restart = r.restart;
 }
 
 // The open window (live totals minus its latch) and the closed one (two latches).

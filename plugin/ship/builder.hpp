@@ -20,6 +20,8 @@ struct BuildRequest {
     int64_t now = 0;
     int64_t first_hour_start = 0;  // hours that opened at or after this are included
     uint64_t sequence = 0;
+    // No earlier snapshot of this segment generation chains to this one (Coverage.restart).
+    bool restart = false;
 };
 
 struct BuildStats {

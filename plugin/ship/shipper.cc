@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <type_traits>
 
 #include "core/siphash.hpp"
 #include "ship/builder.hpp"
@@ -126,6 +127,7 @@ bool Shipper::prepare(const std::string &segment_path, const std::string &base_i
     }
     if (!spool_ || spool_->dir() != sc.spool_dir) {
         spool_.emplace(sc.spool_dir, base_id);
+        coverage_restart_ = false;  // decided again from the state read now
         std::string error;
         if (!spool_->load_state(state_, &error)) {
             fail(error);
@@ -193,6 +195,7 @@ uint64_t snapshot_fingerprint(const snapshot::Snapshot &s, int64_t open_hour_sta
     snapshot::Snapshot copy = s;
     copy.sequence = 0;
     copy.created_unix = 0;
+    copy.coverage = {};  // where the previous snapshot stopped: not a figure
     std::erase_if(copy.values, [&](const snapshot::Value &v) {
         return v.window.kind == snapshot::WindowKind::Hour && v.window.start_unix < open_hour_start;
     });
@@ -212,6 +215,7 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     const shm::Header &h = view_->header();
     if (state_.generation != h.generation) {  // a new segment: its hours start at its creation
         state_.generation = h.generation;
+        coverage_restart_ = true;
         // (or at the replayed clock, when a manual clock replays a time before the creation),
         // from the start of the hour before, so that file names name an hour boundary. The
         // search goes back over the whole hour ring: a first snapshot that comes more than an
@@ -245,8 +249,8 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
         }
     }
 
-    BuildRequest request{&*view_, &tz,        config.timezone,    config.school_year_start,
-                         now,     first_hour, state_.sequence + 1};
+    BuildRequest request{&*view_, &tz,        config.timezone,     config.school_year_start,
+                         now,     first_hour, state_.sequence + 1, coverage_restart_};
     BuildStats built;
     snapshot::Snapshot s = build_snapshot(request, &built);
     // Durability (docs/architecture.md): the segment's file is written back as of this
@@ -272,12 +276,16 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     if (!spool_->update_state(
             [&](SpoolState &disk) {
                 disk.sequence = std::max(disk.sequence, mine.sequence) + 1;
+                // A restart of the coverage keeps the old generation on disk until its file is
+                // written: a shipper that dies before then leaves the next one to restart it.
+                if (coverage_restart_) return;
                 disk.next_hour_start = mine.next_hour_start;
                 disk.generation = mine.generation;
             },
             next, &error))
         return fail(error), false;
-    state_ = next;
+    state_ = mine;  // what was written, but for a restart's generation (kept in memory)
+    state_.sequence = next.sequence;
     s.sequence = state_.sequence;
 
     snapshot::SealParams seal;
@@ -290,10 +298,15 @@ bool Shipper::write_snapshot(const BaseConfig &config, const time::TimeZone &tz,
     // zstd level 3: within 10-25 % of level 19's size on snapshots, at a fraction of the CPU.
     seal.compression_level = 3;
     std::vector<uint8_t> file;
-    if (!snapshot::seal_snapshot(s, seal, file, &error)) return fail(error), false;
-    // The name gives the first hour the file carries (an hour boundary).
+    snapshot::Receipt receipt{};
+    static_assert(std::is_same_v<snapshot::Receipt, Receipt>);
+    if (!snapshot::seal_snapshot(s, seal, file, &error, &receipt)) return fail(error), false;
+    // The name gives the first hour the file carries (an hour boundary). Its receipt goes
+    // beside it, durable before the file (the uplink deletes a file only once the console
+    // returns this receipt).
     SpoolEntry entry{state_.sequence, built.hours ? built.first_hour : first_hour, now, {}};
-    if (!spool_->write(entry, file, &error)) return fail(error), false;
+    if (!spool_->write(entry, file, receipt, &error)) return fail(error), false;
+    coverage_restart_ = false;  // this file restarted the coverage; the next ones chain to it
     spool_->save_fingerprint(fingerprint);
     for (const SpoolEntry &old : merged) spool_->remove(old);  // only once the merge is durable
     stats_.merges += merged.empty() ? 0 : 1;

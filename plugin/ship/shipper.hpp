@@ -71,6 +71,9 @@ class Shipper {
     crypto::KeyPair sender_{};
     snapshot::PublicKey console_{};
     int64_t next_snapshot_ = 0;
+    // The spool's state named another segment generation (a new segment, or a lost state):
+    // the next snapshot written restarts the coverage (Coverage.restart).
+    bool coverage_restart_ = false;
     ShipperStats stats_;
     std::string last_error_;
     // For the status file: the clock of the current step, when the last error and the last

@@ -11,7 +11,9 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <sstream>
+#include <string_view>
 
 namespace sonde::ship {
 
@@ -208,25 +210,98 @@ std::vector<SpoolEntry> Spool::pending() const {
     return out;
 }
 
-bool Spool::write(const SpoolEntry &meta, const std::vector<uint8_t> &file,
-                  std::string *error) const {
-    return write_durably(dir_ + "/" + file_name(meta), file.data(), file.size(), error);
+std::string Spool::receipt_path(const std::string &sonde_path) {
+    static constexpr std::string_view kSonde = ".sonde";
+    const bool named =
+        sonde_path.size() >= kSonde.size() &&
+        sonde_path.compare(sonde_path.size() - kSonde.size(), kSonde.size(), kSonde) == 0;
+    return (named ? sonde_path.substr(0, sonde_path.size() - kSonde.size()) : sonde_path) +
+           ".receipt";
 }
 
-bool Spool::remove(const SpoolEntry &entry) const { return ::unlink(entry.path.c_str()) == 0; }
+bool Spool::write(const SpoolEntry &meta, const std::vector<uint8_t> &file, const Receipt &receipt,
+                  std::string *error) const {
+    const std::string path = dir_ + "/" + file_name(meta);
+    // 64 lowercase hex digits and a line feed, durable before the .sonde is renamed into place.
+    static constexpr char kDigits[] = "0123456789abcdef";
+    char text[2 * sizeof(Receipt) + 1];
+    for (size_t i = 0; i < receipt.size(); ++i) {
+        text[2 * i] = kDigits[receipt[i] >> 4];
+        text[2 * i + 1] = kDigits[receipt[i] & 15];
+    }
+    text[sizeof text - 1] = '\n';
+    if (!write_durably(receipt_path(path), text, sizeof text, error)) return false;
+    if (write_durably(path, file.data(), file.size(), error)) return true;
+    // Not renamed into place (a rename that happened but whose directory fsync failed keeps
+    // its receipt): the receipt would be a leftover.
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) ::unlink(receipt_path(path).c_str());
+    return false;
+}
 
-int Spool::remove_temporaries() const {
+bool Spool::remove(const SpoolEntry &entry) const {
+    const bool removed = ::unlink(entry.path.c_str()) == 0;
+    if (removed || errno == ENOENT) ::unlink(receipt_path(entry.path).c_str());
+    return removed;
+}
+
+bool Spool::read_receipt(const SpoolEntry &entry, Receipt &out) const {
+    const std::string path = receipt_path(entry.path);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    char text[2 * sizeof(Receipt) + 2] = {};
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    const ssize_t n = regular ? ::read(fd, text, sizeof text) : -1;
+    ::close(fd);
+    if (n != ssize_t(2 * sizeof(Receipt) + 1) || text[2 * sizeof(Receipt)] != '\n') return false;
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    for (size_t i = 0; i < out.size(); ++i) {
+        const int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[i] = uint8_t(hi << 4 | lo);
+    }
+    return true;
+}
+
+int Spool::remove_temporaries(int64_t min_age_seconds) const {
     int removed = 0;
     DIR *d = ::opendir(dir_.c_str());
     if (!d) return 0;
     const std::string prefix = base_id_ + "-";
+    const auto ends_with = [](const std::string &name, std::string_view suffix) {
+        return name.size() > suffix.size() &&
+               name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    std::vector<std::string> receipts;
     while (dirent *e = ::readdir(d)) {
         const std::string name = e->d_name;
-        if (name.rfind(prefix, 0) == 0 && name.size() > 4 &&
-            name.compare(name.size() - 4, 4, ".tmp") == 0)
+        if (name.rfind(prefix, 0) != 0) continue;
+        if (ends_with(name, ".tmp"))
             removed += ::unlink((dir_ + "/" + name).c_str()) == 0;
+        else if (ends_with(name, ".receipt"))
+            receipts.push_back(name);
     }
     ::closedir(d);
+    // A receipt whose .sonde is gone: a crash between the two renames of write(), or the
+    // uplink removed the file and not yet its receipt. Only old ones: a shipper that believes
+    // it is elected while another does (docs/snapshot.md, a replaced lock file) may be between
+    // its two renames right now.
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    for (const std::string &name : receipts) {
+        const std::string path = dir_ + "/" + name;
+        const std::string sonde = path.substr(0, path.size() - 8) + ".sonde";
+        struct stat st {};
+        if (::lstat(sonde.c_str(), &st) == 0 || errno != ENOENT) continue;
+        if (::lstat(path.c_str(), &st) != 0 || int64_t(now.tv_sec) - st.st_mtime < min_age_seconds)
+            continue;
+        removed += ::unlink(path.c_str()) == 0;
+    }
     return removed;
 }
 

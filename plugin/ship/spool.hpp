@@ -3,6 +3,7 @@
 // (temporary file, fsync, rename, fsync of the directory) before they count as shipped, and
 // the per-base state (next sequence number, first hour not yet spooled) that survives restarts.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,6 +16,9 @@ struct SpoolState {
     int64_t next_hour_start = 0;  // hours that opened at or after this are not spooled yet
     uint64_t generation = 0;      // segment generation those hours belong to
 };
+
+// The receipt of a sealed file (snapshot::Receipt: RFC 9180 export of its HPKE context).
+using Receipt = std::array<uint8_t, 32>;
 
 struct SpoolEntry {
     uint64_t sequence = 0;
@@ -38,12 +42,25 @@ class Spool {
     bool update_state(const std::function<void(SpoolState &)> &change, SpoolState &out,
                       std::string *error) const;
 
-    // Sealed snapshots of this base still in the spool, oldest first.
+    // Sealed snapshots of this base still in the spool, oldest first (`NAME.sonde` files only:
+    // never a temporary nor a receipt).
     std::vector<SpoolEntry> pending() const;
-    bool write(const SpoolEntry &meta, const std::vector<uint8_t> &file, std::string *error) const;
+    // Writes the receipt's sidecar `NAME.receipt` durably, then `NAME.sonde` (each: temporary
+    // file, fsync, rename, fsync of the directory), so that a `.sonde` never exists without
+    // its `.receipt` (docs/snapshot.md, "Receipts").
+    bool write(const SpoolEntry &meta, const std::vector<uint8_t> &file, const Receipt &receipt,
+               std::string *error) const;
+    // Removes `NAME.sonde`, then its `NAME.receipt`.
     bool remove(const SpoolEntry &entry) const;
-    // Leftovers of a crash between write and rename: never renamed, so never shipped.
-    int remove_temporaries() const;
+    // Leftovers of a crash: temporaries (never renamed, so never shipped), and receipts whose
+    // `.sonde` does not exist (a crash between the two renames, or a file removed by the
+    // uplink just before its receipt) once they are at least `min_age_seconds` old (file time),
+    // so that a receipt another process is writing right now is never taken for one.
+    int remove_temporaries(int64_t min_age_seconds = 60) const;
+
+    // The receipt kept beside a spooled file: false when missing or malformed.
+    bool read_receipt(const SpoolEntry &entry, Receipt &out) const;
+    static std::string receipt_path(const std::string &sonde_path);
 
     // The fingerprint of the last snapshot written (see Shipper), 0 when unknown. Kept in its
     // own small file, <UAI>.last, so that the state file keeps the format older versions read;

@@ -17,7 +17,19 @@ namespace sonde::snapshot {
 OpenError open_snapshot(std::span<const uint8_t> file, const OpenParams &params, v1::Snapshot &out,
                         Header &header, std::string *error);
 
-// Parses serialized Snapshot bytes with the same checks, minus the header comparison.
-OpenError parse_snapshot(std::span<const uint8_t> bytes, v1::Snapshot &out, std::string *error);
+// Parses serialized Snapshot bytes with the same checks, minus the header comparison. Before
+// parsing, a scan of the wire format counts the figures (values, gauges, distinct,
+// distributions, suppressed, level labels): more than `max_figures` is refused (TooLarge), so
+// that nothing is built for a snapshot no plugin can produce (limits.hpp).
+OpenError parse_snapshot(std::span<const uint8_t> bytes, v1::Snapshot &out, std::string *error,
+                         size_t max_figures = kDefaultMaxFigures);
+
+// Reads a .sonde file within bounds, for open_snapshot: a regular file larger than
+// max_sealed_size(max_uncompressed) is refused (TooLarge) before a byte is read; anything else
+// (a pipe, a device) is read up to that bound and refused beyond it. Opening never waits for a
+// FIFO's writer (an empty one reads as empty: Truncated later). A file that cannot be opened or
+// read, or a directory, is Internal; `error` says why.
+OpenError read_sealed_file(const std::string &path, size_t max_uncompressed, Bytes &out,
+                           std::string *error);
 
 }  // namespace sonde::snapshot

@@ -125,6 +125,13 @@ OpenError decompress(std::span<const uint8_t> frame, const Header &h, size_t max
 
 OpenError open_checked(std::span<const uint8_t> file, const OpenParams &p, Bytes &out, Header &h,
                        std::string *error) {
+    if (file.size() > max_sealed_size(p.max_uncompressed)) {
+        (void)parse_header(file, h, nullptr);  // for the caller's logs
+        return refuse(OpenError::TooLarge, error,
+                      std::to_string(file.size()) +
+                          " bytes, larger than any file within the bound " +
+                          std::to_string(p.max_uncompressed));
+    }
     if (const OpenError e = parse_header(file, h, error); e != OpenError::None) return e;
     // Cheap bounds before any cryptography.
     if (h.uncompressed_size > p.max_uncompressed)
@@ -150,6 +157,12 @@ OpenError open_checked(std::span<const uint8_t> file, const OpenParams &p, Bytes
         return refuse(OpenError::BadTrustedKey, error,
                       "trusted key listed as " + hex_id(h.sender) + " has id " +
                           hex_id(key_id(sender->second)));
+    // The header is not authenticated yet, but a file that names a base its key is not
+    // registered for is refused whatever it holds: a key only ever seals for its own bases.
+    const auto bases = p.sender_bases.find(h.sender);
+    if (bases == p.sender_bases.end() || !bases->second.contains(h.base()))
+        return refuse(OpenError::SenderNotForBase, error,
+                      "sender key " + hex_id(h.sender) + " is not registered for base " + h.base());
 
     const std::array<uint8_t, kHeaderSize> aad = encode_header(h);
     const std::span<const uint8_t> enc = file.subspan(kHeaderSize, kEncSize);
@@ -219,8 +232,15 @@ const char *open_error_name(OpenError e) noexcept {
             return "header mismatch";
         case OpenError::Internal:
             return "internal error";
+        case OpenError::SenderNotForBase:
+            return "sender not registered for the base";
     }
     return "unknown error";
+}
+
+size_t max_sealed_size(size_t max_uncompressed) noexcept {
+    const size_t bound = ZSTD_compressBound(max_uncompressed);
+    return ZSTD_isError(bound) ? kOverhead : kOverhead + bound;
 }
 
 bool valid_base_id(std::string_view id) noexcept {
@@ -375,6 +395,12 @@ bool seal_snapshot(const Snapshot &s, const SealParams &p, Bytes &file, std::str
         return fail(error, "out of memory");
     }
     return seal_snapshot(bytes, p, file, error, receipt);
+}
+
+void trust_sender(OpenParams &params, const PublicKey &key, std::string_view base) {
+    const KeyId id = key_id(key);
+    params.trusted_senders[id] = key;
+    params.sender_bases[id].emplace(base);
 }
 
 OpenError open_payload(std::span<const uint8_t> file, const OpenParams &p, Bytes &out, Header &h,

@@ -27,12 +27,15 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/hpke.hpp"
 #include "snapshot/keys.hpp"
+#include "snapshot/limits.hpp"
 #include "snapshot/model.hpp"
 
 namespace sonde::snapshot {
@@ -100,9 +103,17 @@ enum class OpenError {
     BadPayload,        // not a Snapshot message (console.hpp)
     SchemaMismatch,    // another catalogue (console.hpp)
     HeaderMismatch,    // payload's base, sequence or time differ from the header (console.hpp)
-    Internal,          // out of memory, crypto library failure
+    Internal,          // out of memory, crypto library failure, a file that cannot be read
+    // The sender key is trusted, but not registered for the base the header names (one
+    // server's key cannot seal another base's files). Checked before any cryptography.
+    SenderNotForBase,
 };
 const char *open_error_name(OpenError) noexcept;
+
+// The largest .sonde file that can hold a payload of at most `max_uncompressed` bytes: the
+// envelope's overhead plus zstd's bound for that size. A reader refuses a larger file before
+// reading it (console.hpp, read_sealed_file).
+size_t max_sealed_size(size_t max_uncompressed) noexcept;
 
 // Reads and checks the header only (magic, version, suite, base id, total length); no key
 // needed: the spool and shipper use it to route files. Nothing in it is authenticated yet.
@@ -143,7 +154,15 @@ bool seal_compressed(std::span<const uint8_t> zstd_frame, uint32_t uncompressed_
 struct OpenParams {
     crypto::KeyPair recipient{};
     std::map<KeyId, PublicKey> trusted_senders;
+    // The bases each trusted key is registered for (key id -> UAIs). A file whose header names
+    // a base its sender key is not registered for is refused (SenderNotForBase) before any
+    // cryptography; a key with no entry here is registered for no base. Fill both maps with
+    // trust_sender().
+    std::map<KeyId, std::set<std::string>> sender_bases;
     size_t max_uncompressed = kDefaultMaxUncompressed;
+    // Figures (values, gauges, distinct, distributions, suppressed, level labels) a snapshot may
+    // hold: more is refused (TooLarge) before the message is parsed (limits.hpp).
+    size_t max_figures = kDefaultMaxFigures;
     // Replay protection when set: base id -> highest sequence already accepted. The caller
     // updates it once the snapshot is stored (opening never changes it).
     const std::map<std::string, uint64_t> *last_sequence_seen = nullptr;
@@ -156,6 +175,10 @@ struct OpenParams {
     OpenParams &operator=(const OpenParams &) = default;
     ~OpenParams() { wipe(recipient); }
 };
+
+// Registers `key` as a trusted sender for `base` (a UAI): adds it to trusted_senders and
+// `base` to its sender_bases. Call once per base the key seals for.
+void trust_sender(OpenParams &params, const PublicKey &key, std::string_view base);
 
 // Checks, authenticates, decrypts and decompresses: `snapshot_bytes` is the serialized
 // Snapshot, not parsed. On failure `snapshot_bytes` is empty and `error` says why; `header`

@@ -141,6 +141,26 @@ IngestStore::Stats IngestStore::ingest(const v1::Snapshot &s) {
     for (const v1::Suppressed &x : s.suppressed())
         info.suppressed.push_back({x.indicator_id(), uint32_t(x.reason()), x.count()});
     std::sort(info.suppressed.begin(), info.suppressed.end());
+    if (s.has_coverage()) {
+        const v1::Coverage &c = s.coverage();
+        info.has_coverage = true;
+        info.hours_from = c.hours_from();
+        info.hours_to = c.hours_to();
+        info.restart = c.restart();
+        if (c.hours_from() < c.hours_to()) {
+            // Union with the intervals it touches or overlaps.
+            std::map<int64_t, int64_t> &spans = coverage_[{base, version.generation}];
+            int64_t from = c.hours_from(), to = c.hours_to();
+            auto it = spans.upper_bound(from);
+            if (it != spans.begin() && std::prev(it)->second >= from) --it;
+            while (it != spans.end() && it->first <= to) {
+                from = std::min(from, it->first);
+                to = std::max(to, it->second);
+                it = spans.erase(it);
+            }
+            spans.emplace(from, to);
+        }
+    }
     auto [base_it, new_base] = bases_.try_emplace(base, info);
     if (!new_base && info > base_it->second) base_it->second = std::move(info);
 
@@ -231,9 +251,29 @@ void IngestStore::visit(const std::function<void(const FigureView &)> &fn) const
     }
 }
 
+std::vector<std::pair<int64_t, int64_t>> IngestStore::covered_hours(const std::string &base,
+                                                                    uint64_t generation) const {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    const auto it = coverage_.find({base, generation});
+    if (it != coverage_.end())
+        for (const auto &[from, to] : it->second) out.emplace_back(from, to);
+    return out;
+}
+
 std::string IngestStore::render_json(int indent) const {
     json root = json::object();
     json &bases = root["bases"] = json::object();
+    // Per segment generation, the complete hours as [from, to) intervals: a hole is a gap.
+    const auto coverage_json = [&](const std::string &base) {
+        json out = json::array();
+        for (auto it = coverage_.lower_bound({base, 0});
+             it != coverage_.end() && it->first.first == base; ++it) {
+            json hours = json::array();
+            for (const auto &[from, to] : it->second) hours.push_back({from, to});
+            out.push_back({{"segment_generation", hex64(it->first.second)}, {"hours", hours}});
+        }
+        return out;
+    };
     for (const auto &[base, info] : bases_) {
         json suppressed = json::array();
         for (const auto &[indicator, reason, count] : info.suppressed)
@@ -254,7 +294,12 @@ std::string IngestStore::render_json(int indent) const {
                           {{"k_anonymity", info.k_anonymity},
                            {"include_school_only", info.include_school_only},
                            {"privacy_rule", info.privacy_rule}}},
-                         {"suppressed", suppressed}}},
+                         {"suppressed", suppressed},
+                         {"coverage", info.has_coverage ? json{{"hours_from", info.hours_from},
+                                                               {"hours_to", info.hours_to},
+                                                               {"restart", info.restart}}
+                                                        : json(nullptr)}}},
+                       {"coverage", coverage_json(base)},
                        {"levels", json::array()},
                        {"gauges", json::array()},
                        {"values", json::array()},

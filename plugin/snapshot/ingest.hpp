@@ -68,6 +68,11 @@ class IngestStore {
     };
     void visit(const std::function<void(const FigureView &)> &fn) const;
 
+    // The complete hours of a base's segment generation, as merged [start, end) intervals in
+    // order (see Coverage in sonde_snapshot.proto).
+    std::vector<std::pair<int64_t, int64_t>> covered_hours(const std::string &base,
+                                                           uint64_t generation) const;
+
   private:
     struct Key {
         std::string base;
@@ -109,6 +114,9 @@ class IngestStore {
         bool include_school_only = false;
         uint32_t privacy_rule = 0;
         std::vector<std::array<uint32_t, 3>> suppressed{};  // indicator, reason, count
+        bool has_coverage = false;                          // absent from older snapshots
+        int64_t hours_from = 0, hours_to = 0;
+        bool restart = false;
         auto operator<=>(const BaseInfo &) const = default;
     };
 
@@ -116,6 +124,11 @@ class IngestStore {
 
     std::map<Key, Stored> figures_;
     std::map<std::string, BaseInfo> bases_;
+    // Hours known complete per (base, segment generation): the union of the snapshots'
+    // coverage [hours_from, hours_to), as start -> end of disjoint, non-touching intervals.
+    // A hole between two intervals is a gap (a snapshot not received, or hours the latch ring
+    // no longer held). A union: idempotent and independent of the order of ingestion.
+    std::map<std::pair<std::string, uint64_t>, std::map<int64_t, int64_t>> coverage_;
 };
 
 }  // namespace sonde::snapshot

@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <optional>
+
+#include "snapshot/envelope.hpp"
 
 namespace sonde::snapshot {
 namespace {
@@ -102,15 +105,40 @@ bool write_file_atomically(const std::string &path, const std::string &text, mod
     return true;
 }
 
-std::string file_text(const char *kind, const PublicKey &pk, const std::array<uint8_t, 32> *sk) {
+std::string file_text(const char *kind, const PublicKey &pk, const std::array<uint8_t, 32> *sk,
+                      const std::vector<std::string> &bases = {}) {
     std::string text = std::string(kFirstLine) + "\nkind " + kind + "\nkey-id " +
                        to_hex(key_id(pk)) + "\npublic " + to_hex(pk) + "\n";
     if (sk) text += "private " + to_hex(*sk) + "\n";
+    if (!bases.empty()) {
+        text += "bases ";
+        for (size_t i = 0; i < bases.size(); ++i) {
+            if (i) text += ',';
+            text += bases[i];
+        }
+        text += '\n';
+    }
     return text;
+}
+
+// "0310001A,0310002B": UAIs, no repeat, at least one.
+bool parse_bases(const std::string &text, std::vector<std::string> &out) {
+    out.clear();
+    size_t at = 0;
+    for (;;) {
+        const size_t comma = std::min(text.find(',', at), text.size());
+        const std::string base = text.substr(at, comma - at);
+        if (!valid_base_id(base) || std::find(out.begin(), out.end(), base) != out.end())
+            return false;
+        out.push_back(base);
+        if (comma == text.size()) return true;
+        at = comma + 1;
+    }
 }
 
 struct ParsedKey {
     bool is_private = false;
+    std::vector<std::string> bases;
     PublicKey public_key{};
     std::array<uint8_t, 32> private_key{};
     ~ParsedKey() { mbedtls_platform_zeroize(private_key.data(), private_key.size()); }
@@ -171,7 +199,8 @@ bool parse_key_text(const std::string &path, const std::string &text, ParsedKey 
         if (space == std::string::npos)
             return bad("line " + std::to_string(line_number) + " has no value");
         const std::string name = line.substr(0, space);
-        if (name != "kind" && name != "key-id" && name != "public" && name != "private")
+        if (name != "kind" && name != "key-id" && name != "public" && name != "private" &&
+            name != "bases")
             return bad("unknown field \"" + name + "\"");
         if (!fields.emplace(name, line.substr(space + 1)).second)
             return bad("field \"" + name + "\" repeated");
@@ -190,6 +219,11 @@ bool parse_key_text(const std::string &path, const std::string &text, ParsedKey 
     key.is_private = kind == "private";
     if (key.is_private != (fields.count("private") == 1))
         return bad("kind and private field disagree");
+    if (fields.count("bases")) {
+        if (key.is_private) return bad("bases belongs in the public file");
+        if (!parse_bases(fields["bases"], key.bases))
+            return bad("bases is not a comma-separated list of distinct UAIs");
+    }
     if (!from_hex(fields["public"], key.public_key)) return bad("public is not 64 hex digits");
     KeyId id{};
     if (!from_hex(fields["key-id"], id)) return bad("key-id is not 16 hex digits");
@@ -240,8 +274,17 @@ bool save_key_pair(const std::string &path, const crypto::KeyPair &key, bool ove
 }
 
 bool save_public_key(const std::string &path, const PublicKey &key, bool overwrite,
-                     std::string *error) {
-    return write_file_atomically(path, file_text("public", key, nullptr), 0644, overwrite, error);
+                     std::string *error, const std::vector<std::string> &bases) {
+    std::vector<std::string> checked;
+    std::string joined;
+    for (const std::string &b : bases) {
+        if (!joined.empty()) joined += ',';
+        joined += b;
+    }
+    if (!bases.empty() && !parse_bases(joined, checked))
+        return fail(error, "bases must be distinct UAIs (7 digits and a capital letter)");
+    return write_file_atomically(path, file_text("public", key, nullptr, bases), 0644, overwrite,
+                                 error);
 }
 
 bool load_key_pair(const std::string &path, crypto::KeyPair &out, std::string *error) {
@@ -264,7 +307,8 @@ bool load_key_pair(const std::string &path, crypto::KeyPair &out, std::string *e
     return true;
 }
 
-bool load_public_key(const std::string &path, PublicKey &out, std::string *error) {
+bool load_public_key(const std::string &path, PublicKey &out, std::string *error,
+                     std::vector<std::string> *bases) {
     SecretText content;
     ParsedKey key;
     mode_t mode = 0;
@@ -272,6 +316,7 @@ bool load_public_key(const std::string &path, PublicKey &out, std::string *error
         !parse_key_text(path, content.text, key, error))
         return false;
     out = key.public_key;
+    if (bases) *bases = key.bases;
     return true;
 }
 

@@ -9,6 +9,7 @@
 //     key-id 1a2b3c4d5e6f7081
 //     public <64 hex digits>
 //     private <64 hex digits> (private files only)
+//     bases 0310001A,0310002B (public files only, optional: the bases the key seals for)
 // Private files are created 0600 whatever the umask, and a private file readable by group or
 // others is refused on load, like ssh does.
 
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "crypto/hpke.hpp"
 
@@ -31,14 +33,18 @@ std::string to_hex(std::span<const uint8_t> bytes);
 // overwrite = false refuses an existing file: losing a private key loses its snapshots.
 bool save_key_pair(const std::string &path, const crypto::KeyPair &key, bool overwrite,
                    std::string *error);
+// `bases` (UAIs) is written as the `bases` line when not empty: the console registers the
+// key for those bases only (docs/security.md).
 bool save_public_key(const std::string &path, const PublicKey &key, bool overwrite,
-                     std::string *error);
+                     std::string *error, const std::vector<std::string> &bases = {});
 
 // A private file: checks its mode, its format, that key-id matches the public key and that
 // the public key is the one of the private key.
 bool load_key_pair(const std::string &path, crypto::KeyPair &out, std::string *error);
-// A public file, or the public half of a private file (key-id checked).
-bool load_public_key(const std::string &path, PublicKey &out, std::string *error);
+// A public file, or the public half of a private file (key-id checked). `bases`, when given,
+// receives the file's `bases` line (empty when it has none).
+bool load_public_key(const std::string &path, PublicKey &out, std::string *error,
+                     std::vector<std::string> *bases = nullptr);
 
 // Zeroizes the private half (mbedtls_platform_zeroize: not optimized away).
 void wipe(crypto::KeyPair &key) noexcept;

@@ -86,6 +86,13 @@ struct Policy {
     uint32_t privacy_rule = 0;
 };
 
+// Which hours a snapshot completes (see sonde_snapshot.proto, Coverage).
+struct Coverage {
+    int64_t hours_from = 0;
+    int64_t hours_to = 0;
+    bool restart = false;
+};
+
 struct Snapshot {
     uint64_t schema_hash = 0;
     std::string catalog_version;
@@ -103,6 +110,7 @@ struct Snapshot {
     std::vector<Suppressed> suppressed;
     Policy policy;
     uint32_t segment_boots = 0;  // see sonde_snapshot.proto
+    Coverage coverage;
 };
 
 }  // namespace sonde::snapshot

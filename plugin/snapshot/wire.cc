@@ -207,6 +207,11 @@ void encode(const Snapshot &s, Bytes &out) {
         w.uint(3, s.policy.privacy_rule);
     });
     w.uint(16, s.segment_boots);
+    w.message(17, [&] {
+        w.sint(1, s.coverage.hours_from);
+        w.sint(2, s.coverage.hours_to);
+        w.boolean(3, s.coverage.restart);
+    });
 }
 
 }  // namespace sonde::snapshot

@@ -11,6 +11,7 @@
 
 #include "core/config.hpp"
 #include "plugin.hpp"
+#include "ship/spool.hpp"
 #include "snapshot/console.hpp"
 #include "snapshot/keys.hpp"
 
@@ -61,16 +62,26 @@ inline std::vector<uint8_t> read_file(const std::string &path) {
     return {std::istreambuf_iterator<char>(f), {}};
 }
 
+// Opens a spooled file as the console does, and checks the receipt kept beside it (its
+// sidecar, docs/snapshot.md) is the one the console computes.
 inline snap::v1::Snapshot open(const Channel &c, const std::string &path) {
     snap::OpenParams params;
     params.recipient = c.console;
-    params.trusted_senders[snap::key_id(c.server.public_key)] = c.server.public_key;
-    snap::v1::Snapshot s;
     snap::Header header;
     std::string error;
     const auto bytes = read_file(path);
+    REQUIRE(snap::parse_header(bytes, header, &error) == snap::OpenError::None);
+    snap::trust_sender(params, c.server.public_key, header.base());
+    snap::Receipt receipt{};
+    params.receipt = &receipt;
+    snap::v1::Snapshot s;
     INFO(error);
     REQUIRE(snap::open_snapshot(bytes, params, s, header, &error) == snap::OpenError::None);
+    sonde::ship::SpoolEntry entry;
+    entry.path = path;
+    sonde::ship::Receipt kept{};
+    CHECK(sonde::ship::Spool(c.spool, header.base()).read_receipt(entry, kept));
+    CHECK(kept == receipt);
     return s;
 }
 

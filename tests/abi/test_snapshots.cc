@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -321,6 +322,12 @@ TEST_CASE("a full spool merges recent snapshots and loses no figure", "[abi][sna
     const auto files = spool.pending();
     CHECK(files.size() <= 8);
     CHECK(test::diagnostics(base).spool_merges > 0);
+    // The merged-away files took their receipts with them: one receipt per file in the spool,
+    // each the one the console computes (checked by open() below).
+    size_t receipts = 0;
+    for (const auto &e : std::filesystem::directory_iterator(c.spool))
+        receipts += e.path().extension() == ".receipt";
+    CHECK(receipts == files.size());
     // As the console would: per hour window, the figure of the highest sequence.
     std::map<int64_t, std::pair<uint64_t, int64_t>> hours;
     for (const auto &f : files) {
@@ -477,4 +484,95 @@ TEST_CASE("a final snapshot that repeats the last one is not written", "[abi][sn
     for (size_t i = 0; i < files.size(); ++i) CHECK(files[i].sequence == i + 1);  // no gap
     CHECK(value_of(open(c, files[1].path), snap::v1::WINDOW_KIND_MONTH,
                    snap::v1::MEASURE_KIND_EVENT, SONDE_EV_MESSAGE_SENT, 1) == 4);
+}
+
+TEST_CASE("snapshots say which hours they complete, across a restart and a new segment",
+          "[abi][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    Channel c;
+    int64_t recorded = 0;
+    auto connect = [&](sonde_base *base, int n) {
+        sonde_writer *w = nullptr;
+        REQUIRE(api().writer_get(base, &w) == SONDE_OK);
+        for (int i = 0; i < n; ++i)
+            REQUIRE(api().connection(w, SONDE_PROFILE_TEACHER, SONDE_MEDIUM_WEB,
+                                     SONDE_ACCESS_DIRECT, "T-1", 3) == SONDE_OK);
+        recorded += n;
+        api().writer_release(w);
+    };
+    {
+        sonde_base *base = tb.open();
+        c = make_channel(tb, base, kTue24Nov10h + 5 * 60);
+        for (int step = 1; step <= 10; ++step) {  // 10:15 .. 12:30, a snapshot each quarter
+            connect(base, step);
+            REQUIRE(api().clock_set(base, kTue24Nov10h + step * 15 * 60) == SONDE_OK);
+        }
+        api().base_close(base);  // final snapshot at 12:30
+    }
+    {
+        // Every process stopped; one starts again the next day at 13:10 (the hours in between
+        // have no latch and no count), counts, and stops.
+        sonde_base *base = tb.open();
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 27 * 3600 + 10 * 60) == SONDE_OK);
+        connect(base, 4);
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 28 * 3600 + 20 * 60) == SONDE_OK);
+        api().base_close(base);
+    }
+    sonde::ship::Spool spool(c.spool, tb.id);
+    auto files = spool.pending();
+    REQUIRE(files.size() >= 10);
+    int64_t reached = 0;
+    uint64_t generation = 0;
+    std::map<int64_t, std::pair<uint64_t, int64_t>> hours;  // as the console: highest sequence
+    for (size_t i = 0; i < files.size(); ++i) {
+        const auto s = open(c, files[i].path);
+        INFO("file " << i << " sequence " << s.sequence());
+        REQUIRE(s.has_coverage());
+        const auto &cov = s.coverage();
+        CHECK(cov.hours_from() <= cov.hours_to());
+        if (i == 0) {
+            CHECK(cov.restart());  // the segment's first snapshot
+            CHECK(cov.hours_from() <= kTue24Nov10h);
+            generation = s.segment_generation();
+        } else {
+            CHECK_FALSE(cov.restart());
+            // No gap: each starts where the one before stopped (or earlier, while the first
+            // hour of the segment is still open: hours before it had no latch and no count).
+            CHECK(cov.hours_from() <= reached);
+            CHECK(cov.hours_to() >= reached);
+            if (reached > kTue24Nov10h) CHECK(cov.hours_from() == reached);
+            CHECK(s.segment_generation() == generation);
+        }
+        reached = std::max(reached, cov.hours_to());
+        for (const auto &v : s.values())
+            if (v.window().kind() == snap::v1::WINDOW_KIND_HOUR) {
+                CHECK(v.window().start_unix() >= cov.hours_from());
+                CHECK(v.window().start_unix() <= cov.hours_to());  // the open hour at most
+                auto &slot = hours[v.window().start_unix()];
+                if (s.sequence() >= slot.first) slot = {s.sequence(), v.value()};
+            }
+    }
+    // The hours up to the last one open are complete, and hold every connection made before it.
+    CHECK(reached == kTue24Nov10h + 28 * 3600);
+    int64_t total = 0;
+    for (const auto &[start, figure] : hours) total += figure.second;
+    CHECK(total == recorded);
+
+    // A new segment (the old one gone while no process ran) restarts the coverage.
+    REQUIRE(::unlink(tb.segment_path().c_str()) == 0);
+    {
+        sonde_base *base = tb.open();
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 30 * 3600) == SONDE_OK);
+        connect(base, 1);
+        REQUIRE(api().clock_set(base, kTue24Nov10h + 31 * 3600) == SONDE_OK);
+        api().base_close(base);
+    }
+    const auto after = spool.pending();
+    REQUIRE(after.size() > files.size());
+    for (size_t i = files.size(); i < after.size(); ++i) {
+        const auto s = open(c, after[i].path);
+        CHECK(s.segment_generation() != generation);
+        CHECK(s.coverage().restart() == (i == files.size()));  // its first file only
+    }
 }

@@ -388,7 +388,8 @@ TEST_CASE("audit: sonde-ctl audit exits 1 on the figure-by-figure rule, 0 on rul
     std::string error;
     REQUIRE(snapshot::generate_key_file(dir + "/console.key", console, &error));
     REQUIRE(snapshot::generate_key_file(dir + "/server.key", server, &error));
-    REQUIRE(snapshot::save_public_key(dir + "/server.pub", server.public_key, false, &error));
+    REQUIRE(snapshot::save_public_key(dir + "/server.pub", server.public_key, false, &error,
+                                      {"0310001A"}));
     const Sim sim = simulate(5, 2025, 11, 17, 5);
     for (const bool before : {true, false}) {
         const std::string spool = dir + (before ? "/rule1" : "/rule2");

@@ -189,6 +189,7 @@ TEST_CASE("refused: any byte of the header changed", "[envelope]") {
     CHECK(reasons.count(OpenError::Authentication));  // the header is the AAD
     CHECK(reasons.count(OpenError::WrongRecipient));
     CHECK(reasons.count(OpenError::UnknownSender));
+    CHECK(reasons.count(OpenError::SenderNotForBase));  // another UAI in the header
 }
 
 TEST_CASE("refused: any change to enc, ciphertext or tag", "[envelope]") {
@@ -242,6 +243,45 @@ TEST_CASE("refused: wrong recipient, unknown or mismatched sender", "[envelope]"
         p.trusted_senders[key_id(keys().school.public_key)] = keys().stranger.public_key;
         check_refused(seal(s), OpenError::BadTrustedKey, p);
     }
+}
+
+TEST_CASE("refused: a key registered for one base sealing another base's file", "[envelope]") {
+    // Two servers: the school's key is registered for kBase, the stranger's for its own base.
+    constexpr const char *kOtherBase = "0310002B";
+    OpenParams p = open_params();
+    trust_sender(p, keys().stranger.public_key, kOtherBase);
+
+    // The stranger's server forges a file of kBase, sealed (validly) with its own key.
+    const Snapshot forged = small_snapshot();
+    SealParams seal_forged = seal_params(forged);
+    seal_forged.sender = keys().stranger;
+    Bytes f;
+    REQUIRE(seal_snapshot(forged, seal_forged, f, nullptr));
+    check_refused(f, OpenError::SenderNotForBase, p);
+    // Refused before any cryptography: the same header on a garbage body gets the same answer.
+    Bytes junk = f;
+    std::fill(junk.begin() + kHeaderSize, junk.end(), uint8_t{0x5a});
+    check_refused(junk, OpenError::SenderNotForBase, p);
+
+    // Each server's own files open.
+    Snapshot own = small_snapshot();
+    own.base_id = kOtherBase;
+    SealParams seal_own = seal_params(own);
+    seal_own.sender = keys().stranger;
+    REQUIRE(seal_snapshot(own, seal_own, f, nullptr));
+    CHECK(open(f, p).error == OpenError::None);
+    CHECK(open(seal(small_snapshot()), p).error == OpenError::None);
+
+    // A key trusted for no base opens nothing, and one key may serve several bases.
+    OpenParams none = open_params();
+    none.trusted_senders[key_id(keys().stranger.public_key)] = keys().stranger.public_key;
+    check_refused(f, OpenError::SenderNotForBase, none);
+    OpenParams both = open_params();
+    trust_sender(both, keys().school.public_key, kOtherBase);
+    Snapshot farm = small_snapshot();
+    farm.base_id = kOtherBase;
+    CHECK(open(seal(farm), both).error == OpenError::None);
+    CHECK(open(seal(farm)).error == OpenError::SenderNotForBase);
 }
 
 TEST_CASE("refused: replayed sequence, when replay protection is on", "[envelope]") {

@@ -211,3 +211,56 @@ TEST_CASE("the JSON names figures with catalogue keys", "[ingest]") {
     CHECK(b["gauges"][0]["gauge"]["key"] == "classes");
     CHECK(b["levels"][0]["label"] == "2NDE");
 }
+
+TEST_CASE("coverage: the complete hours of a generation, and the gaps between them", "[ingest]") {
+    // Four snapshots of one generation: 08-10, 10-11, (11-13 lost), 13-14; and one of another
+    // generation that restarts its coverage.
+    const int64_t h8 = kCreated - kCreated % 3600 - 2 * 3600;
+    auto with = [&](uint64_t sequence, int64_t from, int64_t to, bool restart, uint64_t gen) {
+        Snapshot m = small_snapshot(sequence, kCreated + int64_t(sequence));
+        m.segment_generation = gen;
+        m.coverage = {from, to, restart};
+        return to_proto(m);
+    };
+    const v1::Snapshot a = with(1, h8, h8 + 2 * 3600, true, 0x1234);
+    const v1::Snapshot b = with(2, h8 + 2 * 3600, h8 + 3 * 3600, false, 0x1234);
+    const v1::Snapshot d = with(4, h8 + 5 * 3600, h8 + 6 * 3600, false, 0x1234);
+    const v1::Snapshot e = with(5, h8 + 6 * 3600, h8 + 6 * 3600, false, 0x1234);  // none closed
+    const v1::Snapshot other = with(6, h8 + 5 * 3600, h8 + 7 * 3600, true, 0x9999);
+    using Spans = std::vector<std::pair<int64_t, int64_t>>;
+    const Spans expected = {{h8, h8 + 3 * 3600}, {h8 + 5 * 3600, h8 + 6 * 3600}};
+    std::string first;
+    for (const auto &order :
+         std::vector<std::vector<const v1::Snapshot *>>{{&a, &b, &d, &e, &other},
+                                                        {&other, &e, &d, &b, &a},
+                                                        {&d, &a, &d, &b, &other, &e, &a}}) {
+        IngestStore store;
+        for (const v1::Snapshot *s : order) store.ingest(*s);
+        CHECK(store.covered_hours(kBase, 0x1234) == expected);
+        CHECK(store.covered_hours(kBase, 0x9999) == Spans{{h8 + 5 * 3600, h8 + 7 * 3600}});
+        const std::string rendered = store.render_json();
+        if (first.empty()) first = rendered;
+        CHECK(rendered == first);  // order-independent, idempotent
+    }
+    // Filling the gap merges the spans.
+    IngestStore store;
+    for (const v1::Snapshot *s : {&a, &b, &d}) store.ingest(*s);
+    store.ingest(with(3, h8 + 3 * 3600, h8 + 5 * 3600, false, 0x1234));
+    CHECK(store.covered_hours(kBase, 0x1234) == Spans{{h8, h8 + 6 * 3600}});
+    // The JSON: per generation, and the latest snapshot's own coverage.
+    const json j = json::parse(first)["bases"][kBase];
+    REQUIRE(j["coverage"].size() == 2);
+    CHECK(j["coverage"][0]["segment_generation"] == "0x0000000000001234");
+    CHECK(j["coverage"][0]["hours"] == json::array({json::array({h8, h8 + 3 * 3600}),
+                                                    json::array({h8 + 5 * 3600, h8 + 6 * 3600})}));
+    CHECK(j["snapshot"]["sequence"] == 6);
+    CHECK(j["snapshot"]["coverage"] ==
+          json({{"hours_from", h8 + 5 * 3600}, {"hours_to", h8 + 7 * 3600}, {"restart", true}}));
+    // A snapshot of an earlier version has no coverage: nothing is assumed complete.
+    IngestStore old;
+    v1::Snapshot without = b;
+    without.clear_coverage();
+    old.ingest(without);
+    CHECK(old.covered_hours(kBase, 0x1234).empty());
+    CHECK(json::parse(old.render_json())["bases"][kBase]["snapshot"]["coverage"].is_null());
+}

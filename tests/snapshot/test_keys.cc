@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "fixtures.hpp"
 #include "snapshot/keys.hpp"
@@ -103,6 +104,43 @@ TEST_CASE("public key files", "[keys]") {
     CHECK_FALSE(load_key_pair(path, kp, &error));
     CHECK(error.find("public key only") != std::string::npos);
     CHECK(read_text(path).find("private") == std::string::npos);
+}
+
+TEST_CASE("a public key file names the bases its key seals for", "[keys]") {
+    TempDir dir;
+    const std::string path = dir.file("server.pub");
+    std::string error;
+    REQUIRE(
+        save_public_key(path, keys().school.public_key, false, &error, {"0310001A", "0310002B"}));
+    CHECK(read_text(path).find("\nbases 0310001A,0310002B\n") != std::string::npos);
+    PublicKey pub{};
+    std::vector<std::string> bases;
+    REQUIRE(load_public_key(path, pub, &error, &bases));
+    CHECK(pub == keys().school.public_key);
+    CHECK(bases == std::vector<std::string>{"0310001A", "0310002B"});
+    // A file without the line: no base (older files).
+    const std::string plain = dir.file("plain.pub");
+    REQUIRE(save_public_key(plain, keys().school.public_key, false, &error));
+    REQUIRE(load_public_key(plain, pub, &error, &bases));
+    CHECK(bases.empty());
+    // Not UAIs, repeated, empty: refused, when writing and when reading.
+    CHECK_FALSE(save_public_key(dir.file("bad.pub"), pub, false, &error, {"310001A"}));
+    CHECK_FALSE(save_public_key(dir.file("bad.pub"), pub, false, &error, {"0310001A", "0310001A"}));
+    const std::string text = read_text(plain);
+    for (const std::string line : {"bases ", "bases 0310001a", "bases 0310001A,", "bases ,0310001A",
+                                   "bases 0310001A,0310001A", "bases 0310001A 0310002B"}) {
+        INFO(line);
+        std::ofstream(dir.file("edited.pub")) << text << line << "\n";
+        CHECK_FALSE(load_public_key(dir.file("edited.pub"), pub, &error, &bases));
+        CHECK(error.find("bases") != std::string::npos);
+    }
+    // Only the public half names bases: the private file keeps the format the plugin reads.
+    const std::string priv = dir.file("school.key");
+    REQUIRE(save_key_pair(priv, keys().school, false, &error));
+    std::ofstream(priv, std::ios::app) << "bases 0310001A\n";
+    sonde::crypto::KeyPair kp{};
+    CHECK_FALSE(load_key_pair(priv, kp, &error));
+    CHECK(error.find("bases belongs in the public file") != std::string::npos);
 }
 
 TEST_CASE("key files are never overwritten by accident", "[keys]") {

@@ -42,8 +42,31 @@ TEST_CASE("encoder writes what the generated class writes", "[wire]") {
         s.distributions[0].bin_low = {};
         s.suppressed = {{80, SuppressionReason::SchoolOnly, 0xFFFFFFFF}};
         s.policy = {0xFFFFFFFF, true};
+        s.coverage = {INT64_MIN, -1, true};
         check_same_bytes(s);
     }
+}
+
+TEST_CASE("coverage: an additive field that the generated class reads", "[wire]") {
+    Snapshot s = small_snapshot(9, kCreated + 5);
+    s.coverage = {kCreated - 3 * 3600, kCreated, true};
+    const v1::Snapshot p = to_proto(s);
+    REQUIRE(p.has_coverage());
+    CHECK(p.coverage().hours_from() == kCreated - 3 * 3600);
+    CHECK(p.coverage().hours_to() == kCreated);
+    CHECK(p.coverage().restart());
+    // Field 17, after every field of earlier versions: their bytes are a prefix of ours, so a
+    // reader of the earlier schema skips it, and this one reads earlier files (no coverage).
+    Bytes ours;
+    encode(s, ours);
+    v1::Snapshot old = p;
+    old.clear_coverage();
+    const std::string before = old.SerializeAsString();
+    CHECK(as_string(ours).rfind(before, 0) == 0);
+    CHECK(uint8_t(ours[before.size()]) == (17 << 3 | 2));
+    v1::Snapshot read_old;
+    REQUIRE(read_old.ParseFromString(before));
+    CHECK_FALSE(read_old.has_coverage());
 }
 
 TEST_CASE("encoded fields read back through the generated class", "[wire]") {

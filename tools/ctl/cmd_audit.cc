@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -21,7 +19,9 @@ namespace {
 using enum ValueKind;
 constexpr OptionSpec kAuditOptions[] = {
     {"key", "FILE", "the console's private key file", Path},
-    {"trust", "FILE[,FILE...]", "public key files of the servers whose snapshots are accepted",
+    {"trust", "[UAI=]FILE[,...]",
+     "public key files of the servers whose snapshots are accepted, each for the base UAI= names "
+     "or, without it, for the bases its file names (keygen --base)",
      Path},
     {"k", "K", "threshold: counts from 1 to K-1 are small (default: the snapshots' policy)", Number,
      2, 1000},
@@ -35,7 +35,7 @@ int cmd_audit(const Args &args, Io io) {
     if (!parsed) return kExitUsage;
     if (parsed->help) {
         io.out << "usage: sonde-ctl audit SPOOL_DIR|FILE... --key CONSOLE_KEY --trust "
-                  "SERVER_PUB[,...]\n"
+                  "[UAI=]SERVER_PUB[,...]\n"
                   "Opens every snapshot, writes what a console user could combine (levels to the\n"
                   "total, hours to the day, days to the month, months to the school year,\n"
                   "successive readings of a window) as a linear system, and reports every Social\n"
@@ -69,12 +69,13 @@ int cmd_audit(const Args &args, Io io) {
     std::map<std::string, std::vector<audit::Input>> bases;
     uint32_t k = 0;
     for (const std::string &path : files) {
-        std::ifstream in(path, std::ios::binary);
-        const std::vector<uint8_t> file{std::istreambuf_iterator<char>(in), {}};
+        std::vector<uint8_t> file;
         snapshot::Header header;
         audit::Input input{path, {}};
-        const snapshot::OpenError e =
-            snapshot::open_snapshot(file, params, input.snapshot, header, &error);
+        snapshot::OpenError e =
+            snapshot::read_sealed_file(path, params.max_uncompressed, file, &error);
+        if (e == snapshot::OpenError::None)
+            e = snapshot::open_snapshot(file, params, input.snapshot, header, &error);
         if (e != snapshot::OpenError::None) {
             io.err << "sonde-ctl: " << path << ": refused (" << snapshot::open_error_name(e)
                    << "): " << error << "\n";

@@ -1,8 +1,7 @@
 // sonde-ctl keygen | open: the key files of the snapshot channel, and the reading side of
 // snapshots (verify, decrypt, decompress, decode, print as JSON).
 
-#include <fstream>
-#include <iterator>
+#include <algorithm>
 #include <sstream>
 
 #include "args.hpp"
@@ -20,11 +19,17 @@ constexpr OptionSpec kKeygenOptions[] = {
     {"out", "FILE", "private key file to create (mode 0600; an existing file is never overwritten)",
      Path},
     {"public", "FILE", "also write the public half there, to hand to the other side", Path},
+    {"base", "UAI[,UAI...]",
+     "the bases this server key seals for, written in the public half (--public): the console "
+     "trusts it for those bases only",
+     Text},
 };
 
 constexpr OptionSpec kOpenOptions[] = {
     {"key", "FILE", "the console's private key file", Path},
-    {"trust", "FILE[,FILE...]", "public key files of the servers whose snapshots are accepted",
+    {"trust", "[UAI=]FILE[,...]",
+     "public key files of the servers whose snapshots are accepted, each for the base UAI= names "
+     "or, without it, for the bases its file names (keygen --base)",
      Path},
     {"max-size", "BYTES", "bound on the decompressed size (default 4 MiB)", Number, 1,
      uint64_t{1} << 30},
@@ -39,16 +44,38 @@ int cmd_keygen(const Args &args, Io io) {
     if (!parsed) return kExitUsage;
     if (parsed->help) {
         io.out
-            << "usage: sonde-ctl keygen --out FILE [--public FILE]\n"
+            << "usage: sonde-ctl keygen --out FILE [--public FILE [--base UAI[,UAI...]]]\n"
                "Creates an X25519 key pair for the snapshot channel: one per school server (its\n"
                "sender_key) and one for the console (whose public half servers name as\n"
-               "console_public_key).\n\n"
+               "console_public_key). A server's public half names the bases it seals for.\n\n"
             << options_help(kKeygenOptions);
         return kExitOk;
     }
     if (!parsed->has("out") || !parsed->positional.empty()) {
         io.err << "sonde-ctl: keygen needs --out FILE and no other argument\n";
         return kExitUsage;
+    }
+    std::vector<std::string> bases;
+    if (parsed->has("base")) {
+        if (!parsed->has("public")) {
+            io.err << "sonde-ctl: --base is written in the public half: give --public FILE\n";
+            return kExitUsage;
+        }
+        std::stringstream in(parsed->get("base"));
+        for (std::string base; std::getline(in, base, ',');) {
+            if (!snapshot::valid_base_id(base) ||
+                std::find(bases.begin(), bases.end(), base) != bases.end()) {
+                io.err << "sonde-ctl: --base takes distinct UAIs (7 digits and a capital "
+                          "letter), separated by commas: "
+                       << printable(base) << "\n";
+                return kExitUsage;
+            }
+            bases.push_back(base);
+        }
+        if (bases.empty()) {
+            io.err << "sonde-ctl: --base needs at least one UAI\n";
+            return kExitUsage;
+        }
     }
     crypto::KeyPair key;
     std::string error;
@@ -57,7 +84,7 @@ int cmd_keygen(const Args &args, Io io) {
         return kExitFailure;
     }
     if (parsed->has("public") &&
-        !snapshot::save_public_key(parsed->get("public"), key.public_key, false, &error)) {
+        !snapshot::save_public_key(parsed->get("public"), key.public_key, false, &error, bases)) {
         io.err << "sonde-ctl: " << error << "\n";
         return kExitFailure;
     }
@@ -74,7 +101,7 @@ int cmd_open(const Args &args, Io io) {
     if (!parsed) return kExitUsage;
     if (parsed->help) {
         io.out
-            << "usage: sonde-ctl open FILE... --key CONSOLE_KEY --trust SERVER_PUB[,...]\n"
+            << "usage: sonde-ctl open FILE... --key CONSOLE_KEY --trust [UAI=]SERVER_PUB[,...]\n"
                "Verifies, decrypts, decompresses and decodes snapshots, ingests them as the\n"
                "console does (idempotent upsert) and prints the figures as JSON. Any file that is\n"
                "tampered, truncated, replayed, oversized or wrongly keyed is refused: exit 1.\n\n"
@@ -96,13 +123,16 @@ int cmd_open(const Args &args, Io io) {
     snapshot::IngestStore store;
     int status = kExitOk;
     for (const std::string &path : parsed->positional) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-            io.err << "sonde-ctl: cannot read " << path << "\n";
+        // Bounded before reading: never more than a snapshot within --max-size can take.
+        std::vector<uint8_t> file;
+        if (const snapshot::OpenError e =
+                snapshot::read_sealed_file(path, params.max_uncompressed, file, &error);
+            e != snapshot::OpenError::None) {
+            io.err << "sonde-ctl: " << path << ": refused (" << snapshot::open_error_name(e)
+                   << "): " << error << "\n";
             status = kExitFailure;
             continue;
         }
-        const std::vector<uint8_t> file{std::istreambuf_iterator<char>(in), {}};
         snapshot::Header header;
         if (parsed->has("after-sequence") &&
             snapshot::parse_header(file, header, nullptr) == snapshot::OpenError::None)

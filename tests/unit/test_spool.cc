@@ -1,0 +1,161 @@
+// The spool's receipts (docs/snapshot.md, "Receipts"): every NAME.sonde has its NAME.receipt,
+// written durably before the file is renamed into place; crash leftovers are cleaned.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "ship/spool.hpp"
+
+using sonde::ship::Receipt;
+using sonde::ship::Spool;
+using sonde::ship::SpoolEntry;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/sonde-spool-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+std::string slurp(const std::string &path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+Receipt sample_receipt(uint8_t seed) {
+    Receipt r{};
+    for (size_t i = 0; i < r.size(); ++i) r[i] = uint8_t(seed + 17 * i);
+    return r;
+}
+
+size_t files_ending(const std::string &dir, const std::string &suffix) {
+    size_t n = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        n += name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    }
+    return n;
+}
+
+void make_old(const std::string &path) {
+    const struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};  // 2001
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("each spooled file has its receipt beside it: 64 lowercase hex digits, mode 0600",
+          "[spool]") {
+    TempDir dir;
+    const Spool spool(dir.path, "0310001A");
+    const Receipt receipt = sample_receipt(0xa0);
+    std::string error;
+    REQUIRE(spool.write({7, 1795510800, 1795512600, {}}, {1, 2, 3}, receipt, &error));
+    const auto files = spool.pending();  // the sidecar is not a spooled file
+    REQUIRE(files.size() == 1);
+    const std::string sidecar =
+        dir.path + "/0310001A-00000000000000000007-1795510800-1795512600.receipt";
+    CHECK(Spool::receipt_path(files[0].path) == sidecar);
+    std::string hex;
+    for (uint8_t b : receipt) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        hex += kDigits[b >> 4];
+        hex += kDigits[b & 15];
+    }
+    CHECK(slurp(sidecar) == hex + "\n");
+    struct stat st {};
+    REQUIRE(::stat(sidecar.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    Receipt back{};
+    REQUIRE(spool.read_receipt(files[0], back));
+    CHECK(back == receipt);
+
+    // An uppercase or truncated sidecar is not a receipt.
+    std::ofstream(sidecar) << std::string(64, 'A') << "\n";
+    CHECK_FALSE(spool.read_receipt(files[0], back));
+    std::ofstream(sidecar) << hex.substr(0, 63) << "\n";
+    CHECK_FALSE(spool.read_receipt(files[0], back));
+
+    // Removing a file removes its receipt (after it).
+    REQUIRE(spool.remove(files[0]));
+    CHECK(spool.pending().empty());
+    CHECK(::access(sidecar.c_str(), F_OK) != 0);
+}
+
+TEST_CASE(
+    "a crash between the receipt and the file's rename leaves no file, and the receipt "
+    "is cleaned later",
+    "[spool]") {
+    TempDir dir;
+    const SpoolEntry meta{3, 1795510800, 1795512600, {}};
+    const std::string sonde =
+        dir.path + "/0310001A-00000000000000000003-1795510800-1795512600.sonde";
+    const std::string sidecar = Spool::receipt_path(sonde);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        Spool spool(dir.path, "0310001A");
+        int renames = 0;
+        // The first rename is the receipt's, the second the file's: die just before it.
+        spool.before_rename = [&] {
+            if (++renames == 2) ::_exit(0);
+        };
+        std::string error;
+        spool.write(meta, {1, 2, 3}, sample_receipt(1), &error);
+        ::_exit(1);  // the write did not get to the file's rename
+    }
+    int status = -1;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+
+    const Spool spool(dir.path, "0310001A");
+    CHECK(spool.pending().empty());  // never renamed: never shipped
+    CHECK(::access(sidecar.c_str(), F_OK) == 0);
+    CHECK(::access((sonde + ".tmp").c_str(), F_OK) == 0);
+
+    // The next shipper cleans temporaries at once, and the receipt once it is clearly a
+    // leftover (not one another process is writing right now).
+    CHECK(spool.remove_temporaries() == 1);
+    CHECK(::access((sonde + ".tmp").c_str(), F_OK) != 0);
+    CHECK(::access(sidecar.c_str(), F_OK) == 0);
+    make_old(sidecar);
+    CHECK(spool.remove_temporaries() == 1);
+    CHECK(::access(sidecar.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("cleaning never removes the receipt of a file in the spool, nor another base's",
+          "[spool]") {
+    TempDir dir;
+    const Spool spool(dir.path, "0310001A"), other(dir.path, "0310002B");
+    std::string error;
+    REQUIRE(spool.write({1, 0, 10, {}}, {1}, sample_receipt(1), &error));
+    REQUIRE(other.write({1, 0, 10, {}}, {1}, sample_receipt(2), &error));
+    const std::string orphan = dir.path + "/0310002B-00000000000000000009-0-10.receipt";
+    std::ofstream(orphan) << std::string(64, 'a') << "\n";
+    for (const auto &e : std::filesystem::directory_iterator(dir.path)) make_old(e.path());
+    CHECK(spool.remove_temporaries() == 0);
+    CHECK(files_ending(dir.path, ".receipt") == 3);
+    CHECK(other.remove_temporaries() == 1);  // its own leftover only
+    CHECK(::access(orphan.c_str(), F_OK) != 0);
+    CHECK(files_ending(dir.path, ".receipt") == 2);
+    Receipt r{};
+    CHECK(spool.read_receipt(spool.pending().at(0), r));
+    CHECK(r == sample_receipt(1));
+}
