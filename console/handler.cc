@@ -142,7 +142,7 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
     // Open: authenticate, decrypt, decompress within the bound, parse.
     snapshot::OpenParams params;
     params.recipient = *key;
-    params.trusted_senders[header.sender] = sender;
+    snapshot::trust_sender(params, sender, base);
     params.max_uncompressed = size_t(config_.max_uncompressed_bytes);
     snapshot::Receipt receipt{};
     params.receipt = &receipt;

@@ -175,7 +175,7 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
                 why = "sender key " + snapshot::to_hex(header.sender) + " no longer registered";
             } else {
                 params.recipient = *key;
-                params.trusted_senders[header.sender] = sender;
+                snapshot::trust_sender(params, sender, ref.base);
             }
         }
         snapshot::v1::Snapshot s;

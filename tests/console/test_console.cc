@@ -325,7 +325,7 @@ std::map<FigureKey, FigureValue> expected_figures(const std::vector<Bytes> &file
     IngestStore store;
     for (const Bytes &file : files) {
         OpenParams p = open_params();
-        p.trusted_senders[key_id(keys().stranger.public_key)] = keys().stranger.public_key;
+        trust_sender(p, keys().stranger.public_key, kOtherBase);
         v1::Snapshot s;
         Header h;
         std::string error;
