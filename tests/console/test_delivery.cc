@@ -9,8 +9,10 @@
 // spool/); each test copies it, since an upload deletes what it delivered.
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -375,4 +377,67 @@ TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing los
         CHECK(seqs.front() == sorted.back());                                       // newest first
         CHECK(std::is_sorted(seqs.begin() + 1, seqs.end()));  // then oldest first
     }
+}
+
+TEST_CASE("delivery: the uplink killed during an upload, the console killed while ingesting") {
+    const std::string snapshots = snapshots_dir();
+    Setup setup;
+    setup.console_key = snapshots + "/keys/console.key";
+    setup.listen = "127.0.0.1:" + std::to_string(free_port());
+    const std::string spool_dir = setup.dir.path + "/spool";
+    const Spool spool = copy_spool(snapshots, spool_dir);
+    REQUIRE(spool.files.size() >= 20);
+    const auto expected = reference(snapshots, contents(spool), spool.bases);
+    register_bases(setup, snapshots, spool);
+    const uint16_t port = uint16_t(std::stoul(setup.listen.substr(10)));
+    // One file per transaction: many points at which a SIGKILL can land.
+    const std::string config = "ingest_batch = 1\n";
+
+    auto stored_count = [](const Service &s) {
+        size_t n = 0;
+        for (const auto &[base, seqs] : stored_order(s.log())) n += seqs.size();
+        return n;
+    };
+    {
+        Service service(setup, config);
+        // The uplink, in its own process, SIGKILLed once the console has stored a few files.
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            try {
+                Upload upload(spool_dir, setup, port);
+                upload.engine->run_once(kT0);
+            } catch (...) {
+                ::_exit(1);
+            }
+            ::_exit(0);
+        }
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (stored_count(service) < 5 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        ::kill(child, SIGKILL);
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        INFO(service.log());
+        REQUIRE(stored_count(service) >= 5);
+        CHECK(count_spool(spool_dir) > 0);  // killed before the end: files left behind
+
+        // A new uplink takes the rest; the console, SIGKILLed while it applies them.
+        Upload upload(spool_dir, setup, port);
+        INFO(upload.log());
+        REQUIRE(upload.engine->run_once(kT0));
+        CHECK(count_spool(spool_dir) == 0);
+        const auto deadline2 = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline2) {
+            if (fs::exists(setup.data + "/figures.sqlite") &&
+                Db(setup.data + "/figures.sqlite").snapshots().size() >= 1)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        service.kill9();
+    }
+    // Back up: the pending files are applied, every figure exactly once.
+    Service again(setup, config);
+    INFO(again.log());
+    check_database(setup.data, spool, expected);
 }
