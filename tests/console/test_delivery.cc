@@ -3,7 +3,8 @@
 // the decrypted snapshots against the shim's oracle) is uploaded by the uplink's engine over
 // HTTPS to the real sonde-console; once ingested, the console's database must hold, figure by
 // figure, what IngestStore makes of the same files, and the spool must be empty. Then the same
-// spool through a console outage, on the engine's injected clock.
+// spool through a console outage (on the engine's injected clock), and through kills: the
+// uplink SIGKILLed during an upload, the console SIGKILLed while ingesting.
 //
 // The spool comes from SONDE_DELIVERY_SNAPSHOTS (the shim's --snapshots directory: keys/ and
 // spool/); each test copies it, since an upload deletes what it delivered.
