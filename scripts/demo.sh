@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Sonde demo, from a fresh Debian 12 machine:
-#   1. installs the build dependencies that are missing (apt-get; sudo only when not root),
-#   2. builds the plugin, the emulated host (sonde-shim) and the operator tool in build/,
+# Sonde demo, from a fresh Debian 12 machine: the whole path, from the host process to the
+# console's database (docs/delivery.md).
+#   1. installs the build dependencies that are missing (scripts/deps.sh: apt-get; sudo only
+#      when not root),
+#   2. builds the plugin, the emulated host (sonde-shim), the operator tool (sonde-ctl, whose
+#      `upload` runs the uplink's engine) and the console's service (sonde-console) in build/,
 #   3. creates the snapshot channel's keys (`sonde-ctl keygen`: one console key, one server key
 #      per base) and enables two bases with snapshots on (`sonde-ctl enable --spool-dir ...`),
 #   4. replays a school week (2 bases x 3 server processes, 1,500 students each) through the
 #      real libsonde.so, which ships sealed snapshots into the spool; the shim checks the live
 #      segments and the decrypted snapshots (as the console ingests them) against its oracle,
 #   5. prints the console's report (`sonde-ctl open` of a base's spool, summarised),
-#   6. prints, for one base, the connections of one day hour by hour as the console has them
-#      beside the oracle's (they must agree),
-#   7. prints the start of the live indicators of one base (`sonde-ctl dump`).
+#   6. prints, for one base, the connections of one day hour by hour as `sonde-ctl open` has
+#      them beside the oracle's (they must agree),
+#   7. starts a real `sonde-console` on loopback (a TLS certificate made by openssl, each base's
+#      sender key enrolled for that base), uploads the spool over HTTPS with `sonde-ctl upload`
+#      (the console's key pinned; each file deleted only on the console's verified receipt),
+#      waits until the console has applied every file to its SQLite database, prints the same
+#      hour table read from that database beside the oracle's (they must agree), and stops it,
+#   8. prints the start of the live indicators of one base (`sonde-ctl dump`).
 #
 # Usage: bash scripts/demo.sh
 # Environment (optional): SONDE_DEMO_BUILD_DIR (default <repo>/build), SONDE_DEMO_SOURCE_DIR
@@ -39,25 +47,9 @@ quietly() {
 
 # ---------------------------------------------------------------------------------------------
 step "Build dependencies"
-PACKAGES=(build-essential cmake python3 tzdata libboost-dev libprotobuf-dev protobuf-compiler
-          libzstd-dev libmbedtls-dev catch2 nlohmann-json3-dev)
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    SUDO=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || die "not root and no sudo: install ${missing[*]} first"
-        SUDO=(sudo)
-    fi
-    note "installing: ${missing[*]}"
-    quietly /tmp/sonde-demo-apt.log "${SUDO[@]}" apt-get update
-    quietly /tmp/sonde-demo-apt.log "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "${missing[@]}"
-else
-    note "all present (${#PACKAGES[@]} packages)"
-fi
+# One list for the demo, CI and developers: scripts/deps.sh installs what is missing.
+quietly /tmp/sonde-demo-deps.log bash "$ROOT/scripts/deps.sh"
+note "all present (scripts/deps.sh)"
 
 # ---------------------------------------------------------------------------------------------
 step "Build ($BUILD_DIR, optimised: RelWithDebInfo)"
@@ -66,11 +58,12 @@ mkdir -p "$BUILD_DIR"
 # under -Werror) in plugin/crypto/hkdf.cc.
 quietly "$BUILD_DIR/demo-configure.log" \
     cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSONDE_BENCH=OFF
-quietly "$BUILD_DIR/demo-build.log" cmake --build "$BUILD_DIR" -j "$JOBS" --target sonde sonde-shim
-note "built: libsonde.so, sonde-shim"
+quietly "$BUILD_DIR/demo-build.log" cmake --build "$BUILD_DIR" -j "$JOBS" --target sonde sonde-shim sonde-console
+note "built: libsonde.so, sonde-shim, sonde-console"
 LIB="$BUILD_DIR/plugin/libsonde.so"
 SHIM="$BUILD_DIR/shim/sonde-shim"
 CTL="$BUILD_DIR/tools/sonde-ctl"
+CONSOLE="$BUILD_DIR/console/sonde-console"
 # The operator tool is optional here: the replay and its check do not need it.
 HAVE_CTL=0
 targets="$(cmake --build "$BUILD_DIR" --target help 2>/dev/null || true)"  # no early-exit pipe
@@ -143,6 +136,79 @@ if ((HAVE_CTL)); then
 else
     python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" \
         || die "the console's hours differ from the oracle's"
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "Delivery: the spools uploaded over HTTPS to a real sonde-console on loopback"
+CONSOLE_PID=""
+stop_console() {
+    if [ -n "$CONSOLE_PID" ]; then
+        kill "$CONSOLE_PID" 2>/dev/null || true
+        wait "$CONSOLE_PID" 2>/dev/null || true
+        CONSOLE_PID=""
+    fi
+}
+trap stop_console EXIT
+db_count() {  # db_count DB SQL: one number from the console's SQLite database (0 if not there yet)
+    python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+try:
+    db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    print(db.execute(sys.argv[2]).fetchone()[0])
+except sqlite3.Error:
+    print(0)
+PY
+}
+if ((HAVE_CTL)) && [ -x "$CONSOLE" ]; then
+    CDIR="$WORK/console"
+    mkdir -p "$CDIR/data"
+    # A throwaway TLS certificate for 127.0.0.1; the upload pins its public key.
+    quietly "$CDIR/openssl.log" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+        -nodes -keyout "$CDIR/tls.key" -out "$CDIR/tls.crt" -days 2 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1
+    PIN="sha256//$(openssl x509 -in "$CDIR/tls.crt" -pubkey -noout | openssl pkey -pubin -outform der \
+        | openssl dgst -sha256 -binary | base64)"
+    printf '%s\n' "listen = 127.0.0.1:0" "port_file = $CDIR/port" "tls_certificate = $CDIR/tls.crt" \
+        "tls_private_key = $CDIR/tls.key" "console_key = $CONSOLE_KEY" "data_dir = $CDIR/data" \
+        "min_free_bytes = 0" >"$CDIR/console.conf"
+    for base in "${BASES[@]}"; do  # enrolment: each base's sender key, for that base only
+        "$CONSOLE" keys add "$base" "$KEYS/$base.server.pub" --config "$CDIR/console.conf" | sed 's/^/    /'
+    done
+    "$CONSOLE" serve --config "$CDIR/console.conf" 2>"$CDIR/console.log" &
+    CONSOLE_PID=$!
+    for _ in $(seq 600); do  # hang guard: 60 s
+        [ -s "$CDIR/port" ] && break
+        kill -0 "$CONSOLE_PID" 2>/dev/null || { cat "$CDIR/console.log" >&2; die "sonde-console did not start"; }
+        sleep 0.1
+    done
+    [ -s "$CDIR/port" ] || die "sonde-console did not listen (log: $CDIR/console.log)"
+    PORT="$(cat "$CDIR/port")"
+    note "sonde-console listening on https://127.0.0.1:$PORT, key pinned: $PIN"
+    sent="$(find "$SPOOL" -maxdepth 1 -name '*.sonde' | wc -l)"
+    if ! "$CTL" upload "$SPOOL" --url "https://127.0.0.1:$PORT" --pin "$PIN" >"$CDIR/upload.log" 2>&1; then
+        tail -n 20 "$CDIR/upload.log" >&2
+        die "the upload left files in the spool (log: $CDIR/upload.log)"
+    fi
+    left="$(find "$SPOOL" -maxdepth 1 \( -name '*.sonde' -o -name '*.receipt' \) | wc -l)"
+    note "sonde-ctl upload: $sent files sent, each deleted on the console's verified receipt; left: $left"
+    [ "$left" -eq 0 ] || die "files left in the spool"
+    # The ingestor applies the inbox apart from the acknowledgements: wait until it has.
+    applied=0
+    for _ in $(seq 1200); do  # hang guard: 120 s
+        applied="$(db_count "$CDIR/data/figures.sqlite" "SELECT COUNT(*) FROM snapshots WHERE status = 'applied'")"
+        [ "$applied" -ge "$sent" ] && break
+        sleep 0.1
+    done
+    [ "$applied" -eq "$sent" ] || die "the console applied $applied of $sent files"
+    figures="$(db_count "$CDIR/data/figures.sqlite" "SELECT COUNT(*) FROM figures")"
+    note "sonde-console applied $applied snapshots: $figures figures in $CDIR/data/figures.sqlite"
+    step "Hour by hour: ${BASES[0]} on $DAY, connections in the console's database beside the oracle's"
+    python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" "$CDIR/data/figures.sqlite" \
+        || die "the console's database differs from the oracle"
+    stop_console
+    note "sonde-console stopped (log: $CDIR/console.log)"
+else
+    note "skipped (sonde-ctl or sonde-console missing)"
 fi
 
 # ---------------------------------------------------------------------------------------------

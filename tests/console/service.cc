@@ -133,7 +133,7 @@ std::string Setup::config(const std::string &extra) const {
     static int n = 0;
     const std::string path = dir.path + "/console" + std::to_string(++n) + ".conf";
     std::ofstream out(path);
-    out << "listen = 127.0.0.1:0\n"
+    out << "listen = " << listen << "\n"
         << "port_file = " << dir.path << "/port" << n << "\n"
         << "tls_certificate = " << cert << "\n"
         << "tls_private_key = " << tls_key << "\n"

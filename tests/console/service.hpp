@@ -25,6 +25,7 @@ struct Setup {
     Setup();
     Dir dir;
     std::string cert, tls_key, console_key, data;
+    std::string listen = "127.0.0.1:0";  // a fixed port to come back on after an outage
     // Registers `public_key` for `base` with `sonde-console keys add`; returns its exit code.
     int register_key(const std::string &base, const sonde::crypto::KeyPair &key);
     std::string config(const std::string &extra) const;  // writes a config file, returns path
