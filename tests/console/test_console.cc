@@ -15,6 +15,7 @@
 #include <thread>
 #include <tuple>
 
+#include "figures.hpp"
 #include "fixtures.hpp"
 #include "service.hpp"
 #include "snapshot/ingest.hpp"
@@ -303,25 +304,7 @@ TEST_CASE("slow clients are cut off while the service keeps serving others") {
 
 namespace {
 
-using FigureKey = std::tuple<std::string, uint32_t, uint32_t, int64_t, std::vector<uint32_t>>;
-struct FigureValue {
-    uint32_t window_number;
-    int64_t value;
-    bool suppressed, rounded;
-    int64_t set_unix;
-    std::string bin_low, students;
-    uint64_t sequence;
-    auto operator<=>(const FigureValue &) const = default;
-};
-
-template <class T>
-std::string join(const std::vector<T> &v) {
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
-    return out;
-}
-
-std::map<FigureKey, FigureValue> expected_figures(const std::vector<Bytes> &files) {
+Figures expected_figures(const std::vector<Bytes> &files) {
     IngestStore store;
     for (const Bytes &file : files) {
         OpenParams p = open_params();
@@ -333,68 +316,8 @@ std::map<FigureKey, FigureValue> expected_figures(const std::vector<Bytes> &file
         REQUIRE(open_snapshot(file, p, s, h, &error) == OpenError::None);
         store.ingest(s);
     }
-    std::map<FigureKey, FigureValue> out;
-    store.visit([&](const IngestStore::FigureView &f) {
-        std::vector<uint32_t> dims(6, 0);
-        std::copy(f.dims.begin(), f.dims.end(), dims.begin());
-        out[{f.base, uint32_t(f.family), f.window_kind, f.window_start, dims}] = {
-            f.window_number, f.value,         f.suppressed,     f.rounded,
-            f.set_unix,      join(f.bin_low), join(f.students), f.sequence};
-    });
-    return out;
+    return store_figures(store);
 }
-
-struct Db {
-    explicit Db(const std::string &path) {
-        REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-    }
-    ~Db() { sqlite3_close(db); }
-    std::map<FigureKey, FigureValue> figures() {
-        std::map<FigureKey, FigureValue> out;
-        sqlite3_stmt *s = nullptr;
-        REQUIRE(sqlite3_prepare_v2(db,
-                                   "SELECT base, family, window_kind, window_start, d0, d1, d2, "
-                                   "d3, d4, d5, window_number, value, suppressed, rounded, "
-                                   "set_unix, bin_low, students, sequence FROM figures",
-                                   -1, &s, nullptr) == SQLITE_OK);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            std::vector<uint32_t> dims;
-            for (int i = 4; i < 10; ++i) dims.push_back(uint32_t(sqlite3_column_int64(s, i)));
-            const FigureKey key{reinterpret_cast<const char *>(sqlite3_column_text(s, 0)),
-                                uint32_t(sqlite3_column_int64(s, 1)),
-                                uint32_t(sqlite3_column_int64(s, 2)), sqlite3_column_int64(s, 3),
-                                dims};
-            REQUIRE(out.count(key) == 0);  // one generation per base here: one row per key
-            out[key] = {uint32_t(sqlite3_column_int64(s, 10)),
-                        sqlite3_column_int64(s, 11),
-                        sqlite3_column_int64(s, 12) != 0,
-                        sqlite3_column_int64(s, 13) != 0,
-                        sqlite3_column_int64(s, 14),
-                        reinterpret_cast<const char *>(sqlite3_column_text(s, 15)),
-                        reinterpret_cast<const char *>(sqlite3_column_text(s, 16)),
-                        uint64_t(sqlite3_column_int64(s, 17))};
-        }
-        sqlite3_finalize(s);
-        return out;
-    }
-    // (base, sequence) -> status, and the number of rows.
-    std::map<std::pair<std::string, uint64_t>, std::string> snapshots(size_t &rows) {
-        std::map<std::pair<std::string, uint64_t>, std::string> out;
-        rows = 0;
-        sqlite3_stmt *s = nullptr;
-        REQUIRE(sqlite3_prepare_v2(db, "SELECT base, sequence, status FROM snapshots", -1, &s,
-                                   nullptr) == SQLITE_OK);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            ++rows;
-            out[{reinterpret_cast<const char *>(sqlite3_column_text(s, 0)),
-                 uint64_t(sqlite3_column_int64(s, 1))}] =
-                reinterpret_cast<const char *>(sqlite3_column_text(s, 2));
-        }
-        sqlite3_finalize(s);
-        return out;
-    }
-    sqlite3 *db = nullptr;
-};
 
 }  // namespace
 
@@ -448,11 +371,11 @@ TEST_CASE("kill -9 after acknowledging, before ingesting: the restart applies ev
     REQUIRE(expected.size() > 1000);  // the realistic snapshots: thousands of figures
     size_t rows = 0;
     {
-        Db db(setup.data + "/figures.sqlite");
+        FigureDb db(setup.data + "/figures.sqlite");
         const auto got = db.figures();
         REQUIRE(got.size() == expected.size());
         REQUIRE(got == expected);
-        const auto snapshots = db.snapshots(rows);
+        const auto snapshots = db.snapshots(&rows);
         REQUIRE(rows == files.size());
         for (const auto &name : names) REQUIRE(snapshots.at(name) == "applied");
     }
@@ -465,9 +388,9 @@ TEST_CASE("kill -9 after acknowledging, before ingesting: the restart applies ev
     std::string out;
     REQUIRE(setup.run_cli({"reingest"}, &out) == 0);
     INFO(out);
-    Db db(setup.data + "/figures.sqlite");
+    FigureDb db(setup.data + "/figures.sqlite");
     REQUIRE(db.figures() == expected);
-    db.snapshots(rows);
+    db.snapshots(&rows);
     REQUIRE(rows == files.size());
 }
 

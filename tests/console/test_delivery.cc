@@ -27,6 +27,7 @@
 #include <sstream>
 #include <thread>
 
+#include "figures.hpp"
 #include "service.hpp"
 #include "snapshot/console.hpp"
 #include "snapshot/ingest.hpp"
@@ -84,28 +85,9 @@ size_t count_spool(const std::string &dir) {
     return n;
 }
 
-using FigureKey = std::tuple<std::string, uint32_t, uint32_t, int64_t, std::vector<uint32_t>>;
-struct FigureValue {
-    uint32_t window_number;
-    int64_t value;
-    bool suppressed, rounded;
-    int64_t set_unix;
-    std::string bin_low, students;
-    uint64_t sequence;
-    auto operator<=>(const FigureValue &) const = default;
-};
-
-template <class T>
-std::string join(const std::vector<T> &v) {
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
-    return out;
-}
-
 // The reference: the library's own ingestion (IngestStore) of the same files.
-std::map<FigureKey, FigureValue> reference(const std::string &snapshots,
-                                           const std::vector<std::vector<uint8_t>> &files,
-                                           const std::set<std::string> &bases) {
+Figures reference(const std::string &snapshots, const std::vector<std::vector<uint8_t>> &files,
+                  const std::set<std::string> &bases) {
     snap::OpenParams p;
     std::string error;
     INFO(error);
@@ -122,68 +104,8 @@ std::map<FigureKey, FigureValue> reference(const std::string &snapshots,
         REQUIRE(snap::open_snapshot(file, p, s, h, &error) == snap::OpenError::None);
         store.ingest(s);
     }
-    std::map<FigureKey, FigureValue> out;
-    store.visit([&](const snap::IngestStore::FigureView &f) {
-        std::vector<uint32_t> dims(6, 0);
-        std::copy(f.dims.begin(), f.dims.end(), dims.begin());
-        out[{f.base, uint32_t(f.family), f.window_kind, f.window_start, dims}] = {
-            f.window_number, f.value,         f.suppressed,     f.rounded,
-            f.set_unix,      join(f.bin_low), join(f.students), f.sequence};
-    });
-    return out;
+    return store_figures(store);
 }
-
-struct Db {
-    explicit Db(const std::string &path) {
-        REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-        sqlite3_busy_timeout(db, 10'000);
-    }
-    ~Db() { sqlite3_close(db); }
-    std::map<FigureKey, FigureValue> figures() {
-        std::map<FigureKey, FigureValue> out;
-        sqlite3_stmt *s = nullptr;
-        REQUIRE(sqlite3_prepare_v2(db,
-                                   "SELECT base, family, window_kind, window_start, d0, d1, d2, "
-                                   "d3, d4, d5, window_number, value, suppressed, rounded, "
-                                   "set_unix, bin_low, students, sequence FROM figures",
-                                   -1, &s, nullptr) == SQLITE_OK);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            std::vector<uint32_t> dims;
-            for (int i = 4; i < 10; ++i) dims.push_back(uint32_t(sqlite3_column_int64(s, i)));
-            const FigureKey key{reinterpret_cast<const char *>(sqlite3_column_text(s, 0)),
-                                uint32_t(sqlite3_column_int64(s, 1)),
-                                uint32_t(sqlite3_column_int64(s, 2)), sqlite3_column_int64(s, 3),
-                                dims};
-            // A second row under one key would be a figure counted twice.
-            REQUIRE(out.count(key) == 0);
-            out[key] = {uint32_t(sqlite3_column_int64(s, 10)),
-                        sqlite3_column_int64(s, 11),
-                        sqlite3_column_int64(s, 12) != 0,
-                        sqlite3_column_int64(s, 13) != 0,
-                        sqlite3_column_int64(s, 14),
-                        reinterpret_cast<const char *>(sqlite3_column_text(s, 15)),
-                        reinterpret_cast<const char *>(sqlite3_column_text(s, 16)),
-                        uint64_t(sqlite3_column_int64(s, 17))};
-        }
-        sqlite3_finalize(s);
-        return out;
-    }
-    // (base, sequence) -> status of the snapshots table.
-    std::map<std::pair<std::string, uint64_t>, std::string> snapshots() {
-        std::map<std::pair<std::string, uint64_t>, std::string> out;
-        sqlite3_stmt *s = nullptr;
-        if (sqlite3_prepare_v2(db, "SELECT base, sequence, status FROM snapshots", -1, &s,
-                               nullptr) != SQLITE_OK)
-            return out;  // not created yet
-        while (sqlite3_step(s) == SQLITE_ROW)
-            out[{reinterpret_cast<const char *>(sqlite3_column_text(s, 0)),
-                 uint64_t(sqlite3_column_int64(s, 1))}] =
-                reinterpret_cast<const char *>(sqlite3_column_text(s, 2));
-        sqlite3_finalize(s);
-        return out;
-    }
-    sqlite3 *db = nullptr;
-};
 
 // Waits (hang guard only) until the console has applied `n` snapshots.
 void wait_applied(const std::string &data, size_t n) {
@@ -191,7 +113,7 @@ void wait_applied(const std::string &data, size_t n) {
     size_t got = 0;
     while (std::chrono::steady_clock::now() < deadline) {
         if (fs::exists(data + "/figures.sqlite")) {
-            Db db(data + "/figures.sqlite");
+            FigureDb db(data + "/figures.sqlite");
             got = db.snapshots().size();
             if (got >= n) break;
         }
@@ -204,7 +126,7 @@ void wait_applied(const std::string &data, size_t n) {
 void check_database(const std::string &data, const Spool &spool,
                     const std::map<FigureKey, FigureValue> &expected) {
     wait_applied(data, spool.files.size());
-    Db db(data + "/figures.sqlite");
+    FigureDb db(data + "/figures.sqlite");
     const auto rows = db.snapshots();
     REQUIRE(rows.size() == spool.files.size());
     for (const auto &[key, status] : rows) {
@@ -431,7 +353,7 @@ TEST_CASE("delivery: the uplink killed during an upload, the console killed whil
         const auto deadline2 = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         while (std::chrono::steady_clock::now() < deadline2) {
             if (fs::exists(setup.data + "/figures.sqlite") &&
-                Db(setup.data + "/figures.sqlite").snapshots().size() >= 1)
+                FigureDb(setup.data + "/figures.sqlite").snapshots().size() >= 1)
                 break;
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
