@@ -9,14 +9,14 @@
 # system's apt configuration and indexes are not touched. The deb-src entries are those of
 # the Debian archives the system already uses (apt-get indextargets).
 #
-#   eval "$(bash scripts/mingw-deps.sh)"    # prints SONDE_WINDOWS_DEPS_PREFIX=...
+#   eval "$(bash scripts/mingw-deps.sh)"    # prints export SONDE_WINDOWS_DEPS_PREFIX=...
 #
 # The prefix is ${SONDE_WINDOWS_DEPS:-~/.cache/sonde/mingw-deps}/<key>, where <key> hashes the
 # source versions, the cross compiler's version, the header-only packages' versions and this
 # script and the toolchain file. A complete prefix has sonde-deps.stamp (the versions) and is
 # reused as it is. It also holds host/include: links to the header-only Boost, Catch2 and
 # nlohmann-json of the Linux packages, and CMake package files for the last two.
-# Messages go to stderr; only the assignment goes to stdout.
+# Messages go to stderr; only the export line goes to stdout.
 # Environment: SONDE_WINDOWS_DEPS (cache folder), SONDE_JOBS (default 2),
 # SONDE_WINDOWS_DEPS_STRICT=1 (fail, rather than fall back, when the archive no longer serves
 # the exact source version; see below).
@@ -57,7 +57,7 @@ flock 9  # one build at a time per cache folder
 if [ -f "$stamp" ]; then
   log "cached: $prefix"
   grep '^WARNING' "$stamp" >&2 || true
-  echo "SONDE_WINDOWS_DEPS_PREFIX=$prefix"
+  echo "export SONDE_WINDOWS_DEPS_PREFIX=$prefix"
   exit 0
 fi
 
@@ -216,4 +216,4 @@ rm -rf "$work"
 } > "$stamp.tmp"
 mv "$stamp.tmp" "$stamp"
 log "done in $((SECONDS - started)) s: $prefix"
-echo "SONDE_WINDOWS_DEPS_PREFIX=$prefix"
+echo "export SONDE_WINDOWS_DEPS_PREFIX=$prefix"
