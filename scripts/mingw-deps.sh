@@ -93,10 +93,12 @@ declare -A got
 warnings=()
 for p in "${dev_packages[@]}"; do
   src=${want[$p]%%=*} ver=${want[$p]#*=}
-  if (cd "$work/src" && apt-get "${apt_opts[@]}" source --download-only "$src=$ver" >&2); then
+  if (cd "$work/src" && apt-get "${apt_opts[@]}" source --download-only "$src=$ver") \
+    > "$work/fetch-$src.log" 2>&1; then
     got[$p]=$ver
     continue
   fi
+  grep '^E:' "$work/fetch-$src.log" >&2 || true
   if [ "${SONDE_WINDOWS_DEPS_STRICT:-0}" = 1 ]; then
     log "$src $ver cannot be fetched (SONDE_WINDOWS_DEPS_STRICT=1)"
     exit 1
