@@ -29,15 +29,16 @@ list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES SONDE_WINDOWS_DEPS_PREFIX)
 # Libraries, headers and packages come from the MinGW sysroot and the dependency prefix only;
 # programs (protoc, python3) from the build machine.
 set(CMAKE_FIND_ROOT_PATH /usr/${SONDE_MINGW_TRIPLE})
-if(SONDE_WINDOWS_DEPS_PREFIX)
-  list(APPEND CMAKE_FIND_ROOT_PATH "${SONDE_WINDOWS_DEPS_PREFIX}" "${SONDE_WINDOWS_DEPS_PREFIX}/host")
-  # As /usr/include is on Linux, the dependencies' headers are system headers of every
-  # target: the prefix's include (zstd, mbedTLS, protobuf) and the narrow host/include.
-  foreach(lang C CXX)
-    set(CMAKE_${lang}_STANDARD_INCLUDE_DIRECTORIES
-        "${SONDE_WINDOWS_DEPS_PREFIX}/include" "${SONDE_WINDOWS_DEPS_PREFIX}/host/include")
-  endforeach()
+if(NOT SONDE_WINDOWS_DEPS_PREFIX)
+  message(FATAL_ERROR "SONDE_WINDOWS_DEPS_PREFIX is not set: run eval \"$(bash scripts/mingw-deps.sh)\" first (docs/windows.md)")
 endif()
+list(APPEND CMAKE_FIND_ROOT_PATH "${SONDE_WINDOWS_DEPS_PREFIX}" "${SONDE_WINDOWS_DEPS_PREFIX}/host")
+# As /usr/include is on Linux, the dependencies' headers are system headers of every target:
+# the prefix's include (zstd, mbedTLS, protobuf) and the narrow host/include.
+foreach(lang C CXX)
+  set(CMAKE_${lang}_STANDARD_INCLUDE_DIRECTORIES
+      "${SONDE_WINDOWS_DEPS_PREFIX}/include" "${SONDE_WINDOWS_DEPS_PREFIX}/host/include")
+endforeach()
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
