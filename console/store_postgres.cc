@@ -1,0 +1,263 @@
+// The PostgreSQL store (docs/delivery.md#storage): libpq, one transaction per apply(), figures
+// deduplicated in memory (highest sequence per key: PostgreSQL refuses an ON CONFLICT DO UPDATE
+// that touches a row twice in one statement), then sent in multi-row upsert statements.
+//
+// Unsigned 64-bit numbers (sequence, generation) are NUMERIC(20,0): exact and ordered as
+// unsigned, so "highest sequence wins" holds over the whole uint64 range (BIGINT would hold
+// only up to 2^63 - 1, and a bit-cast would sort sequences at or above 2^63 below the others).
+// Parameters travel as text.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "store.hpp"
+
+namespace sonde::console {
+namespace {
+
+constexpr const char *kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS figures (
+  base TEXT NOT NULL, generation NUMERIC(20,0) NOT NULL, family INTEGER NOT NULL,
+  window_kind BIGINT NOT NULL, window_start BIGINT NOT NULL,
+  d0 BIGINT NOT NULL, d1 BIGINT NOT NULL, d2 BIGINT NOT NULL,
+  d3 BIGINT NOT NULL, d4 BIGINT NOT NULL, d5 BIGINT NOT NULL,
+  window_number BIGINT NOT NULL, value BIGINT NOT NULL,
+  suppressed SMALLINT NOT NULL, rounded SMALLINT NOT NULL, set_unix BIGINT NOT NULL,
+  label TEXT NOT NULL, bin_low TEXT NOT NULL, students TEXT NOT NULL,
+  sequence NUMERIC(20,0) NOT NULL,
+  PRIMARY KEY (base, generation, family, window_kind, window_start, d0, d1, d2, d3, d4, d5)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+  base TEXT NOT NULL, sequence NUMERIC(20,0) NOT NULL, generation NUMERIC(20,0) NOT NULL,
+  created_unix BIGINT NOT NULL, received_unix BIGINT NOT NULL, applied_unix BIGINT NOT NULL,
+  size BIGINT NOT NULL, figures BIGINT NOT NULL, coverage TEXT,
+  status TEXT NOT NULL, reason TEXT NOT NULL,
+  PRIMARY KEY (base, sequence)
+);
+CREATE TABLE IF NOT EXISTS figure_families (
+  family INTEGER PRIMARY KEY, name TEXT NOT NULL, across TEXT NOT NULL
+);
+)sql";
+
+constexpr int kFigureColumns = 20;
+constexpr int kSnapshotColumns = 11;
+// Rows per statement: 20,000 parameters, under libpq's 65,535.
+constexpr int kFigureChunk = 1000;
+constexpr int kSnapshotChunk = 1000;
+
+std::string placeholders(int rows, int columns) {
+    std::string sql;
+    int n = 1;
+    for (int r = 0; r < rows; ++r) {
+        sql += r ? ",(" : "(";
+        for (int c = 0; c < columns; ++c) sql += (c ? ",$" : "$") + std::to_string(n++);
+        sql += ")";
+    }
+    return sql;
+}
+
+std::string figures_sql(int rows) {
+    return "INSERT INTO figures (base, generation, family, window_kind, window_start, d0, d1, "
+           "d2, d3, d4, d5, window_number, value, suppressed, rounded, set_unix, label, bin_low, "
+           "students, sequence) VALUES " +
+           placeholders(rows, kFigureColumns) +
+           " ON CONFLICT (base, generation, family, window_kind, window_start, d0, d1, d2, d3, d4, "
+           "d5) DO UPDATE SET window_number = excluded.window_number, value = excluded.value, "
+           "suppressed = excluded.suppressed, rounded = excluded.rounded, set_unix = "
+           "excluded.set_unix, label = excluded.label, bin_low = excluded.bin_low, students = "
+           "excluded.students, sequence = excluded.sequence WHERE excluded.sequence > "
+           "figures.sequence";
+}
+
+std::string snapshots_sql(int rows) {
+    return "INSERT INTO snapshots (base, sequence, generation, created_unix, received_unix, "
+           "applied_unix, size, figures, coverage, status, reason) VALUES " +
+           placeholders(rows, kSnapshotColumns) +
+           " ON CONFLICT (base, sequence) DO UPDATE SET generation = excluded.generation, "
+           "created_unix = excluded.created_unix, applied_unix = excluded.applied_unix, size = "
+           "excluded.size, figures = excluded.figures, coverage = excluded.coverage, status = "
+           "excluded.status, reason = excluded.reason";
+}
+
+void ignore_notice(void *, const char *) {}  // "relation exists, skipping" and the like
+
+using FigureKey = std::tuple<const std::string &, uint64_t, uint32_t, uint32_t, int64_t,
+                             const std::array<uint32_t, 6> &>;
+FigureKey key_of(const FigureRow &f) {
+    return {f.base, f.generation, f.family, f.window_kind, f.window_start, f.dims};
+}
+
+class PostgresStore final : public Store {
+  public:
+    ~PostgresStore() override { PQfinish(conn_); }
+
+    bool open(const std::string &conninfo, std::string *error) {
+        conn_ = PQconnectdb(conninfo.c_str());
+        if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+            return fail(error, "postgresql: cannot connect");
+        PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
+        // One schema creation at a time (two services starting on one database).
+        if (!exec("BEGIN", error)) return false;
+        if (!exec("SELECT pg_advisory_xact_lock(7264891034)", error, PGRES_TUPLES_OK) ||
+            !exec(kSchema, error) || !exec(figure_families_sql().c_str(), error) ||
+            !exec("DROP VIEW IF EXISTS window_figures", error) ||
+            !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return true;
+    }
+
+    bool apply(const std::vector<SnapshotRow> &snapshots, const std::vector<FigureRow> &figures,
+               std::string *error) override {
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            PQreset(conn_);  // the connection was lost: try again now (the ingestor retries)
+            if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
+            prepared_ = false;
+        }
+        // The winner per key within this batch, as the table's rule would pick it.
+        std::map<FigureKey, const FigureRow *> best;
+        for (const FigureRow &f : figures) {
+            auto [it, fresh] = best.try_emplace(key_of(f), &f);
+            if (!fresh && f.sequence > it->second->sequence) it->second = &f;
+        }
+        std::vector<const FigureRow *> rows;
+        rows.reserve(best.size());
+        for (const auto &[key, row] : best) rows.push_back(row);
+        std::map<std::pair<std::string, uint64_t>, const SnapshotRow *> snaps;
+        for (const SnapshotRow &s : snapshots) snaps[{s.base, s.sequence}] = &s;  // last wins
+
+        if (!exec("BEGIN", error)) return false;
+        bool ok = true;
+        for (size_t i = 0; ok && i < rows.size(); i += kFigureChunk) {
+            const size_t n = std::min<size_t>(kFigureChunk, rows.size() - i);
+            ok = upsert_figures(&rows[i], n, error);
+        }
+        std::vector<const SnapshotRow *> srows;
+        for (const auto &[key, row] : snaps) srows.push_back(row);
+        for (size_t i = 0; ok && i < srows.size(); i += kSnapshotChunk) {
+            const size_t n = std::min<size_t>(kSnapshotChunk, srows.size() - i);
+            ok = upsert_snapshots(&srows[i], n, error);
+        }
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+  private:
+    bool fail(std::string *error, const std::string &what) {
+        if (error) {
+            std::string message = conn_ ? PQerrorMessage(conn_) : "out of memory";
+            while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+                message.pop_back();
+            *error = what + ": " + message;
+        }
+        return false;
+    }
+    bool check(PGresult *r, ExecStatusType want, const char *what, std::string *error) {
+        const bool ok = r && PQresultStatus(r) == want;
+        if (!ok && error) {
+            std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
+            while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+                message.pop_back();
+            *error = std::string("postgresql ") + what + ": " + message;
+        }
+        PQclear(r);
+        return ok;
+    }
+    bool exec(const char *sql, std::string *error, ExecStatusType want = PGRES_COMMAND_OK) {
+        return check(PQexec(conn_, sql), want, "", error);
+    }
+    bool run(const std::string &sql, const char *name, const std::vector<std::string> &values,
+             std::string *error) {
+        std::vector<const char *> params;
+        params.reserve(values.size());
+        for (const std::string &v : values) params.push_back(v.c_str());
+        PGresult *r;
+        if (name)
+            r = PQexecPrepared(conn_, name, int(params.size()), params.data(), nullptr, nullptr, 0);
+        else
+            r = PQexecParams(conn_, sql.c_str(), int(params.size()), nullptr, params.data(),
+                             nullptr, nullptr, 0);
+        return check(r, PGRES_COMMAND_OK, "upsert", error);
+    }
+    bool upsert_figures(const FigureRow *const *rows, size_t n, std::string *error) {
+        std::vector<std::string> v;
+        v.reserve(n * kFigureColumns);
+        for (size_t r = 0; r < n; ++r) {
+            const FigureRow &f = *rows[r];
+            v.push_back(f.base);
+            v.push_back(std::to_string(f.generation));
+            v.push_back(std::to_string(f.family));
+            v.push_back(std::to_string(f.window_kind));
+            v.push_back(std::to_string(f.window_start));
+            for (uint32_t d : f.dims) v.push_back(std::to_string(d));
+            v.push_back(std::to_string(f.window_number));
+            v.push_back(std::to_string(f.value));
+            v.push_back(f.suppressed ? "1" : "0");
+            v.push_back(f.rounded ? "1" : "0");
+            v.push_back(std::to_string(f.set_unix));
+            v.push_back(f.label);
+            v.push_back(f.bin_low);
+            v.push_back(f.students);
+            v.push_back(std::to_string(f.sequence));
+        }
+        if (n == size_t(kFigureChunk)) {
+            if (!prepared_) {
+                if (!check(PQprepare(conn_, "figures_chunk", figures_sql(kFigureChunk).c_str(),
+                                     kFigureChunk * kFigureColumns, nullptr),
+                           PGRES_COMMAND_OK, "prepare", error))
+                    return false;
+                prepared_ = true;
+            }
+            return run({}, "figures_chunk", v, error);
+        }
+        return run(figures_sql(int(n)), nullptr, v, error);
+    }
+    bool upsert_snapshots(const SnapshotRow *const *rows, size_t n, std::string *error) {
+        std::vector<std::string> v;
+        v.reserve(n * kSnapshotColumns);
+        std::vector<bool> null_coverage;
+        for (size_t r = 0; r < n; ++r) {
+            const SnapshotRow &s = *rows[r];
+            v.push_back(s.base);
+            v.push_back(std::to_string(s.sequence));
+            v.push_back(std::to_string(s.generation));
+            v.push_back(std::to_string(s.created_unix));
+            v.push_back(std::to_string(s.received_unix));
+            v.push_back(std::to_string(s.applied_unix));
+            v.push_back(std::to_string(s.size));
+            v.push_back(std::to_string(s.figures));
+            v.push_back(s.coverage.value_or(""));
+            null_coverage.push_back(!s.coverage);
+            v.push_back(s.status);
+            v.push_back(s.reason);
+        }
+        std::vector<const char *> params;
+        params.reserve(v.size());
+        for (size_t i = 0; i < v.size(); ++i)
+            params.push_back(i % kSnapshotColumns == 8 && null_coverage[i / kSnapshotColumns]
+                                 ? nullptr
+                                 : v[i].c_str());
+        return check(PQexecParams(conn_, snapshots_sql(int(n)).c_str(), int(params.size()), nullptr,
+                                  params.data(), nullptr, nullptr, 0),
+                     PGRES_COMMAND_OK, "snapshots", error);
+    }
+
+    PGconn *conn_ = nullptr;
+    bool prepared_ = false;  // figures_chunk, on this connection
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres_store(const std::string &conninfo, std::string *error) {
+    auto store = std::make_unique<PostgresStore>();
+    if (!store->open(conninfo, error)) return nullptr;
+    return store;
+}
+
+}  // namespace sonde::console
