@@ -1,5 +1,7 @@
 // What both stores share: the families' combination across segment generations and the view
-// window_figures (docs/delivery.md#the-ingestor).
+// window_figures (docs/delivery.md#the-ingestor). The newest row is the highest sequence as an
+// unsigned number: SQLite holds it bit-cast (negative at or above 2^63), PostgreSQL as NUMERIC
+// (never negative), hence "sequence < 0 DESC" first.
 #include "store.hpp"
 
 #include "snapshot/ingest.hpp"
@@ -35,7 +37,8 @@ std::string window_figures_view_sql() {
            "generations > 1 THEN 1 ELSE 0 END AS partial FROM (SELECT f.*, c.across, "
            "ROW_NUMBER() OVER (PARTITION BY " +
            key +
-           " ORDER BY f.sequence DESC, f.generation DESC) AS newest, SUM(f.value) OVER "
+           " ORDER BY f.sequence < 0 DESC, f.sequence DESC, f.generation DESC) AS newest, "
+           "SUM(f.value) OVER "
            "(PARTITION BY " +
            key + ") AS total, COUNT(*) OVER (PARTITION BY " + key +
            ") AS generations, MAX(f.suppressed) OVER (PARTITION BY " + key +

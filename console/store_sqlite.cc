@@ -1,6 +1,7 @@
 // The SQLite store: WAL, one multi-row upsert statement per chunk of figures. Unsigned 64-bit
-// numbers (generation, sequence) are stored bit-cast to SQLite's signed INTEGER: a sequence at
-// or above 2^63 would sort below the others (a shipper counts from 1, one per interval: never).
+// numbers (generation, sequence) are stored bit-cast to SQLite's signed INTEGER (a sequence at
+// or above 2^63 reads negative); "highest sequence wins" compares them as unsigned: the one
+// with the sign bit is the higher when only one has it.
 #include <sqlite3.h>
 
 #include "store.hpp"
@@ -50,8 +51,9 @@ std::string upsert_sql(int rows) {
         "d5) DO UPDATE SET window_number = excluded.window_number, value = excluded.value, "
         "suppressed = excluded.suppressed, rounded = excluded.rounded, set_unix = "
         "excluded.set_unix, label = excluded.label, bin_low = excluded.bin_low, students = "
-        "excluded.students, sequence = excluded.sequence WHERE excluded.sequence > "
-        "figures.sequence";
+        "excluded.students, sequence = excluded.sequence WHERE CASE WHEN (excluded.sequence < "
+        "0) = (figures.sequence < 0) THEN excluded.sequence > figures.sequence ELSE "
+        "excluded.sequence < 0 END";
     return sql;
 }
 

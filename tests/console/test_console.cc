@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +19,7 @@
 #include "config.hpp"
 #include "figures.hpp"
 #include "fixtures.hpp"
+#include "ingestor.hpp"
 #include "service.hpp"
 #include "snapshot/ingest.hpp"
 #include "store.hpp"
@@ -641,4 +644,116 @@ TEST_CASE("a lost PostgreSQL connection fails one apply, and the next one reconn
         CHECK(*values[i][0] == std::to_string(30 + i));
         CHECK(*values[i][1] == "3");
     }
+}
+
+// Not a test: the stores' throughput, for docs/delivery.md. Run by hand:
+//   SONDE_TEST_POSTGRES=... build/tests/console/sonde_console_tests "[.bench]"
+TEST_CASE("store throughput: SQLite and PostgreSQL, batches of 64 snapshots", "[.bench]") {
+    // 10 bases x 32 quarter-hour snapshots of the realistic lycée: each one repeats the day,
+    // month and school-year windows of the previous ones, as real snapshots do.
+    std::vector<sonde::console::SnapshotRow> snapshots;
+    std::vector<std::vector<sonde::console::FigureRow>> figures;
+    for (uint64_t seq = 1; seq <= 32; ++seq)
+        for (int b = 0; b < 10; ++b) {
+            Snapshot s = realistic_snapshot(seq, kCreated + int64_t(seq) * 900, seq * 10 + b);
+            s.base_id = "03100" + std::to_string(10 + b) + "A";
+            auto &rows = figures.emplace_back();
+            sonde::console::figure_rows(to_proto(s), rows);
+            sonde::console::SnapshotRow r;
+            r.base = s.base_id;
+            r.sequence = seq;
+            r.generation = s.segment_generation;
+            r.created_unix = s.created_unix;
+            r.figures = rows.size();
+            r.status = "applied";
+            snapshots.push_back(r);
+        }
+    size_t total = 0;
+    for (const auto &f : figures) total += f.size();
+    auto run = [&](const char *name, sonde::console::Store &store) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (size_t i = 0; i < snapshots.size(); i += 64) {
+            std::vector<sonde::console::SnapshotRow> s;
+            std::vector<sonde::console::FigureRow> f;
+            for (size_t j = i; j < std::min(i + 64, snapshots.size()); ++j) {
+                s.push_back(snapshots[j]);
+                f.insert(f.end(), figures[j].begin(), figures[j].end());
+            }
+            std::string error;
+            INFO(error);
+            REQUIRE(store.apply(s, f, &error));
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        WARN(name << ": " << snapshots.size() << " snapshots, " << total << " figures in "
+                  << seconds << " s: " << snapshots.size() / seconds << " snapshots/s, "
+                  << total / seconds << " figures/s");
+    };
+    Dir dir;
+    std::string error;
+    auto sqlite = sonde::console::open_sqlite_store(dir.path + "/figures.sqlite", &error);
+    REQUIRE(sqlite);
+    run("sqlite", *sqlite);
+    const char *conninfo = std::getenv("SONDE_TEST_POSTGRES");
+    if (!conninfo) return;
+    if (!postgres()) use_postgres(conninfo);
+    Setup setup;  // a fresh schema
+    auto pg = sonde::console::open_postgres_store(
+        std::string(conninfo) + " options='-c search_path=" + setup.store.schema + "'", &error);
+    INFO(error);
+    REQUIRE(pg);
+    run("postgresql", *pg);
+}
+
+TEST_CASE("labels with tabs, line feeds and backslashes round-trip; a NUL or bad UTF-8 passes") {
+    Registered setup;
+    std::string error;
+    std::unique_ptr<sonde::console::Store> store =
+        postgres()
+            ? sonde::console::open_postgres_store(
+                  postgres_conninfo() + " options='-c search_path=" + setup.store.schema + "'",
+                  &error)
+            : sonde::console::open_sqlite_store(setup.store.sqlite_path, &error);
+    INFO(error);
+    REQUIRE(store);
+    const std::string tricky = "1ERE\tG\\n\n\r\\\\ é";
+    std::vector<sonde::console::FigureRow> rows(3);
+    for (uint32_t i = 0; i < rows.size(); ++i) {
+        rows[i].base = kBase;
+        rows[i].generation = 0x9E3779B97F4A7C15ULL;
+        rows[i].family = uint32_t(IngestStore::Family::Level);
+        rows[i].dims = {i + 1, 0, 0, 0, 0, 0};
+        rows[i].sequence = 18446744073709551615ULL;  // 2^64 - 1: the highest sequence there is
+    }
+    rows[0].label = tricky;
+    rows[1].label = std::string("A\0B", 3);
+    rows[2].label = "caf\xC3";  // truncated UTF-8
+    // A batch the database cannot take would be retried for ever: it must go in.
+    REQUIRE(store->apply({}, rows, &error));
+    FigureDb db(setup.store);
+    FigureDb::Rows got;
+    REQUIRE(db.query("SELECT label, sequence, generation FROM figures ORDER BY d0", got));
+    REQUIRE(got.size() == 3);
+    CHECK(*got[0][0] == tricky);
+    CHECK(to_u64(*got[0][1]) == 18446744073709551615ULL);
+    CHECK(to_u64(*got[0][2]) == 0x9E3779B97F4A7C15ULL);
+    // A lower sequence does not replace it, a higher one does: sequences compare as unsigned
+    // numbers, above 2^63 too.
+    rows.resize(2);
+    rows[0].label = "older";
+    rows[0].sequence = 1;
+    rows[1].label = "newer";
+    rows[1].dims[0] = 4;
+    rows[1].sequence = 9223372036854775808ULL;  // 2^63
+    REQUIRE(store->apply({}, rows, &error));
+    rows[0].dims[0] = 4;
+    rows[0].label = "between";
+    rows[0].sequence = 9223372036854775807ULL;  // 2^63 - 1
+    rows.resize(1);
+    REQUIRE(store->apply({}, rows, &error));
+    REQUIRE(db.query("SELECT label FROM figures WHERE d0 = 1", got));
+    CHECK(*got[0][0] == tricky);
+    REQUIRE(db.query("SELECT label, sequence FROM figures WHERE d0 = 4", got));
+    CHECK(*got[0][0] == "newer");
+    CHECK(to_u64(*got[0][1]) == 9223372036854775808ULL);
 }
