@@ -31,10 +31,10 @@ fi
 port=$(field 3)
 socket=/var/run/postgresql
 for _ in $(seq 1 120); do  # up to 60 s for the server to accept connections
-  pg_isready -q -h "$socket" -p "$port" && break
+  pg_isready -q -h "$socket" -p "$port" -d postgres && break
   sleep 0.5
 done
-pg_isready -q -h "$socket" -p "$port" || { echo "postgres.sh: the server does not answer" >&2; exit 1; }
+pg_isready -q -h "$socket" -p "$port" -d postgres || { echo "postgres.sh: the server does not answer" >&2; exit 1; }
 
 # The role may log in and own its database; it is no superuser. Role and database names are
 # quoted as identifiers (format %I) by the server itself.
