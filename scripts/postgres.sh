@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# PostgreSQL for the tests (docs/delivery.md#running-with-postgresql): starts Debian's cluster
-# (15/main) if it is not running, creating it if it does not exist, then makes a login role
-# named after the current user and a database sonde_test that it owns, unless they exist; and
-# prints the libpq connection string of that database (peer authentication over the Unix
-# socket: no password). Idempotent. Run as root or with sudo available; scripts/deps.sh
-# installs the packages.
+# PostgreSQL for the tests (docs/delivery.md#tests-of-the-service): starts Debian's cluster
+# (15/main; SONDE_PG_VERSION, SONDE_PG_CLUSTER) if it is not running, creating it if it does
+# not exist, then makes a login role named after the current user and a database sonde_test
+# that it owns, unless they exist; and prints the libpq connection string of that database
+# (peer authentication over the Unix socket: no password). Idempotent. Run as root or with
+# sudo available; scripts/deps.sh installs the packages.
 #   export SONDE_TEST_POSTGRES="$(bash scripts/postgres.sh)"
 set -euo pipefail
 version=${SONDE_PG_VERSION:-15}
-cluster=main
+cluster=${SONDE_PG_CLUSTER:-main}
 database=sonde_test
 role=$(id -un)
 sudo=""
