@@ -66,6 +66,23 @@ std::string snapshots_sql(int rows) {
            "excluded.status, reason = excluded.reason";
 }
 
+// libpq's messages end with a line feed and may hold several lines: the log has one per event.
+std::string one_line(const char *message) {
+    std::string out;
+    bool space = false;
+    for (const char *p = message; p && *p; ++p) {
+        const bool blank = *p == '\n' || *p == '\t' || *p == '\r' || *p == ' ';
+        if (blank) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += *p;
+    }
+    return out;
+}
+
 void ignore_notice(void *, const char *) {}  // "relation exists, skipping" and the like
 
 using FigureKey = std::tuple<const std::string &, uint64_t, uint32_t, uint32_t, int64_t,
@@ -79,7 +96,11 @@ class PostgresStore final : public Store {
     ~PostgresStore() override { PQfinish(conn_); }
 
     bool open(const std::string &conninfo, std::string *error) {
-        conn_ = PQconnectdb(conninfo.c_str());
+        // A connection attempt gives up after 10 s unless the string says otherwise (its
+        // settings come later, so they win): a reconnection never hangs the ingestor for long.
+        const char *keywords[] = {"connect_timeout", "dbname", nullptr};
+        const char *values[] = {"10", conninfo.c_str(), nullptr};
+        conn_ = PQconnectdbParams(keywords, values, 1);
         if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
             return fail(error, "postgresql: cannot connect");
         PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
@@ -130,27 +151,20 @@ class PostgresStore final : public Store {
 
   private:
     bool fail(std::string *error, const std::string &what) {
-        if (error) {
-            std::string message = conn_ ? PQerrorMessage(conn_) : "out of memory";
-            while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-                message.pop_back();
-            *error = what + ": " + message;
-        }
+        if (error)
+            *error = what + ": " + (conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory");
         return false;
     }
     bool check(PGresult *r, ExecStatusType want, const char *what, std::string *error) {
         const bool ok = r && PQresultStatus(r) == want;
-        if (!ok && error) {
-            std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
-            while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-                message.pop_back();
-            *error = std::string("postgresql ") + what + ": " + message;
-        }
+        if (!ok && error)
+            *error = std::string("postgresql ") + what + ": " +
+                     one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
         PQclear(r);
         return ok;
     }
     bool exec(const char *sql, std::string *error, ExecStatusType want = PGRES_COMMAND_OK) {
-        return check(PQexec(conn_, sql), want, "", error);
+        return check(PQexec(conn_, sql), want, "query", error);
     }
     // A text field of COPY's text format. PostgreSQL refuses NUL and invalid UTF-8 in text,
     // which would fail the batch at every retry: a NUL or a byte that does not begin a valid
