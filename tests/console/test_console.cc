@@ -406,6 +406,55 @@ TEST_CASE("kill -9 after acknowledging, before ingesting: the restart applies ev
     REQUIRE(rows == files.size());
 }
 
+// PostgreSQL only: the SQLite registration leaves it out (tests/console/CMakeLists.txt).
+TEST_CASE("the database connection lost while the service ingests: every file applied once",
+          "[postgresql]") {
+    if (!postgres()) FAIL("PostgreSQL only: run with --store postgresql");
+    Registered setup;
+    const std::string app = "sonde_e2e_" + setup.store.schema;
+    // The same database and schema as Setup's, under a name the test can find.
+    Service service(setup, "ingest_batch = 1\npostgresql = " + postgres_conninfo() +
+                               " application_name=" + app +
+                               " options='-c search_path=" + setup.store.schema + "'\n");
+    Client client(setup);
+    std::vector<Bytes> files;
+    for (uint64_t seq = 1; seq <= 4; ++seq)
+        files.push_back(
+            seal_school(realistic_snapshot(seq, kCreated + int64_t(seq) * 900, seq)).file);
+    FigureDb db(setup.store);
+    auto wait_rows = [&](size_t n) {  // hang guard only
+        for (int i = 0; i < 3000 && db.snapshots().size() < n; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        REQUIRE(db.snapshots().size() == n);
+    };
+    REQUIRE(client.put(service.url(path_of(kBase, 1)), files[0]).status == 200);
+    wait_rows(1);
+    // The server ends the service's session (a restart, a failover), and it is gone.
+    FigureDb::Rows rows;
+    REQUIRE(
+        db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                 "application_name = '" +
+                     app + "'",
+                 rows));
+    REQUIRE(rows.size() == 1);
+    for (int i = 0; i < 500; ++i) {  // hang guard only
+        REQUIRE(db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = '" + app + "'",
+                         rows));
+        if (rows.empty()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(rows.empty());
+    for (uint64_t seq = 2; seq <= 4; ++seq)
+        REQUIRE(client.put(service.url(path_of(kBase, seq)), files[seq - 1]).status == 200);
+    // The first batch after that fails; the ingestor retries (when another file comes, or 5 s
+    // later) and reconnects.
+    wait_rows(files.size());
+    INFO(service.log());
+    CHECK(service.log().find("retrying in 5 s") != std::string::npos);
+    REQUIRE(db.figures() == expected_figures(files));
+    for (const auto &[key, status] : db.snapshots()) CHECK(status == "applied");
+}
+
 TEST_CASE("keys add list revoke: a revoked key cannot upload and cannot come back") {
     Registered setup;
     std::string out;
