@@ -19,7 +19,10 @@ std::optional<std::string> &conninfo_slot() {
 template <class T>
 std::string join(const std::vector<T> &v) {
     std::string out;
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(v[i]);
+    }
     return out;
 }
 
