@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <libpq-fe.h>
+
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -32,6 +34,33 @@ bool listen(const std::string &text, Config &c) {
     if (!number(text.substr(colon + 1), 0, 65535, port)) return false;
     c.listen_address = text.substr(0, colon);
     c.listen_port = uint16_t(port);
+    return true;
+}
+
+// A libpq connection string that parses, and holds no password (that belongs in ~/.pgpass or
+// PGPASSFILE, not in a configuration file).
+bool conninfo(const std::string &text, std::string *why) {
+    if (text.empty()) {
+        *why = "empty connection string";
+        return false;
+    }
+    char *message = nullptr;
+    PQconninfoOption *options = PQconninfoParse(text.c_str(), &message);
+    if (!options) {
+        std::string m = message ? message : "cannot parse";
+        while (!m.empty() && m.back() == '\n') m.pop_back();
+        *why = m;
+        PQfreemem(message);
+        return false;
+    }
+    bool password = false;
+    for (PQconninfoOption *o = options; o->keyword; ++o)
+        if (std::string_view(o->keyword) == "password" && o->val && *o->val) password = true;
+    PQconninfoFree(options);
+    if (password) {
+        *why = "no password here: put it in ~/.pgpass or the file PGPASSFILE names";
+        return false;
+    }
     return true;
 }
 
@@ -104,9 +133,25 @@ bool parse_config(const std::string &text, Config &c, std::string *error) {
             c.ingest = value == "on";
         } else if (name == "ingest_batch") {
             if (!num(1, 10000, c.ingest_batch)) return false;
+        } else if (name == "store") {
+            if (value != "sqlite" && value != "postgresql")
+                return fail("store takes sqlite or postgresql");
+            c.store = value == "sqlite" ? Config::StoreKind::Sqlite : Config::StoreKind::Postgresql;
+        } else if (name == "postgresql") {
+            std::string why;
+            if (!conninfo(value, &why)) return fail("postgresql: " + why);
+            c.postgresql = value;
         } else {
             return fail("unknown name \"" + name + "\"");
         }
+    }
+    if (c.store == Config::StoreKind::Postgresql && c.postgresql.empty()) {
+        if (error) *error = "store = postgresql needs postgresql = <libpq connection string>";
+        return false;
+    }
+    if (c.store == Config::StoreKind::Sqlite && !c.postgresql.empty()) {
+        if (error) *error = "postgresql is set but store is sqlite";
+        return false;
     }
     return true;
 }

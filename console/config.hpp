@@ -26,6 +26,9 @@ struct Config {
     unsigned retry_after = 60;
     bool ingest = true;
     unsigned ingest_batch = 64;
+    enum class StoreKind { Sqlite, Postgresql };
+    StoreKind store = StoreKind::Sqlite;  // sqlite: DATA/figures.sqlite
+    std::string postgresql;               // libpq conninfo, with store = postgresql
 };
 
 // Parses the file's text. On error returns false and says which line and why. `need_network`

@@ -33,11 +33,17 @@ const char *kUsage =
     "       sonde-console keys list --config FILE\n"
     "       sonde-console reingest --config FILE\n"
     "Receives sealed snapshots over HTTPS, keeps them in a durable inbox, acknowledges them\n"
-    "with receipts and applies them to an SQLite database (docs/delivery.md).\n";
+    "with receipts and applies them to an SQLite or PostgreSQL database (docs/delivery.md).\n";
 
 int fail(const std::string &message) {
     std::fprintf(stderr, "sonde-console: %s\n", message.c_str());
     return kExitFailure;
+}
+
+std::unique_ptr<Store> open_store(const Config &config, std::string *error) {
+    if (config.store == Config::StoreKind::Postgresql)
+        return open_postgres_store(config.postgresql, error);
+    return open_sqlite_store(config.data_dir + "/figures.sqlite", error);
 }
 
 int serve(const Config &config) {
@@ -51,7 +57,7 @@ int serve(const Config &config) {
     std::unique_ptr<Store> store;
     std::unique_ptr<Ingestor> ingestor;
     if (config.ingest) {
-        store = open_sqlite_store(config.data_dir + "/figures.sqlite", &error);
+        store = open_store(config, &error);
         if (!store) return fail(error);
         ingestor = std::make_unique<Ingestor>(keyring, registry, inbox, *store, metrics,
                                               config.max_uncompressed_bytes, config.ingest_batch);
@@ -75,7 +81,7 @@ int reingest(const Config &config) {
     KeyRegistry registry(config.data_dir);
     Inbox inbox(config.data_dir);
     if (!inbox.init(&error)) return fail(error);
-    std::unique_ptr<Store> store = open_sqlite_store(config.data_dir + "/figures.sqlite", &error);
+    std::unique_ptr<Store> store = open_store(config, &error);
     if (!store) return fail(error);
     Metrics metrics;
     Ingestor ingestor(keyring, registry, inbox, *store, metrics, config.max_uncompressed_bytes,

@@ -1,6 +1,6 @@
 #pragma once
-// Where the ingestor puts figures: an interface, so that PostgreSQL can sit beside SQLite
-// (docs/delivery.md#the-ingestor). One apply() is one transaction.
+// Where the ingestor puts figures: an interface with two implementations, SQLite (default) and
+// PostgreSQL (docs/delivery.md#storage). One apply() is one transaction.
 
 #include <array>
 #include <cstdint>
@@ -56,5 +56,20 @@ class Store {
 
 // SQLite file, WAL. Creates the schema if needed.
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, std::string *error);
+
+// PostgreSQL (15 or later) through libpq: `conninfo` is a libpq connection string (a password
+// belongs in ~/.pgpass or PGPASSFILE). Creates the schema if needed, in the connection's
+// search_path. A lost connection makes apply() fail; the next apply() reconnects.
+std::unique_ptr<Store> open_postgres_store(const std::string &conninfo, std::string *error);
+
+// Both backends: the table figure_families (family, name, across: sum | partial | latest),
+// written at open from IngestStore::across_generations, and the view window_figures, one row
+// per key without the generation: additive figures summed across generations, the others the
+// newest generation's figure, with `generations` and `partial` (docs/delivery.md#the-ingestor).
+// Portable SQL (SQLite 3.25+ and PostgreSQL: window functions).
+inline constexpr const char *kKeyColumns =
+    "base, family, window_kind, window_start, d0, d1, d2, d3, d4, d5";
+std::string window_figures_view_sql();
+std::string figure_families_sql();  // the upsert of every family's row
 
 }  // namespace sonde::console

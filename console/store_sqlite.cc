@@ -1,4 +1,7 @@
-// The SQLite store: WAL, one multi-row upsert statement per chunk of figures.
+// The SQLite store: WAL, one multi-row upsert statement per chunk of figures. Unsigned 64-bit
+// numbers (generation, sequence) are stored bit-cast to SQLite's signed INTEGER (a sequence at
+// or above 2^63 reads negative); "highest sequence wins" compares them as unsigned: the one
+// with the sign bit is the higher when only one has it.
 #include <sqlite3.h>
 
 #include "store.hpp"
@@ -25,6 +28,9 @@ CREATE TABLE IF NOT EXISTS snapshots (
   status TEXT NOT NULL, reason TEXT NOT NULL,
   PRIMARY KEY (base, sequence)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS figure_families (
+  family INTEGER PRIMARY KEY, name TEXT NOT NULL, across TEXT NOT NULL
+);
 )sql";
 
 constexpr int kColumns = 20;
@@ -45,8 +51,9 @@ std::string upsert_sql(int rows) {
         "d5) DO UPDATE SET window_number = excluded.window_number, value = excluded.value, "
         "suppressed = excluded.suppressed, rounded = excluded.rounded, set_unix = "
         "excluded.set_unix, label = excluded.label, bin_low = excluded.bin_low, students = "
-        "excluded.students, sequence = excluded.sequence WHERE excluded.sequence > "
-        "figures.sequence";
+        "excluded.students, sequence = excluded.sequence WHERE CASE WHEN (excluded.sequence < "
+        "0) = (figures.sequence < 0) THEN excluded.sequence > figures.sequence ELSE "
+        "excluded.sequence < 0 END";
     return sql;
 }
 
@@ -64,8 +71,15 @@ class SqliteStore final : public Store {
             return fail(error, "cannot open " + path);
         sqlite3_busy_timeout(db_, 10000);
         if (!exec("PRAGMA journal_mode = WAL", error) ||
-            !exec("PRAGMA synchronous = NORMAL", error) || !exec(kSchema, error))
+            !exec("PRAGMA synchronous = NORMAL", error) || !exec("BEGIN IMMEDIATE", error))
             return false;
+        // The view is made again at each start, so that it follows this version's definition.
+        if (!exec(kSchema, error) || !exec(figure_families_sql().c_str(), error) ||
+            !exec("DROP VIEW IF EXISTS window_figures", error) ||
+            !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
         return prepare(upsert_sql(kChunk), &full_, error) &&
                prepare(
                    "INSERT INTO snapshots (base, sequence, generation, created_unix, "

@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 echo "== dependencies ready after $SECONDS s"
+# The console's tests run against SQLite and again against PostgreSQL (console-pg:*): Debian's
+# cluster, started if needed, a role and a database for the tests (scripts/postgres.sh). Here a
+# missing server fails those tests instead of skipping them.
+SONDE_TEST_POSTGRES=$(bash scripts/postgres.sh)
+export SONDE_TEST_POSTGRES SONDE_REQUIRE_POSTGRES=1
+echo "== PostgreSQL ready after $SECONDS s: $SONDE_TEST_POSTGRES"
 jobs=$(nproc)
 
 # configure_and_build DIR "TARGETS (empty: all)" CMAKE_ARGS...

@@ -68,6 +68,34 @@ class IngestStore {
     };
     void visit(const std::function<void(const FigureView &)> &fn) const;
 
+    // How a reader combines the figures of one key kept apart per segment generation (a new
+    // segment after a corrupt one counts from zero, docs/snapshot.md): a count within a window
+    // (Value: the catalogue's event, tally and connection measures) is the sum of the
+    // generations' counts; distinct users and per-student distributions are not additive (one
+    // user or student may be in both), so a window spanning generations is only partly known;
+    // levels and gauges are states, the newest reading stands. The console's view
+    // window_figures reads this (docs/delivery.md#the-ingestor).
+    enum class Across : uint8_t { Sum, Partial, Latest };
+    static constexpr Family kFamilies[] = {Family::Level, Family::Gauge, Family::Value,
+                                           Family::Distinct, Family::Distribution};
+    static constexpr Across across_generations(Family f) {
+        switch (f) {
+            case Family::Value:
+                return Across::Sum;
+            case Family::Distinct:
+            case Family::Distribution:
+                return Across::Partial;
+            case Family::Level:
+            case Family::Gauge:
+                return Across::Latest;
+        }
+        return Across::Latest;
+    }
+    static constexpr const char *family_name(Family f) {
+        constexpr const char *kNames[] = {"level", "gauge", "value", "distinct", "distribution"};
+        return kNames[size_t(f)];
+    }
+
     // The complete hours of a base's segment generation, as merged [start, end) intervals in
     // order (see Coverage in sonde_snapshot.proto).
     std::vector<std::pair<int64_t, int64_t>> covered_hours(const std::string &base,

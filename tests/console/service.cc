@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -89,6 +91,20 @@ size_t provide(char *out, size_t size, size_t n, void *user) {
     return k;
 }
 
+// Runs one statement on the test database (PostgreSQL runs only).
+void admin(const std::string &sql) {
+    PGconn *c = PQconnectdb(postgres_conninfo().c_str());
+    INFO((c ? PQerrorMessage(c) : "out of memory"));
+    REQUIRE((c && PQstatus(c) == CONNECTION_OK));
+    PGresult *r = PQexec(c, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    const std::string error = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    INFO(sql << ": " << error);
+    REQUIRE(ok);
+}
+
 }  // namespace
 
 Dir::Dir() {
@@ -107,6 +123,15 @@ Setup::Setup() {
     tls_key = dir.path + "/tls.key";
     console_key = dir.path + "/console.key";
     data = dir.path + "/data";
+    store.sqlite_path = data + "/figures.sqlite";
+    if (postgres()) {
+        // A schema of its own per test, so that runs side by side and reruns start clean.
+        std::random_device random;
+        char name[40];
+        std::snprintf(name, sizeof name, "sonde_test_%08x%08x", random(), random());
+        store.schema = name;
+        admin("CREATE SCHEMA " + store.schema);
+    }
     const int rc = spawn_wait(
         {SONDE_OPENSSL_CLI, "req", "-x509", "-newkey", "ec", "-pkeyopt",
          "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", tls_key, "-out", cert, "-days", "2",
@@ -117,6 +142,14 @@ Setup::Setup() {
     std::string error;
     INFO(error);
     REQUIRE(sonde::snapshot::save_key_pair(console_key, fixtures::keys().console, false, &error));
+}
+
+Setup::~Setup() {
+    if (store.schema.empty()) return;
+    PGconn *c = PQconnectdb(postgres_conninfo().c_str());
+    if (c && PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, ("DROP SCHEMA " + store.schema + " CASCADE").c_str()));
+    PQfinish(c);
 }
 
 int Setup::register_key(const std::string &base, const sonde::crypto::KeyPair &key) {
@@ -139,8 +172,12 @@ std::string Setup::config(const std::string &extra) const {
         << "tls_private_key = " << tls_key << "\n"
         << "console_key = " << console_key << "\n"
         << "data_dir = " << data << "\n"
-        << "min_free_bytes = 0\n"
-        << extra;
+        << "min_free_bytes = 0\n";
+    if (!store.schema.empty())
+        out << "store = postgresql\n"
+            << "postgresql = " << postgres_conninfo() << " options='-c search_path=" << store.schema
+            << "'\n";
+    out << extra;
     return path;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "figures.hpp"
 #include "snapshot/envelope.hpp"
 
 namespace console_test {
@@ -20,11 +21,17 @@ struct Dir {
     std::string path;
 };
 
-// The files every service of a test shares: certificate, keys, data directory.
+// The files every service of a test shares: certificate, keys, data directory, and its store:
+// DATA/figures.sqlite, or with --store postgresql a fresh schema of the test database, dropped
+// at the end.
 struct Setup {
     Setup();
+    ~Setup();
+    Setup(const Setup &) = delete;
+    Setup &operator=(const Setup &) = delete;
     Dir dir;
     std::string cert, tls_key, console_key, data;
+    StoreRef store;
     std::string listen = "127.0.0.1:0";  // a fixed port to come back on after an outage
     // Registers `public_key` for `base` with `sonde-console keys add`; returns its exit code.
     int register_key(const std::string &base, const sonde::crypto::KeyPair &key);

@@ -2,11 +2,12 @@
 // client, kill -9 between acknowledgement and ingestion, and the database against IngestStore.
 #include <netinet/in.h>
 #include <openssl/ssl.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,10 +16,13 @@
 #include <thread>
 #include <tuple>
 
+#include "config.hpp"
 #include "figures.hpp"
 #include "fixtures.hpp"
+#include "ingestor.hpp"
 #include "service.hpp"
 #include "snapshot/ingest.hpp"
+#include "store.hpp"
 
 namespace {
 
@@ -353,7 +357,7 @@ TEST_CASE("kill -9 after acknowledging, before ingesting: the restart applies ev
             200);
         receiving.kill9();
     }
-    REQUIRE_FALSE(fs::exists(setup.data + "/figures.sqlite"));
+    REQUIRE_FALSE(FigureDb(setup.store).has_table("figures"));  // no store opened
     REQUIRE(count_files(setup.data + "/pending") == files.size());
 
     {
@@ -363,15 +367,23 @@ TEST_CASE("kill -9 after acknowledging, before ingesting: the restart applies ev
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         INFO(restarted.log());
         REQUIRE(count_files(setup.data + "/pending") == 0);
+        // The ingestor removes a pending link once its batch has committed, and updates the
+        // backlog gauge just after: wait for it (hang guard only).
         Client client(setup);
-        const Reply metrics = client.get(restarted.url("/metrics"));
+        Reply metrics;
+        for (int i = 0; i < 600; ++i) {
+            metrics = client.get(restarted.url("/metrics"));
+            if (metrics.body.find("sonde_console_inbox_backlog_files 0\n") != std::string::npos)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
         CHECK(metrics.body.find("sonde_console_inbox_backlog_files 0\n") != std::string::npos);
     }
     const std::map<FigureKey, FigureValue> expected = expected_figures(files);
     REQUIRE(expected.size() > 1000);  // the realistic snapshots: thousands of figures
     size_t rows = 0;
     {
-        FigureDb db(setup.data + "/figures.sqlite");
+        FigureDb db(setup.store);
         const auto got = db.figures();
         REQUIRE(got.size() == expected.size());
         REQUIRE(got == expected);
@@ -388,10 +400,59 @@ TEST_CASE("kill -9 after acknowledging, before ingesting: the restart applies ev
     std::string out;
     REQUIRE(setup.run_cli({"reingest"}, &out) == 0);
     INFO(out);
-    FigureDb db(setup.data + "/figures.sqlite");
+    FigureDb db(setup.store);
     REQUIRE(db.figures() == expected);
     db.snapshots(&rows);
     REQUIRE(rows == files.size());
+}
+
+// PostgreSQL only: the SQLite registration leaves it out (tests/console/CMakeLists.txt).
+TEST_CASE("the database connection lost while the service ingests: every file applied once",
+          "[postgresql]") {
+    if (!postgres()) FAIL("PostgreSQL only: run with --store postgresql");
+    Registered setup;
+    const std::string app = "sonde_e2e_" + setup.store.schema;
+    // The same database and schema as Setup's, under a name the test can find.
+    Service service(setup, "ingest_batch = 1\npostgresql = " + postgres_conninfo() +
+                               " application_name=" + app +
+                               " options='-c search_path=" + setup.store.schema + "'\n");
+    Client client(setup);
+    std::vector<Bytes> files;
+    for (uint64_t seq = 1; seq <= 4; ++seq)
+        files.push_back(
+            seal_school(realistic_snapshot(seq, kCreated + int64_t(seq) * 900, seq)).file);
+    FigureDb db(setup.store);
+    auto wait_rows = [&](size_t n) {  // hang guard only
+        for (int i = 0; i < 3000 && db.snapshots().size() < n; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        REQUIRE(db.snapshots().size() == n);
+    };
+    REQUIRE(client.put(service.url(path_of(kBase, 1)), files[0]).status == 200);
+    wait_rows(1);
+    // The server ends the service's session (a restart, a failover), and it is gone.
+    FigureDb::Rows rows;
+    REQUIRE(
+        db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                 "application_name = '" +
+                     app + "'",
+                 rows));
+    REQUIRE(rows.size() == 1);
+    for (int i = 0; i < 500; ++i) {  // hang guard only
+        REQUIRE(db.query("SELECT 1 FROM pg_stat_activity WHERE application_name = '" + app + "'",
+                         rows));
+        if (rows.empty()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(rows.empty());
+    for (uint64_t seq = 2; seq <= 4; ++seq)
+        REQUIRE(client.put(service.url(path_of(kBase, seq)), files[seq - 1]).status == 200);
+    // The first batch after that fails; the ingestor retries (when another file comes, or 5 s
+    // later) and reconnects.
+    wait_rows(files.size());
+    INFO(service.log());
+    CHECK(service.log().find("retrying in 5 s") != std::string::npos);
+    REQUIRE(db.figures() == expected_figures(files));
+    for (const auto &[key, status] : db.snapshots()) CHECK(status == "applied");
 }
 
 TEST_CASE("keys add list revoke: a revoked key cannot upload and cannot come back") {
@@ -417,4 +478,338 @@ TEST_CASE("keys add list revoke: a revoked key cannot upload and cannot come bac
     REQUIRE(setup.register_key(kBase, keys().school) != 0);
     REQUIRE(setup.run_cli({"keys", "list"}, &out) == 0);
     REQUIRE(out.find(std::string(kBase) + " " + school + " revoked\n") != std::string::npos);
+}
+
+namespace {
+
+// What a reader must get for one key from the rows of several generations
+// (docs/delivery.md#the-ingestor): counts summed, distinct users and distributions the newest
+// generation's with `partial` when more than one generation has the window, levels and gauges
+// the newest generation's.
+struct Combined {
+    int64_t value = 0;
+    bool suppressed = false;
+    std::string bin_low, students;
+    uint64_t sequence = 0;
+    size_t generations = 0;
+    bool partial = false;
+    auto operator<=>(const Combined &) const = default;
+};
+
+}  // namespace
+
+TEST_CASE("two segment generations: counts summed, distinct users and distributions partial") {
+    Registered setup;
+    constexpr uint64_t kFirst = 0x1111, kSecond = 0xF00DFACE12345678;  // the second above 2^63
+    using Family = IngestStore::Family;
+    // Sequences 1-3 of a first segment; then a new segment (the first one was corrupt) counts
+    // from zero under another generation, sequences 4-6: only the current windows, so the
+    // previous day, month and school year, and the first hour, belong to the first generation.
+    std::vector<Bytes> files;
+    std::map<uint64_t, IngestStore> per_generation;
+    for (uint64_t seq = 1; seq <= 6; ++seq) {
+        Snapshot s = realistic_snapshot(seq, kCreated + int64_t(seq) * 60, seq);
+        s.segment_generation = seq <= 3 ? kFirst : kSecond;
+        if (seq > 3) {
+            std::erase_if(s.values, [](const auto &v) { return v.window.start_unix == kHour09; });
+            std::erase_if(s.distinct, [](const auto &d) {
+                return d.window.start_unix == kPreviousDay ||
+                       d.window.start_unix == kPreviousMonth ||
+                       d.window.start_unix == kPreviousSchoolYear;
+            });
+        }
+        files.push_back(seal_school(s).file);
+        v1::Snapshot opened;
+        Header h;
+        std::string error;
+        INFO(error);
+        REQUIRE(open_snapshot(files.back(), open_params(), opened, h, &error) == OpenError::None);
+        per_generation[s.segment_generation].ingest(opened);  // one generation's own figures
+    }
+    // The reference, from each generation's figures and the rule above.
+    std::map<FigureKey, Combined> expected;
+    std::map<FigureKey, uint64_t> newest;
+    for (const auto &[generation, store] : per_generation)
+        for (const auto &[key, f] : store_figures(store)) {
+            Combined &c = expected[key];
+            ++c.generations;
+            const auto family = Family(std::get<1>(key));
+            if (family == Family::Value) {
+                c.value += f.value;
+                c.suppressed = c.suppressed || f.suppressed;
+            }
+            if (f.sequence > c.sequence) {
+                c.sequence = f.sequence;
+                if (family != Family::Value) {
+                    c.value = f.value;
+                    c.suppressed = f.suppressed;
+                }
+                c.bin_low = f.bin_low;
+                c.students = f.students;
+            }
+            c.partial =
+                (family == Family::Distinct || family == Family::Distribution) && c.generations > 1;
+        }
+
+    Service service(setup);
+    Client client(setup);
+    for (uint64_t seq = 1; seq <= 6; ++seq)
+        REQUIRE(client.put(service.url(path_of(kBase, seq)), files[seq - 1]).status == 200);
+    FigureDb db(setup.store);
+    for (int i = 0; i < 6000 && db.snapshots().size() < files.size(); ++i)  // hang guard
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(db.snapshots().size() == files.size());
+
+    FigureDb::Rows rows;
+    REQUIRE(
+        db.query("SELECT base, family, window_kind, window_start, d0, d1, d2, d3, d4, d5, "
+                 "value, suppressed, bin_low, students, sequence, generations, partial "
+                 "FROM window_figures",
+                 rows));
+    std::map<FigureKey, Combined> got;
+    for (const auto &r : rows) {
+        std::vector<uint32_t> dims;
+        for (int i = 4; i < 10; ++i) dims.push_back(uint32_t(std::stoul(*r[i])));
+        const FigureKey key{*r[0], uint32_t(std::stoul(*r[1])), uint32_t(std::stoul(*r[2])),
+                            std::stoll(*r[3]), dims};
+        REQUIRE(got.count(key) == 0);  // one row per key, whatever the generations
+        got[key] = {std::stoll(*r[10]),         *r[11] != "0", *r[12], *r[13], to_u64(*r[14]),
+                    size_t(std::stoul(*r[15])), *r[16] != "0"};
+    }
+    REQUIRE(got.size() == expected.size());
+    size_t mismatched = 0;
+    for (const auto &[key, c] : expected)
+        if (got.at(key) != c) ++mismatched;
+    CHECK(mismatched == 0);
+
+    // The cases the rule distinguishes are all there: a count in both generations (its sum is
+    // neither part), distinct users and distributions partial, and windows of one generation
+    // only, not partial.
+    const auto first = store_figures(per_generation.at(kFirst));
+    const auto second = store_figures(per_generation.at(kSecond));
+    size_t summed = 0, partial[5] = {}, whole_distinct = 0;
+    for (const auto &[key, c] : got) {
+        const auto family = Family(std::get<1>(key));
+        if (family == Family::Value && c.generations == 2 && first.at(key).value > 0 &&
+            second.at(key).value > 0)
+            ++summed;
+        if (c.partial) ++partial[size_t(family)];
+        if (family == Family::Distinct && c.generations == 1 && !c.partial) ++whole_distinct;
+    }
+    CHECK(summed > 100);
+    CHECK(partial[size_t(Family::Distinct)] > 10);
+    CHECK(partial[size_t(Family::Distribution)] > 10);
+    CHECK(partial[size_t(Family::Value)] + partial[size_t(Family::Gauge)] +
+              partial[size_t(Family::Level)] ==
+          0);
+    CHECK(whole_distinct > 10);
+    // The table keeps each generation's own rows: two for a key of both.
+    FigureDb::Rows count;
+    REQUIRE(db.query("SELECT count(*) FROM figures", count));
+    CHECK(std::stoul(*count[0][0]) == first.size() + second.size());
+}
+
+TEST_CASE("configuration: store = sqlite | postgresql, a connection string without password") {
+    using sonde::console::Config;
+    using sonde::console::parse_config;
+    Config c;
+    std::string error;
+    REQUIRE(parse_config("data_dir = /x\n", c, &error));
+    CHECK(c.store == Config::StoreKind::Sqlite);
+    c = {};
+    REQUIRE(parse_config("store = postgresql\npostgresql = host=/run/postgresql dbname=sonde\n", c,
+                         &error));
+    CHECK(c.store == Config::StoreKind::Postgresql);
+    CHECK(c.postgresql == "host=/run/postgresql dbname=sonde");
+    c = {};
+    REQUIRE(parse_config("store = postgresql\npostgresql = postgresql://sonde@db.example/sonde\n",
+                         c, &error));
+    const char *refused[] = {
+        "store = postgresql\n",                                           // no connection string
+        "postgresql = dbname=sonde\n",                                    // store is sqlite
+        "store = mysql\n",                                                // not a store
+        "store = postgresql\npostgresql = dbname='x\n",                   // unterminated quote
+        "store = postgresql\npostgresql = nosuch=1\n",                    // not a libpq keyword
+        "store = postgresql\npostgresql = \n",                            // empty
+        "store = postgresql\npostgresql = dbname=x password=secret\n",    // password
+        "store = postgresql\npostgresql = postgresql://u:secret@h/db\n",  // password in a URI
+    };
+    for (const char *text : refused) {
+        INFO(text);
+        c = {};
+        error.clear();
+        CHECK_FALSE(parse_config(text, c, &error));
+        CHECK_FALSE(error.empty());
+    }
+    c = {};
+    CHECK_FALSE(
+        parse_config("store = postgresql\npostgresql = dbname=x password=secret\n", c, &error));
+    CHECK(error.find("pgpass") != std::string::npos);
+}
+
+// PostgreSQL only: the SQLite registration leaves it out (tests/console/CMakeLists.txt).
+TEST_CASE("a lost PostgreSQL connection fails one apply, and the next one reconnects",
+          "[postgresql]") {
+    if (!postgres()) FAIL("PostgreSQL only: run with --store postgresql");
+    Registered setup;
+    const std::string app = "sonde_reconnect_" + setup.store.schema;
+    std::string error;
+    auto store = sonde::console::open_postgres_store(
+        postgres_conninfo() + " application_name=" + app +
+            " options='-c search_path=" + setup.store.schema + "'",
+        &error);
+    INFO(error);
+    REQUIRE(store);
+    auto rows = [](uint64_t sequence) {
+        std::vector<sonde::console::FigureRow> f(3);
+        for (size_t i = 0; i < f.size(); ++i) {
+            f[i].base = kBase;
+            f[i].generation = 1;
+            f[i].family = uint32_t(IngestStore::Family::Value);
+            f[i].window_kind = 1;
+            f[i].dims = {1, uint32_t(i + 1), 0, 0, 0, 0};
+            f[i].value = int64_t(sequence * 10 + i);
+            f[i].sequence = sequence;
+        }
+        return f;
+    };
+    REQUIRE(store->apply({}, rows(1), &error));
+    // The server ends that session (a restart, a failover, an idle timeout in between).
+    FigureDb db(setup.store);
+    FigureDb::Rows killed;
+    REQUIRE(
+        db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                 "application_name = '" +
+                     app + "'",
+                 killed));
+    REQUIRE(killed.size() == 1);
+    error.clear();
+    // Hang guard only: the termination reaches the session asynchronously.
+    bool failed = false;
+    for (int i = 0; i < 100 && !failed; ++i) {
+        failed = !store->apply({}, rows(2), &error);
+        if (!failed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(failed);
+    CHECK_FALSE(error.empty());
+    REQUIRE(store->apply({}, rows(3), &error));  // reconnected
+    FigureDb::Rows values;
+    REQUIRE(db.query("SELECT value, sequence FROM figures ORDER BY value", values));
+    REQUIRE(values.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        CHECK(*values[i][0] == std::to_string(30 + i));
+        CHECK(*values[i][1] == "3");
+    }
+}
+
+// Not a test: the stores' throughput, for docs/delivery.md. Run by hand:
+//   SONDE_TEST_POSTGRES=... build/tests/console/sonde_console_tests "[.bench]"
+TEST_CASE("store throughput: SQLite and PostgreSQL, batches of 64 snapshots", "[.bench]") {
+    // 10 bases x 32 quarter-hour snapshots of the realistic lycée: each one repeats the day,
+    // month and school-year windows of the previous ones, as real snapshots do.
+    std::vector<sonde::console::SnapshotRow> snapshots;
+    std::vector<std::vector<sonde::console::FigureRow>> figures;
+    for (uint64_t seq = 1; seq <= 32; ++seq)
+        for (int b = 0; b < 10; ++b) {
+            Snapshot s = realistic_snapshot(seq, kCreated + int64_t(seq) * 900, seq * 10 + b);
+            s.base_id = "03100" + std::to_string(10 + b) + "A";
+            auto &rows = figures.emplace_back();
+            sonde::console::figure_rows(to_proto(s), rows);
+            sonde::console::SnapshotRow r;
+            r.base = s.base_id;
+            r.sequence = seq;
+            r.generation = s.segment_generation;
+            r.created_unix = s.created_unix;
+            r.figures = rows.size();
+            r.status = "applied";
+            snapshots.push_back(r);
+        }
+    size_t total = 0;
+    for (const auto &f : figures) total += f.size();
+    auto run = [&](const char *name, sonde::console::Store &store) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (size_t i = 0; i < snapshots.size(); i += 64) {
+            std::vector<sonde::console::SnapshotRow> s;
+            std::vector<sonde::console::FigureRow> f;
+            for (size_t j = i; j < std::min(i + 64, snapshots.size()); ++j) {
+                s.push_back(snapshots[j]);
+                f.insert(f.end(), figures[j].begin(), figures[j].end());
+            }
+            std::string error;
+            INFO(error);
+            REQUIRE(store.apply(s, f, &error));
+        }
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        WARN(name << ": " << snapshots.size() << " snapshots, " << total << " figures in "
+                  << seconds << " s: " << snapshots.size() / seconds << " snapshots/s, "
+                  << total / seconds << " figures/s");
+    };
+    Dir dir;
+    std::string error;
+    auto sqlite = sonde::console::open_sqlite_store(dir.path + "/figures.sqlite", &error);
+    REQUIRE(sqlite);
+    run("sqlite", *sqlite);
+    const char *conninfo = std::getenv("SONDE_TEST_POSTGRES");
+    if (!conninfo) return;
+    if (!postgres()) use_postgres(conninfo);
+    Setup setup;  // a fresh schema
+    auto pg = sonde::console::open_postgres_store(
+        std::string(conninfo) + " options='-c search_path=" + setup.store.schema + "'", &error);
+    INFO(error);
+    REQUIRE(pg);
+    run("postgresql", *pg);
+}
+
+TEST_CASE("labels with tabs, line feeds and backslashes round-trip, a NUL or bad UTF-8 passes") {
+    Registered setup;
+    std::string error;
+    std::unique_ptr<sonde::console::Store> store =
+        postgres()
+            ? sonde::console::open_postgres_store(
+                  postgres_conninfo() + " options='-c search_path=" + setup.store.schema + "'",
+                  &error)
+            : sonde::console::open_sqlite_store(setup.store.sqlite_path, &error);
+    INFO(error);
+    REQUIRE(store);
+    const std::string tricky = "1ERE\tG\\n\n\r\\\\ é";
+    std::vector<sonde::console::FigureRow> rows(3);
+    for (uint32_t i = 0; i < rows.size(); ++i) {
+        rows[i].base = kBase;
+        rows[i].generation = 0x9E3779B97F4A7C15ULL;
+        rows[i].family = uint32_t(IngestStore::Family::Level);
+        rows[i].dims = {i + 1, 0, 0, 0, 0, 0};
+        rows[i].sequence = 18446744073709551615ULL;  // 2^64 - 1: the highest sequence there is
+    }
+    rows[0].label = tricky;
+    rows[1].label = std::string("A\0B", 3);
+    rows[2].label = "caf\xC3";  // truncated UTF-8
+    // A batch the database cannot take would be retried for ever: it must go in.
+    REQUIRE(store->apply({}, rows, &error));
+    FigureDb db(setup.store);
+    FigureDb::Rows got;
+    REQUIRE(db.query("SELECT label, sequence, generation FROM figures ORDER BY d0", got));
+    REQUIRE(got.size() == 3);
+    CHECK(*got[0][0] == tricky);
+    CHECK(to_u64(*got[0][1]) == 18446744073709551615ULL);
+    CHECK(to_u64(*got[0][2]) == 0x9E3779B97F4A7C15ULL);
+    // A lower sequence does not replace it, a higher one does: sequences compare as unsigned
+    // numbers, above 2^63 too.
+    rows.resize(2);
+    rows[0].label = "older";
+    rows[0].sequence = 1;
+    rows[1].label = "newer";
+    rows[1].dims[0] = 4;
+    rows[1].sequence = 9223372036854775808ULL;  // 2^63
+    REQUIRE(store->apply({}, rows, &error));
+    rows[0].dims[0] = 4;
+    rows[0].label = "between";
+    rows[0].sequence = 9223372036854775807ULL;  // 2^63 - 1
+    rows.resize(1);
+    REQUIRE(store->apply({}, rows, &error));
+    REQUIRE(db.query("SELECT label FROM figures WHERE d0 = 1", got));
+    CHECK(*got[0][0] == tricky);
+    REQUIRE(db.query("SELECT label, sequence FROM figures WHERE d0 = 4", got));
+    CHECK(*got[0][0] == "newer");
+    CHECK(to_u64(*got[0][1]) == 9223372036854775808ULL);
 }

@@ -11,7 +11,6 @@
 
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,25 +107,23 @@ Figures reference(const std::string &snapshots, const std::vector<std::vector<ui
 }
 
 // Waits (hang guard only) until the console has applied `n` snapshots.
-void wait_applied(const std::string &data, size_t n) {
+void wait_applied(const StoreRef &store, size_t n) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     size_t got = 0;
+    FigureDb db(store);
     while (std::chrono::steady_clock::now() < deadline) {
-        if (fs::exists(data + "/figures.sqlite")) {
-            FigureDb db(data + "/figures.sqlite");
-            got = db.snapshots().size();
-            if (got >= n) break;
-        }
+        got = db.snapshots().size();
+        if (got >= n) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     REQUIRE(got == n);
 }
 
 // Everything the console received, applied once, equal to the reference figure by figure.
-void check_database(const std::string &data, const Spool &spool,
+void check_database(const StoreRef &store, const Spool &spool,
                     const std::map<FigureKey, FigureValue> &expected) {
-    wait_applied(data, spool.files.size());
-    FigureDb db(data + "/figures.sqlite");
+    wait_applied(store, spool.files.size());
+    FigureDb db(store);
     const auto rows = db.snapshots();
     REQUIRE(rows.size() == spool.files.size());
     for (const auto &[key, status] : rows) {
@@ -238,7 +235,7 @@ TEST_CASE("delivery: a shim week's spool over HTTPS into the console's database"
         CHECK(st.counts[size_t(up::Outcome::Forged)] == 0);
         CHECK(st.counts[size_t(up::Outcome::Rejected)] == 0);
     }
-    check_database(setup.data, spool, expected);
+    check_database(setup.store, spool, expected);
 }
 
 TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing lost or doubled") {
@@ -284,7 +281,7 @@ TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing los
         REQUIRE(now < kT0 + 80 * int64_t(3'600'000));  // 8 simulated hours at most
         now = std::max(next, now + 1);
     }
-    check_database(setup.data, spool, expected);
+    check_database(setup.store, spool, expected);
 
     // Each file was stored once, the newest first, then the backlog oldest first.
     const auto order = stored_order(service.log());
@@ -351,10 +348,9 @@ TEST_CASE("delivery: the uplink killed during an upload, the console killed whil
         REQUIRE(upload.engine->run_once(kT0));
         CHECK(count_spool(spool_dir) == 0);
         const auto deadline2 = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        FigureDb db(setup.store);
         while (std::chrono::steady_clock::now() < deadline2) {
-            if (fs::exists(setup.data + "/figures.sqlite") &&
-                FigureDb(setup.data + "/figures.sqlite").snapshots().size() >= 1)
-                break;
+            if (db.snapshots().size() >= 1) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         service.kill9();
@@ -362,5 +358,5 @@ TEST_CASE("delivery: the uplink killed during an upload, the console killed whil
     // Back up: the pending files are applied, every figure exactly once.
     Service again(setup, config);
     INFO(again.log());
-    check_database(setup.data, spool, expected);
+    check_database(setup.store, spool, expected);
 }
