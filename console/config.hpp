@@ -26,6 +26,10 @@ struct Config {
     unsigned retry_after = 60;
     bool ingest = true;
     unsigned ingest_batch = 64;
+    // Uploads per minute per (client address, UAI), sustained; 0: no limit (rate_limit_*).
+    unsigned rate_limit_per_base = 60;
+    unsigned rate_limit_burst = 300;
+    uint64_t rate_limit_clients = 100000;  // buckets held at most
 };
 
 // Parses the file's text. On error returns false and says which line and why. `need_network`
