@@ -38,6 +38,7 @@ class Service {
     ~Service();
     void kill9();
     uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
     std::string url(const std::string &path) const;
     std::string log() const;
 
