@@ -14,6 +14,9 @@
 
 namespace console_test {
 
+// Starts argv (argv[0] a path), its stdout and stderr to `out_path` (appended or truncated).
+pid_t spawn(const std::vector<std::string> &args, const std::string &out_path, bool append);
+
 struct Dir {
     Dir();
     ~Dir();

@@ -303,31 +303,34 @@ void check_exactly_once(const Setup &setup, const std::string &spool_dir, const 
     CHECK(fs::is_empty(setup.data + "/pending"));
 }
 
+// What every test starts from: the shim's spool copied, the reference figures of its files,
+// each base's sender key registered at the console, and a loopback port the console can come
+// back on after an outage or a kill.
+struct Week {
+    Week() {
+        setup.console_key = snapshots + "/keys/console.key";
+        port = free_port();
+        setup.listen = "127.0.0.1:" + std::to_string(port);
+        spool = copy_spool(snapshots, spool_dir);
+        REQUIRE(spool.files.size() >= 20);
+        expected = reference(snapshots, contents(spool), spool.bases);
+        REQUIRE(expected.size() > 100);
+        register_bases(setup, snapshots, spool);
+    }
+    const std::string snapshots = snapshots_dir();
+    Setup setup;
+    const std::string spool_dir = setup.dir.path + "/spool";
+    Spool spool;
+    Figures expected;
+    uint16_t port = 0;
+};
+
 // A reference without one file must differ from the full one: the comparison can fail.
 void check_reference_sensitive(const std::string &snapshots, const Spool &spool,
                                const Figures &expected) {
     auto files = contents(spool);
     files.erase(files.begin() + std::ptrdiff_t(files.size() / 2));
     CHECK(reference(snapshots, files, spool.bases) != expected);
-}
-
-// Starts `argv` with stderr appended to `log`.
-pid_t spawn(const std::vector<std::string> &args, const std::string &log) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        std::vector<char *> argv;
-        for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    return pid;
 }
 
 std::string read_text(const std::string &path) {
@@ -352,17 +355,7 @@ size_t stored_total(const std::string &log) {
 
 }  // namespace
 
-TEST_CASE("delivery: a shim week's spool over HTTPS into the console's database") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 2);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
-    REQUIRE(expected.size() > 100);
-    register_bases(setup, snapshots, spool);
-
+TEST_CASE_METHOD(Week, "delivery: a shim week's spool over HTTPS into the console's database") {
     Service service(setup);
     Upload upload(spool_dir, setup, service.port());
     INFO(upload.log());
@@ -377,18 +370,8 @@ TEST_CASE("delivery: a shim week's spool over HTTPS into the console's database"
     check_database(setup.data, spool, expected);
 }
 
-TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing lost or doubled") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    setup.listen = "127.0.0.1:" + std::to_string(free_port());
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 2);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
-    register_bases(setup, snapshots, spool);
-    const uint16_t port = uint16_t(std::stoul(setup.listen.substr(10)));
-
+TEST_CASE_METHOD(
+    Week, "delivery: console down for 72 simulated hours, then back: nothing lost or doubled") {
     Upload upload(spool_dir, setup, port);
     INFO(upload.log());
     // The console is down: nobody listens on its port (connection refused). The engine runs on
@@ -438,17 +421,8 @@ TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing los
     }
 }
 
-TEST_CASE("delivery: the uplink killed during an upload, the console killed while ingesting") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    setup.listen = "127.0.0.1:" + std::to_string(free_port());
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 20);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
-    register_bases(setup, snapshots, spool);
-    const uint16_t port = uint16_t(std::stoul(setup.listen.substr(10)));
+TEST_CASE_METHOD(
+    Week, "delivery: the uplink killed during an upload, the console killed while ingesting") {
     // One file per transaction: many points at which a SIGKILL can land.
     const std::string config = "ingest_batch = 1\n";
 
@@ -501,17 +475,10 @@ TEST_CASE("delivery: the uplink killed during an upload, the console killed whil
     check_database(setup.data, spool, expected);
 }
 
-TEST_CASE("delivery: the real sonde-uplink SIGKILLed again and again during its uploads",
-          "[kills]") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 20);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
+TEST_CASE_METHOD(Week,
+                 "delivery: the real sonde-uplink SIGKILLed again and again during its uploads",
+                 "[kills]") {
     check_reference_sensitive(snapshots, spool, expected);
-    register_bases(setup, snapshots, spool);
     Service service(setup, "ingest_batch = 1\n");
 
     // sonde-uplink as an operator runs it: its configuration file, the console's pinned key.
@@ -535,7 +502,7 @@ TEST_CASE("delivery: the real sonde-uplink SIGKILLed again and again during its 
         INFO(read_text(uplink_log));
         REQUIRE(round < 40);  // hang guard
         const size_t stored_before = stored_total(service.log());
-        const pid_t pid = spawn(argv, uplink_log);
+        const pid_t pid = spawn(argv, uplink_log, true);
         int status = 0;
         if (round >= 16) {  // enough kills: let it finish
             REQUIRE(::waitpid(pid, &status, 0) == pid);
@@ -578,19 +545,10 @@ TEST_CASE("delivery: the real sonde-uplink SIGKILLed again and again during its 
     check_exactly_once(setup, spool_dir, spool, expected, log, false);
 }
 
-TEST_CASE("delivery: sonde-console SIGKILLed again and again while it acknowledges and ingests",
-          "[kills]") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    setup.listen = "127.0.0.1:" + std::to_string(free_port());
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 20);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
+TEST_CASE_METHOD(
+    Week, "delivery: sonde-console SIGKILLed again and again while it acknowledges and ingests",
+    "[kills]") {
     check_reference_sensitive(snapshots, spool, expected);
-    register_bases(setup, snapshots, spool);
-    const uint16_t port = uint16_t(std::stoul(setup.listen.substr(10)));
     const std::string config = "ingest_batch = 1\n";  // one transaction per file
     std::string logs;                                 // of every life of the console
 
