@@ -4,30 +4,17 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "platform/read_file.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using sonde::platform::read_file;
 using sonde::platform::ReadError;
-
-struct TempDir {
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "sonde-read-file-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string path;
-};
 
 void write(const std::string &path, const std::string &text) {
     std::ofstream(path, std::ios::binary) << text;
