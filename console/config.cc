@@ -141,6 +141,12 @@ bool parse_config(const std::string &text, Config &c, std::string *error) {
             std::string why;
             if (!conninfo(value, &why)) return fail("postgresql: " + why);
             c.postgresql = value;
+        } else if (name == "rate_limit_per_base") {
+            if (!num(0, 1000000, c.rate_limit_per_base)) return false;
+        } else if (name == "rate_limit_burst") {
+            if (!num(1, 1000000, c.rate_limit_burst)) return false;
+        } else if (name == "rate_limit_clients") {
+            if (!num(1, 100000000, c.rate_limit_clients)) return false;
         } else {
             return fail("unknown name \"" + name + "\"");
         }

@@ -29,6 +29,10 @@ struct Config {
     enum class StoreKind { Sqlite, Postgresql };
     StoreKind store = StoreKind::Sqlite;  // sqlite: DATA/figures.sqlite
     std::string postgresql;               // libpq conninfo, with store = postgresql
+    // Uploads per minute per (client address, UAI), sustained; 0: no limit (rate_limit_*).
+    unsigned rate_limit_per_base = 60;
+    unsigned rate_limit_burst = 300;
+    uint64_t rate_limit_clients = 100000;  // buckets held at most
 };
 
 // Parses the file's text. On error returns false and says which line and why. `need_network`

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "platform/read_file.hpp"
+
 namespace sonde::console {
 namespace {
 
@@ -73,26 +75,9 @@ bool write_new_file(const std::string &path, std::span<const uint8_t> bytes, std
 }
 
 bool read_file(const std::string &path, std::vector<uint8_t> &out, uint64_t limit) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) return false;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) > limit) {
-        ::close(fd);
-        return false;
-    }
-    out.resize(size_t(st.st_size));
-    size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += size_t(n);
-    }
-    // A file that grew after fstat is not ours to read: inbox files are written once.
-    uint8_t extra;
-    const bool ok = done == out.size() && ::read(fd, &extra, 1) == 0;
-    ::close(fd);
-    return ok;
+    // A file that changed size after fstat is not ours to read: inbox files are written once.
+    const platform::ReadResult r = platform::read_file(path, limit, out);
+    return r && r.stat_size == out.size();
 }
 
 }  // namespace sonde::console

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -51,7 +52,9 @@ Handler::Handler(const Config &config, const Keyring &keyring, const KeyRegistry
       registry_(registry),
       inbox_(inbox),
       metrics_(metrics),
-      ingestor_(ingestor) {}
+      ingestor_(ingestor),
+      limiter_(config.rate_limit_per_base, config.rate_limit_burst,
+               size_t(config.rate_limit_clients)) {}
 
 Answer Handler::rejected(unsigned status, const std::string &name, const std::string &text,
                          const Head &head, bool close) {
@@ -64,11 +67,11 @@ Answer Handler::rejected(unsigned status, const std::string &name, const std::st
     return {status, json_answer("rejected", &reason, nullptr), "application/json", 0, close};
 }
 
-Answer Handler::retry(unsigned status, const std::string &reason) {
+Answer Handler::retry(unsigned status, const std::string &reason, unsigned retry_after) {
     metrics_.upload(Metrics::Upload::Retry);
     log(Level::Warn, "asked to retry: " + reason);
-    return {status, json_answer("retry", &reason, nullptr), "application/json", config_.retry_after,
-            true};
+    return {status, json_answer("retry", &reason, nullptr), "application/json",
+            retry_after ? retry_after : config_.retry_after, true};
 }
 
 std::optional<Answer> Handler::before_body(const Head &head) {
@@ -93,6 +96,18 @@ std::optional<Answer> Handler::before_body(const Head &head) {
                         "/v1/bases/{UAI}/snapshots/{sequence})",
                         head, close);
     if (head.method != "PUT") return rejected(405, "bad method", "uploads are PUT", head, close);
+    // Per (client address, UAI): a hosting farm's 500 bases behind one address each have their
+    // own bucket, and nobody at another address can spend a school's tokens.
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    if (const unsigned wait = limiter_.take(head.peer, base, now_ms)) {
+        metrics_.rate_limited();
+        return retry(429,
+                     "rate limit: over " + std::to_string(config_.rate_limit_per_base) +
+                         " uploads a minute for " + base + " from " + std::string(head.peer),
+                     wait);
+    }
     if (head.chunked || !head.content_length)
         return rejected(411, "no length", "Content-Length is required", head, true);
     if (*head.content_length > config_.max_body_bytes)

@@ -12,6 +12,7 @@
 #include "inbox.hpp"
 #include "keyring.hpp"
 #include "metrics.hpp"
+#include "rate_limit.hpp"
 #include "registry.hpp"
 
 namespace sonde::console {
@@ -50,7 +51,7 @@ class Handler {
   private:
     Answer rejected(unsigned status, const std::string &name, const std::string &text,
                     const Head &head, bool close);
-    Answer retry(unsigned status, const std::string &reason);
+    Answer retry(unsigned status, const std::string &reason, unsigned retry_after = 0);
 
     const Config &config_;
     const Keyring &keyring_;
@@ -58,6 +59,7 @@ class Handler {
     Inbox &inbox_;
     Metrics &metrics_;
     Ingestor *ingestor_;
+    RateLimiter limiter_;
 };
 
 }  // namespace sonde::console

@@ -101,15 +101,14 @@ int keys(const std::vector<std::string> &args, const Config &config) {
                         e.revoked ? "revoked" : "active");
         return kExitOk;
     }
-    if (args.size() == 3 && args[0] == "add") {
-        std::string id;
-        if (!registry.add(args[1], args[2], id, &error)) return fail(error);
-        std::printf("registered key %s for %s\n", id.c_str(), args[1].c_str());
-        return kExitOk;
-    }
-    if (args.size() == 3 && args[0] == "revoke") {
-        if (!registry.revoke(args[1], args[2], &error)) return fail(error);
-        std::printf("revoked key %s for %s\n", args[2].c_str(), args[1].c_str());
+    // keys add UAI PUBLIC_KEY_FILE, keys revoke UAI KEY_ID (the registry checks both words).
+    if (args.size() == 3 && (args[0] == "add" || args[0] == "revoke")) {
+        const bool add = args[0] == "add";
+        const std::string &base = args[1];
+        std::string id = args[2];
+        if (!(add ? registry.add(base, args[2], id, &error) : registry.revoke(base, id, &error)))
+            return fail(error);
+        std::printf("%s key %s for %s\n", add ? "registered" : "revoked", id.c_str(), base.c_str());
         return kExitOk;
     }
     std::fputs(kUsage, stderr);

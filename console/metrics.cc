@@ -26,6 +26,10 @@ std::string Metrics::render(int64_t now) const {
     for (size_t i = 0; i < size_t(Upload::Count_); ++i)
         out += "sonde_console_uploads_total{status=\"" + std::string(kStatus[i]) + "\"} " +
                std::to_string(uploads_[i].load(std::memory_order_relaxed)) + "\n";
+    out += "# TYPE sonde_console_rate_limited counter\n";
+    out += "# HELP sonde_console_rate_limited Uploads answered 429 (per-client rate limit).\n";
+    out += "sonde_console_rate_limited_total " +
+           std::to_string(rate_limited_.load(std::memory_order_relaxed)) + "\n";
     const uint64_t files = backlog_files_.load(std::memory_order_relaxed);
     const int64_t oldest = oldest_pending_.load(std::memory_order_relaxed);
     out += "# TYPE sonde_console_inbox_backlog_files gauge\n";

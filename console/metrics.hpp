@@ -15,6 +15,8 @@ class Metrics {
     void upload(Upload status) { uploads_[size_t(status)].fetch_add(1, std::memory_order_relaxed); }
     void rejected(const std::string &reason);
     void accepted(const std::string &base, uint64_t sequence, int64_t created_unix);
+    // A 429 (also counted as a `retry` upload).
+    void rate_limited() { rate_limited_.fetch_add(1, std::memory_order_relaxed); }
     void applied(uint64_t files) { applied_.fetch_add(files, std::memory_order_relaxed); }
     void backlog(uint64_t files, int64_t oldest_received_unix);
     std::atomic<int64_t> connections{0};
@@ -24,6 +26,7 @@ class Metrics {
   private:
     std::atomic<uint64_t> uploads_[size_t(Upload::Count_)]{};
     std::atomic<uint64_t> applied_{0};
+    std::atomic<uint64_t> rate_limited_{0};
     std::atomic<uint64_t> backlog_files_{0};
     std::atomic<int64_t> oldest_pending_{0};
     mutable std::mutex mutex_;

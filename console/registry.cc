@@ -22,6 +22,19 @@ bool valid_id_hex(const std::string &id) {
            });
 }
 
+// The arguments of `keys add` and `keys revoke`, checked the same way.
+bool check_base(const std::string &base, std::string *error) {
+    if (snapshot::valid_base_id(base)) return true;
+    if (error) *error = "\"" + base + "\" is not a UAI (7 digits and a capital letter)";
+    return false;
+}
+
+bool check_id(const std::string &id_hex, std::string *error) {
+    if (valid_id_hex(id_hex)) return true;
+    if (error) *error = "\"" + id_hex + "\" is not a key id (16 lowercase hex digits)";
+    return false;
+}
+
 }  // namespace
 
 KeyRegistry::KeyRegistry(std::string data_dir) : dir_(std::move(data_dir) + "/keys") {}
@@ -47,10 +60,7 @@ bool KeyRegistry::lookup(const std::string &base, const snapshot::KeyId &id,
 
 bool KeyRegistry::add(const std::string &base, const std::string &public_key_file,
                       std::string &id_hex, std::string *error) {
-    if (!snapshot::valid_base_id(base)) {
-        if (error) *error = "\"" + base + "\" is not a UAI (7 digits and a capital letter)";
-        return false;
-    }
+    if (!check_base(base, error)) return false;
     snapshot::PublicKey key;
     if (!snapshot::load_public_key(public_key_file, key, error)) return false;
     id_hex = snapshot::to_hex(snapshot::key_id(key));
@@ -71,10 +81,7 @@ bool KeyRegistry::add(const std::string &base, const std::string &public_key_fil
 }
 
 bool KeyRegistry::revoke(const std::string &base, const std::string &id_hex, std::string *error) {
-    if (!snapshot::valid_base_id(base) || !valid_id_hex(id_hex)) {
-        if (error) *error = "keys revoke takes a UAI and a key id (16 lowercase hex digits)";
-        return false;
-    }
+    if (!check_base(base, error) || !check_id(id_hex, error)) return false;
     const std::string base_dir = dir_ + "/" + base;
     const std::string from = base_dir + "/" + id_hex + ".pub";
     const std::string to = base_dir + "/revoked/" + id_hex + ".pub";

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "platform/read_file.hpp"
 #include "shm/layout.hpp"
 #include "time/timezone.hpp"
 
@@ -137,36 +138,27 @@ ConfigLoad load_config(const std::string &path, BaseConfig &out, std::string *er
     };
     // Never blocks on open (a FIFO or a device put there), never follows a link, and never
     // reads more than the cap: the size is checked on the open descriptor before any read.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return ConfigLoad::Missing;
-        return fail(errno == ELOOP ? std::string("is a symbolic link (refused)")
-                                   : std::string("cannot open: ") + std::strerror(errno));
+    std::string text;
+    const platform::ReadResult r = platform::read_file(path, kMaxConfigBytes, text);
+    switch (r.error) {
+        case platform::ReadError::None:
+            break;
+        case platform::ReadError::Missing:
+            return ConfigLoad::Missing;
+        case platform::ReadError::Open:
+            return fail(r.err == ELOOP ? std::string("is a symbolic link (refused)")
+                                       : std::string("cannot open: ") + std::strerror(r.err));
+        case platform::ReadError::Stat:
+        case platform::ReadError::Directory:
+        case platform::ReadError::NotRegular:
+            return fail("not a regular file");
+        case platform::ReadError::TooLarge:
+            return fail("larger than " + std::to_string(kMaxConfigBytes) + " bytes");
+        case platform::ReadError::Read:
+            return fail(std::string("cannot read: ") + std::strerror(r.err));
+        case platform::ReadError::NoMemory:
+            return fail("out of memory");
     }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return fail("not a regular file");
-    }
-    if (st.st_size > off_t(kMaxConfigBytes)) {
-        ::close(fd);
-        return fail("larger than " + std::to_string(kMaxConfigBytes) + " bytes");
-    }
-    std::string text(kMaxConfigBytes + 1, '\0');  // one more: a file that grew is refused
-    size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const std::string why = std::string("cannot read: ") + std::strerror(errno);
-            ::close(fd);
-            return fail(why);
-        }
-        if (n == 0) break;
-        got += size_t(n);
-    }
-    ::close(fd);
-    text.resize(got);
     return parse_config(text, path, out, error);
 }
 

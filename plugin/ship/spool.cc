@@ -15,6 +15,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "platform/read_file.hpp"
+
 namespace sonde::ship {
 
 Spool::Spool(std::string dir, std::string base_id)
@@ -67,18 +69,18 @@ bool Spool::write_durably(const std::string &path, const void *data, size_t size
 bool Spool::load_state(SpoolState &out, std::string *error) const {
     const std::string path = dir_ + "/" + base_id_ + ".state";
     // Never blocks (a FIFO put there) and never follows a link.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
+    std::string text;
+    const platform::ReadResult r = platform::read_file(path, 4096, text);
+    if (r.error == platform::ReadError::Missing) {
         out = {};
-        if (errno == ENOENT) return true;
-        if (error) *error = path + ": " + std::strerror(errno);
+        return true;
+    }
+    if (r.error == platform::ReadError::Open || r.error == platform::ReadError::Read) {
+        out = {};
+        if (error) *error = path + ": " + std::strerror(r.err);
         return false;
     }
-    struct stat st {};
-    FILE *f = nullptr;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096 ||
-        !(f = ::fdopen(fd, "r"))) {
-        ::close(fd);
+    if (!r) {
         if (error) *error = path + ": not a regular file of at most 4096 bytes";
         return false;
     }
@@ -87,17 +89,25 @@ bool Spool::load_state(SpoolState &out, std::string *error) const {
     long long value;
     unsigned long long uvalue;
     bool ok = true;
-    while (ok && std::fscanf(f, "%31s", key) == 1) {
+    const char *at = text.c_str();
+    int used = 0;
+    // Whitespace-separated "name value" pairs; %n: how far each scan went.
+    auto next = [&](const char *format, auto *field) {
+        used = 0;
+        const bool got = std::sscanf(at, format, field, &used) == 1;
+        at += used;
+        return got;
+    };
+    while (ok && next("%31s%n", key)) {
         if (!std::strcmp(key, "sequence"))
-            ok = std::fscanf(f, "%llu", &uvalue) == 1, s.sequence = uvalue;
+            ok = next("%llu%n", &uvalue), s.sequence = uvalue;
         else if (!std::strcmp(key, "next_hour_start"))
-            ok = std::fscanf(f, "%lld", &value) == 1, s.next_hour_start = value;
+            ok = next("%lld%n", &value), s.next_hour_start = value;
         else if (!std::strcmp(key, "generation"))
-            ok = std::fscanf(f, "%llu", &uvalue) == 1, s.generation = uvalue;
+            ok = next("%llu%n", &uvalue), s.generation = uvalue;
         else
             ok = false;
     }
-    std::fclose(f);
     if (!ok) {
         if (error) *error = path + ": malformed";
         return false;
@@ -154,15 +164,11 @@ void Spool::save_status(const std::string &text) const {
 uint64_t Spool::load_fingerprint() const {
     // Never blocks (a FIFO put there) and never follows a link: anything odd reads as unknown.
     const std::string path = dir_ + "/" + base_id_ + ".last";
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return 0;
-    struct stat st {};
-    char text[64] = {};
-    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    const ssize_t n = regular ? ::read(fd, text, sizeof text - 1) : -1;
-    ::close(fd);
+    std::string text;
     unsigned long long value = 0;
-    if (n <= 0 || std::sscanf(text, "fingerprint %llx", &value) != 1) return 0;
+    if (!platform::read_file(path, 63, text) ||
+        std::sscanf(text.c_str(), "fingerprint %llx", &value) != 1)
+        return 0;
     return value;
 }
 
@@ -246,15 +252,10 @@ bool Spool::remove(const SpoolEntry &entry) const {
 }
 
 bool Spool::read_receipt(const SpoolEntry &entry, Receipt &out) const {
-    const std::string path = receipt_path(entry.path);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st {};
-    char text[2 * sizeof(Receipt) + 2] = {};
-    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    const ssize_t n = regular ? ::read(fd, text, sizeof text) : -1;
-    ::close(fd);
-    if (n != ssize_t(2 * sizeof(Receipt) + 1) || text[2 * sizeof(Receipt)] != '\n') return false;
+    std::string text;  // 64 hex digits and a line feed, nothing else
+    if (!platform::read_file(receipt_path(entry.path), 2 * sizeof(Receipt) + 1, text) ||
+        text.size() != 2 * sizeof(Receipt) + 1 || text[2 * sizeof(Receipt)] != '\n')
+        return false;
     const auto nibble = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -11,6 +11,7 @@
 #include <new>
 
 #include "catalog_layout.hpp"
+#include "platform/read_file.hpp"
 
 namespace sonde::snapshot {
 namespace {
@@ -144,60 +145,38 @@ OpenError read_sealed_file(const std::string &path, size_t max_uncompressed, Byt
         out.clear();
         return refuse(OpenError::Internal, error, text);
     };
-    // O_NONBLOCK: opening a FIFO never waits for a writer. Reads block again below.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return io_error("cannot open");
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return io_error("cannot stat");
-    if (S_ISDIR(st.st_mode))
-        return refuse(OpenError::Internal, error, path + " is a directory, not a snapshot file");
-    size_t capacity = bound + 1;  // one more byte than allowed tells "too large"
-    if (S_ISREG(st.st_mode)) {
-        if (uint64_t(st.st_size) > bound)
-            return refuse(OpenError::TooLarge, error,
-                          path + ": " + std::to_string(st.st_size) +
-                              " bytes, larger than any snapshot within the bound (" +
-                              std::to_string(bound) + " bytes)");
-        capacity = size_t(st.st_size) + 1;  // a file that grows meanwhile is noticed
+    // Follows a link (an operator's path), and reads a FIFO or a device too (`sonde-ctl open
+    // /dev/stdin`): opening never waits for a writer, and the bound holds whatever the file is.
+    const platform::ReadResult r =
+        platform::read_file(path, bound, out, {.follow_links = true, .special_files = true});
+    errno = r.err;
+    switch (r.error) {
+        case platform::ReadError::None:
+            return OpenError::None;
+        case platform::ReadError::Missing:
+        case platform::ReadError::Open:
+            return io_error("cannot open");
+        case platform::ReadError::Stat:
+            return io_error("cannot stat");
+        case platform::ReadError::Read:
+        case platform::ReadError::NotRegular:  // not with special_files
+            return io_error("cannot read");
+        case platform::ReadError::Directory:
+            return refuse(OpenError::Internal, error,
+                          path + " is a directory, not a snapshot file");
+        case platform::ReadError::NoMemory:
+            return refuse(OpenError::Internal, error, "out of memory");
+        case platform::ReadError::TooLarge:
+            break;
     }
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) return io_error("cannot read");
-    try {
-        out.resize(std::min(capacity, bound + 1));
-    } catch (const std::bad_alloc &) {
-        out.clear();
-        return refuse(OpenError::Internal, error, "out of memory");
-    }
-    size_t got = 0;
-    for (;;) {
-        if (got == out.size()) {
-            if (got > bound) break;
-            // A regular file that grew since fstat: go on, within the bound.
-            try {
-                out.resize(std::min(bound + 1, 2 * got + 4096));
-            } catch (const std::bad_alloc &) {
-                out.clear();
-                return refuse(OpenError::Internal, error, "out of memory");
-            }
-        }
-        const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return io_error("cannot read");
-        if (n == 0) break;
-        got += size_t(n);
-    }
-    if (got > bound) {
-        out.clear();
+    if (r.stat_size > bound)
         return refuse(OpenError::TooLarge, error,
-                      path + ": more than " + std::to_string(bound) +
-                          " bytes, larger than any snapshot within the bound");
-    }
-    out.resize(got);
-    return OpenError::None;
+                      path + ": " + std::to_string(r.stat_size) +
+                          " bytes, larger than any snapshot within the bound (" +
+                          std::to_string(bound) + " bytes)");
+    return refuse(OpenError::TooLarge, error,
+                  path + ": more than " + std::to_string(bound) +
+                      " bytes, larger than any snapshot within the bound");
 }
 
 }  // namespace sonde::snapshot

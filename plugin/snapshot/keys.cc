@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "platform/read_file.hpp"
 #include "snapshot/envelope.hpp"
 
 namespace sonde::snapshot {
@@ -145,36 +146,33 @@ struct ParsedKey {
 };
 
 bool read_key_file(const std::string &path, SecretText &content, mode_t &mode, std::string *error) {
-    // O_NONBLOCK: a FIFO put there must not block the opener (the shipper's watcher thread).
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) return fail(error, errno_text("cannot open", path));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const std::string why = errno_text("cannot stat", path);
-        ::close(fd);
-        return fail(error, why);
+    // Non-blocking open: a FIFO put there must not block the opener (the shipper's watcher
+    // thread). A regular file is read into one buffer of its size: no copy of a secret is left
+    // behind by a reallocation (unless the file grows while it is read).
+    const platform::ReadResult r = platform::read_file(path, kMaxKeyFile, content.text);
+    errno = r.err;
+    switch (r.error) {
+        case platform::ReadError::None:
+            mode = r.mode & 07777;
+            return true;
+        case platform::ReadError::Missing:
+        case platform::ReadError::Open:
+            return fail(error, errno_text("cannot open", path));
+        case platform::ReadError::Stat:
+            return fail(error, errno_text("cannot stat", path));
+        case platform::ReadError::Read:
+            return fail(error, errno_text("cannot read", path));
+        case platform::ReadError::NoMemory:
+            return fail(error, path + ": out of memory");
+        case platform::ReadError::TooLarge:
+            if (r.stat_size <= kMaxKeyFile)
+                return fail(error, path + " is too large for a key file");
+            [[fallthrough]];
+        case platform::ReadError::Directory:
+        case platform::ReadError::NotRegular:
+            break;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > off_t(kMaxKeyFile)) {
-        ::close(fd);
-        return fail(error, path + " is not a key file (not a regular file, or too large)");
-    }
-    mode = st.st_mode & 07777;
-    content.text.resize(kMaxKeyFile + 1);
-    size_t got = 0;
-    for (;;) {
-        const ssize_t n = ::read(fd, content.text.data() + got, content.text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const std::string why = errno_text("cannot read", path);
-            ::close(fd);
-            return fail(error, why);
-        }
-        if (n == 0 || (got += size_t(n)) == content.text.size()) break;
-    }
-    ::close(fd);
-    if (got > kMaxKeyFile) return fail(error, path + " is too large for a key file");
-    content.text.resize(got);
-    return true;
+    return fail(error, path + " is not a key file (not a regular file, or too large)");
 }
 
 bool parse_key_text(const std::string &path, const std::string &text, ParsedKey &key,

@@ -33,22 +33,9 @@ std::string read_text(const std::string &path) {
     return s.str();
 }
 
-// Runs argv, stdout to `out_path` (or /dev/null), stderr appended to the same; returns its status.
+// Runs argv, stdout and stderr to `out_path`; returns its status.
 int spawn_wait(const std::vector<std::string> &args, const std::string &out_path) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-        }
-        std::vector<char *> argv;
-        for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
+    const pid_t pid = spawn(args, out_path, false);
     int status = 0;
     ::waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -106,6 +93,25 @@ void admin(const std::string &sql) {
 }
 
 }  // namespace
+
+pid_t spawn(const std::vector<std::string> &args, const std::string &out_path, bool append) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        const int fd =
+            ::open(out_path.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0600);
+        if (fd >= 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+        }
+        std::vector<char *> argv;
+        for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    return pid;
+}
 
 Dir::Dir() {
     std::string tmpl = (fs::temp_directory_path() / "sonde-console-test-XXXXXX").string();

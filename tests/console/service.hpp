@@ -15,6 +15,9 @@
 
 namespace console_test {
 
+// Starts argv (argv[0] a path), its stdout and stderr to `out_path` (appended or truncated).
+pid_t spawn(const std::vector<std::string> &args, const std::string &out_path, bool append);
+
 struct Dir {
     Dir();
     ~Dir();
@@ -45,6 +48,7 @@ class Service {
     ~Service();
     void kill9();
     uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
     std::string url(const std::string &path) const;
     std::string log() const;
 

@@ -20,6 +20,7 @@
 #include "figures.hpp"
 #include "fixtures.hpp"
 #include "ingestor.hpp"
+#include "rate_limit.hpp"
 #include "service.hpp"
 #include "snapshot/ingest.hpp"
 #include "store.hpp"
@@ -812,4 +813,109 @@ TEST_CASE("labels with tabs, line feeds and backslashes round-trip, a NUL or bad
     REQUIRE(db.query("SELECT label, sequence FROM figures WHERE d0 = 4", got));
     CHECK(*got[0][0] == "newer");
     CHECK(to_u64(*got[0][1]) == 9223372036854775808ULL);
+}
+
+TEST_CASE("over the per-client rate limit an upload gets 429 with Retry-After, before its body") {
+    Registered setup;
+    // 1 upload a minute sustained, 3 at once, per (client address, UAI).
+    Service service(setup, "rate_limit_per_base = 1\nrate_limit_burst = 3\n");
+    Client client(setup);
+    std::vector<Sealed> files;
+    for (uint64_t seq = 1; seq <= 5; ++seq)
+        files.push_back(seal_school(realistic_snapshot(seq, kCreated + 900 * int64_t(seq))));
+
+    // Within the burst: stored, and a duplicate is an upload like any other.
+    for (uint64_t seq = 1; seq <= 2; ++seq) {
+        const Reply r = client.put(service.url(path_of(kBase, seq)), files[seq - 1].file);
+        INFO(r.body << r.error);
+        REQUIRE(r.status == 200);
+        CHECK(body(r)["status"] == "stored");
+        CHECK(r.retry_after.empty());
+    }
+    REQUIRE(client.put(service.url(path_of(kBase, 2)), files[1].file).status == 200);
+
+    // The fourth within the minute: 429, status retry, Retry-After in whole seconds, at most the
+    // time one token takes to come back (60 s); nothing kept, no cryptography (the body is junk
+    // of the declared length and is never read: no rejection).
+    uint64_t sent = 0;
+    const Reply limited = client.put_declared(service.url(path_of(kBase, 3)), 200'000, sent);
+    INFO(limited.body << limited.error);
+    REQUIRE(limited.status == 429);
+    CHECK(body(limited)["status"] == "retry");
+    CHECK_FALSE(body(limited).contains("receipt"));
+    REQUIRE_FALSE(limited.retry_after.empty());
+    const int wait = std::stoi(limited.retry_after);
+    CHECK(wait >= 1);
+    CHECK(wait <= 60);
+    CHECK(sent == 0);
+    CHECK_FALSE(fs::exists(setup.data + "/inbox/" + kBase + "/3.sonde"));
+    // A real file is refused the same way, and the refusal does not reset the bucket.
+    CHECK(client.put(service.url(path_of(kBase, 3)), files[2].file).status == 429);
+
+    // Another UAI from the same address has its own bucket (a hosting farm's uplink).
+    Snapshot other = small_snapshot(5);
+    other.base_id = kOtherBase;
+    SealParams p = seal_params(other);
+    p.sender = keys().stranger;
+    const Reply third = client.put(service.url(path_of(kOtherBase, 5)), seal_with(other, p).file);
+    CHECK(third.status == 200);
+
+    // Requests that are not uploads are not limited.
+    CHECK(client.get(service.url("/healthz")).status == 200);
+    const Reply metrics = client.get(service.url("/metrics"));
+    CHECK(metrics.body.find("sonde_console_rate_limited_total 2\n") != std::string::npos);
+    CHECK(metrics.body.find("sonde_console_uploads_total{status=\"retry\"} 2\n") !=
+          std::string::npos);
+    CHECK(metrics.body.find("sonde_console_uploads_total{status=\"stored\"} 3\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("rate limit off (0): any number of uploads of one UAI is served") {
+    Registered setup;
+    Service service(setup, "rate_limit_per_base = 0\nrate_limit_burst = 1\n");
+    Client client(setup);
+    const Sealed a = seal_school(realistic_snapshot(42));
+    for (int i = 0; i < 20; ++i) {
+        const Reply r = client.put(service.url(path_of(kBase, 42)), a.file);
+        REQUIRE(r.status == 200);
+        CHECK(r.retry_after.empty());
+    }
+}
+
+TEST_CASE("the rate limiter: token bucket per client and UAI, within a bounded table") {
+    using sonde::console::RateLimiter;
+    SECTION("burst, then one token per 1/rate; Retry-After is the time to the next token") {
+        RateLimiter limit(6, 2, 100);  // one token every 10 s
+        CHECK(limit.take("10.0.0.1", kBase, 0) == 0);
+        CHECK(limit.take("10.0.0.1", kBase, 0) == 0);
+        CHECK(limit.take("10.0.0.1", kBase, 0) == 10);
+        CHECK(limit.take("10.0.0.1", kBase, 4'000) == 6);
+        CHECK(limit.take("10.0.0.1", kBase, 9'999) == 1);
+        CHECK(limit.take("10.0.0.1", kBase, 10'000) == 0);
+        CHECK(limit.take("10.0.0.1", kBase, 10'000) == 10);
+        // Other keys are not charged.
+        CHECK(limit.take("10.0.0.2", kBase, 10'000) == 0);
+        CHECK(limit.take("10.0.0.1", kOtherBase, 10'000) == 0);
+        // A long pause refills up to the burst only.
+        CHECK(limit.take("10.0.0.1", kBase, 1'000'000) == 0);
+        CHECK(limit.take("10.0.0.1", kBase, 1'000'000) == 0);
+        CHECK(limit.take("10.0.0.1", kBase, 1'000'000) > 0);
+    }
+    SECTION("off: never limits, holds nothing") {
+        RateLimiter limit(0, 1, 100);
+        for (int i = 0; i < 1000; ++i) CHECK(limit.take("10.0.0.1", kBase, 0) == 0);
+        CHECK(limit.clients() == 0);
+    }
+    SECTION("a flood of distinct UAIs never holds more than the cap") {
+        RateLimiter limit(60, 5, 1000);
+        char uai[9] = "0000000A";
+        for (int i = 0; i < 100'000; ++i) {
+            std::snprintf(uai, sizeof uai, "%07d%c", i % 10'000'000, 'A' + i % 26);
+            limit.take("192.0.2.1", uai, i);
+            REQUIRE(limit.clients() <= 1000);
+        }
+        // A client caught in the middle of a flood is held again once the flood has passed.
+        for (int i = 0; i < 5; ++i) CHECK(limit.take("10.0.0.1", kBase, 200'000) == 0);
+        CHECK(limit.take("10.0.0.1", kBase, 200'000) == 1);
+    }
 }

@@ -9,12 +9,19 @@
 // The spool comes from SONDE_DELIVERY_SNAPSHOTS (the shim's --snapshots directory: keys/ and
 // spool/); each test copies it, since an upload deletes what it delivered.
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -211,19 +218,141 @@ uint16_t free_port() {
 
 constexpr int64_t kT0 = 1'800'000'000'000;  // the engine's injected clock, ms
 
-}  // namespace
+// The pin of the console's certificate, as sonde-uplink's `pin` takes it: sha256// and the
+// base64 SHA-256 of its SubjectPublicKeyInfo (docs/delivery.md#configuration-1).
+std::string pin_of(const std::string &cert_pem) {
+    FILE *f = std::fopen(cert_pem.c_str(), "r");
+    REQUIRE(f != nullptr);
+    X509 *x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    REQUIRE(x != nullptr);
+    unsigned char *der = nullptr;
+    const int n = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+    REQUIRE(n > 0);
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(der, size_t(n), md);
+    unsigned char b64[64] = {};
+    EVP_EncodeBlock(b64, md, SHA256_DIGEST_LENGTH);
+    OPENSSL_free(der);
+    X509_free(x);
+    return "sha256//" + std::string(reinterpret_cast<const char *>(b64));
+}
 
-TEST_CASE("delivery: a shim week's spool over HTTPS into the console's database") {
+// What each kill test checks at the end: the spool drained with a verified receipt for every
+// file (nothing left, nothing set aside), every sequence received once, applied once, and the
+// database equal to the reference figure by figure (a key twice fails in FigureDb::figures).
+// It fails on a lost file: the database would lack that file's figures, or hold an older
+// sequence's values for them (the reference is built from every file; a reference built without
+// one file differs from it, which the tests check); and on a doubled one: a second `snapshots`
+// row or a second figure row under one key.
+void check_exactly_once(const Setup &setup, const std::string &spool_dir, const Spool &spool,
+                        const Figures &expected, const std::string &console_log,
+                        bool console_killed) {
+    size_t sonde_left = 0;
+    for (const auto &e : fs::directory_iterator(spool_dir))
+        sonde_left += e.path().filename().string().ends_with(".sonde");
+    CHECK(sonde_left == 0);
+    // A receipt sidecar is deleted right after its .sonde: a kill between the two may leave one
+    // behind, which the shipper removes (docs/delivery.md); never a .sonde without its sidecar.
+    for (const char *aside : {"rejected", "unverified"}) {
+        INFO(aside);
+        CHECK((!fs::exists(spool_dir + "/" + aside) || fs::is_empty(spool_dir + "/" + aside)));
+    }
+    check_database(setup.store, spool, expected);
+    FigureDb db(setup.store);
+    size_t rows = 0;
+    const auto snapshots = db.snapshots(&rows);
+    CHECK(rows == spool.files.size());  // one row per (base, sequence): none twice
+    std::set<std::pair<std::string, uint64_t>> want;
+    for (const fs::path &f : spool.files) {
+        const std::string name = f.filename().string();  // UAI-sequence(20 digits)-...
+        want.insert({name.substr(0, 8), std::stoull(name.substr(9, 20))});
+    }
+    std::set<std::pair<std::string, uint64_t>> got;
+    for (const auto &[key, status] : snapshots) got.insert(key);
+    CHECK(got == want);
+    // Received once: no sequence "stored" twice over every life of the console (one that came
+    // again was answered "duplicate"). Each was stored once; when the console itself was killed,
+    // one may have been linked into the inbox just before a kill that came before the log line,
+    // and then only its "duplicate" answer is logged.
+    size_t stored = 0;
+    std::set<std::pair<std::string, uint64_t>> answered;
+    for (const auto &[base, seqs] : stored_order(console_log)) {
+        std::set<uint64_t> once(seqs.begin(), seqs.end());
+        CHECK(once.size() == seqs.size());
+        stored += seqs.size();
+        for (uint64_t q : seqs) answered.insert({base, q});
+    }
+    static const std::regex dup_re("duplicate ([0-9]{7}[A-Z])/([0-9]+) ");
+    for (auto it = std::sregex_iterator(console_log.begin(), console_log.end(), dup_re);
+         it != std::sregex_iterator(); ++it)
+        answered.insert({(*it)[1], std::stoull((*it)[2])});
+    CHECK(answered == want);
+    if (!console_killed) CHECK(stored == spool.files.size());
+    // The inbox holds each file once, byte for byte as sealed; nothing waits to be applied.
+    for (const fs::path &f : spool.files) {
+        const std::string name = f.filename().string();
+        const std::string held = setup.data + "/inbox/" + name.substr(0, 8) + "/" +
+                                 std::to_string(std::stoull(name.substr(9, 20))) + ".sonde";
+        INFO(held);
+        CHECK(fs::exists(held));
+    }
+    CHECK(fs::is_empty(setup.data + "/pending"));
+}
+
+// What every test starts from: the shim's spool copied, the reference figures of its files,
+// each base's sender key registered at the console, and a loopback port the console can come
+// back on after an outage or a kill.
+struct Week {
+    Week() {
+        setup.console_key = snapshots + "/keys/console.key";
+        port = free_port();
+        setup.listen = "127.0.0.1:" + std::to_string(port);
+        spool = copy_spool(snapshots, spool_dir);
+        REQUIRE(spool.files.size() >= 20);
+        expected = reference(snapshots, contents(spool), spool.bases);
+        REQUIRE(expected.size() > 100);
+        register_bases(setup, snapshots, spool);
+    }
     const std::string snapshots = snapshots_dir();
     Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
     const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 2);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
-    REQUIRE(expected.size() > 100);
-    register_bases(setup, snapshots, spool);
+    Spool spool;
+    Figures expected;
+    uint16_t port = 0;
+};
 
+// A reference without one file must differ from the full one: the comparison can fail.
+void check_reference_sensitive(const std::string &snapshots, const Spool &spool,
+                               const Figures &expected) {
+    auto files = contents(spool);
+    files.erase(files.begin() + std::ptrdiff_t(files.size() / 2));
+    CHECK(reference(snapshots, files, spool.bases) != expected);
+}
+
+std::string read_text(const std::string &path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+size_t count_sonde(const std::string &dir) {
+    size_t n = 0;
+    for (const auto &e : fs::directory_iterator(dir))
+        n += e.path().filename().string().ends_with(".sonde");
+    return n;
+}
+
+size_t stored_total(const std::string &log) {
+    size_t n = 0;
+    for (const auto &[base, seqs] : stored_order(log)) n += seqs.size();
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Week, "delivery: a shim week's spool over HTTPS into the console's database") {
     Service service(setup);
     Upload upload(spool_dir, setup, service.port());
     INFO(upload.log());
@@ -238,18 +367,8 @@ TEST_CASE("delivery: a shim week's spool over HTTPS into the console's database"
     check_database(setup.store, spool, expected);
 }
 
-TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing lost or doubled") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    setup.listen = "127.0.0.1:" + std::to_string(free_port());
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 2);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
-    register_bases(setup, snapshots, spool);
-    const uint16_t port = uint16_t(std::stoul(setup.listen.substr(10)));
-
+TEST_CASE_METHOD(
+    Week, "delivery: console down for 72 simulated hours, then back: nothing lost or doubled") {
     Upload upload(spool_dir, setup, port);
     INFO(upload.log());
     // The console is down: nobody listens on its port (connection refused). The engine runs on
@@ -299,17 +418,8 @@ TEST_CASE("delivery: console down for 72 simulated hours, then back: nothing los
     }
 }
 
-TEST_CASE("delivery: the uplink killed during an upload, the console killed while ingesting") {
-    const std::string snapshots = snapshots_dir();
-    Setup setup;
-    setup.console_key = snapshots + "/keys/console.key";
-    setup.listen = "127.0.0.1:" + std::to_string(free_port());
-    const std::string spool_dir = setup.dir.path + "/spool";
-    const Spool spool = copy_spool(snapshots, spool_dir);
-    REQUIRE(spool.files.size() >= 20);
-    const auto expected = reference(snapshots, contents(spool), spool.bases);
-    register_bases(setup, snapshots, spool);
-    const uint16_t port = uint16_t(std::stoul(setup.listen.substr(10)));
+TEST_CASE_METHOD(
+    Week, "delivery: the uplink killed during an upload, the console killed while ingesting") {
     // One file per transaction: many points at which a SIGKILL can land.
     const std::string config = "ingest_batch = 1\n";
 
@@ -359,4 +469,158 @@ TEST_CASE("delivery: the uplink killed during an upload, the console killed whil
     Service again(setup, config);
     INFO(again.log());
     check_database(setup.store, spool, expected);
+}
+
+TEST_CASE_METHOD(Week,
+                 "delivery: the real sonde-uplink SIGKILLed again and again during its uploads",
+                 "[kills]") {
+    check_reference_sensitive(snapshots, spool, expected);
+    Service service(setup, "ingest_batch = 1\n");
+
+    // sonde-uplink as an operator runs it: its configuration file, the console's pinned key.
+    const std::string config = setup.dir.path + "/uplink.conf";
+    std::ofstream(config) << "url = https://127.0.0.1:" << service.port() << "\n"
+                          << "pin = " << pin_of(setup.cert) << "\n"
+                          << "spool_dir = " << spool_dir << "\n"
+                          << "connect_timeout = 5\n";
+    const std::string uplink_log = setup.dir.path + "/uplink.log";
+    const std::vector<std::string> argv{SONDE_UPLINK_PATH, "--config", config, "--once"};
+
+    // Each round starts `sonde-uplink --once` and SIGKILLs it. Even rounds after a delay, at
+    // whatever point it has reached (starting, handshaking, reading, uploading, deleting). Odd
+    // rounds with a request surely in flight: once the console has stored a new file, it is
+    // frozen (SIGSTOP), the uplink is killed while waiting for its answer, and the console goes
+    // on (SIGCONT): it stores the request it holds and answers a dead peer. The next uplink
+    // finds that file still there, and the console answers it `duplicate` with its receipt.
+    const int delays_ms[] = {30, 120, 60, 200, 90, 300};
+    size_t kills = 0;
+    for (size_t round = 0; count_sonde(spool_dir) > 0; ++round) {
+        INFO(read_text(uplink_log));
+        REQUIRE(round < 40);  // hang guard
+        const size_t stored_before = stored_total(service.log());
+        const pid_t pid = spawn(argv, uplink_log, true);
+        int status = 0;
+        if (round >= 16) {  // enough kills: let it finish
+            REQUIRE(::waitpid(pid, &status, 0) == pid);
+            continue;
+        }
+        if (round % 2 == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delays_ms[(round / 2) % 6]));
+        } else {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            while (stored_total(service.log()) == stored_before &&
+                   ::waitpid(pid, &status, WNOHANG) == 0 &&
+                   std::chrono::steady_clock::now() < deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            ::kill(service.pid(), SIGSTOP);
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        }
+        if (::waitpid(pid, &status, WNOHANG) == 0) {
+            ::kill(pid, SIGKILL);
+            REQUIRE(::waitpid(pid, &status, 0) == pid);
+            ++kills;
+        }
+        ::kill(service.pid(), SIGCONT);
+    }
+    const std::string log = service.log();
+    INFO(log);
+    INFO(read_text(uplink_log));
+    // A file stored whose answer never reached the uplink comes back as a duplicate: the kills
+    // did land while a request was in flight.
+    static const std::regex dup_re("duplicate [0-9]{7}[A-Z]/[0-9]+ ");
+    const auto in_flight = size_t(std::distance(
+        std::sregex_iterator(log.begin(), log.end(), dup_re), std::sregex_iterator()));
+    WARN("sonde-uplink SIGKILLed " << kills << " times; " << in_flight
+                                   << " files stored by the console without the uplink hearing "
+                                      "it (sent again: duplicate)");
+    CHECK(kills >= 8);
+    CHECK(in_flight >= 1);
+    const std::string uplink_text = read_text(uplink_log);
+    CHECK(uplink_text.find(" forged: ") == std::string::npos);
+    CHECK(uplink_text.find(" rejected: ") == std::string::npos);
+    check_exactly_once(setup, spool_dir, spool, expected, log, false);
+}
+
+TEST_CASE_METHOD(
+    Week, "delivery: sonde-console SIGKILLed again and again while it acknowledges and ingests",
+    "[kills]") {
+    check_reference_sensitive(snapshots, spool, expected);
+    const std::string config = "ingest_batch = 1\n";  // one transaction per file
+    std::string logs;                                 // of every life of the console
+
+    auto service = std::make_unique<Service>(setup, config);
+    Upload upload(spool_dir, setup, port);
+    // The uplink's engine in a thread of its own, on its own clock (its backoff after each kill
+    // costs no real time), until the spool is empty.
+    std::atomic<bool> stop{false}, drained{false};
+    std::thread uplink([&] {
+        int64_t now = kT0;
+        while (!stop.load()) {
+            if (count_sonde(spool_dir) == 0) {
+                drained = true;
+                return;
+            }
+            const int64_t next = upload.engine->step(now);
+            if (next > now + 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            now = std::max(next, now + 1);
+        }
+    });
+    // Even rounds: a kill after a delay, wherever the console is (reading a body, opening,
+    // writing the inbox, applying a file, idle). Odd rounds: a kill as soon as a new file is
+    // linked into the inbox, before its directories are fsynced and the answer is sent; the
+    // uplink then sends that file again and gets `duplicate` with the same receipt.
+    const int delays_ms[] = {20, 70, 40, 110, 55, 150};
+    const std::string base_dir = setup.data + "/inbox/" + *spool.bases.begin();
+    size_t kills = 0, kills_with_pending = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
+    for (size_t round = 0; !drained.load() && std::chrono::steady_clock::now() < deadline;
+         ++round) {
+        if (round >= 16) {  // enough kills: let it drain
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            continue;
+        }
+        if (round % 2 == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delays_ms[(round / 2) % 6]));
+        } else {
+            struct stat st {};
+            const int64_t before =
+                ::stat(base_dir.c_str(), &st) == 0
+                    ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec
+                    : 0;
+            for (;;) {  // busy: the window is a few fsyncs long
+                if (drained.load() || std::chrono::steady_clock::now() > deadline) break;
+                if (::stat(base_dir.c_str(), &st) == 0 &&
+                    int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec != before)
+                    break;
+            }
+        }
+        if (drained.load()) break;
+        kills_with_pending += !fs::is_empty(setup.data + "/pending");
+        service->kill9();
+        ++kills;
+        logs += service->log();
+        service = std::make_unique<Service>(setup, config);  // the same port
+    }
+    stop = true;
+    uplink.join();
+    REQUIRE(drained.load());
+    logs += service->log();
+    INFO(logs);
+    INFO(upload.log());
+    uint64_t duplicates = 0, network_errors = 0;
+    for (const auto &[key, st] : upload.engine->bases()) {
+        duplicates += st.counts[size_t(up::Outcome::Duplicate)];
+        network_errors += st.counts[size_t(up::Outcome::NetworkError)];
+        CHECK(st.counts[size_t(up::Outcome::Forged)] == 0);
+        CHECK(st.counts[size_t(up::Outcome::Rejected)] == 0);
+        CHECK(st.counts[size_t(up::Outcome::Unverified)] == 0);
+    }
+    WARN("sonde-console SIGKILLed " << kills << " times (" << kills_with_pending
+                                    << " with files waiting to be applied); the uplink saw "
+                                    << network_errors << " network errors and " << duplicates
+                                    << " duplicates (files stored before the kill, answer lost)");
+    CHECK(kills >= 8);
+    CHECK(duplicates >= 1);
+    CHECK(kills_with_pending >= 1);
+    check_exactly_once(setup, spool_dir, spool, expected, logs, true);
 }

@@ -13,24 +13,13 @@
 #include <string>
 
 #include "ship/spool.hpp"
+#include "temp_dir.hpp"
 
 using sonde::ship::Receipt;
 using sonde::ship::Spool;
 using sonde::ship::SpoolEntry;
 
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/sonde-spool-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 std::string slurp(const std::string &path) {
     std::ifstream f(path, std::ios::binary);

@@ -355,14 +355,17 @@ TEST_CASE("a file whose header is not a snapshot is set aside locally, never sen
     CHECK(rig.count(dir.str(), "0310001A", Outcome::Rejected) == 1);
 }
 
-TEST_CASE("503 with Retry-After holds every upload until it has passed") {
+TEST_CASE("503 or 429 with Retry-After holds every upload until it has passed") {
+    // 503: the console's backlog or disk; 429: its per-client rate limit. Same contract.
+    const int code = GENERATE(503, 429);
+    INFO("HTTP " << code);
     TempDir dir;
     Console console;
     bool busy = true;
     testing::TlsServer server([&](const testing::HttpRequest &r) {
         if (busy)
             return testing::HttpReply{
-                503, R"({"status":"retry","reason":"backlog"})", {{"Retry-After", "120"}}};
+                code, R"({"status":"retry","reason":"busy"})", {{"Retry-After", "120"}}};
         return console(r);
     });
     const std::string name = write_snapshot(dir.str(), "0310001A", 1);

@@ -13,12 +13,14 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "args.hpp"
 #include "catalog_lookup.hpp"
 #include "command.hpp"
 #include "core/config.hpp"
+#include "platform/read_file.hpp"
 #include "reader/view.hpp"
 #include "segment_probe.hpp"
 #include "shm/layout.hpp"
@@ -45,29 +47,33 @@ constexpr shm::Diag kKeyDiagnostics[] = {
     shm::Diag::NullArgument,   shm::Diag::SnapshotErrors,
 };
 
+// A status file, opened without blocking or following a link: nullopt, with j["problem"] set,
+// if it is absent (`absent`) or cannot be opened; otherwise the read's result (`text` empty
+// unless it is a regular file within `limit` bytes).
+std::optional<platform::ReadResult> read_status_file(const std::string &path, uint64_t limit,
+                                                     const char *absent, std::string &text,
+                                                     Json &j) {
+    const platform::ReadResult r = platform::read_file(path, limit, text);
+    if (r.error != platform::ReadError::Missing && r.error != platform::ReadError::Open) return r;
+    j["problem"] = r.error == platform::ReadError::Missing
+                       ? std::string(absent)
+                       : std::string("cannot open: ") + std::strerror(r.err);
+    return std::nullopt;
+}
+
 // The shipper's status file, <spool_dir>/<UAI>.status (written by the elected shipper, see
 // docs/operator.md): "name value" lines. Opened without blocking or following a link, and
 // only if it is a small regular file.
 Json shipper_json(const std::string &spool_dir, const std::string &base) {
     const std::string path = spool_dir + "/" + base + ".status";
     Json j = {{"status_file", path}};
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        j["problem"] = errno == ENOENT ? std::string("no status yet (no shipper has run)")
-                                       : std::string("cannot open: ") + std::strerror(errno);
-        return j;
-    }
-    struct stat st {};
-    std::string text(8192, '\0');
-    ssize_t n = -1;
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < off_t(text.size()))
-        n = ::read(fd, text.data(), text.size());
-    ::close(fd);
-    if (n < 0) {
+    std::string text;
+    const auto r = read_status_file(path, 8191, "no status yet (no shipper has run)", text, j);
+    if (!r) return j;
+    if (!*r) {
         j["problem"] = "not a readable regular file";
         return j;
     }
-    text.resize(size_t(n));
     std::istringstream in(text);
     std::string line;
     std::getline(in, line);
@@ -149,19 +155,9 @@ Json uplink_json(const std::string &spool_dir, const std::string &base) {
               {"oldest_created", backlog.oldest_created}};
     if (!error.empty()) j["spool_problem"] = error;
     if (backlog.oldest_created > 0) j["oldest_created_utc"] = iso8601_utc(backlog.oldest_created);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        j["problem"] = errno == ENOENT ? std::string("no status yet (sonde-uplink has not run)")
-                                       : std::string("cannot open: ") + std::strerror(errno);
+    std::string text;  // empty if not a regular file under 64 KiB: "not an uplink status file"
+    if (!read_status_file(path, 64 * 1024 - 1, "no status yet (sonde-uplink has not run)", text, j))
         return j;
-    }
-    struct stat st {};
-    std::string text(64 * 1024, '\0');
-    ssize_t n = -1;
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < off_t(text.size()))
-        n = ::read(fd, text.data(), text.size());
-    ::close(fd);
-    text.resize(n > 0 ? size_t(n) : 0);
     const Json st_json = Json::parse(text, nullptr, false);
     if (!st_json.is_object() || st_json.value("format", std::string()) != "sonde-uplink-status 1") {
         j["problem"] = "not an uplink status file";

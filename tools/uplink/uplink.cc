@@ -15,6 +15,7 @@
 
 #include "core/config.hpp"
 #include "pacing.hpp"
+#include "platform/read_file.hpp"
 
 namespace sonde::uplink {
 namespace {
@@ -36,34 +37,26 @@ std::string errno_text(const std::string &what, const std::string &path) {
 // FIFO. ENOENT is reported through *missing.
 bool read_small_file(const std::string &path, size_t cap, std::string &out, bool *missing,
                      std::string *error) {
-    if (missing) *missing = false;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT && missing) *missing = true;
-        if (error) *error = errno_text("cannot open", path);
-        return false;
+    const platform::ReadResult r = platform::read_file(path, cap, out);
+    if (missing) *missing = r.error == platform::ReadError::Missing;
+    std::string why;
+    switch (r.error) {
+        case platform::ReadError::None:
+            if (r.stat_size == out.size()) return true;
+            why = path + ": changed while being read";
+            break;
+        case platform::ReadError::Missing:
+        case platform::ReadError::Open:
+            why = "cannot open " + path + ": " + std::strerror(r.err);
+            break;
+        case platform::ReadError::Read:
+            why = "cannot read " + path + ": " + std::strerror(r.err);
+            break;
+        default:
+            why = path + ": not a regular file of at most " + std::to_string(cap) + " bytes";
     }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) > cap) {
-        ::close(fd);
-        if (error)
-            *error = path + ": not a regular file of at most " + std::to_string(cap) + " bytes";
-        return false;
-    }
-    out.resize(size_t(st.st_size));
-    size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += size_t(n);
-    }
-    ::close(fd);
-    if (done != out.size()) {
-        if (error) *error = path + ": changed while being read";
-        return false;
-    }
-    return true;
+    if (error) *error = why;
+    return false;
 }
 
 bool write_atomically(const std::string &path, const std::string &text, std::string *error) {
