@@ -46,7 +46,8 @@ bool KeyRegistry::lookup(const std::string &base, const snapshot::KeyId &id,
 }
 
 bool KeyRegistry::add(const std::string &base, const std::string &public_key_file,
-                      std::string &id_hex, std::string *error) {
+                      std::string &id_hex, std::string *error, bool *already_registered) {
+    if (already_registered) *already_registered = false;
     if (!snapshot::valid_base_id(base)) {
         if (error) *error = "\"" + base + "\" is not a UAI (7 digits and a capital letter)";
         return false;
@@ -65,6 +66,7 @@ bool KeyRegistry::add(const std::string &base, const std::string &public_key_fil
     }
     if (fs::exists(base_dir + "/" + id_hex + ".pub", ec)) {
         if (error) *error = "key " + id_hex + " is already registered for " + base;
+        if (already_registered) *already_registered = true;
         return false;
     }
     return snapshot::save_public_key(base_dir + "/" + id_hex + ".pub", key, false, error);
