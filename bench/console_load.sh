@@ -15,7 +15,8 @@
 # COMPRESS (10), THREADS (the console's `threads`, 2), INGEST_BATCH (64), SHARE=1 (burst: bases
 # share connections instead of one connection per base), STORE (sqlite; postgresql: see
 # store_config below), CACHE (where keys, template and sealed pack are kept between runs:
-# BUILD_DIR/console-load), KEEP=1 (keep each run's data directory).
+# BUILD_DIR/console-load), KEEP=1 (keep each run's data directory), PERF=DIR (record each
+# console process with `perf record -g` into DIR/<run>.<n>.perf.data, for `perf report`).
 #
 # Needs: BUILD_DIR built with the targets sonde-console sonde-ctl sonde-console-load
 # sonde-snapshot-bench (SONDE_BENCH=ON); openssl, python3.
@@ -80,7 +81,10 @@ store_config() {
 }
 
 PID=
+PERF_PID=
+PERF_N=0
 stop_console() {
+  if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=; fi
   if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=; fi
 }
 trap stop_console EXIT
@@ -108,6 +112,13 @@ EOF
   for _ in $(seq 100); do [ -s "$data/port" ] && break; sleep 0.1; done
   [ -s "$data/port" ] || { tail "$data/console.log" >&2; exit 1; }
   URL=https://127.0.0.1:$(cat "$data/port")
+  if [ -n "${PERF:-}" ]; then
+    mkdir -p "$PERF"
+    PERF_N=$((PERF_N + 1))
+    perf record -q -F 499 -g -p "$PID" -o "$PERF/$run.$PERF_N.perf.data" 2>/dev/null &
+    PERF_PID=$!
+    sleep 1
+  fi
 }
 
 # CPU seconds (user+system) of a process
