@@ -19,7 +19,8 @@
 //   sonde-console-load spread --pack PACK --url URL --ca CERT --compress C [--connections K]
 //       Each base sends file k at k × 15 min + its UAI offset (the uplink's pacing), with the
 //       clock running C times faster; every upload on a fresh connection (a school server
-//       connects once per interval). Lateness = completion − due time.
+//       connects once per interval). Lateness = completion − due time. --intervals N plays the
+//       first N files of each base only.
 //   sonde-console-load wait --url URL --ca CERT --applied N
 //       Polls /metrics until the console has applied N files and has no backlog.
 //   Both upload modes then poll /metrics until the console has applied what it stored
@@ -448,6 +449,10 @@ int cmd_upload(const Args &a, bool spread) {
     const size_t k = size_t(a.num("connections", spread ? 64 : 16));
     const double compress = spread ? double(a.num("compress", 10)) : 1;
     const bool share = a.flag("share"), reuse = a.flag("reuse");
+    // spread: how many intervals (files per base) of the pack to play
+    const uint32_t use =
+        spread ? uint32_t(std::min<uint64_t>(pack.files, a.num("intervals", pack.files)))
+               : pack.files;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *multi = curl_multi_init();
@@ -479,7 +484,7 @@ int cmd_upload(const Args &a, bool spread) {
         for (uint32_t b = 0; b < pack.bases; ++b) {
             const int64_t offset = sonde::uplink::base_offset_ms(
                 pack.records[size_t(b) * pack.files].base, interval_ms);
-            for (uint32_t f = 0; f < pack.files; ++f) {
+            for (uint32_t f = 0; f < use; ++f) {
                 const double at_ms = double(int64_t(f) * interval_ms + offset) / compress;
                 timeline.push_back({size_t(b) * pack.files + f,
                                     start + std::chrono::microseconds(int64_t(at_ms * 1000)),
@@ -494,7 +499,7 @@ int cmd_upload(const Args &a, bool spread) {
     Counts counts;
     std::vector<double> latency_ms, lateness_ms;
     size_t done = 0;
-    const size_t total = pack.records.size();
+    const size_t total = size_t(pack.bases) * use;
     uint64_t handshakes = 0;
 
     auto next_burst_job = [&](Slot &s) -> bool {
@@ -602,7 +607,7 @@ int cmd_upload(const Args &a, bool spread) {
     nlohmann::json out = {
         {"mode", spread ? "spread" : "burst"},
         {"bases", pack.bases},
-        {"files_per_base", pack.files},
+        {"files_per_base", use},
         {"files", total},
         {"connections", k},
         {"new_connections", handshakes},

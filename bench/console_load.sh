@@ -12,11 +12,12 @@
 #   spread       each base at its UAI offset inside the 15-minute interval, clock × COMPRESS
 #
 # Environment: BASES (10000), FILES (10 per base), CONNECTIONS (16 for burst, 64 for spread),
-# COMPRESS (10), THREADS (the console's `threads`, 2), INGEST_BATCH (64), SHARE=1 (burst: bases
-# share connections instead of one connection per base), STORE (sqlite; postgresql: see
-# store_config below), CACHE (where keys, template and sealed pack are kept between runs:
-# BUILD_DIR/console-load), KEEP=1 (keep each run's data directory), PERF=DIR (record each
-# console process with `perf record -g` into DIR/<run>.<n>.perf.data, for `perf report`).
+# COMPRESS (10), INTERVALS (spread: 15-minute intervals played, 2), THREADS (the console's
+# `threads`, 16), INGEST_BATCH (64), SHARE=1 (burst: bases share connections instead of one
+# connection per base), STORE (sqlite; postgresql: see store_config below), CACHE (where keys,
+# template and sealed pack are kept between runs: BUILD_DIR/console-load), KEEP=1 (keep each
+# run's data directory), PERF=DIR (record each console process with `perf record -g` into
+# DIR/<run>.<n>.perf.data, for `perf report`).
 #
 # Needs: BUILD_DIR built with the targets sonde-console sonde-ctl sonde-console-load
 # sonde-snapshot-bench (SONDE_BENCH=ON); openssl, python3.
@@ -28,7 +29,8 @@ RUNS=("$@")
 BASES=${BASES:-10000}
 FILES=${FILES:-10}
 COMPRESS=${COMPRESS:-10}
-THREADS=${THREADS:-2}
+INTERVALS=${INTERVALS:-2}
+THREADS=${THREADS:-16}
 INGEST_BATCH=${INGEST_BATCH:-64}
 STORE=${STORE:-sqlite}
 CACHE=${CACHE:-$BUILD/console-load}
@@ -169,7 +171,7 @@ for run in "${RUNS[@]}"; do
       start_console "$DATA" on
       CPU0=$(cpu_of "$PID")
       J=$("$LOAD" spread --pack "$PACK" --url "$URL" --ca "$CACHE/cert.pem" \
-            --connections "${CONNECTIONS:-64}" --compress "$COMPRESS")
+            --connections "${CONNECTIONS:-64}" --compress "$COMPRESS" --intervals "$INTERVALS")
       report spread "$DATA" "$CPU0" "$J" ;;
     accept-only)
       start_console "$DATA" off
