@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Load benchmark of sonde-console (issue 9 §4; bench/README.md, docs/delivery.md#cost-and-
-# throughput). Not a test: it prints numbers, it asserts none.
+# Load benchmark of sonde-console (issue 9 §4; bench/README.md and docs/delivery.md, "Cost and
+# throughput of the console"). Not a test: it prints numbers, it asserts none.
 #
 #   bench/console_load.sh BUILD_DIR [RUN...]
 #
