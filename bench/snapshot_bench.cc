@@ -4,6 +4,10 @@
 // The week is recorded through the real plugin (dlopen, C ABI), then the shipper's own code
 // builds snapshots from the live segment. CPU time is per snapshot (CLOCK_PROCESS_CPUTIME_ID),
 // median of the runs; sizes are exact.
+//
+//   sonde-snapshot-bench [PAYLOAD_OUT]
+// With PAYLOAD_OUT, also writes the measured snapshot's serialized protobuf (after the policy,
+// before sealing) there: the template sonde-console-load seals for its simulated bases.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -46,7 +50,7 @@ double cpu_seconds() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char **argv) {
     constexpr int kStudents = 1500, kGuardians = 2700, kTeachers = 110, kStaff = 30, kSupport = 15;
     constexpr int64_t kMonday = 1795215600;  // 2026-11-23 00:00 Europe/Paris
     char tmpl[] = "/tmp/sonde-snapbench-XXXXXX";
@@ -159,6 +163,7 @@ int main() {
     sonde::ship::BuildRequest req{&*view, &tz, "Europe/Paris", {}, now, now - 3600 - 15 * 60, 1};
     std::vector<double> times, build_times, encode_times;
     size_t serialized = 0, sealed = 0, values = 0, distinct = 0;
+    std::vector<uint8_t> payload;
     for (int run = 0; run < 50; ++run) {
         const double t0 = cpu_seconds();
         sonde::snapshot::Snapshot s = sonde::ship::build_snapshot(req);
@@ -182,9 +187,16 @@ int main() {
             return std::fprintf(stderr, "%s\n", error.c_str()), 1;
         times.push_back(cpu_seconds() - t0);
         serialized = bytes.size();
+        payload = bytes;
         sealed = file.size();
         values = s.values.size();
         distinct = s.distinct.size();
+    }
+    if (argc > 1) {
+        FILE *out = std::fopen(argv[1], "wb");
+        if (!out || std::fwrite(payload.data(), 1, payload.size(), out) != payload.size() ||
+            std::fclose(out) != 0)
+            return std::fprintf(stderr, "cannot write %s\n", argv[1]), 1;
     }
     std::sort(times.begin(), times.end());
     std::sort(build_times.begin(), build_times.end());

@@ -16,7 +16,7 @@ struct Config {
     std::string tls_private_key;
     std::vector<std::string> console_keys;  // HPKE private key files, newest first
     std::string data_dir;
-    unsigned threads = 2;
+    unsigned threads = 16;  // an upload holds its thread through its fsyncs (delivery.md)
     unsigned max_connections = 256;
     uint64_t max_body_bytes = (4u << 20) + (64u << 10);
     uint64_t max_uncompressed_bytes = 4u << 20;

@@ -93,6 +93,7 @@ void Ingestor::enqueue(const FileRef &ref) {
         std::lock_guard lock(mutex_);
         if (!queued_.emplace(ref.base, ref.sequence).second) return;
         queue_.push_back(ref);
+        if (ref.received_unix != 0) received_.insert(ref.received_unix);
         publish_backlog();
     }
     wake_.notify_one();
@@ -103,11 +104,9 @@ size_t Ingestor::backlog() const {
     return queue_.size();
 }
 
+// O(1): called at each enqueue, with a backlog that can reach max_backlog files.
 void Ingestor::publish_backlog() {
-    int64_t oldest = 0;
-    for (const FileRef &r : queue_)
-        if (oldest == 0 || r.received_unix < oldest) oldest = r.received_unix;
-    metrics_.backlog(queue_.size(), oldest);
+    metrics_.backlog(queue_.size(), received_.empty() ? 0 : *received_.begin());
 }
 
 void Ingestor::run() {
@@ -129,7 +128,10 @@ void Ingestor::run() {
             continue;
         }
         for (size_t i = 0; i < n; ++i) {
-            queued_.erase({queue_.front().base, queue_.front().sequence});
+            const FileRef &front = queue_.front();
+            queued_.erase({front.base, front.sequence});
+            if (const auto it = received_.find(front.received_unix); it != received_.end())
+                received_.erase(it);
             queue_.pop_front();
         }
         publish_backlog();

@@ -56,6 +56,7 @@ class Ingestor {
     std::condition_variable wake_;
     std::deque<FileRef> queue_;
     std::set<std::pair<std::string, uint64_t>> queued_;
+    std::multiset<int64_t> received_;  // received_unix of the queue's files (0s left out)
     bool stopping_ = false;
     std::thread thread_;
 };

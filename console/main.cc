@@ -1,13 +1,18 @@
 // sonde-console: the Console territoriale's receiving service (docs/delivery.md).
 //   sonde-console serve --config FILE
 //   sonde-console keys add UAI PUBLIC_KEY_FILE --config FILE
+//   sonde-console keys import LIST_FILE --config FILE
 //   sonde-console keys revoke UAI KEY_ID --config FILE
 //   sonde-console keys list --config FILE
 //   sonde-console reingest --config FILE
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config.hpp"
@@ -29,6 +34,7 @@ constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 const char *kUsage =
     "usage: sonde-console serve --config FILE\n"
     "       sonde-console keys add UAI PUBLIC_KEY_FILE --config FILE\n"
+    "       sonde-console keys import LIST_FILE --config FILE   (lines \"UAI PUBLIC_KEY_FILE\")\n"
     "       sonde-console keys revoke UAI KEY_ID --config FILE\n"
     "       sonde-console keys list --config FILE\n"
     "       sonde-console reingest --config FILE\n"
@@ -92,6 +98,64 @@ int reingest(const Config &config) {
     return kExitOk;
 }
 
+// `keys import LIST`: one "UAI PUBLIC_KEY_FILE" per line ('#' comments and blank lines
+// skipped), each registered as `keys add` does, in one process. Each key file is fsynced as by
+// `keys add`; several threads register at once so that the file system commits their fsyncs
+// together. A key already registered for its UAI is counted and skipped (so an import can be run
+// again); any other failure is reported with its line and makes the exit status 1, the other
+// lines being registered all the same.
+int import_keys(KeyRegistry &registry, const std::string &list_path) {
+    std::ifstream in(list_path);
+    if (!in) return fail("cannot read " + list_path);
+    struct Line {
+        size_t number;
+        std::string base, file, error;
+        enum { Pending, Added, Already, Failed } outcome = Pending;
+    };
+    std::vector<Line> lines;
+    std::string text;
+    for (size_t number = 1; std::getline(in, text); ++number) {
+        std::istringstream words(text);
+        Line l{number, {}, {}, {}};
+        std::string extra;
+        if (!(words >> l.base) || l.base.starts_with("#")) continue;
+        if (!(words >> l.file) || (words >> extra)) {
+            l.error = "expected \"UAI PUBLIC_KEY_FILE\"";
+            l.outcome = Line::Failed;
+        }
+        lines.push_back(std::move(l));
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+        std::string id;
+        for (size_t i; (i = next++) < lines.size();) {
+            Line &l = lines[i];
+            if (l.outcome != Line::Pending) continue;
+            bool already = false;
+            if (registry.add(l.base, l.file, id, &l.error, &already))
+                l.outcome = Line::Added;
+            else
+                l.outcome = already ? Line::Already : Line::Failed;
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) threads.emplace_back(work);
+    for (std::thread &t : threads) t.join();
+    size_t added = 0, skipped = 0, failed = 0;
+    for (const Line &l : lines) {
+        added += l.outcome == Line::Added;
+        skipped += l.outcome == Line::Already;
+        if (l.outcome == Line::Failed) {
+            ++failed;
+            std::fprintf(stderr, "sonde-console: %s:%zu: %s\n", list_path.c_str(), l.number,
+                         l.error.c_str());
+        }
+    }
+    std::printf("registered %zu keys, %zu already registered, %zu failed\n", added, skipped,
+                failed);
+    return failed ? kExitFailure : kExitOk;
+}
+
 int keys(const std::vector<std::string> &args, const Config &config) {
     KeyRegistry registry(config.data_dir);
     std::string error;
@@ -101,6 +165,7 @@ int keys(const std::vector<std::string> &args, const Config &config) {
                         e.revoked ? "revoked" : "active");
         return kExitOk;
     }
+    if (args.size() == 2 && args[0] == "import") return import_keys(registry, args[1]);
     // keys add UAI PUBLIC_KEY_FILE, keys revoke UAI KEY_ID (the registry checks both words).
     if (args.size() == 3 && (args[0] == "add" || args[0] == "revoke")) {
         const bool add = args[0] == "add";

@@ -59,7 +59,8 @@ bool KeyRegistry::lookup(const std::string &base, const snapshot::KeyId &id,
 }
 
 bool KeyRegistry::add(const std::string &base, const std::string &public_key_file,
-                      std::string &id_hex, std::string *error) {
+                      std::string &id_hex, std::string *error, bool *already_registered) {
+    if (already_registered) *already_registered = false;
     if (!check_base(base, error)) return false;
     snapshot::PublicKey key;
     if (!snapshot::load_public_key(public_key_file, key, error)) return false;
@@ -75,6 +76,7 @@ bool KeyRegistry::add(const std::string &base, const std::string &public_key_fil
     }
     if (fs::exists(base_dir + "/" + id_hex + ".pub", ec)) {
         if (error) *error = "key " + id_hex + " is already registered for " + base;
+        if (already_registered) *already_registered = true;
         return false;
     }
     return snapshot::save_public_key(base_dir + "/" + id_hex + ".pub", key, false, error);

@@ -20,9 +20,10 @@ class KeyRegistry {
     bool lookup(const std::string &base, const snapshot::KeyId &id, snapshot::PublicKey &out,
                 bool include_revoked) const;
 
-    // Registers the public key of `public_key_file` for `base`; `id_hex` receives its id.
+    // Registers the public key of `public_key_file` for `base`; `id_hex` receives its id. When it
+    // fails because that key is already registered for `base`, *already_registered is set.
     bool add(const std::string &base, const std::string &public_key_file, std::string &id_hex,
-             std::string *error);
+             std::string *error, bool *already_registered = nullptr);
     bool revoke(const std::string &base, const std::string &id_hex, std::string *error);
 
     struct Entry {

@@ -919,3 +919,62 @@ TEST_CASE("the rate limiter: token bucket per client and UAI, within a bounded t
         CHECK(limit.take("10.0.0.1", kBase, 200'000) == 1);
     }
 }
+
+TEST_CASE("keys import registers a list of keys in one command, each for its own UAI") {
+    Setup setup;
+    std::string error;
+    const std::string school = setup.dir.path + "/school.pub",
+                      stranger = setup.dir.path + "/stranger.pub",
+                      list = setup.dir.path + "/bases.txt";
+    REQUIRE(save_public_key(school, keys().school.public_key, false, &error));
+    REQUIRE(save_public_key(stranger, keys().stranger.public_key, false, &error));
+    {
+        std::ofstream out(list);
+        out << "# UAI public key file\n"
+            << kBase << " " << school << "\n\n"
+            << kOtherBase << "   " << stranger << "\n"
+            << "0310001 " << school << "\n"                       // line 5: not a UAI
+            << "0310003C " << setup.dir.path << "/missing.pub\n"  // line 6: no such file
+            << "0310004D\n"                                       // line 7: no file named
+            << "0310005E " << school << " extra\n";               // line 8: one word too many
+    }
+    std::string out;
+    REQUIRE(setup.run_cli({"keys", "import", list}, &out) == 1);  // some lines failed
+    INFO(out);
+    CHECK(out.find("registered 2 keys, 0 already registered, 4 failed") != std::string::npos);
+    for (const char *line : {":5: ", ":6: ", ":7: ", ":8: "})
+        CHECK(out.find(list + line) != std::string::npos);
+    REQUIRE(setup.run_cli({"keys", "list"}, &out) == 0);
+    const std::string school_id = to_hex(key_id(keys().school.public_key));
+    const std::string stranger_id = to_hex(key_id(keys().stranger.public_key));
+    REQUIRE(out == std::string(kBase) + " " + school_id + " active\n" + kOtherBase + " " +
+                       stranger_id + " active\n");
+
+    // The service accepts what was imported, each key for its own UAI only.
+    {
+        Service service(setup);
+        Client client(setup);
+        const Sealed ok = seal_school(small_snapshot(1));
+        const Reply r = client.put(service.url(path_of(kBase, 1)), ok.file);
+        REQUIRE(r.status == 200);
+        CHECK(body(r)["receipt"] == to_hex(ok.receipt));
+        SealParams p = seal_params(small_snapshot(2));
+        p.sender = keys().stranger;
+        require_rejected(
+            client.put(service.url(path_of(kBase, 2)), seal_with(small_snapshot(2), p).file),
+            "unknown sender");
+    }
+
+    // Again: nothing new, nothing failed. A revoked key does not come back through an import.
+    {
+        std::ofstream out2(list);
+        out2 << kBase << " " << school << "\n" << kOtherBase << " " << stranger << "\n";
+    }
+    REQUIRE(setup.run_cli({"keys", "import", list}, &out) == 0);
+    CHECK(out.find("registered 0 keys, 2 already registered, 0 failed") != std::string::npos);
+    REQUIRE(setup.run_cli({"keys", "revoke", kBase, school_id}) == 0);
+    REQUIRE(setup.run_cli({"keys", "import", list}, &out) == 1);
+    CHECK(out.find("registered 0 keys, 1 already registered, 1 failed") != std::string::npos);
+    REQUIRE(setup.run_cli({"keys", "list"}, &out) == 0);
+    CHECK(out.find(std::string(kBase) + " " + school_id + " revoked\n") != std::string::npos);
+}
