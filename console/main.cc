@@ -5,6 +5,7 @@
 //   sonde-console keys revoke UAI KEY_ID --config FILE
 //   sonde-console keys list --config FILE
 //   sonde-console reingest --config FILE
+//   sonde-console establishments import FILE --config FILE
 
 #include <atomic>
 #include <csignal>
@@ -38,6 +39,8 @@ const char *kUsage =
     "       sonde-console keys revoke UAI KEY_ID --config FILE\n"
     "       sonde-console keys list --config FILE\n"
     "       sonde-console reingest --config FILE\n"
+    "       sonde-console establishments import FILE --config FILE   (TSV: UAI NAME COMMUNE "
+    "[TIMEZONE])\n"
     "Receives sealed snapshots over HTTPS, keeps them in a durable inbox, acknowledges them\n"
     "with receipts and applies them to an SQLite or PostgreSQL database (docs/delivery.md).\n";
 
@@ -77,6 +80,25 @@ int serve(const Config &config) {
     server.run();
     if (ingestor) ingestor->stop();
     log(Level::Info, "stopped");
+    return kExitOk;
+}
+
+// `establishments import FILE`: the names, communes and time zones the pages show.
+int import_establishments(const Config &config, const std::vector<std::string> &args) {
+    if (args.size() != 2 || args[0] != "import") {
+        std::fputs(kUsage, stderr);
+        return kExitUsage;
+    }
+    std::ifstream in(args[1], std::ios::binary);
+    if (!in) return fail("cannot read " + args[1]);
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    std::vector<Establishment> rows;
+    std::string error;
+    if (!parse_establishments(text, rows, &error)) return fail(args[1] + ": " + error);
+    std::unique_ptr<Store> store = open_store(config, &error);
+    if (!store) return fail(error);
+    if (!store->upsert_establishments(rows, &error)) return fail(error);
+    std::printf("imported %zu establishments\n", rows.size());
     return kExitOk;
 }
 
@@ -204,11 +226,12 @@ int run(int argc, char **argv) {
     }
     const std::string command = words.front();
     words.erase(words.begin());
-    if (command != "serve" && command != "keys" && command != "reingest") {
+    if (command != "serve" && command != "keys" && command != "reingest" &&
+        command != "establishments") {
         std::fputs(kUsage, stderr);
         return kExitUsage;
     }
-    if (command != "keys" && !words.empty()) {
+    if (command != "keys" && command != "establishments" && !words.empty()) {
         std::fputs(kUsage, stderr);
         return kExitUsage;
     }
@@ -217,6 +240,7 @@ int run(int argc, char **argv) {
     if (!load_config(config_path, config, command == "serve", &error)) return fail(error);
     if (command == "serve") return serve(config);
     if (command == "reingest") return reingest(config);
+    if (command == "establishments") return import_establishments(config, words);
     return keys(words, config);
 }
 

@@ -47,4 +47,41 @@ std::string window_figures_view_sql() {
            "WHERE newest = 1";
 }
 
+bool valid_uai(std::string_view uai) {
+    if (uai.size() != 8 || uai[7] < 'A' || uai[7] > 'Z') return false;
+    for (size_t i = 0; i < 7; ++i)
+        if (uai[i] < '0' || uai[i] > '9') return false;
+    return true;
+}
+
+bool parse_establishments(const std::string &text, std::vector<Establishment> &out,
+                          std::string *error) {
+    size_t line_no = 0, pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> f;
+        size_t a = 0;
+        for (;;) {
+            const size_t t = line.find('\t', a);
+            f.push_back(line.substr(a, t == std::string::npos ? std::string::npos : t - a));
+            if (t == std::string::npos) break;
+            a = t + 1;
+        }
+        if (f.size() < 3 || f.size() > 4 || !valid_uai(f[0]) || f[1].empty()) {
+            if (error)
+                *error = "line " + std::to_string(line_no) +
+                         ": expected UAI<TAB>NAME<TAB>COMMUNE[<TAB>TIMEZONE]";
+            return false;
+        }
+        out.push_back({f[0], f[1], f[2], f.size() == 4 && !f[3].empty() ? f[3] : "Europe/Paris"});
+    }
+    return true;
+}
+
 }  // namespace sonde::console
