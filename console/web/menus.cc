@@ -150,13 +150,9 @@ Menu connexions() {
 
 Menu moyens() {
     const Quantity enrolled = gauge({SONDE_GAUGE_STUDENTS_ENROLLED});
-    const Quantity pupils =
-        gauge({SONDE_GAUGE_ACCOUNTS_STUDENT_GIRL, SONDE_GAUGE_ACCOUNTS_STUDENT_BOY});
     Widget eleves{"moyens-generaux/eleves", "Élèves", {}, {}};
     eleves.columns = {
         count("total", "Élèves", 10, enrolled),
-        count("filles", "Filles", 7, gauge({SONDE_GAUGE_ACCOUNTS_STUDENT_GIRL}), pupils),
-        count("garcons", "Garçons", 7, gauge({SONDE_GAUGE_ACCOUNTS_STUDENT_BOY}), pupils),
         count("demi-pension", "Demi-pension", 12, gauge({SONDE_GAUGE_STUDENTS_HALF_BOARD}),
               enrolled),
         count("internat", "Internes", 15, gauge({SONDE_GAUGE_STUDENTS_BOARDER}), enrolled),

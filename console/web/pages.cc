@@ -533,7 +533,13 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                     d.tabs.emplace_back(lt.id, lt.label);
                     if (!chosen && (r.table.empty() || r.table == lt.id)) chosen = &lt;
                 }
-            if (!chosen) return error_answer(r, r.table.empty() ? 404 : 400, "tableau inconnu");
+            if (!chosen) {
+                for (const Widget &w : r.menu->widgets)
+                    for (const LevelTable &lt : w.levels)
+                        if (lt.id == r.table)
+                            return error_answer(r, 403, "catégorie non autorisée");
+                return error_answer(r, r.table.empty() ? 404 : 400, "tableau inconnu");
+            }
             d.selected = chosen->id;
             d.tables.push_back(level_table(*chosen, d.scope, figures, r.mode));
             title += " — Détails par niveaux";
@@ -544,7 +550,12 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                 d.tabs.emplace_back(id, w->label);
                 if (!chosen && (r.table.empty() || r.table == id)) chosen = w;
             }
-            if (!chosen) return error_answer(r, r.table.empty() ? 403 : 400, "tableau inconnu");
+            if (!chosen) {
+                for (const Widget &w : r.menu->widgets)
+                    if (w.id.substr(w.id.find('/') + 1) == r.table)
+                        return error_answer(r, 403, "catégorie non autorisée");
+                return error_answer(r, r.table.empty() ? 403 : 400, "tableau inconnu");
+            }
             d.selected = chosen->id.substr(chosen->id.find('/') + 1);
             d.tables.push_back(widget_table(*chosen, d.scope, figures, r.mode));
             title += r.page == "accueil" ? "" : " — Par établissement";

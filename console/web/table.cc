@@ -229,7 +229,7 @@ Table level_table(const LevelTable &lt, const Scope &scope,
     std::vector<Column> cols;
     for (const auto &[slot, label] : labels) {
         Column c = shape;
-        c.id = "niveau-" + std::to_string(slot);
+        c.id = label;  // unique: one column per label
         c.label = label;
         cols.push_back(c);
     }
