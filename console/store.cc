@@ -26,10 +26,10 @@ std::string figure_families_sql() {
     return sql;
 }
 
-std::string window_figures_view_sql() {
+std::string window_figures_select(const std::string &where) {
     const std::string key =
         "f.base, f.family, f.window_kind, f.window_start, f.d0, f.d1, f.d2, f.d3, f.d4, f.d5";
-    return "CREATE VIEW window_figures AS SELECT " + std::string(kKeyColumns) +
+    return "SELECT " + std::string(kKeyColumns) +
            ", window_number, CASE WHEN across = 'sum' THEN total ELSE value END AS value, "
            "CASE WHEN across = 'sum' THEN any_suppressed ELSE suppressed END AS suppressed, "
            "CASE WHEN across = 'sum' THEN any_rounded ELSE rounded END AS rounded, set_unix, "
@@ -43,8 +43,12 @@ std::string window_figures_view_sql() {
            key + ") AS total, COUNT(*) OVER (PARTITION BY " + key +
            ") AS generations, MAX(f.suppressed) OVER (PARTITION BY " + key +
            ") AS any_suppressed, MAX(f.rounded) OVER (PARTITION BY " + key +
-           ") AS any_rounded FROM figures f JOIN figure_families c ON c.family = f.family) AS r "
-           "WHERE newest = 1";
+           ") AS any_rounded FROM figures f JOIN figure_families c ON c.family = f.family" +
+           (where.empty() ? std::string() : " WHERE " + where) + ") AS r WHERE newest = 1";
+}
+
+std::string window_figures_view_sql() {
+    return "CREATE VIEW window_figures AS " + window_figures_select("");
 }
 
 bool valid_uai(std::string_view uai) {

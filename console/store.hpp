@@ -96,6 +96,12 @@ std::unique_ptr<Store> open_postgres_store(const std::string &conninfo, std::str
 inline constexpr const char *kKeyColumns =
     "base, family, window_kind, window_start, d0, d1, d2, d3, d4, d5";
 std::string window_figures_view_sql();
+// The view's SELECT with `where` applied to the rows of `figures` (alias f) before generations
+// are combined: the pages' queries, which filter on key columns (f.base, f.family,
+// f.window_kind, f.window_start, f.d0..) and on f.window_number (the same for every
+// generation of a key), so that the database reads only the rows they need; the view itself
+// cannot push such a filter below its window functions.
+std::string window_figures_select(const std::string &where);
 std::string figure_families_sql();  // the upsert of every family's row
 
 }  // namespace sonde::console

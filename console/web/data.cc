@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "catalog_layout.hpp"
 
@@ -151,21 +152,81 @@ bool load_scope(Reader &reader, const Principal &who, const std::vector<std::str
 }
 
 bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t year,
+                  const std::vector<const Quantity *> &needed, bool levels,
                   std::map<std::string, BaseFigures> &out, std::string *error) {
     out.clear();
-    std::vector<std::string> params = uais(scope);
-    for (const std::string &u : params) out[u];
-    if (params.empty()) return true;
-    const std::string sql =
-        "SELECT base, family, d0, d1, d2, d3, d4, d5, value, suppressed, rounded, partial, label, "
-        "bin_low, students FROM window_figures WHERE base IN " +
-        in_list(params.size()) +
-        " AND (family IN (0, 1) OR (family IN (2, 3) AND window_kind = ? AND window_number = ?) "
-        "OR (family = 4 AND window_kind = ? AND window_number = ?))";
+    const std::vector<std::string> list = uais(scope);
+    for (const std::string &u : list) out[u];
+    if (list.empty()) return true;
+    // Which establishments have figures at the window at all (a missing figure is then 0).
+    std::vector<std::string> params = list;
     params.push_back(std::to_string(window.kind));
     params.push_back(std::to_string(window.number));
-    params.push_back(std::to_string(kSchoolYear));
-    params.push_back(std::to_string(year));
+    std::vector<Reader::Row> present;
+    if (!reader.query("SELECT DISTINCT base FROM figures WHERE base IN " + in_list(list.size()) +
+                          " AND family IN (2, 3) AND window_kind = ? AND window_number = ?",
+                      params, present, error))
+        return false;
+    for (const auto &r : present) out[text(r[0])].has_window = true;
+    // Only the measures the tables show: catalogue numbers from the menu tree, as literals.
+    std::set<std::string> terms;
+    for (const Quantity *q : needed) {
+        auto ids = [&] {
+            std::string s;
+            for (uint32_t id : q->ids) s += (s.empty() ? "" : ", ") + std::to_string(id);
+            return s.empty() ? std::string("0") : s;
+        };
+        switch (q->source) {
+            case Quantity::Source::None:
+                break;
+            case Quantity::Source::Value:
+                terms.insert(
+                    "(f.family = 2 AND f.window_kind = ?1 AND f.window_number = ?2 AND "
+                    "f.d0 = " +
+                    std::to_string(q->measure_kind) + " AND f.d1 IN (" + ids() + "))");
+                break;
+            case Quantity::Source::Distinct:
+                terms.insert("(f.family = 3 AND f.window_kind = ?1 AND f.window_number = ?2)");
+                break;
+            case Quantity::Source::Gauge:
+                terms.insert("(f.family = 1 AND f.d0 IN (" + ids() + "))");
+                break;
+            case Quantity::Source::Distribution:
+                terms.insert(
+                    "(f.family = 4 AND f.window_kind = ?3 AND f.window_number = ?4 AND "
+                    "f.d0 IN (" +
+                    ids() + "))");
+                break;
+        }
+    }
+    if (levels) terms.insert("(f.family = 0)");
+    if (terms.empty()) return true;
+    // The terms' ?1..?4 become positional placeholders, in order.
+    std::string where = "f.base IN " + in_list(list.size()) + " AND (";
+    params = list;
+    bool first = true;
+    for (const std::string &t : terms) {
+        where += first ? "" : " OR ";
+        first = false;
+        for (size_t i = 0; i < t.size(); ++i) {
+            if (t[i] == '?' && i + 1 < t.size() && t[i + 1] >= '1' && t[i + 1] <= '4') {
+                const int n = t[i + 1] - '0';
+                where += '?';
+                params.push_back(std::to_string(n == 1   ? int64_t(window.kind)
+                                                : n == 2 ? window.number
+                                                : n == 3 ? int64_t(kSchoolYear)
+                                                         : year));
+                ++i;
+            } else {
+                where += t[i];
+            }
+        }
+    }
+    where += ")";
+    const std::string sql =
+        "SELECT base, family, d0, d1, d2, d3, d4, d5, value, suppressed, rounded, partial, label, "
+        "bin_low, students FROM (" +
+        window_figures_select(where) + ") AS w";
     std::vector<Reader::Row> rows;
     if (!reader.query(sql, params, rows, error)) return false;
     for (const auto &r : rows) {
@@ -182,11 +243,9 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
                 b.gauges[{d[0], d[1]}] = f;
                 break;
             case 2:
-                b.has_window = true;
                 b.values[{d[0], d[1], d[2], d[3], d[4], d[5]}] = f;
                 break;
             case 3:
-                b.has_window = true;
                 b.distinct[{d[0], d[1], d[2]}] = f;
                 break;
             case 4: {
@@ -218,12 +277,13 @@ bool load_series(Reader &reader, const Scope &scope, int64_t first_day, int64_t 
         params.push_back(std::to_string(v));
     std::vector<Reader::Row> rows;
     if (!reader.query(
-            "SELECT window_number, family, SUM(value), MAX(suppressed) FROM window_figures WHERE "
-            "base IN " +
-                in_list(list.size()) +
-                " AND window_kind = ? AND window_number BETWEEN ? AND ? AND ((family = 2 AND d0 "
-                "= 3 AND d3 = 0 AND d4 = 0 AND d5 = 0) OR (family = 3 AND d0 = ? AND d1 = ? AND "
-                "d2 = ?)) GROUP BY window_number, family",
+            "SELECT window_number, family, SUM(value), MAX(suppressed) FROM (" +
+                window_figures_select(
+                    "f.base IN " + in_list(list.size()) +
+                    " AND f.window_kind = ? AND f.window_number BETWEEN ? AND ? AND ((f.family = "
+                    "2 AND f.d0 = 3 AND f.d3 = 0 AND f.d4 = 0 AND f.d5 = 0) OR (f.family = 3 AND "
+                    "f.d0 = ? AND f.d1 = ? AND f.d2 = ?))") +
+                ") AS w GROUP BY window_number, family",
             params, rows, error))
         return false;
     for (const auto &r : rows) {
@@ -234,11 +294,13 @@ bool load_series(Reader &reader, const Scope &scope, int64_t first_day, int64_t 
     params = list;
     for (const int64_t v : {int64_t(kHour), first_hour_unix, end_hour_unix})
         params.push_back(std::to_string(v));
-    if (!reader.query("SELECT window_start, SUM(value) FROM window_figures WHERE base IN " +
-                          in_list(list.size()) +
-                          " AND window_kind = ? AND window_start >= ? AND window_start < ? AND "
-                          "family = 2 AND d0 = 3 AND d3 = 0 AND d4 = 0 AND d5 = 0 GROUP BY "
-                          "window_start",
+    if (!reader.query("SELECT window_start, SUM(value) FROM (" +
+                          window_figures_select(
+                              "f.base IN " + in_list(list.size()) +
+                              " AND f.window_kind = ? AND f.window_start >= ? AND f.window_start "
+                              "< ? AND f.family = 2 AND f.d0 = 3 AND f.d3 = 0 AND f.d4 = 0 AND "
+                              "f.d5 = 0") +
+                          ") AS w GROUP BY window_start",
                       params, rows, error))
         return false;
     for (const auto &r : rows) out.hour_connections[num(r[0])] = num(r[1]);

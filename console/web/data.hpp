@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "menus.hpp"
 #include "principal.hpp"
 #include "reader.hpp"
 #include "store.hpp"
@@ -69,9 +70,12 @@ struct Scope {
 bool load_scope(Reader &reader, const Principal &who, const std::vector<std::string> &wanted,
                 Scope &out, std::string *error);
 
-// Figures of the scope's establishments at `window` (values, distinct users), the latest gauges
-// and levels, and the distributions of school year `year`.
+// Figures of the scope's establishments for the quantities `needed`: values and distinct
+// users at `window`, the latest gauges, the distributions of school year `year`, and the level
+// labels when `levels`. `has_window` says whether an establishment has any value or distinct
+// figure at `window` (of any measure).
 bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t year,
+                  const std::vector<const Quantity *> &needed, bool levels,
                   std::map<std::string, BaseFigures> &out, std::string *error);
 
 // Connexions' series over the scope: per local day number (connection total, distinct people

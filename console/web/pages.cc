@@ -522,49 +522,59 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
             return error_answer(r, 500, "lecture impossible : " + error);
         title += r.page == "journalier" ? " — Suivi journalier" : " — Suivi heure par heure";
     } else {
-        std::map<std::string, BaseFigures> figures;
-        if (!load_figures(reader, d.scope, period_window(r.period, r.reference_day),
-                          distribution_year(r.period, r.reference_day), figures, &error))
-            return error_answer(r, 500, "lecture impossible : " + error);
+        // The tables first, then only the figures they need.
+        const LevelTable *level = nullptr;
+        std::vector<const Widget *> shown;
         if (r.page == "niveaux") {
-            const LevelTable *chosen = nullptr;
             for (const Widget *w : d.widgets)
                 for (const LevelTable &lt : w->levels) {
                     d.tabs.emplace_back(lt.id, lt.label);
-                    if (!chosen && (r.table.empty() || r.table == lt.id)) chosen = &lt;
+                    if (!level && (r.table.empty() || r.table == lt.id)) level = &lt;
                 }
-            if (!chosen) {
+            if (!level) {
                 for (const Widget &w : r.menu->widgets)
                     for (const LevelTable &lt : w.levels)
                         if (lt.id == r.table)
                             return error_answer(r, 403, "catégorie non autorisée");
                 return error_answer(r, r.table.empty() ? 404 : 400, "tableau inconnu");
             }
-            d.selected = chosen->id;
-            d.tables.push_back(level_table(*chosen, d.scope, figures, r.mode));
+            d.selected = level->id;
             title += " — Détails par niveaux";
         } else if (r.page == "etablissements" || r.page == "accueil") {
-            const Widget *chosen = nullptr;
             for (const Widget *w : d.widgets) {
                 const std::string id = w->id.substr(w->id.find('/') + 1);
                 d.tabs.emplace_back(id, w->label);
-                if (!chosen && (r.table.empty() || r.table == id)) chosen = w;
+                if (shown.empty() && (r.table.empty() || r.table == id)) shown.push_back(w);
             }
-            if (!chosen) {
+            if (shown.empty()) {
                 for (const Widget &w : r.menu->widgets)
                     if (w.id.substr(w.id.find('/') + 1) == r.table)
                         return error_answer(r, 403, "catégorie non autorisée");
                 return error_answer(r, r.table.empty() ? 403 : 400, "tableau inconnu");
             }
-            d.selected = chosen->id.substr(chosen->id.find('/') + 1);
-            d.tables.push_back(widget_table(*chosen, d.scope, figures, r.mode));
+            d.selected = shown[0]->id.substr(shown[0]->id.find('/') + 1);
             title += r.page == "accueil" ? "" : " — Par établissement";
             if (r.page == "accueil") title = "Accueil — Comptes PRONOTE";
         } else {  // synthese: every visible widget's totals
-            for (const Widget *w : d.widgets)
-                d.tables.push_back(widget_table(*w, d.scope, figures, Mode::Values));
+            shown = d.widgets;
             title += " — Synthèse";
         }
+        std::vector<const Quantity *> needed;
+        if (level) needed.push_back(&level->quantity);
+        for (const Widget *w : shown)
+            for (const Column &c : w->columns) {
+                needed.push_back(&c.num);
+                needed.push_back(&c.den);
+            }
+        std::map<std::string, BaseFigures> figures;
+        if (!load_figures(reader, d.scope, period_window(r.period, r.reference_day),
+                          distribution_year(r.period, r.reference_day), needed, level != nullptr,
+                          figures, &error))
+            return error_answer(r, 500, "lecture impossible : " + error);
+        if (level) d.tables.push_back(level_table(*level, d.scope, figures, r.mode));
+        for (const Widget *w : shown)
+            d.tables.push_back(
+                widget_table(*w, d.scope, figures, r.page == "synthese" ? Mode::Values : r.mode));
         for (Table &t : d.tables)
             if (!r.sort.empty()) sort_table(t, r.sort, r.order == "desc");
     }

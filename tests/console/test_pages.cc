@@ -6,6 +6,7 @@
 // never a minimum or maximum, rights in HTML, JSON and CSV. Each test runs on SQLite
 // (console:pages_*) and PostgreSQL (console-pg:pages_*).
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -45,7 +46,7 @@ constexpr uint32_t kNet = 6;  // web | mobile
 // day, both months and both school years; distinct users of the .Net selections; every gauge;
 // distributions; hour and open-day series. Establishment 1 has a held-back Social figure,
 // establishment 0 a rounded one, establishment 2 nothing for last month.
-Snapshot school(size_t index, uint64_t seed) {
+Snapshot school(size_t index, uint64_t seed, const std::string &base = "") {
     std::mt19937_64 rng(seed);
     auto draw = [&](int lo, int hi) {
         return int64_t(lo + int64_t(rng() % uint64_t(hi - lo + 1)));
@@ -53,7 +54,7 @@ Snapshot school(size_t index, uint64_t seed) {
     Snapshot s;
     s.schema_hash = sonde::catalog::kSchemaHash;
     s.catalog_version = sonde::catalog::kCatalogVersion;
-    s.base_id = kBases[index];
+    s.base_id = base.empty() ? kBases[index] : base;
     s.product = SONDE_PRODUCT_PRONOTE;
     s.segment_generation = 0x1000 + index;
     s.sequence = 10;
@@ -768,4 +769,63 @@ TEST_CASE("pages_establishments: the TSV import, its errors") {
     CHECK(error.starts_with("line 1"));
     CHECK_FALSE(sonde::console::parse_establishments("0310001A\t\ty\n", out, &error));
     CHECK_FALSE(sonde::console::parse_establishments("0310001A x y\n", out, &error));
+}
+
+// Not a test: render times for a collectivité of 600 establishments, for docs/console.md. Run
+// by hand: build/tests/console/sonde_console_tests "[.bench]" (--store postgresql as well).
+TEST_CASE("pages render times, 600 establishments", "[.bench]") {
+    Setup setup;
+    std::string error;
+    INFO(error);
+    const std::string pg =
+        postgres() ? postgres_conninfo() + " options='-c search_path=" + setup.store.schema + "'"
+                   : "";
+    const std::string path = setup.dir.path + "/pages.sqlite";
+    auto store = postgres() ? sonde::console::open_postgres_store(pg, &error)
+                            : sonde::console::open_sqlite_store(path, &error);
+    REQUIRE(store);
+    Principal admin = administrator();
+    admin.establishments.clear();
+    std::vector<sonde::console::Establishment> names;
+    for (size_t i = 0; i < 600; ++i) {
+        char uai[16];
+        std::snprintf(uai, sizeof uai, "%07zuA", 310000 + i);
+        std::vector<sonde::console::FigureRow> rows;
+        sonde::console::figure_rows(to_proto(school(i % 4, 7 + i, uai)), rows);
+        sonde::console::SnapshotRow r;
+        r.base = uai;
+        r.sequence = 10;
+        r.created_unix = kCreated;
+        r.status = "applied";
+        REQUIRE(store->apply({r}, rows, &error));
+        admin.establishments.insert(uai);
+        names.push_back({uai, std::string("Collège ") + uai, "Commune", "Europe/Paris"});
+    }
+    REQUIRE(store->upsert_establishments(names, &error));
+    auto reader = postgres() ? sonde::console::open_postgres_reader(pg, &error)
+                             : sonde::console::open_sqlite_reader(path, &error);
+    REQUIRE(reader);
+    for (const std::string target :
+         {"/", "/menus/connexions/synthese", "/menus/connexions/etablissements",
+          "/menus/social/etablissements?tableau=assiduite&periode=annee-en-cours",
+          "/menus/moyens-generaux/niveaux", "/menus/demandes-travaux/etablissements?mode=taux",
+          "/menus/connexions/journalier", "/menus/connexions/horaire",
+          "/csv/menus/scolarite/etablissements", "/api/menus/communications/etablissements"}) {
+        std::vector<double> ms;
+        size_t bytes = 0;
+        for (int i = 0; i < 5; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto a =
+                sonde::console::web::render_page(admin, target, {reader.get(), kReference});
+            ms.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count());
+            REQUIRE(a.status == 200);
+            bytes = a.body.size();
+        }
+        std::sort(ms.begin(), ms.end());
+        WARN((postgres() ? "postgresql " : "sqlite ")
+             << target << ": median " << ms[2] << " ms (min " << ms[0] << ", max " << ms[4] << "), "
+             << bytes << " bytes");
+    }
 }
