@@ -263,8 +263,37 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
     return true;
 }
 
+bool local_hour(const std::map<int64_t, int64_t> &days, int64_t hour_start, int64_t &day,
+                int &hour) {
+    // The last day starting at or before the hour; the hour must start before the next day
+    // (known, or 25 hours at most after this one's start).
+    auto it = days.end();
+    for (auto i = days.begin(); i != days.end(); ++i)
+        if (i->second <= hour_start) it = i;
+    if (it == days.end()) return false;
+    const auto next = std::next(it);
+    const int64_t end =
+        next != days.end() && next->first == it->first + 1 ? next->second : it->second + 25 * 3600;
+    if (hour_start >= end) return false;
+    const int64_t off_start = it->first * 86400 - it->second;
+    int64_t offset = off_start;
+    if (next != days.end() && next->first == it->first + 1) {
+        const int64_t off_end = next->first * 86400 - next->second;
+        if (off_end != off_start) {
+            const int64_t change = it->first * 86400 + (off_end > off_start ? 2 : 3) * 3600 -
+                                   off_start;  // the instant of the change
+            if (hour_start >= change) offset = off_end;
+        }
+    }
+    const int64_t local = hour_start + offset;
+    day = it->first;
+    hour = int((local - day * 86400) / 3600);
+    hour = std::clamp(hour, 0, 23);
+    return true;
+}
+
 bool load_series(Reader &reader, const Scope &scope, int64_t first_day, int64_t last_day,
-                 int64_t first_hour_unix, int64_t end_hour_unix, Series &out, std::string *error) {
+                 int64_t first_hour_day, Series &out, std::string *error) {
     out = {};
     const std::vector<std::string> list = uais(scope);
     if (list.empty()) return true;
@@ -291,19 +320,42 @@ bool load_series(Reader &reader, const Scope &scope, int64_t first_day, int64_t 
         (num(r[1]) == 2 ? out.day_connections : out.day_people)[day] = num(r[2]);
         if (num(r[3])) out.day_held[day] = true;
     }
+    // Hours: each establishment's hour totals, placed in its own local days (the starts of its
+    // day windows, from any figure of those days).
     params = list;
-    for (const int64_t v : {int64_t(kHour), first_hour_unix, end_hour_unix})
+    for (const int64_t v : {int64_t(kHour), (first_hour_day - 1) * 86400, (last_day + 2) * 86400})
         params.push_back(std::to_string(v));
-    if (!reader.query("SELECT window_start, SUM(value) FROM (" +
+    if (!reader.query("SELECT base, window_start, value FROM (" +
                           window_figures_select(
                               "f.base IN " + in_list(list.size()) +
                               " AND f.window_kind = ? AND f.window_start >= ? AND f.window_start "
                               "< ? AND f.family = 2 AND f.d0 = 3 AND f.d3 = 0 AND f.d4 = 0 AND "
                               "f.d5 = 0") +
-                          ") AS w GROUP BY window_start",
+                          ") AS w",
                       params, rows, error))
         return false;
-    for (const auto &r : rows) out.hour_connections[num(r[0])] = num(r[1]);
+    std::vector<Reader::Row> day_rows;
+    params = list;
+    for (const int64_t v : {int64_t(kDay), first_hour_day - 1, last_day + 1})
+        params.push_back(std::to_string(v));
+    if (!reader.query("SELECT DISTINCT base, window_number, window_start FROM figures WHERE base "
+                      "IN " +
+                          in_list(list.size()) +
+                          " AND window_kind = ? AND window_number BETWEEN ? AND ?",
+                      params, day_rows, error))
+        return false;
+    std::map<std::string, std::map<int64_t, int64_t>> days;
+    for (const auto &r : day_rows) days[text(r[0])][num(r[1])] = num(r[2]);
+    for (const auto &r : rows) {
+        int64_t day = 0;
+        int hour = 0;
+        if (!local_hour(days[text(r[0])], num(r[1]), day, hour)) {
+            out.unplaced += num(r[2]);
+            continue;
+        }
+        if (day >= first_hour_day && day <= last_day)
+            out.hour_connections[{day, hour}] += num(r[2]);
+    }
     return true;
 }
 

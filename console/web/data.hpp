@@ -78,13 +78,24 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
                   const std::vector<const Quantity *> &needed, bool levels,
                   std::map<std::string, BaseFigures> &out, std::string *error);
 
-// Connexions' series over the scope: per local day number (connection total, distinct people
-// of the daily selection), per UTC hour start (connection total), summed over establishments.
+// Connexions' series over the scope, summed over establishments: per local day number
+// (connection total, distinct people of the daily selection), and per local day and hour of the
+// day (connection total), each establishment's hours read in its own local time.
 struct Series {
-    std::map<int64_t, int64_t> day_connections, day_people, hour_connections;
-    std::map<int64_t, bool> day_held;  // a day with a suppressed part
+    std::map<int64_t, int64_t> day_connections, day_people;
+    std::map<int64_t, bool> day_held;                             // a day with a suppressed part
+    std::map<std::pair<int64_t, int>, int64_t> hour_connections;  // (local day, hour 0..23)
+    int64_t unplaced = 0;  // connections of hours whose local day is unknown (no day figure)
 };
 bool load_series(Reader &reader, const Scope &scope, int64_t first_day, int64_t last_day,
-                 int64_t first_hour_unix, int64_t end_hour_unix, Series &out, std::string *error);
+                 int64_t first_hour_day, Series &out, std::string *error);
+
+// The local day and hour of an hour window starting at `hour_start`, from the local days of its
+// establishment (day number -> start instant). A day's UTC offset is its number × 86400 minus its
+// start; on a day whose offset changes (daylight saving) the change is taken at 02:00 local
+// standard time in spring and 03:00 local summer time in autumn (the EU's 01:00 UTC). False
+// when no day of `days` contains the hour.
+bool local_hour(const std::map<int64_t, int64_t> &days, int64_t hour_start, int64_t &day,
+                int &hour);
 
 }  // namespace sonde::console::web

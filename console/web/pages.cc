@@ -114,7 +114,7 @@ struct PageData {
     std::vector<std::pair<std::string, std::string>> tabs;  // id, label of selectable tables
     std::string selected;
     Series series;
-    int64_t first_day = 0, last_day = 0, first_hour = 0, end_hour = 0;
+    int64_t first_day = 0, last_day = 0, first_hour_day = 0;
 };
 
 const char *state_name(State s) {
@@ -329,25 +329,25 @@ std::string series_html(const Request &r, const PageData &d) {
     } else {
         std::vector<Bar> bars;
         std::string rows;
-        for (int64_t hour = d.first_hour; hour < d.end_hour; hour += 3600) {
-            const auto c = d.series.hour_connections.find(hour);
-            const int64_t v = c == d.series.hour_connections.end() ? 0 : c->second;
-            const int64_t day = hour / 86400;
-            const std::string when =
-                date_text(day) + " " + std::to_string(hour % 86400 / 3600) + " h";
-            bars.push_back(
-                {date_text(day).substr(0, 5), double(v), false,
-                 when + " UTC : " + number_text(double(v), true, false) + " connexions"});
-            if (v)
-                rows += "<tr><th scope=\"row\">" + escape(when) +
-                        "</th><td class=\"num\"><span class=\"v\">" +
-                        escape(number_text(double(v), true, false)) + "</span></td></tr>";
-        }
+        for (int64_t day = d.first_hour_day; day <= d.last_day; ++day)
+            for (int hour = 0; hour < 24; ++hour) {
+                const auto c = d.series.hour_connections.find({day, hour});
+                const int64_t v = c == d.series.hour_connections.end() ? 0 : c->second;
+                const std::string when = date_text(day) + " " + std::to_string(hour) + " h";
+                bars.push_back(
+                    {date_text(day).substr(0, 5), double(v), false,
+                     when + " : " + number_text(double(v), true, false) + " connexions"});
+                if (v)
+                    rows += "<tr><th scope=\"row\">" + escape(when) +
+                            "</th><td class=\"num\"><span class=\"v\">" +
+                            escape(number_text(double(v), true, false)) + "</span></td></tr>";
+            }
         h += "<h2>Connexions par heure, sur les 3 dernières semaines</h2>" +
-             bar_chart("Connexions authentifiées par heure (UTC)", bars, 24) +
+             bar_chart("Connexions authentifiées par heure (heures locales des établissements)",
+                       bars, 24) +
              "<table class=\"data\" id=\"horaire\"><caption>Heures avec des connexions (heures "
-             "UTC)</caption><thead><tr><th scope=\"col\">Heure</th><th scope=\"col\">Connexions"
-             "</th></tr></thead><tbody>" +
+             "locales des établissements)</caption><thead><tr><th scope=\"col\">Heure</th><th "
+             "scope=\"col\">Connexions</th></tr></thead><tbody>" +
              rows + "</tbody></table>";
     }
     return h;
@@ -515,10 +515,9 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
     if (series) {
         d.last_day = r.reference_day;
         d.first_day = r.reference_day - 27;
-        d.end_hour = (r.reference_day + 1) * 86400;
-        d.first_hour = d.end_hour - 21 * 86400;
-        if (!load_series(reader, d.scope, d.first_day, d.last_day, d.first_hour, d.end_hour,
-                         d.series, &error))
+        d.first_hour_day = r.reference_day - 20;
+        if (!load_series(reader, d.scope, d.first_day, d.last_day, d.first_hour_day, d.series,
+                         &error))
             return error_answer(r, 500, "lecture impossible : " + error);
         title += r.page == "journalier" ? " — Suivi journalier" : " — Suivi heure par heure";
     } else {
@@ -604,8 +603,10 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                      {"people", p == d.series.day_people.end() ? 0 : p->second},
                      {"held", d.series.day_held.count(day) != 0}});
             }
-            for (const auto &[start, v] : d.series.hour_connections)
-                hours.push_back({{"start_unix", start}, {"connections", v}});
+            for (const auto &[at, v] : d.series.hour_connections)
+                hours.push_back(
+                    {{"date", iso_date(at.first)}, {"hour", at.second}, {"connections", v}});
+            j["unplaced_connections"] = d.series.unplaced;
             j["days"] = days;
             j["hours"] = hours;
         } else {
@@ -632,10 +633,10 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                            "\r\n";
                 }
             } else {
-                out += "Heure (UTC);Connexions\r\n";
-                for (const auto &[start, v] : d.series.hour_connections)
-                    out += date_text(start / 86400) + " " + std::to_string(start % 86400 / 3600) +
-                           " h;" + std::to_string(v) + "\r\n";
+                out += "Jour;Heure;Connexions\r\n";
+                for (const auto &[at, v] : d.series.hour_connections)
+                    out += date_text(at.first) + ";" + std::to_string(at.second) + ";" +
+                           std::to_string(v) + "\r\n";
             }
             return answer(200, out, "text/csv; charset=utf-8");
         }

@@ -62,11 +62,14 @@ Snapshot school(size_t index, uint64_t seed, const std::string &base = "") {
     s.timezone = "Europe/Paris";
     s.policy = {5, true};
     s.levels = {{1, "6EME"}, {2, "5EME"}, {3, index == 2 ? "3EME" : "4EME"}};
-    std::vector<Window> windows = {{WindowKind::Day, kPreviousDay, 20780},
-                                   {WindowKind::Month, kMonth, 682},
-                                   {WindowKind::SchoolYear, kSchoolYear, 2026},
-                                   {WindowKind::SchoolYear, kPreviousSchoolYear, 2025}};
-    if (index != 2) windows.push_back({WindowKind::Month, kPreviousMonth, 681});
+    // Establishment 3 is in Nouméa (UTC+11): its windows open 10 hours before Paris's.
+    const int64_t shift = index == 3 ? 10 * 3600 : 0;
+    if (index == 3) s.timezone = "Pacific/Noumea";
+    std::vector<Window> windows = {{WindowKind::Day, kPreviousDay - shift, 20780},
+                                   {WindowKind::Month, kMonth - shift, 682},
+                                   {WindowKind::SchoolYear, kSchoolYear - shift, 2026},
+                                   {WindowKind::SchoolYear, kPreviousSchoolYear - shift, 2025}};
+    if (index != 2) windows.push_back({WindowKind::Month, kPreviousMonth - shift, 681});
     for (const Window &w : windows) {
         for (uint32_t e = 1; e <= sonde::catalog::kEventCount; ++e)
             for (uint32_t l = sonde::catalog::kEvents[e].per_level ? 1 : 0;
@@ -107,11 +110,12 @@ Snapshot school(size_t index, uint64_t seed, const std::string &base = "") {
             s.distinct.push_back({w, bit(p), kNet, 2, uint64_t(draw(5, 100)), false});
         }
     }
-    const Window open_day{WindowKind::Day, kDay, 20781};
+    const Window open_day{WindowKind::Day, kDay - shift, 20781};
     s.values.push_back({open_day, MeasureKind::Connection, 1, 0, 0, 0, 0, draw(10, 99), false});
+    // Connections at 08:00, 09:00 and 10:00 local time on 2026-11-23.
     for (int64_t h : {8, 9, 10})
-        s.values.push_back({{WindowKind::Hour, kPreviousDay + h * 3600,
-                             uint32_t((kPreviousDay + h * 3600) / 3600)},
+        s.values.push_back({{WindowKind::Hour, kPreviousDay - shift + h * 3600,
+                             uint32_t((kPreviousDay - shift + h * 3600) / 3600)},
                             MeasureKind::Connection,
                             1,
                             0,
@@ -711,9 +715,23 @@ TEST_CASE("pages_levels: Détails par niveaux by level label, and the series of 
     CHECK(days[0]["connections"] == 0);
     const auto svg = seeded.get(admin, "/menus/connexions/journalier");
     CHECK(svg.body.find("<svg role=\"img\"") != std::string::npos);
-    const json hours =
-        json::parse(seeded.get(admin, "/api/menus/connexions/horaire").body)["hours"];
-    CHECK(hours.size() == 3);
+    // Suivi heure par heure: each establishment's hours in its own local time (Nouméa's 08:00 is
+    // 21:00 UTC the day before), summed over establishments.
+    std::map<int, int64_t> expected;
+    seeded.reference.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+        if (f.family != sonde::snapshot::IngestStore::Family::Value || f.window_kind != 1) return;
+        const int64_t offset = f.base == "0310004D" ? 11 * 3600 : 3600;
+        expected[int((f.window_start + offset) % 86400 / 3600)] += f.value;
+    });
+    REQUIRE(expected.size() == 3);
+    const json page = json::parse(seeded.get(admin, "/api/menus/connexions/horaire").body);
+    const json &hours = page["hours"];
+    REQUIRE(hours.size() == 3);
+    for (const json &h : hours) {
+        CHECK(h["date"] == "2026-11-23");
+        CHECK(h["connections"] == expected[h["hour"].get<int>()]);
+    }
+    CHECK(page["unplaced_connections"] == 0);
 }
 
 TEST_CASE("pages_tree: the menus follow the catalogue, every indicator shown somewhere") {
@@ -752,6 +770,34 @@ TEST_CASE("pages_tree: the menus follow the catalogue, every indicator shown som
     p.categories = {"social/assiduite"};
     CHECK(p.may_see_category("social"));
     CHECK_FALSE(p.may_see_category("social/discipline"));
+}
+
+TEST_CASE("pages_local_hours: an hour in its establishment's local day, across DST changes") {
+    using sonde::console::web::days_from_civil;
+    using sonde::console::web::local_hour;
+    auto check = [](int64_t day, int64_t offset_start, int64_t offset_end,
+                    std::vector<int> expected_hours) {
+        const std::map<int64_t, int64_t> days = {{day, day * 86400 - offset_start},
+                                                 {day + 1, (day + 1) * 86400 - offset_end}};
+        for (size_t i = 0; i < expected_hours.size(); ++i) {
+            int64_t d = 0;
+            int h = -1;
+            INFO("hour " << i << " of day " << day);
+            REQUIRE(local_hour(days, day * 86400 - offset_start + int64_t(i) * 3600, d, h));
+            CHECK(d == day);
+            CHECK(h == expected_hours[i]);
+        }
+        int64_t d;
+        int h;
+        CHECK_FALSE(local_hour(days, day * 86400 - offset_start - 3600, d, h));
+    };
+    // Paris, 2026-03-29: 02:00 does not exist (23 hours).
+    check(days_from_civil(2026, 3, 29), 3600, 7200, {0, 1, 3, 4, 5});
+    // Paris, 2026-10-25: 02:00 twice (25 hours).
+    check(days_from_civil(2026, 10, 25), 7200, 3600, {0, 1, 2, 2, 3, 4});
+    // Nouméa (UTC+11, no DST) and Réunion (UTC+4).
+    check(days_from_civil(2026, 11, 23), 11 * 3600, 11 * 3600, {0, 1, 2, 3, 4, 5, 6, 7, 8});
+    check(days_from_civil(2026, 11, 23), 4 * 3600, 4 * 3600, {0, 1, 2});
 }
 
 TEST_CASE("pages_establishments: the TSV import, its errors") {
