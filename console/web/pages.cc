@@ -467,7 +467,9 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
     } else {
         return error_answer(r, 404, "page inconnue");
     }
-    if (!who.may_see_category(r.menu->id)) return error_answer(r, 403, "catégorie non autorisée");
+    // Home is everyone's; its accounts table only for those granted the accounts.
+    if (!who.may_see_category(r.menu->id) && r.page != "accueil")
+        return error_answer(r, 403, "catégorie non autorisée");
     const std::string period = query_get(r.query, "periode", period_id(Period::CurrentMonth));
     if (!parse_period(period, r.period)) return error_answer(r, 400, "période inconnue");
     r.date = query_get(r.query, "date");
@@ -545,15 +547,19 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                 d.tabs.emplace_back(id, w->label);
                 if (shown.empty() && (r.table.empty() || r.table == id)) shown.push_back(w);
             }
-            if (shown.empty()) {
+            if (shown.empty() && r.page == "accueil" && r.table.empty()) {
+                title = "Accueil";
+            } else if (shown.empty()) {
                 for (const Widget &w : r.menu->widgets)
                     if (w.id.substr(w.id.find('/') + 1) == r.table)
                         return error_answer(r, 403, "catégorie non autorisée");
                 return error_answer(r, r.table.empty() ? 403 : 400, "tableau inconnu");
             }
-            d.selected = shown[0]->id.substr(shown[0]->id.find('/') + 1);
-            title += r.page == "accueil" ? "" : " — Par établissement";
-            if (r.page == "accueil") title = "Accueil — Comptes PRONOTE";
+            if (!shown.empty()) {
+                d.selected = shown[0]->id.substr(shown[0]->id.find('/') + 1);
+                title += r.page == "accueil" ? "" : " — Par établissement";
+                if (r.page == "accueil") title = "Accueil — Comptes PRONOTE";
+            }
         } else {  // synthese: every visible widget's totals
             shown = d.widgets;
             title += " — Synthèse";

@@ -567,6 +567,16 @@ TEST_CASE("pages_rights: a user of one establishment and one menu never sees the
             REQUIRE(a.status == 200);
             for (const std::string &o : others) CHECK(a.body.find(o) == std::string::npos);
         }
+        // Home without the accounts: no table, nobody's figures.
+        const auto home = seeded.get(limited, prefix + "/");
+        CHECK(home.status == 200);
+        for (const std::string &o : others) CHECK(home.body.find(o) == std::string::npos);
+        if (prefix == "/api")
+            CHECK(json::parse(home.body)["tables"].empty());
+        else if (prefix == "/csv")
+            CHECK(home.body == "\xEF\xBB\xBF");
+        else
+            CHECK(home.body.find("<table") == std::string::npos);
         // Another establishment, asked for by name: refused, never shown.
         const auto other =
             seeded.get(limited, prefix + "/menus/demandes-travaux/etablissements?etab=0310001A");
@@ -576,7 +586,7 @@ TEST_CASE("pages_rights: a user of one establishment and one menu never sees the
         for (const std::string page :
              {"/menus/social/etablissements", "/menus/communications/synthese",
               "/menus/scolarite/niveaux", "/menus/moyens-generaux/etablissements?tableau=classes",
-              "/menus/moyens-generaux/niveaux?indicateur=classes", "/"})
+              "/menus/moyens-generaux/niveaux?indicateur=classes", "/?tableau=comptes"})
             CHECK(seeded.get(limited, prefix + page).status == 403);
     }
     // What it may read is complete: its own figures, as the administrator sees them.
