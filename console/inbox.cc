@@ -38,7 +38,11 @@ bool same_bytes(const std::string &path, std::span<const uint8_t> file) {
 
 }  // namespace
 
-Inbox::Inbox(std::string data_dir) : dir_(std::move(data_dir)) {}
+Inbox::Inbox(std::string data_dir)
+    : dir_(std::move(data_dir)),
+      pending_sync_(std::make_unique<SharedDirSync>(dir_ + "/pending")) {}
+
+Inbox::~Inbox() = default;
 
 std::string Inbox::inbox_path(const std::string &base, uint64_t sequence) const {
     return dir_ + "/inbox/" + base + "/" + std::to_string(sequence) + ".sonde";
@@ -65,7 +69,7 @@ Inbox::Put Inbox::put(const std::string &base, uint64_t sequence, std::span<cons
         if (!same_bytes(final_path, file)) return Put::Conflict;
         // Relinked in case a crash came between the two links of the first upload; applying a
         // file again is harmless.
-        if (::link(final_path.c_str(), pending.c_str()) == 0) sync_dir(dir_ + "/pending", nullptr);
+        if (::link(final_path.c_str(), pending.c_str()) == 0) pending_sync_->sync(nullptr);
         return Put::Duplicate;
     };
     if (::access(final_path.c_str(), F_OK) == 0) return held();
@@ -90,7 +94,7 @@ Inbox::Put Inbox::put(const std::string &base, uint64_t sequence, std::span<cons
     if (::link(tmp.c_str(), pending.c_str()) != 0 && errno != EEXIST)
         return failed("cannot link " + pending);
     ::unlink(tmp.c_str());
-    if (!sync_dir(base_dir, error) || !sync_dir(dir_ + "/pending", error)) {
+    if (!sync_dir(base_dir, error) || !pending_sync_->sync(error)) {
         if (errno_out) *errno_out = EIO;
         return Put::Failed;
     }

@@ -7,6 +7,7 @@
 // at any point after the answer loses nothing, and one before it leaves no half file.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct FileRef {
 class Inbox {
   public:
     explicit Inbox(std::string data_dir);
+    ~Inbox();
     // Creates the directories, removes leftovers of tmp/.
     bool init(std::string *error);
 
@@ -42,6 +44,7 @@ class Inbox {
 
   private:
     std::string dir_;
+    std::unique_ptr<class SharedDirSync> pending_sync_;  // every upload links into pending/
 };
 
 }  // namespace sonde::console

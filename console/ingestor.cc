@@ -91,9 +91,7 @@ void Ingestor::stop() {
 void Ingestor::enqueue(const FileRef &ref) {
     {
         std::lock_guard lock(mutex_);
-        if (!queued_.emplace(ref.base, ref.sequence).second) return;
-        queue_.push_back(ref);
-        if (ref.received_unix != 0) received_.insert(ref.received_unix);
+        if (!queue_.push(ref)) return;
         publish_backlog();
     }
     wake_.notify_one();
@@ -105,9 +103,7 @@ size_t Ingestor::backlog() const {
 }
 
 // O(1): called at each enqueue, with a backlog that can reach max_backlog files.
-void Ingestor::publish_backlog() {
-    metrics_.backlog(queue_.size(), received_.empty() ? 0 : *received_.begin());
-}
+void Ingestor::publish_backlog() { metrics_.backlog(queue_.size(), queue_.oldest_received()); }
 
 void Ingestor::run() {
     std::unique_lock lock(mutex_);
@@ -116,8 +112,7 @@ void Ingestor::run() {
             wake_.wait_for(lock, std::chrono::seconds(1));
             continue;
         }
-        const size_t n = std::min<size_t>(batch_, queue_.size());
-        std::vector<FileRef> refs(queue_.begin(), queue_.begin() + ptrdiff_t(n));
+        const std::vector<FileRef> refs = queue_.pick(batch_);
         lock.unlock();
         std::string error;
         const bool ok = apply(refs, true, &error);
@@ -127,13 +122,7 @@ void Ingestor::run() {
             wake_.wait_for(lock, std::chrono::seconds(5));
             continue;
         }
-        for (size_t i = 0; i < n; ++i) {
-            const FileRef &front = queue_.front();
-            queued_.erase({front.base, front.sequence});
-            if (const auto it = received_.find(front.received_unix); it != received_.end())
-                received_.erase(it);
-            queue_.pop_front();
-        }
+        queue_.done(refs);
         publish_backlog();
     }
 }
@@ -203,6 +192,7 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
         snapshots.push_back(std::move(row));
         done.push_back(ref);
     }
+    keep_newest_per_key(figures);
     if (!store_.apply(snapshots, figures, error)) return false;
     if (from_pending)
         for (const FileRef &ref : done) inbox_.applied(ref);

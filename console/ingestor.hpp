@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "batch_queue.hpp"
 #include "inbox.hpp"
 #include "keyring.hpp"
 #include "metrics.hpp"
@@ -54,9 +55,7 @@ class Ingestor {
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<FileRef> queue_;
-    std::set<std::pair<std::string, uint64_t>> queued_;
-    std::multiset<int64_t> received_;  // received_unix of the queue's files (0s left out)
+    BatchQueue queue_;
     bool stopping_ = false;
     std::thread thread_;
 };
