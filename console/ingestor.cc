@@ -169,7 +169,8 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
                 snapshot::trust_sender(params, sender, ref.base);
             }
         }
-        snapshot::v1::Snapshot s;
+        google::protobuf::Arena arena(parse_arena_options());
+        auto &s = *google::protobuf::Arena::CreateMessage<snapshot::v1::Snapshot>(&arena);
         if (e == snapshot::OpenError::None)
             e = snapshot::open_snapshot(file, params, s, header, &why);
         if (e == snapshot::OpenError::None &&

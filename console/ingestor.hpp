@@ -2,6 +2,8 @@
 // The ingestor: a thread that applies acknowledged files to the store, apart from the requests
 // (docs/delivery.md#the-ingestor). An acknowledgement never waits for it.
 
+#include <google/protobuf/arena.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -20,6 +22,15 @@
 #include "store.hpp"
 
 namespace sonde::console {
+
+// Where the handler and the ingestor parse a snapshot: blocks of 64 KiB growing to 1 MiB, about
+// the size of a parsed snapshot of a large school.
+inline google::protobuf::ArenaOptions parse_arena_options() {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 64 << 10;
+    o.max_block_size = 1 << 20;
+    return o;
+}
 
 // The rows of one opened snapshot: the figures IngestStore keeps from it (same validity rules,
 // same keys), with the snapshot's segment generation.

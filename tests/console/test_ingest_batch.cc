@@ -2,6 +2,7 @@
 // a batch reduced to one row per key, checked against applying the files one by one. And the
 // group commit of the pending directory (console/files.hpp).
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -11,6 +12,8 @@
 #include "batch_queue.hpp"
 #include "figures.hpp"
 #include "files.hpp"
+#include "fixtures.hpp"
+#include "ingestor.hpp"
 #include "service.hpp"
 #include "store.hpp"
 
@@ -196,4 +199,34 @@ TEST_CASE("the pending directory's fsync is shared by concurrent uploads, and it
     std::string error;
     CHECK_FALSE(gone.sync(&error));
     CHECK(error.find("no-such-directory") != std::string::npos);
+}
+
+// Not a test: the cost of parsing a realistic snapshot (1,148 figures) on the heap and on the
+// arena the handler and the ingestor use, alternating, in one run (docs/delivery.md).
+TEST_CASE("parse cost: heap and arena", "[.bench]") {
+    const std::string bytes =
+        fixtures::to_proto(fixtures::realistic_snapshot()).SerializeAsString();
+    const auto time = [&](bool arena_parse) {
+        const auto t0 = std::chrono::steady_clock::now();
+        constexpr int kRuns = 2000;
+        for (int i = 0; i < kRuns; ++i) {
+            if (arena_parse) {
+                google::protobuf::Arena arena(sonde::console::parse_arena_options());
+                auto *s =
+                    google::protobuf::Arena::CreateMessage<sonde::snapshot::v1::Snapshot>(&arena);
+                REQUIRE(s->ParseFromString(bytes));
+            } else {
+                sonde::snapshot::v1::Snapshot s;
+                REQUIRE(s.ParseFromString(bytes));
+            }
+        }
+        return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                   .count() /
+               kRuns;
+    };
+    for (int round = 0; round < 3; ++round) {
+        const double heap = time(false), arena = time(true);
+        WARN("parse + free of " << bytes.size() << " bytes: heap " << heap << " us, arena " << arena
+                                << " us");
+    }
 }
