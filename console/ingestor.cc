@@ -1,6 +1,11 @@
 #include "ingestor.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include "files.hpp"
@@ -59,14 +64,15 @@ void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out) {
 }
 
 Ingestor::Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox, Store &store,
-                   Metrics &metrics, uint64_t max_uncompressed, unsigned batch)
+                   Metrics &metrics, uint64_t max_uncompressed, unsigned batch, int nice)
     : keyring_(keyring),
       registry_(registry),
       inbox_(inbox),
       store_(store),
       metrics_(metrics),
       max_uncompressed_(max_uncompressed),
-      batch_(batch) {}
+      batch_(batch),
+      nice_(nice) {}
 
 Ingestor::~Ingestor() { stop(); }
 
@@ -106,6 +112,10 @@ size_t Ingestor::backlog() const {
 void Ingestor::publish_backlog() { metrics_.backlog(queue_.size(), queue_.oldest_received()); }
 
 void Ingestor::run() {
+    // Linux's nice values are per thread: this one only, not the request threads.
+    if (nice_ != 0 && ::setpriority(PRIO_PROCESS, id_t(::gettid()), nice_) != 0)
+        log(Level::Warn, std::string("ingestor: cannot set nice ") + std::to_string(nice_) + ": " +
+                             std::strerror(errno));
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         if (queue_.empty()) {

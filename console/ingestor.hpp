@@ -39,7 +39,7 @@ void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out);
 class Ingestor {
   public:
     Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox, Store &store,
-             Metrics &metrics, uint64_t max_uncompressed, unsigned batch);
+             Metrics &metrics, uint64_t max_uncompressed, unsigned batch, int nice = 0);
     ~Ingestor();
 
     // Takes up the pending links, then applies what enqueue() hands over, until stop().
@@ -63,6 +63,7 @@ class Ingestor {
     Metrics &metrics_;
     uint64_t max_uncompressed_;
     unsigned batch_;
+    int nice_;  // of the ingest thread (setpriority on its thread id)
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

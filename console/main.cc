@@ -67,7 +67,8 @@ int serve(const Config &config) {
         store = open_store(config, &error);
         if (!store) return fail(error);
         ingestor = std::make_unique<Ingestor>(keyring, registry, inbox, *store, metrics,
-                                              config.max_uncompressed_bytes, config.ingest_batch);
+                                              config.max_uncompressed_bytes, config.ingest_batch,
+                                              config.ingest_nice);
     } else {
         log(Level::Warn, "ingest = off: files are acknowledged and kept, not applied");
     }

@@ -4,12 +4,15 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "batch_queue.hpp"
+#include "config.hpp"
 #include "figures.hpp"
 #include "files.hpp"
 #include "fixtures.hpp"
@@ -229,4 +232,40 @@ TEST_CASE("parse cost: heap and arena", "[.bench]") {
         WARN("parse + free of " << bytes.size() << " bytes: heap " << heap << " us, arena " << arena
                                 << " us");
     }
+}
+
+TEST_CASE("ingest_nice: the ingest thread alone runs at that nice value") {
+    sonde::console::Config c;
+    std::string error;
+    CHECK(sonde::console::parse_config("data_dir = /x\nconsole_key = /k\ningest_nice = 0\n", c,
+                                       &error));
+    CHECK(c.ingest_nice == 0);
+    CHECK_FALSE(sonde::console::parse_config("data_dir = /x\nconsole_key = /k\ningest_nice = 20\n",
+                                             c, &error));
+    CHECK_FALSE(sonde::console::parse_config("data_dir = /x\nconsole_key = /k\ningest_nice = -1\n",
+                                             c, &error));
+
+    Setup setup;
+    Service service(setup, "ingest_nice = 7\n");
+    // Field 19 of /proc/PID/task/TID/stat is the thread's nice value. The ingest thread sets
+    // it when it starts, just after the port file is written: wait for it.
+    auto nices = [&] {
+        std::multiset<long> out;
+        for (const auto &t : std::filesystem::directory_iterator(
+                 "/proc/" + std::to_string(service.pid()) + "/task")) {
+            std::ifstream in(t.path() / "stat");
+            std::string text((std::istreambuf_iterator<char>(in)), {});
+            std::istringstream fields(text.substr(text.rfind(')') + 2));
+            std::string f;
+            for (int i = 3; i <= 19 && fields >> f; ++i) {
+            }
+            out.insert(std::stol(f));
+        }
+        return out;
+    };
+    std::multiset<long> seen;
+    for (int i = 0; i < 100 && !(seen = nices()).count(7); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(seen.count(7) == 1);                // the ingest thread
+    CHECK(seen.count(0) == seen.size() - 1);  // every other thread: the request threads, main
 }
