@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "files.hpp"
 #include "snapshot/envelope.hpp"
@@ -57,6 +58,29 @@ bool Inbox::init(std::string *error) {
         if (!make_dirs(dir_ + sub, error)) return false;
     std::error_code ec;
     for (const auto &f : fs::directory_iterator(dir_ + "/tmp", ec)) fs::remove(f.path(), ec);
+    std::set<std::string> relinked;
+    for (const FileRef &ref : pending()) {
+        const std::string final_path = inbox_path(ref.base, ref.sequence);
+        if (::access(final_path.c_str(), F_OK) == 0) continue;
+        const std::string base_dir = dir_ + "/inbox/" + ref.base;
+        if (!make_dirs(base_dir, error)) return false;
+        if (::link(pending_path(ref.base, ref.sequence).c_str(), final_path.c_str()) != 0 &&
+            errno != EEXIST) {
+            if (error) *error = "cannot link " + final_path + ": " + std::strerror(errno);
+            return false;
+        }
+        relinked.insert(base_dir);
+    }
+    for (const std::string &d : relinked)
+        if (!sync_dir(d, error)) return false;
+    return true;
+}
+
+bool Inbox::settle(const std::vector<FileRef> &refs, std::string *error) const {
+    std::set<std::string> bases;
+    for (const FileRef &ref : refs) bases.insert(ref.base);
+    for (const std::string &b : bases)
+        if (!sync_dir(dir_ + "/inbox/" + b, error)) return false;
     return true;
 }
 
@@ -94,7 +118,8 @@ Inbox::Put Inbox::put(const std::string &base, uint64_t sequence, std::span<cons
     if (::link(tmp.c_str(), pending.c_str()) != 0 && errno != EEXIST)
         return failed("cannot link " + pending);
     ::unlink(tmp.c_str());
-    if (!sync_dir(base_dir, error) || !pending_sync_->sync(error)) {
+    // The pending link is what the answer promises; the inbox link is settled by the ingestor.
+    if (!pending_sync_->sync(error)) {
         if (errno_out) *errno_out = EIO;
         return Put::Failed;
     }

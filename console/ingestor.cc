@@ -205,8 +205,11 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
     }
     keep_newest_per_key(figures);
     if (!store_.apply(snapshots, figures, error)) return false;
-    if (from_pending)
+    if (from_pending) {
+        // The inbox links must be durable before the pending links, which held the files, go.
+        if (!inbox_.settle(done, error)) return false;
         for (const FileRef &ref : done) inbox_.applied(ref);
+    }
     metrics_.applied(snapshots.size());
     if (!snapshots.empty())
         log(Level::Info, "ingestor: applied " + std::to_string(snapshots.size()) + " files, " +

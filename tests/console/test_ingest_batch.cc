@@ -16,6 +16,7 @@
 #include "figures.hpp"
 #include "files.hpp"
 #include "fixtures.hpp"
+#include "inbox.hpp"
 #include "ingestor.hpp"
 #include "service.hpp"
 #include "store.hpp"
@@ -268,4 +269,35 @@ TEST_CASE("ingest_nice: the ingest thread alone runs at that nice value") {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(seen.count(7) == 1);                // the ingest thread
     CHECK(seen.count(0) == seen.size() - 1);  // every other thread: the request threads, main
+}
+
+TEST_CASE("a pending file that lost its inbox link in a crash gets it back at start") {
+    Dir dir;
+    const std::vector<uint8_t> bytes = {1, 2, 3, 4, 5};
+    std::string error;
+    int err = 0;
+    {
+        sonde::console::Inbox inbox(dir.path);
+        REQUIRE(inbox.init(&error));
+        REQUIRE(inbox.put("0310001A", 42, bytes, &error, &err) ==
+                sonde::console::Inbox::Put::Stored);
+        REQUIRE(std::filesystem::exists(inbox.inbox_path("0310001A", 42)));
+        REQUIRE(std::filesystem::exists(inbox.pending_path("0310001A", 42)));
+        // The inbox link is made durable by the ingestor (settle) before the pending link goes;
+        // a power cut before that may lose its directory entry. Lose it, and the directory too.
+        std::filesystem::remove_all(dir.path + "/inbox/0310001A");
+    }
+    sonde::console::Inbox inbox(dir.path);
+    REQUIRE(inbox.init(&error));
+    std::vector<uint8_t> held;
+    REQUIRE(sonde::console::read_file(inbox.inbox_path("0310001A", 42), held, 100));
+    CHECK(held == bytes);
+    CHECK(inbox.pending() == std::vector<sonde::console::FileRef>{inbox.pending().at(0)});
+    CHECK(inbox.all().size() == 1);
+    CHECK(inbox.settle(inbox.pending(), &error));
+    // Uploading it again is a duplicate, not a second file.
+    CHECK(inbox.put("0310001A", 42, bytes, &error, &err) == sonde::console::Inbox::Put::Duplicate);
+    // settle() reports a base directory it cannot sync.
+    CHECK_FALSE(inbox.settle({{"0310009Z", 1, 0}}, &error));
+    CHECK(error.find("0310009Z") != std::string::npos);
 }
