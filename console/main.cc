@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "crypto/x25519_openssl.hpp"
 #include "handler.hpp"
 #include "inbox.hpp"
 #include "ingestor.hpp"
@@ -69,7 +70,8 @@ int serve(const Config &config) {
         store = open_store(config, &error);
         if (!store) return fail(error);
         ingestor = std::make_unique<Ingestor>(keyring, registry, inbox, *store, metrics,
-                                              config.max_uncompressed_bytes, config.ingest_batch);
+                                              config.max_uncompressed_bytes, config.ingest_batch,
+                                              config.ingest_nice);
     } else {
         log(Level::Warn, "ingest = off: files are acknowledged and kept, not applied");
     }
@@ -249,5 +251,8 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    // Opening a file takes two X25519 multiplications: OpenSSL's are 14 times cheaper than
+    // mbedTLS's generic bignum ones (docs/delivery.md#cost-and-throughput-of-the-console).
+    sonde::crypto::set_x25519_implementation(sonde::crypto::openssl_x25519);
     return sonde::console::run(argc, argv);
 }
