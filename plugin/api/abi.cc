@@ -10,7 +10,11 @@
 #include "core/utf8.hpp"
 #include "sonde.h"
 
+#if defined(_WIN32)
+#define SONDE_EXPORT extern "C"  // exported by plugin/sonde.def
+#else
 #define SONDE_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
 
 namespace sonde::api {
 

@@ -47,7 +47,10 @@ enum class Lock { Shared, Exclusive };
 class File {
   public:
     File() = default;
-    File(File &&o) noexcept : handle_(o.handle_), locked_(o.locked_) { o.handle_ = kInvalid; }
+    File(File &&o) noexcept : handle_(o.handle_), lock_held_(o.lock_held_) {
+        o.handle_ = kInvalid;
+        o.lock_held_ = 0;
+    }
     File &operator=(File &&o) noexcept;
     File(const File &) = delete;
     File &operator=(const File &) = delete;
@@ -80,7 +83,7 @@ class File {
   private:
     static constexpr intptr_t kInvalid = -1;  // also INVALID_HANDLE_VALUE
     intptr_t handle_ = kInvalid;
-    mutable bool locked_ = false;  // Windows: a lock to drop before taking the other kind
+    mutable uint8_t lock_held_ = 0;  // Windows: 0, 1 shared, 2 exclusive
 };
 
 // lstat (follow = false) or stat of a path.

@@ -5,15 +5,14 @@
 // compares the same value; MinGW's GCC has no such builtin, and the header takes its slow path.
 
 #include <cstdint>
-#if defined(_WIN32)
-#include <intrin.h>
-#endif
 
 namespace sonde::platform {
 
 inline uintptr_t thread_id() noexcept {
-#if defined(_WIN32)
-    return uintptr_t(__readgsqword(0x30));
+#if defined(_WIN32) && defined(__x86_64__)
+    uintptr_t teb;
+    __asm__("movq %%gs:0x30, %0" : "=r"(teb));
+    return teb;
 #else
     return reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
 #endif

@@ -37,8 +37,9 @@ File &File::operator=(File &&o) noexcept {
     if (this != &o) {
         close();
         handle_ = o.handle_;
-        locked_ = o.locked_;
+        lock_held_ = o.lock_held_;
         o.handle_ = kInvalid;
+        o.lock_held_ = 0;
     }
     return *this;
 }
