@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -11,6 +12,7 @@
 
 #include "platform/read_file.hpp"
 #include "time/calendar.hpp"
+#include "time/embedded_zones.hpp"
 
 namespace sonde::time {
 
@@ -490,6 +492,18 @@ bool parse_tzif(const std::vector<unsigned char> &bytes, TzifData &out, std::str
 // -------------------------------------------------------------------------------------------------
 // TimeZone
 
+std::string default_zoneinfo_dir() {
+    if (const char *dir = std::getenv("SONDE_ZONEINFO_DIR"); dir && *dir) return dir;
+    return SONDE_ZONEINFO_DEFAULT;
+}
+
+const char *embedded_tzdata_version() noexcept { return embedded::kTzdataVersion; }
+
+bool zoneinfo_default_is_embedded() noexcept {
+    const char *dir = std::getenv("SONDE_ZONEINFO_DIR");
+    return std::string_view(dir && *dir ? dir : SONDE_ZONEINFO_DEFAULT) == kEmbeddedZoneinfo;
+}
+
 std::optional<TimeZone> TimeZone::load(std::string_view name, std::string *error,
                                        const std::string &zoneinfo_dir) {
     const std::string quoted = "time zone '" + std::string(name) + "'";
@@ -500,8 +514,16 @@ std::optional<TimeZone> TimeZone::load(std::string_view name, std::string *error
     }
     std::vector<unsigned char> bytes;
     bool not_found = false;
-    const std::string path = zoneinfo_dir + "/" + std::string(name);
-    if (!read_whole_file(path, bytes, &why, &not_found)) {
+    const bool from_embedded = zoneinfo_dir == kEmbeddedZoneinfo;
+    const std::string path = from_embedded ? "embedded zone " + std::string(name)
+                                           : zoneinfo_dir + "/" + std::string(name);
+    if (from_embedded && !embedded::find(name, bytes)) {
+        not_found = true;
+        why = "not among the zones embedded in this build (tzdata " +
+              std::string(embedded::kTzdataVersion) +
+              "); SONDE_ZONEINFO_DIR may name a tzdata folder";
+    }
+    if (from_embedded ? bytes.empty() : !read_whole_file(path, bytes, &why, &not_found)) {
         set_error(error, not_found ? "unknown " + quoted + " (" + why + ")" : quoted + ": " + why);
         return std::nullopt;
     }
