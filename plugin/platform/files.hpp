@@ -64,7 +64,7 @@ class File {
     bool info(FileInfo &out) const noexcept;
     bool write_all(const void *data, size_t size) noexcept;
     // Reads up to `size` bytes at `offset`; the count read, or -1.
-    int64_t read_at(void *data, size_t size, uint64_t offset) noexcept;
+    int64_t read_at(void *data, size_t size, uint64_t offset) const noexcept;
     bool sync() noexcept;                   // fsync / FlushFileBuffers
     bool set_mode(unsigned mode) noexcept;  // fchmod; Windows: nothing to do
     // Allocates the whole file (never sparse); 0 or an errno value.

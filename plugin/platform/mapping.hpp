@@ -12,6 +12,10 @@ namespace sonde::platform {
 
 // A shared mapping of the first `size` bytes of `file`; nullptr (errno set) on failure.
 void *map_file(const File &file, uint64_t size, bool writable) noexcept;
+// Copies the first `size` bytes of `file` into `out`, as the other processes' mappings see
+// them. POSIX: read (a file truncated meanwhile reads short: false, never a SIGBUS); Windows:
+// through a view, because Windows keeps views coherent with each other, not with ReadFile.
+bool copy_file(const File &file, void *out, uint64_t size) noexcept;
 // Private, zeroed, read-write memory (a copy of a file); nullptr on failure.
 void *map_private(uint64_t size) noexcept;
 void unmap(void *base, uint64_t size) noexcept;

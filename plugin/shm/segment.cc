@@ -478,18 +478,11 @@ OpenResult attach_segment(const std::string &path, Access access) {
     const uint64_t size = st.size;
     void *base = nullptr;
     if (access == Access::Copy) {
-        // Private memory, filled by reading: a later truncation or rewrite of the file cannot
-        // reach what this reader uses.
+        // Private memory, filled with a copy of the file as the writers' mappings see it: a
+        // later truncation or rewrite of the file cannot reach what this reader uses.
         base = platform::map_private(size);
         if (base) {
-            uint64_t got = 0;
-            while (got < size) {
-                const int64_t n =
-                    file.read_at(static_cast<char *>(base) + got, size_t(size - got), got);
-                if (n <= 0) break;
-                got += uint64_t(n);
-            }
-            if (got < size) {
+            if (!platform::copy_file(file, base, size)) {
                 platform::unmap(base, size);
                 r.error = path + ": shrank while being read";
                 return r;

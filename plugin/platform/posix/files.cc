@@ -74,7 +74,7 @@ bool File::write_all(const void *data, size_t size) noexcept {
     return true;
 }
 
-int64_t File::read_at(void *data, size_t size, uint64_t offset) noexcept {
+int64_t File::read_at(void *data, size_t size, uint64_t offset) const noexcept {
     for (;;) {
         const ssize_t n = ::pread(int(handle_), data, size, off_t(offset));
         if (n < 0 && errno == EINTR) continue;

@@ -22,6 +22,16 @@ void *map_private(uint64_t size) noexcept {
     return base == MAP_FAILED ? nullptr : base;
 }
 
+bool copy_file(const File &file, void *out, uint64_t size) noexcept {
+    uint64_t got = 0;
+    while (got < size) {
+        const int64_t n = file.read_at(static_cast<char *>(out) + got, size_t(size - got), got);
+        if (n <= 0) return false;
+        got += uint64_t(n);
+    }
+    return true;
+}
+
 void unmap(void *base, uint64_t size) noexcept {
     if (base) ::munmap(base, size_t(size));
 }

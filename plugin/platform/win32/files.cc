@@ -214,7 +214,7 @@ bool File::write_all(const void *data, size_t size) noexcept {
     return true;
 }
 
-int64_t File::read_at(void *data, size_t size, uint64_t offset) noexcept {
+int64_t File::read_at(void *data, size_t size, uint64_t offset) const noexcept {
     OVERLAPPED ov{};
     ov.Offset = DWORD(offset);
     ov.OffsetHigh = DWORD(offset >> 32);

@@ -5,6 +5,7 @@
 #include "platform/mapping.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 #include "platform/win32/win32.hpp"
 
@@ -29,6 +30,15 @@ void *map_private(uint64_t size) noexcept {
     void *base = VirtualAlloc(nullptr, SIZE_T(size), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
     if (!base) win32::set_errno_from_last_error();
     return base;
+}
+
+bool copy_file(const File &file, void *out, uint64_t size) noexcept {
+    // The file cannot be truncated while the view exists (ERROR_USER_MAPPED_FILE).
+    void *view = map_file(file, size, false);
+    if (!view) return false;
+    std::memcpy(out, view, size_t(size));
+    UnmapViewOfFile(view);
+    return true;
 }
 
 void unmap(void *base, uint64_t) noexcept {
