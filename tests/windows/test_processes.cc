@@ -8,9 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "channel.hpp"
+#include "platform/read_file.hpp"
 #include "plugin.hpp"
 
 using test::api;
+using test::kTue24Nov10h;
 
 namespace {
 
@@ -96,5 +99,58 @@ TEST_CASE("rows of a killed process are taken back; its counts stay, once",
     for (auto *w : writers) REQUIRE(api().count(w, SONDE_EV_MESSAGE_SENT, 3, 1) == SONDE_OK);
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 3) == 12345 + int64_t(rows));
     for (auto *w : writers) api().writer_release(w);
+    api().base_close(base);
+}
+
+namespace {
+
+// The pid in the shipper's status file (<spool>/<UAI>.status, "pid N"), 0 if none yet.
+unsigned long status_pid(const test::Channel &c, const std::string &base) {
+    std::string text;
+    if (!sonde::platform::read_file(c.spool + "/" + base + ".status", 4096, text)) return 0;
+    const size_t at = text.find("\npid ");
+    return at == std::string::npos ? 0 : std::strtoul(text.c_str() + at + 5, nullptr, 10);
+}
+
+}  // namespace
+
+TEST_CASE("another process takes over shipping when the shipper is killed",
+          "[windows][processes][snapshot]") {
+    test::TempBase tb;
+    tb.enable();
+    test::Channel c;
+    {
+        sonde_base *base = tb.open();
+        c = test::make_channel(tb, base, kTue24Nov10h);
+        api().base_close(base);  // writes snapshot 1 and resigns (explicit unlock)
+    }
+    // A host process on the real clock is elected (LockFileEx on the spool's lock file).
+    Child shipper = spawn_child(tb, "hold", 1, 0, true);
+    REQUIRE(read_line(shipper.out) == "ready");
+    REQUIRE(
+        test::eventually([&] { return status_pid(c, tb.id) == shipper.pi.dwProcessId; }, 20000));
+
+    sonde_base *base = tb.open();  // this process serves the base too, but does not ship
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3600) == SONDE_OK);
+    CHECK(status_pid(c, tb.id) == shipper.pi.dwProcessId);
+    REQUIRE(TerminateProcess(shipper.pi.hProcess, 9));
+    wait_exit(shipper);
+    // At its next step (the next clock change) this process is elected: Windows released the
+    // killed process's lock.
+    REQUIRE(test::eventually(
+        [&] {
+            api().clock_set(base, kTue24Nov10h + 2 * 3600);
+            return status_pid(c, tb.id) == GetCurrentProcessId();
+        },
+        20000));
+    REQUIRE(api().clock_set(base, kTue24Nov10h + 3 * 3600) == SONDE_OK);
+    CHECK(test::diagnostics(base).snapshots_written >= 2);
+    sonde::ship::Spool spool(c.spool, tb.id);
+    const auto files = spool.pending();
+    REQUIRE(files.size() >= 2);
+    for (size_t i = 1; i < files.size(); ++i) CHECK(files[i].sequence > files[i - 1].sequence);
+    CHECK(files.back().sequence <= files.size() + 1);
+    // Every spooled file opens with the console's key, as on Linux.
+    for (const auto &f : files) test::open(c, f.path);
     api().base_close(base);
 }
