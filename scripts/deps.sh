@@ -3,7 +3,7 @@
 # Only what is missing is installed; run as root or with sudo available.
 set -euo pipefail
 packages=(
-  build-essential cmake python3 tzdata binutils
+  build-essential cmake python3 tzdata zstd binutils
   libboost-dev libprotobuf-dev protobuf-compiler libzstd-dev libmbedtls-dev
   catch2 nlohmann-json3-dev
   libssl-dev libsqlite3-dev libcurl4-openssl-dev openssl

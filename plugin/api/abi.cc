@@ -1,7 +1,9 @@
 // The exported entry points and the function table. Every function is noexcept, checks its
 // arguments and returns a status; misuse is counted, never fatal.
 
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "api/record.hpp"
 #include "api/state.hpp"
@@ -10,7 +12,11 @@
 #include "core/utf8.hpp"
 #include "sonde.h"
 
+#if defined(_WIN32)
+#define SONDE_EXPORT extern "C"  // exported by plugin/sonde.def
+#else
 #define SONDE_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
 
 namespace sonde::api {
 
@@ -82,8 +88,19 @@ inline const SegmentRefs *recording_segment(BaseState &b, int *status) noexcept 
 
 // ---- entry points ---------------------------------------------------------------------
 
+// The time zones' source is part of the version: the tzdata folder in force, or the embedded
+// zones and their tzdata version (Windows). Built once; no allocation.
 const char *api_version() noexcept {
-    return "sonde 1.2.0 (abi 1.2, catalogue " SONDE_CATALOG_VERSION ")";
+    static char text[160];
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char *embedded = time::embedded_tzdata_version();
+        const bool uses_embedded = time::zoneinfo_default_is_embedded();
+        std::snprintf(text, sizeof text, "sonde 1.2.0 (abi 1.2, catalogue %s, tzdata %s%s)",
+                      SONDE_CATALOG_VERSION, uses_embedded ? embedded : "of the system",
+                      uses_embedded ? " embedded" : "");
+    });
+    return text;
 }
 
 const char *api_strerror(int status) noexcept {

@@ -1,12 +1,6 @@
 // Opening and closing bases, and the watcher thread that applies configuration changes and
 // keeps each base's calendar numbers current. Nothing here runs on the recording path.
 
-#include <pthread.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +14,9 @@
 #include "core/immortal.hpp"
 #include "core/process.hpp"
 #include "core/tables.hpp"
+#include "platform/files.hpp"
+#include "platform/mapping.hpp"
+#include "platform/process.hpp"
 #include "ship/latcher.hpp"
 
 namespace sonde::api {
@@ -82,7 +79,7 @@ void unmap_retired(bool all) {
     auto &r = g_watch->retired;
     for (size_t i = 0; i < r.size();) {
         if (all || now >= r[i].unmap_after) {
-            ::munmap(r[i].address, r[i].size);
+            platform::unmap(r[i].address, r[i].size);
             r[i] = r.back();
             r.pop_back();
         } else {
@@ -91,11 +88,7 @@ void unmap_retired(bool all) {
     }
 }
 
-int64_t system_now() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec;
-}
+int64_t system_now() noexcept { return platform::unix_now(); }
 
 void update_stamps_locked(BaseState &b) noexcept {
     if (!b.tz) return;
@@ -159,21 +152,21 @@ bool ensure_segment_locked(BaseState &b) {
 // again, or closes): what another process records in the old mapping afterwards is lost.
 void settle_moved_from_locked(BaseState &b, bool force) {
     if (!b.moved_from.valid()) return;
-    const int fd = b.moved_from.fd();
+    const platform::File &file = b.moved_from.file();
     if (!b.moved_from_unlocked) {
         if (b.segment.valid()) {
             shm::free_copied_leases(b.segment, b.copied_leases, self_identity());
             shm::merge_marks(b.moved_from, b.segment);
         }
         b.copied_leases.clear();
-        if (fd >= 0) ::flock(fd, LOCK_UN);
+        file.unlock();
         b.moved_from_unlocked = true;
     }
     if (!b.republish_copy.empty()) {
-        const bool alone = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        const bool alone = file.valid() && file.lock(platform::Lock::Exclusive);
         if (!alone && !force) return;  // another process still records in the old mapping
         if (b.segment.valid()) shm::merge_after_copy(b.moved_from, b.republish_copy, b.segment);
-        if (alone) ::flock(fd, LOCK_UN);
+        if (alone) file.unlock();
         std::vector<uint64_t>().swap(b.republish_copy);
     }
     b.moved_from.abandon();
@@ -239,18 +232,11 @@ void check_segment_file_locked(BaseState &b) {
             return;
         }
         case shm::FileState::Truncated: {
-            ::ftruncate(b.segment.fd(), off_t(b.segment.size()));
-            struct stat st {};
-            if (::lstat(b.segment.path().c_str(), &st) == 0 && st.st_ino == [&] {
-                    struct stat mine {};
-                    ::fstat(b.segment.fd(), &mine);
-                    return mine.st_ino;
-                }()) {
-                const std::string aside = b.segment.path() + ".bad." +
-                                          std::to_string(::time(nullptr)) + "." +
-                                          std::to_string(::getpid());
-                ::rename(b.segment.path().c_str(), aside.c_str());
-            }
+            b.segment.file().truncate(b.segment.size());
+            platform::FileInfo st, mine;
+            if (platform::path_info(b.segment.path(), st) && b.segment.file().info(mine) &&
+                st.inode == mine.inode)
+                platform::rename_replace(b.segment.path(), shm::aside_path(b.segment.path()));
             [[fallthrough]];
         }
         case shm::FileState::Replaced: {
@@ -309,16 +295,16 @@ void apply_config_locked(BaseState &b, const BaseConfig &c) {
 void diag_locked(BaseState &b, shm::Diag what) { add_diag(&b, what, 1); }
 
 void refresh_locked(BaseState &b) {
-    struct stat st {};
-    const bool exists = ::stat(b.config_file.c_str(), &st) == 0;
-    const int64_t mtime =
-        exists ? int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
-    if (exists == b.seen.exists && mtime == b.seen.mtime_ns && st.st_size == b.seen.size &&
-        st.st_ino == b.seen.inode) {
+    platform::FileInfo st;
+    const bool exists = platform::path_info(b.config_file, st, /*follow=*/true);
+    if (!exists) st = {};
+    const int64_t mtime = exists ? st.modified_ns : -1;
+    if (exists == b.seen.exists && mtime == b.seen.mtime_ns && int64_t(st.size) == b.seen.size &&
+        st.inode == b.seen.inode) {
         update_stamps_locked(b);
         return;
     }
-    b.seen = {mtime, exists ? int64_t(st.st_size) : -1, exists ? uint64_t(st.st_ino) : 0, exists};
+    b.seen = {mtime, exists ? int64_t(st.size) : -1, exists ? st.inode : 0, exists};
     BaseConfig c;
     std::string why;
     switch (load_config(b.config_file, c, &why)) {
@@ -447,9 +433,9 @@ void shut_base_locked(BaseState &b) {
             g_watch->retired.push_back({&b.segment.header(), size_t(b.segment.size()),
                                         std::chrono::steady_clock::now() + kUnmapGrace});
         }
-        const int fd = b.segment.fd();
+        platform::File file = b.segment.take_file();
         b.segment.leak();  // unmapped by unmap_retired; the descriptor goes now
-        if (fd >= 0) ::close(fd);
+        file.close();
     }
     b.refs = SegmentRefs{};
     b.retiring_users.clear();
@@ -468,7 +454,7 @@ void shut_base_locked(BaseState &b) {
 void worker_loop(BaseState *base, std::shared_ptr<BaseWorker> self) {
     using namespace std::chrono_literals;
     BaseState &b = *base;
-    ::pthread_setname_np(::pthread_self(), "sonde-base");
+    platform::set_thread_name("sonde-base");
     {
         std::lock_guard guard(b.mu);
         refresh_locked(b);
@@ -516,7 +502,7 @@ void start_worker_locked(BaseState &b) {
     auto w = std::make_shared<BaseWorker>();
     w->thread = new std::thread(worker_loop, &b, w);
     b.worker = std::move(w);
-    b.worker_pid = ::getpid();
+    b.worker_pid = platform::current_pid();
 }
 
 // Waits for the worker's flag until `limit`; then joins the thread if it is done, else leaves
@@ -550,8 +536,7 @@ int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
     try {
         shm::install_sigbus_guard();
         static std::once_flag fork_handler;
-        std::call_once(fork_handler,
-                       [] { ::pthread_atfork(nullptr, nullptr, after_fork_in_child); });
+        std::call_once(fork_handler, [] { platform::at_fork_child(after_fork_in_child); });
         unmap_retired(false);
         std::shared_ptr<BaseWorker> started;
         {
@@ -563,7 +548,8 @@ int open_base(const sonde_open_params &p, uintptr_t *handle) noexcept {
             if (!opening || !slot) return SONDE_E_NOMEM;
             if (live) {
                 ++slot->open_count;
-                if (slot->worker_pid != ::getpid()) start_worker_locked(*slot);  // forked child
+                if (slot->worker_pid != platform::current_pid())
+                    start_worker_locked(*slot);  // forked child
             } else {
                 self_identity();  // cache the process identity now: leasing later needs no syscall
                 {
@@ -618,7 +604,8 @@ int close_opening(Opening &o) noexcept {
                     release_writer(w);
             if (--b.open_count == 0) {
                 b.closing = true;
-                if (b.worker_pid != ::getpid()) start_worker_locked(b);  // forked child
+                if (b.worker_pid != platform::current_pid())
+                    start_worker_locked(b);  // forked child
                 worker = b.worker;
                 {
                     std::lock_guard lock(worker->mu);

@@ -2,6 +2,8 @@
 // updated with a plain load+store; the lease (a CAS on a word holding the owner's process
 // identity) is what makes that safe across processes.
 
+#include <new>
+
 #include "api/state.hpp"
 #include "core/process.hpp"
 
@@ -156,13 +158,18 @@ namespace {
 
 // Gives back this thread's writers when it ends, so rows are never stranded. Handles, not
 // pointers: a writer released earlier (and its slot reused by another thread) is left alone.
+// One per thread that took a writer, allocated then (not on the recording path) and freed when
+// the thread ends (platform::set_thread_value: a thread_local's destructor on POSIX, an FLS
+// callback on Windows, where thread_local destructors in a DLL are unsafe).
 struct ThreadWriters {
     uintptr_t held[128] = {};
-    ~ThreadWriters() {
-        for (uintptr_t h : held)
+    static void release_all(void *self) noexcept {
+        auto *t = static_cast<ThreadWriters *>(self);
+        for (uintptr_t h : t->held)
             if (Writer *w = checked_writer(reinterpret_cast<void *>(h)))
                 if (w->owner.load(std::memory_order_relaxed) == platform::thread_id())
                     release_writer(*w);
+        delete t;
     }
     void add(uintptr_t h) noexcept {
         for (uintptr_t &slot : held)
@@ -174,10 +181,22 @@ struct ThreadWriters {
         // base_close or, if the process dies, reclaimed like any dead process's row.
     }
 };
-thread_local ThreadWriters t_writers;
 
 }  // namespace
 
-void remember_thread_writer(uintptr_t handle) noexcept { t_writers.add(handle); }
+void remember_thread_writer(uintptr_t handle) noexcept {
+    auto *t = static_cast<ThreadWriters *>(platform::thread_value());
+    if (!t) {
+        t = new (std::nothrow) ThreadWriters();
+        // Out of memory: this writer is released by writer_release, base_close or, if the
+        // process dies, reclaimed like any dead process's row.
+        if (!t) return;
+        if (!platform::set_thread_value(t, &ThreadWriters::release_all)) {
+            delete t;
+            return;
+        }
+    }
+    t->add(handle);
+}
 
 }  // namespace sonde::api

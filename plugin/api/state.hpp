@@ -4,8 +4,6 @@
 // the slot remembers the handle it was given out with, so a released writer or a closed base
 // never comes back to life when its slot is reused, and a random value is refused.
 
-#include <sys/types.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -16,6 +14,7 @@
 
 #include "core/config.hpp"
 #include "core/siphash.hpp"
+#include "platform/process.hpp"
 #include "platform/thread_id.hpp"
 #include "ship/shipper.hpp"
 #include "shm/layout.hpp"
@@ -96,7 +95,7 @@ struct BaseState {
     int open_count = 0;
     bool closing = false;
     std::shared_ptr<BaseWorker> worker;
-    pid_t worker_pid = 0;
+    platform::Pid worker_pid = 0;
 
     // Everything below is guarded by `mu`, held by the base's worker while it works on the
     // base's files, and never touched on the hot path.

@@ -1,9 +1,5 @@
 #include "core/config.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <cctype>
@@ -13,6 +9,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "platform/files.hpp"
+#include "platform/process.hpp"
 #include "platform/read_file.hpp"
 #include "shm/layout.hpp"
 #include "time/timezone.hpp"
@@ -316,17 +314,18 @@ bool save_config(const std::string &path, const BaseConfig &c, std::string *erro
         if (error) *error = "not written, it would not read back: " + why;
         return false;
     }
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (error) *error = tmp + ": " + std::strerror(errno);
+    const std::string tmp = path + ".tmp." + std::to_string(platform::current_pid());
+    platform::File file =
+        platform::File::open(tmp, platform::kWrite | platform::kCreate | platform::kTruncate, 0600);
+    if (!file) {
+        if (error) *error = tmp + ": " + platform::error_text(errno);
         return false;
     }
-    bool ok = ::write(fd, body.data(), body.size()) == ssize_t(body.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        if (error) *error = path + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
+    bool ok = file.write_all(body.data(), body.size()) && file.sync();
+    file.close();
+    if (!ok || !platform::rename_replace(tmp, path)) {
+        if (error) *error = path + ": " + platform::error_text(errno);
+        platform::remove_file(tmp);
         return false;
     }
     return true;

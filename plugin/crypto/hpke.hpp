@@ -48,7 +48,7 @@ size_t aead_key_size(Aead) noexcept;
 // RFC 9180 §7.1.3 DeriveKeyPair for DHKEM(X25519, HKDF-SHA256). Cannot fail for valid input;
 // on an internal failure (out of memory) the key pair is all zero, which every setup rejects.
 KeyPair derive_key_pair(std::span<const uint8_t> ikm) noexcept;
-// Fresh randomness (getrandom) -> derive_key_pair.
+// Fresh randomness (the OS: getrandom, BCryptGenRandom) -> derive_key_pair.
 Error generate_key_pair(KeyPair &out) noexcept;
 Error public_from_private(std::span<const uint8_t, 32> sk, std::array<uint8_t, 32> &pk) noexcept;
 

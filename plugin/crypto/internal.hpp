@@ -41,7 +41,8 @@ Error no_throw(F &&f) noexcept {
     }
 }
 
-// getrandom(2), retried on EINTR and short reads.
+// The OS randomness (platform::random_bytes: getrandom(2) retried on EINTR and short reads;
+// BCryptGenRandom on Windows).
 Error fill_random(std::span<uint8_t> out) noexcept;
 
 // RFC 5869 steps on SHA-256.

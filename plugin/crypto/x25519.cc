@@ -29,7 +29,7 @@ struct Point {
 };
 
 // mbedtls_ecp_mul randomises the ladder's projective coordinates (side-channel blinding).
-// getrandom needs no shared state, so this stays thread-safe; the flag tells an RNG failure
+// The OS randomness needs no shared state, so this stays thread-safe; the flag tells an RNG failure
 // apart from other mbedTLS errors.
 int blinding_rng(void *failed, unsigned char *out, size_t len) {
     if (detail::fill_random({out, len}) == Error::None) return 0;

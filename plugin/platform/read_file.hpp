@@ -5,8 +5,6 @@
 // descriptor that it is a regular file within the bound, then read it whole. The bound holds
 // even for a file that grows while it is read. Never throws: out of memory is an error.
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,7 +34,7 @@ struct ReadResult {
     ReadError error = ReadError::None;
     int err = 0;             // errno of Open, Stat, Read
     uint64_t stat_size = 0;  // st_size on the open descriptor (0 for a special file)
-    mode_t mode = 0;         // st_mode on the open descriptor
+    uint32_t mode = 0;       // st_mode on the open descriptor (Windows: S_IFREG|0600 or S_IFDIR)
     explicit operator bool() const { return error == ReadError::None; }
 };
 

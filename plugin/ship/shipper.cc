@@ -1,16 +1,12 @@
 #include "ship/shipper.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <type_traits>
 
 #include "core/siphash.hpp"
+#include "platform/process.hpp"
 #include "ship/builder.hpp"
 #include "ship/latcher.hpp"
 #include "ship/policy.hpp"
@@ -22,8 +18,10 @@ namespace sonde::ship {
 Shipper::~Shipper() { resign(); }
 
 void Shipper::resign() {
-    if (lock_fd_ >= 0) ::close(lock_fd_);  // closing drops the flock
-    lock_fd_ = -1;
+    // Unlocked explicitly before closing: Windows may take a while to release the lock of a
+    // closed handle, and another process is waiting to be elected.
+    lock_.unlock();
+    lock_.close();
     view_.reset();
     spool_.reset();  // another process may ship meanwhile: reload the state when re-elected
 }
@@ -39,44 +37,42 @@ void Shipper::fail(const std::string &why) {
 // and both would ship. So the shipper checks at every step that the path still names its
 // file, and gives up the election when it does not (then runs the election again).
 bool Shipper::still_elected() const {
-    struct stat held {};
-    struct stat at_path {};
-    return ::fstat(lock_fd_, &held) == 0 && held.st_nlink > 0 &&
-           ::stat(lock_path_.c_str(), &at_path) == 0 && held.st_dev == at_path.st_dev &&
-           held.st_ino == at_path.st_ino;
+    platform::FileInfo held, at_path;
+    return lock_.info(held) && held.links > 0 && platform::path_info(lock_path_, at_path, true) &&
+           held.same_file(at_path);
 }
 
 bool Shipper::elect(const std::string &dir, const std::string &base_id) {
     const std::string path = dir + "/" + base_id + ".lock";
-    if (lock_fd_ >= 0) {
+    if (lock_.valid()) {
         if (path == lock_path_ && still_elected()) return true;
         ++stats_.reelections;
         resign();
     }
     lock_path_ = path;
     for (int attempt = 0; attempt < 3; ++attempt) {
-        const int fd = ::open(lock_path_.c_str(),
-                              O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-        if (fd < 0) {
-            fail("cannot open " + lock_path_ + ": " + std::strerror(errno));
+        platform::File file =
+            platform::File::open(lock_path_,
+                                 platform::kRead | platform::kWrite | platform::kCreate |
+                                     platform::kNoFollow | platform::kNonBlock,
+                                 0600);
+        if (!file) {
+            fail("cannot open " + lock_path_ + ": " + platform::error_text(errno));
             return false;
         }
-        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // another process ships this base
-            ::close(fd);
+        if (!file.lock(platform::Lock::Exclusive))  // another process ships this base
             return false;
-        }
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            ::close(fd);
+        platform::FileInfo st;
+        if (!file.info(st) || st.kind != platform::FileKind::Regular) {
             fail(lock_path_ + " is not a regular file");
             return false;
         }
-        lock_fd_ = fd;
-        // Locked a file that was unlinked (or replaced) between our open and our flock: the
+        lock_ = std::move(file);
+        // Locked a file that was unlinked (or replaced) between our open and our lock: the
         // process that replaced it may hold the new one. Try again on what the path names now.
         if (!still_elected()) {
-            ::close(fd);
-            lock_fd_ = -1;
+            lock_.unlock();
+            lock_.close();
             continue;
         }
         next_snapshot_ = 0;
@@ -100,7 +96,7 @@ void Shipper::publish_status(const std::string &spool_dir, const std::string &ba
         return;
     const bool error_now = last_error_at_ != 0 && last_error_at_ >= last_snapshot_at_;
     std::string text = "sonde-shipper-status 1\n";
-    text += "pid " + std::to_string(::getpid()) + "\n";
+    text += "pid " + std::to_string(platform::current_pid()) + "\n";
     text += "updated " + std::to_string(now_) + "\n";
     text += "snapshots_written " + std::to_string(stats_.snapshots) + "\n";
     text += "last_snapshot_at " + std::to_string(last_snapshot_at_) + "\n";

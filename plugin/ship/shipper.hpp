@@ -10,6 +10,7 @@
 
 #include "core/config.hpp"
 #include "crypto/hpke.hpp"
+#include "platform/files.hpp"
 #include "reader/view.hpp"
 #include "ship/spool.hpp"
 #include "snapshot/keys.hpp"
@@ -44,7 +45,7 @@ class Shipper {
     // Gives up the election (base closed).
     void resign();
 
-    bool elected() const { return lock_fd_ >= 0; }
+    bool elected() const { return lock_.valid(); }
     const ShipperStats &stats() const { return stats_; }
     const std::string &last_error() const { return last_error_; }
 
@@ -62,7 +63,7 @@ class Shipper {
                         bool final);
     void fail(const std::string &why);
 
-    int lock_fd_ = -1;
+    platform::File lock_;  // the locked lock file while elected
     std::string lock_path_;
     std::optional<reader::SegmentView> view_;
     std::optional<Spool> spool_;

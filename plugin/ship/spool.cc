@@ -1,11 +1,5 @@
 #include "ship/spool.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -15,6 +9,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "platform/files.hpp"
 #include "platform/read_file.hpp"
 
 namespace sonde::ship {
@@ -33,36 +28,32 @@ bool Spool::write_durably(const std::string &path, const void *data, size_t size
                           std::string *error) const {
     const std::string tmp = path + ".tmp";
     auto fail = [&](const char *what) {
-        if (error) *error = std::string(what) + " " + tmp + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
+        if (error) *error = std::string(what) + " " + tmp + ": " + platform::error_text(errno);
+        platform::remove_file(tmp);
         return false;
     };
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return fail("cannot create");
-    const char *p = static_cast<const char *>(data);
-    for (size_t done = 0; done < size;) {
-        const ssize_t n = ::write(fd, p + done, size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ::close(fd);
-            return fail("cannot write");
-        }
-        done += size_t(n);
+    platform::File file =
+        platform::File::open(tmp, platform::kWrite | platform::kCreate | platform::kTruncate, 0600);
+    if (!file) return fail("cannot create");
+    if (!file.write_all(data, size)) {
+        const int err = errno;
+        file.close();
+        errno = err;
+        return fail("cannot write");
     }
-    if (::fsync(fd) != 0) {
-        ::close(fd);
+    if (!file.sync()) {
+        const int err = errno;
+        file.close();
+        errno = err;
         return fail("cannot fsync");
     }
-    ::close(fd);
+    file.close();
     if (before_rename) before_rename();
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename");
-    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0) {  // the rename itself must survive a power cut
-        if (dfd >= 0) ::close(dfd);
-        if (error) *error = "cannot fsync " + dir_ + ": " + std::strerror(errno);
+    if (!platform::rename_replace(tmp, path)) return fail("cannot rename");
+    if (!platform::sync_directory(dir_)) {  // the rename itself must survive a power cut
+        if (error) *error = "cannot fsync " + dir_ + ": " + platform::error_text(errno);
         return false;
     }
-    ::close(dfd);
     return true;
 }
 
@@ -126,19 +117,12 @@ bool Spool::save_state(const SpoolState &s, std::string *error) const {
 
 bool Spool::update_state(const std::function<void(SpoolState &)> &change, SpoolState &out,
                          std::string *error) const {
-    const int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        if (error) *error = "cannot open " + dir_ + ": " + std::strerror(errno);
-        return false;
-    }
-    bool locked = false;
-    for (int attempt = 0; attempt < 50 && !locked; ++attempt) {
-        locked = ::flock(dfd, LOCK_EX | LOCK_NB) == 0;
-        if (!locked) ::usleep(1000);
-    }
-    if (!locked) {
-        ::close(dfd);
-        if (error) *error = "spool " + dir_ + " busy: its state is locked by another process";
+    platform::DirectoryLock lock;
+    if (!lock.acquire(dir_, 50)) {
+        if (error)
+            *error = errno == EWOULDBLOCK
+                         ? "spool " + dir_ + " busy: its state is locked by another process"
+                         : "cannot open " + dir_ + ": " + platform::error_text(errno);
         return false;
     }
     SpoolState state;
@@ -147,18 +131,20 @@ bool Spool::update_state(const std::function<void(SpoolState &)> &change, SpoolS
         change(state);
         ok = save_state(state, error);
     }
-    ::close(dfd);  // drops the flock
+    lock = {};  // drops the lock
     if (ok) out = state;
     return ok;
 }
 
 void Spool::save_status(const std::string &text) const {
     const std::string path = status_path(), tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return;
-    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+    platform::File file = platform::File::open(
+        tmp, platform::kWrite | platform::kCreate | platform::kTruncate | platform::kNoFollow,
+        0600);
+    if (!file) return;
+    const bool ok = file.write_all(text.data(), text.size());
+    file.close();
+    if (!ok || !platform::rename_replace(tmp, path)) platform::remove_file(tmp);
 }
 
 uint64_t Spool::load_fingerprint() const {
@@ -175,26 +161,22 @@ uint64_t Spool::load_fingerprint() const {
 void Spool::save_fingerprint(uint64_t fingerprint) const {
     const std::string path = dir_ + "/" + base_id_ + ".last", tmp = path + ".tmp";
     // 0600 like the snapshots: the fingerprint is a hash of a plaintext.
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    FILE *f = ::fdopen(fd, "w");
-    if (!f) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return;
-    }
-    const bool ok = std::fprintf(f, "fingerprint %016" PRIx64 "\n", fingerprint) > 0;
-    if (std::fclose(f) == 0 && ok && ::rename(tmp.c_str(), path.c_str()) == 0) return;
-    ::unlink(tmp.c_str());
+    platform::File file =
+        platform::File::open(tmp, platform::kWrite | platform::kCreate | platform::kTruncate, 0600);
+    if (!file) return;
+    char text[64];
+    const int n = std::snprintf(text, sizeof text, "fingerprint %016" PRIx64 "\n", fingerprint);
+    const bool ok = n > 0 && file.write_all(text, size_t(n));
+    if (file.close() && ok && platform::rename_replace(tmp, path)) return;
+    platform::remove_file(tmp);
 }
 
 std::vector<SpoolEntry> Spool::pending() const {
     std::vector<SpoolEntry> out;
-    DIR *d = ::opendir(dir_.c_str());
-    if (!d) return out;
+    std::vector<std::string> names;
+    if (!platform::list_directory(dir_, names)) return out;
     const std::string prefix = base_id_ + "-";
-    while (dirent *e = ::readdir(d)) {
-        const std::string name = e->d_name;
+    for (const std::string &name : names) {
         if (name.rfind(prefix, 0) != 0 || name.size() < 6 ||
             name.compare(name.size() - 6, 6, ".sonde") != 0)
             continue;
@@ -210,7 +192,6 @@ std::vector<SpoolEntry> Spool::pending() const {
         entry.path = dir_ + "/" + name;
         out.push_back(entry);
     }
-    ::closedir(d);
     std::sort(out.begin(), out.end(),
               [](const SpoolEntry &a, const SpoolEntry &b) { return a.sequence < b.sequence; });
     return out;
@@ -240,14 +221,15 @@ bool Spool::write(const SpoolEntry &meta, const std::vector<uint8_t> &file, cons
     if (write_durably(path, file.data(), file.size(), error)) return true;
     // Not renamed into place (a rename that happened but whose directory fsync failed keeps
     // its receipt): the receipt would be a leftover.
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT) ::unlink(receipt_path(path).c_str());
+    platform::FileInfo st;
+    if (!platform::path_info(path, st) && errno == ENOENT)
+        platform::remove_file(receipt_path(path));
     return false;
 }
 
 bool Spool::remove(const SpoolEntry &entry) const {
-    const bool removed = ::unlink(entry.path.c_str()) == 0;
-    if (removed || errno == ENOENT) ::unlink(receipt_path(entry.path).c_str());
+    const bool removed = platform::remove_file(entry.path);
+    if (removed || errno == ENOENT) platform::remove_file(receipt_path(entry.path));
     return removed;
 }
 
@@ -271,37 +253,33 @@ bool Spool::read_receipt(const SpoolEntry &entry, Receipt &out) const {
 
 int Spool::remove_temporaries(int64_t min_age_seconds) const {
     int removed = 0;
-    DIR *d = ::opendir(dir_.c_str());
-    if (!d) return 0;
+    std::vector<std::string> names;
+    if (!platform::list_directory(dir_, names)) return 0;
     const std::string prefix = base_id_ + "-";
     const auto ends_with = [](const std::string &name, std::string_view suffix) {
         return name.size() > suffix.size() &&
                name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     std::vector<std::string> receipts;
-    while (dirent *e = ::readdir(d)) {
-        const std::string name = e->d_name;
+    for (const std::string &name : names) {
         if (name.rfind(prefix, 0) != 0) continue;
         if (ends_with(name, ".tmp"))
-            removed += ::unlink((dir_ + "/" + name).c_str()) == 0;
+            removed += platform::remove_file(dir_ + "/" + name);
         else if (ends_with(name, ".receipt"))
             receipts.push_back(name);
     }
-    ::closedir(d);
     // A receipt whose .sonde is gone: a crash between the two renames of write(), or the
     // uplink removed the file and not yet its receipt. Only old ones: a shipper that believes
     // it is elected while another does (docs/snapshot.md, a replaced lock file) may be between
     // its two renames right now.
-    struct timespec now {};
-    ::clock_gettime(CLOCK_REALTIME, &now);
+    const int64_t now = platform::unix_now();
     for (const std::string &name : receipts) {
         const std::string path = dir_ + "/" + name;
         const std::string sonde = path.substr(0, path.size() - 8) + ".sonde";
-        struct stat st {};
-        if (::lstat(sonde.c_str(), &st) == 0 || errno != ENOENT) continue;
-        if (::lstat(path.c_str(), &st) != 0 || int64_t(now.tv_sec) - st.st_mtime < min_age_seconds)
-            continue;
-        removed += ::unlink(path.c_str()) == 0;
+        platform::FileInfo st;
+        if (platform::path_info(sonde, st) || errno != ENOENT) continue;
+        if (!platform::path_info(path, st) || now - st.modified_unix < min_age_seconds) continue;
+        removed += platform::remove_file(path);
     }
     return removed;
 }

@@ -1,12 +1,5 @@
 #include "shm/segment.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -20,101 +13,30 @@
 
 #include "core/process.hpp"
 #include "core/tables.hpp"
+#include "platform/files.hpp"
+#include "platform/mapping.hpp"
+#include "platform/process.hpp"
 
 namespace sonde::shm {
 
-namespace {
-
-// Registered file mappings, for the SIGBUS guard: read in a signal handler, so plain atomics.
-struct GuardedRange {
-    std::atomic<uintptr_t> start{0}, end{0};
-    std::atomic<int> fd{-1};
-    std::atomic<uint32_t> faulted{0};
-};
-constexpr uint32_t kGuardedRanges = 1024;
-GuardedRange g_ranges[kGuardedRanges];
-
-void guard_range(void *base, uint64_t size, int fd) noexcept {
-    for (GuardedRange &r : g_ranges) {
-        uintptr_t expected = 0;
-        if (r.start.load(std::memory_order_relaxed) == 0 &&
-            r.start.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
-            r.end.store(reinterpret_cast<uintptr_t>(base) + size, std::memory_order_relaxed);
-            r.fd.store(fd, std::memory_order_relaxed);
-            r.faulted.store(0, std::memory_order_relaxed);
-            r.start.store(reinterpret_cast<uintptr_t>(base), std::memory_order_release);
-            return;
-        }
-    }
-}
-
-void unguard_range(void *base) noexcept {
-    for (GuardedRange &r : g_ranges)
-        if (r.start.load(std::memory_order_acquire) == reinterpret_cast<uintptr_t>(base)) {
-            r.fd.store(-1, std::memory_order_relaxed);
-            r.start.store(0, std::memory_order_release);
-            return;
-        }
-}
-
-struct sigaction g_previous_sigbus;
-
-void on_sigbus(int sig, siginfo_t *info, void *context) {
-    const uintptr_t at = reinterpret_cast<uintptr_t>(info ? info->si_addr : nullptr);
-    for (GuardedRange &r : g_ranges) {
-        const uintptr_t start = r.start.load(std::memory_order_acquire);
-        if (start <= 1 || at < start || at >= r.end.load(std::memory_order_relaxed)) continue;
-        const int fd = r.fd.load(std::memory_order_relaxed);
-        if (fd >= 0 && ::ftruncate(fd, off_t(r.end.load(std::memory_order_relaxed) - start)) == 0) {
-            r.faulted.store(1, std::memory_order_relaxed);
-            return;  // the faulting access runs again, on a page of the file
-        }
-        break;
-    }
-    // Not ours: whatever was there before.
-    if (g_previous_sigbus.sa_flags & SA_SIGINFO) {
-        if (g_previous_sigbus.sa_sigaction)
-            return g_previous_sigbus.sa_sigaction(sig, info, context);
-    } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
-        return g_previous_sigbus.sa_handler(sig);
-    }
-    ::signal(SIGBUS, SIG_DFL);  // the access faults again and the process dies as it would have
-}
-
-}  // namespace
-
-void install_sigbus_guard() noexcept {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        struct sigaction sa {};
-        sa.sa_sigaction = on_sigbus;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-        sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGBUS, &sa, &g_previous_sigbus);
-    });
-}
+void install_sigbus_guard() noexcept { platform::install_truncation_guard(); }
 
 bool take_sigbus_flag(const Mapping &m) noexcept {
-    if (!m.valid()) return false;
-    const uintptr_t base = reinterpret_cast<uintptr_t>(&m.header());
-    for (GuardedRange &r : g_ranges)
-        if (r.start.load(std::memory_order_acquire) == base)
-            return r.faulted.exchange(0, std::memory_order_relaxed) != 0;
-    return false;
+    return m.valid() && platform::take_truncation_flag(&m.header());
 }
 
 struct MappingFactory {
     // `base` holds a validated header: its geometry is copied into process memory now.
-    static Mapping make(void *base, uint64_t size, int fd, std::string path,
+    static Mapping make(void *base, uint64_t size, platform::File file, std::string path,
                         bool anonymous = false) {
         Mapping m;
         m.base_ = base;
         m.size_ = size;
-        m.fd_ = fd;
+        m.file_ = std::move(file);
         m.anonymous_ = anonymous;
         m.path_ = std::move(path);
         const Header &h = *static_cast<const Header *>(base);
-        if (!anonymous) guard_range(base, size, fd);
+        if (!anonymous) platform::guard_mapping(base, size, m.file_);
         Layout &l = m.layout_;
         l.row_count = h.row_count;
         l.user_slots = h.user_capacity;
@@ -138,12 +60,11 @@ Mapping &Mapping::operator=(Mapping &&o) noexcept {
         reset();  // not this->~Mapping(): that would end path_'s lifetime, then assign to it
         base_ = o.base_;
         size_ = o.size_;
-        fd_ = o.fd_;
+        file_ = std::move(o.file_);
         anonymous_ = o.anonymous_;
         path_ = std::move(o.path_);
         layout_ = o.layout_;
         o.base_ = nullptr;
-        o.fd_ = -1;
     }
     return *this;
 }
@@ -151,22 +72,21 @@ Mapping &Mapping::operator=(Mapping &&o) noexcept {
 Mapping::~Mapping() { reset(); }
 
 void Mapping::reset() noexcept {
-    if (base_ && !anonymous_) unguard_range(base_);
-    if (base_) ::munmap(base_, size_);
-    if (fd_ >= 0) ::close(fd_);
+    if (base_ && !anonymous_) platform::unguard_mapping(base_);
+    if (base_) platform::unmap(base_, size_);
+    file_.close();
     base_ = nullptr;
-    fd_ = -1;
 }
 
 void Mapping::abandon() noexcept {
     base_ = nullptr;
-    fd_ = -1;
+    file_.release();
 }
 
 void Mapping::leak() noexcept {
-    if (base_ && !anonymous_) unguard_range(base_);
+    if (base_ && !anonymous_) platform::unguard_mapping(base_);
     base_ = nullptr;
-    fd_ = -1;
+    file_.release();
 }
 
 namespace {
@@ -183,11 +103,9 @@ std::string errno_text(const char *what, const std::string &path) {
 
 uint64_t random_u64() {
     uint64_t v = 0;
-    if (::getrandom(&v, sizeof v, 0) != sizeof v) {
-        timespec ts{};
-        ::clock_gettime(CLOCK_REALTIME, &ts);
-        v = uint64_t(ts.tv_nsec) * 0x9E3779B97F4A7C15ULL ^ uint64_t(::getpid());
-    }
+    if (!platform::random_bytes(&v, sizeof v))
+        v = uint64_t(platform::unix_now_ns() % 1000000000) * 0x9E3779B97F4A7C15ULL ^
+            uint64_t(platform::current_pid());
     return v ? v : 1;
 }
 
@@ -200,11 +118,9 @@ void initialise(void *base, const Geometry &g, const Capacities &caps, const std
     h->layout_version = kLayoutVersion;
     h->schema_hash = catalog::kSchemaHash;
     h->size = g.size;
-    h->creator_pid = int32_t(::getpid());
+    h->creator_pid = int32_t(platform::current_pid());
     h->header_size = sizeof(Header);
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    h->creator_start_unix_ns = int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    h->creator_start_unix_ns = platform::unix_now_ns();
     h->generation = random_u64();
     std::strncpy(h->base_id, base_id.c_str(), sizeof h->base_id - 1);
     h->product = product;
@@ -240,23 +156,20 @@ void initialise(void *base, const Geometry &g, const Capacities &caps, const std
     h->ready.store(1, std::memory_order_release);
 }
 
+bool set_aside_path(const std::string &path);
+
 // Renames a bad segment aside so nobody writes to it again and an operator can inspect it.
 // Only if the path still names the file we examined: another process may have done it first.
-bool set_aside(const std::string &path, int fd) {
-    struct stat mine {
-    }, now{};
-    if (::fstat(fd, &mine) != 0 || ::lstat(path.c_str(), &now) != 0) return false;
-    if (mine.st_ino != now.st_ino || mine.st_dev != now.st_dev) return false;
-    std::string aside =
-        path + ".bad." + std::to_string(::time(nullptr)) + "." + std::to_string(::getpid());
-    return ::rename(path.c_str(), aside.c_str()) == 0;
+bool set_aside(const std::string &path, const platform::File &file) {
+    platform::FileInfo mine, now;
+    if (!file.info(mine) || !platform::path_info(path, now)) return false;
+    if (!mine.same_file(now)) return false;
+    return set_aside_path(path);
 }
 
 // The same for something we could not even open (a file of another user, a socket...).
 bool set_aside_path(const std::string &path) {
-    std::string aside =
-        path + ".bad." + std::to_string(::time(nullptr)) + "." + std::to_string(::getpid());
-    return ::rename(path.c_str(), aside.c_str()) == 0;
+    return platform::rename_replace(path, aside_path(path));
 }
 
 std::string dir_of(const std::string &path) {
@@ -264,31 +177,15 @@ std::string dir_of(const std::string &path) {
     return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
-void fsync_dir(const std::string &dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
-
 // Opens without following a symlink and without blocking on a FIFO or a device.
-int open_nofollow(const std::string &path, int mode) {
-    return ::open(path.c_str(), mode | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+platform::File open_nofollow(const std::string &path, unsigned mode) {
+    return platform::File::open(path, mode | platform::kNoFollow | platform::kNonBlock);
 }
 
-// Allocates the whole file now (never sparse): a full disk then fails here, at creation,
-// instead of a SIGBUS in the host on first touch of a page.
-int allocate(int fd, uint64_t size) {
-    int rc = ::posix_fallocate(fd, 0, off_t(size));
-    if (rc == EOPNOTSUPP || rc == EINVAL) rc = ::ftruncate(fd, off_t(size)) == 0 ? 0 : errno;
-    return rc;
-}
-
-// A shared flock, retried while another process holds it exclusively for the microseconds of
+// A shared lock, retried while another process holds it exclusively for the microseconds of
 // its fold (attach_locked): an attached process without it could have its leases folded.
-void lock_shared(int fd) {
-    for (int i = 0; i < 2000 && ::flock(fd, LOCK_SH | LOCK_NB) != 0; ++i)
+void lock_shared(const platform::File &file) {
+    for (int i = 0; i < 2000 && !file.lock(platform::Lock::Shared); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
@@ -300,37 +197,40 @@ OpenResult make_and_publish(const std::string &path, uint64_t size, Fill fill, b
     OpenResult r;
     lost_race = false;
     char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".init.%d.%016llx", int(::getpid()),
+    std::snprintf(suffix, sizeof suffix, ".init.%d.%016llx", int(platform::current_pid()),
                   static_cast<unsigned long long>(random_u64()));
     std::string tmp = path + suffix;
-    int fd = open_nofollow(tmp, O_RDWR | O_CREAT | O_EXCL);
-    if (fd < 0) {
+    platform::File file = open_nofollow(
+        tmp, platform::kRead | platform::kWrite | platform::kCreate | platform::kExclusive);
+    if (!file) {
         r.error = errno_text("cannot create", tmp);
         return r;
     }
-    ::fchmod(fd, 0600);  // whatever the umask
-    if (int rc = allocate(fd, size); rc != 0) {
+    file.set_mode(0600);  // whatever the umask
+    // The whole file now (never sparse): a full disk then fails here, at creation, instead of
+    // a fault in the host on first touch of a page.
+    if (int rc = file.allocate(size); rc != 0) {
         errno = rc;
         r.error = errno_text("cannot allocate", tmp);
-        ::close(fd);
-        ::unlink(tmp.c_str());
+        file.close();
+        platform::remove_file(tmp);
         return r;
     }
-    void *base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
+    void *base = platform::map_file(file, size, true);
+    if (!base) {
         r.error = errno_text("cannot map", tmp);
-        ::close(fd);
-        ::unlink(tmp.c_str());
+        file.close();
+        platform::remove_file(tmp);
         return r;
     }
     fill(base);
-    ::msync(base, size, MS_SYNC);  // durable before anyone can find it
-    int rc = ::link(tmp.c_str(), path.c_str());
+    platform::sync_mapping(file, base, size);  // durable before anyone can find it
+    const bool linked = platform::link_new(tmp, path);
     int err = errno;
-    ::unlink(tmp.c_str());
-    if (rc != 0) {
-        ::munmap(base, size);
-        ::close(fd);
+    platform::remove_file(tmp);
+    if (!linked) {
+        platform::unmap(base, size);
+        file.close();
         if (err == EEXIST) {
             lost_race = true;
         } else {
@@ -339,9 +239,9 @@ OpenResult make_and_publish(const std::string &path, uint64_t size, Fill fill, b
         }
         return r;
     }
-    fsync_dir(dir_of(path));
-    lock_shared(fd);  // marks the segment as attached
-    r.mapping = MappingFactory::make(base, size, fd, path);
+    platform::sync_directory(dir_of(path));
+    lock_shared(file);  // marks the segment as attached
+    r.mapping = MappingFactory::make(base, size, std::move(file), path);
     r.created = true;
     return r;
 }
@@ -353,21 +253,21 @@ OpenResult create_and_publish(const std::string &path, const std::string &base_i
         path, g.size, [&](void *base) { initialise(base, g, caps, base_id, product); }, lost_race);
 }
 
-// Attaching to a valid segment: shared flock, which the kernel drops when the process dies.
+// Attaching to a valid segment: shared lock, which the OS drops when the process dies.
 // When this process gets it exclusively first, nobody else has the segment open (in this
 // boot: locks do not survive one), so every lease left is a dead process's: they are folded
 // here, exactly like the watcher folds the rows of a process that crashed. The boot id then
 // tells a reboot (counted) from a restart of every process within one boot.
 void attach_locked(Mapping &m, OpenResult &r) {
     Header &h = m.header();
-    const int fd = m.fd();
+    const platform::File &file = m.file();
     bool alone = false;
     for (int i = 0; i < 200; ++i) {
-        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (file.lock(platform::Lock::Exclusive)) {
             alone = true;
             break;
         }
-        if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return;  // others are attached
+        if (file.lock(platform::Lock::Shared)) return;  // others are attached
         // Someone holds it exclusively for the few microseconds of its own fold.
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -390,7 +290,7 @@ void attach_locked(Mapping &m, OpenResult &r) {
         m.diag()[uint32_t(Diag::SegmentReboots)].fetch_add(1, std::memory_order_relaxed);
         r.rebooted = true;
     }
-    lock_shared(fd);  // converted: from now on others may attach
+    lock_shared(file);  // converted: from now on others may attach
 }
 
 }  // namespace
@@ -407,25 +307,30 @@ std::string default_segment_dir() {
 }
 
 std::string check_directory(const std::string &dir, bool create) {
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) != 0) {
+    platform::FileInfo st;
+    if (!platform::path_info(dir, st)) {
         if (errno != ENOENT || !create) return errno_text("cannot use", dir);
         // Parents as usual (0755), the directory itself private (0700).
         for (size_t at = 1; (at = dir.find('/', at)) != std::string::npos; ++at)
-            ::mkdir(dir.substr(0, at).c_str(), 0755);
-        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+            platform::make_directory(dir.substr(0, at), 0755);
+        if (!platform::make_directory(dir, 0700) && errno != EEXIST)
             return errno_text("cannot create", dir);
-        if (::lstat(dir.c_str(), &st) != 0) return errno_text("cannot use", dir);
+        if (!platform::path_info(dir, st)) return errno_text("cannot use", dir);
     }
-    if (!S_ISDIR(st.st_mode)) return "refusing " + dir + ": not a directory (or a symlink)";
-    const bool sticky = (st.st_mode & S_ISVTX) != 0;
-    if (sticky) return {};  // /dev/shm, /tmp: squatted names are refused file by file
-    if (st.st_uid != ::geteuid())
-        return "refusing " + dir + ": owned by uid " + std::to_string(st.st_uid) +
-               ", not by this process's user (" + std::to_string(::geteuid()) + ")";
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
+    if (st.kind != platform::FileKind::Directory)
+        return "refusing " + dir + ": not a directory (or a symlink)";
+    if (st.sticky) return {};  // /dev/shm, /tmp: squatted names are refused file by file
+    if (!st.owned_by_me)
+        return "refusing " + dir + ": owned by uid " + std::to_string(st.owner) +
+               ", not by this process's user";
+    if (st.others_may_write)
         return "refusing " + dir + ": writable by other users (chmod go-w, or 0700)";
     return {};
+}
+
+std::string aside_path(const std::string &path) {
+    return path + ".bad." + std::to_string(platform::unix_now()) + "." +
+           std::to_string(platform::current_pid());
 }
 
 std::string segment_path(const std::string &shm_dir, const std::string &base_id) {
@@ -491,32 +396,34 @@ OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, 
         r.refused = true;
         return r;
     }
-    struct stat dir_st {};
-    const bool sticky_dir = ::stat(shm_dir.c_str(), &dir_st) == 0 && (dir_st.st_mode & S_ISVTX);
+    platform::FileInfo dir_st;
+    const bool sticky_dir = platform::path_info(shm_dir, dir_st, true) && dir_st.sticky;
     for (int attempt = 0; attempt < 8; ++attempt) {
-        int fd = open_nofollow(path, O_RDWR);
-        if (fd < 0 && errno == ENOENT) {
+        platform::File file = open_nofollow(path, platform::kRead | platform::kWrite);
+        if (!file && errno == ENOENT) {
             bool lost_race = false;
             OpenResult c = create_and_publish(path, base_id, product, caps, lost_race);
             c.replaced = r.replaced;
             if (lost_race) continue;
             return c;
         }
-        struct stat st {};
-        const bool regular_and_mine = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                                      st.st_uid == ::geteuid() && st.st_nlink > 0;
+        platform::FileInfo st;
+        const bool regular_and_mine = file && file.info(st) &&
+                                      st.kind == platform::FileKind::Regular && st.owned_by_me &&
+                                      st.links > 0;
         if (!regular_and_mine) {
             // A symlink, a FIFO, a directory, another user's file: never used. In our own
             // directory it is set aside like a corrupt segment and a fresh one is created; in
             // a sticky directory (/dev/shm) we may not move it: refused, and retried later.
             const int err = errno;
-            if (fd >= 0) ::close(fd);
+            const bool opened = file.valid();
+            file.close();
             if (!sticky_dir && set_aside_path(path)) {
                 ++r.replaced;
                 continue;
             }
             r.refused = true;
-            r.error = fd < 0 && err != ELOOP && err != EACCES && err != ENXIO
+            r.error = !opened && err != ELOOP && err != EACCES && err != ENXIO
                           ? (errno = err, errno_text("cannot open", path))
                           : "refusing " + path +
                                 ": not a regular file owned by this user (and it cannot be "
@@ -524,30 +431,29 @@ OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, 
             return r;
         }
         std::string why;
-        void *base = MAP_FAILED;
-        if (uint64_t(st.st_size) < sizeof(Header)) {
+        void *base = nullptr;
+        if (st.size < sizeof(Header)) {
             why = "file smaller than a header";
         } else {
-            base = ::mmap(nullptr, size_t(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            if (base == MAP_FAILED) {
+            base = platform::map_file(file, st.size, true);
+            if (!base) {
                 r.error = errno_text("cannot map", path);
-                ::close(fd);
                 return r;
             }
-            why = validate(*static_cast<Header *>(base), uint64_t(st.st_size));
+            why = validate(*static_cast<Header *>(base), st.size);
             if (why.empty() &&
                 std::strncmp(static_cast<Header *>(base)->base_id, base_id.c_str(), 16) != 0)
                 why = "segment belongs to another base";
         }
         if (why.empty()) {
-            r.mapping = MappingFactory::make(base, uint64_t(st.st_size), fd, path);
+            r.mapping = MappingFactory::make(base, st.size, std::move(file), path);
             attach_locked(r.mapping, r);
             return r;
         }
         // Never write to it: set it aside and start a fresh one.
-        if (base != MAP_FAILED) ::munmap(base, size_t(st.st_size));
-        if (set_aside(path, fd)) ++r.replaced;
-        ::close(fd);
+        if (base) platform::unmap(base, st.size);
+        if (set_aside(path, file)) ++r.replaced;
+        file.close();
         r.error = path + ": " + why;
     }
     if (r.error.empty()) r.error = "could not open " + path + " after several attempts";
@@ -557,58 +463,46 @@ OpenResult open_segment(const std::string &shm_dir, const std::string &base_id, 
 OpenResult attach_segment(const std::string &path, Access access) {
     OpenResult r;
     const bool rw = access == Access::ReadWrite;
-    int fd = open_nofollow(path, rw ? O_RDWR : O_RDONLY);
-    if (fd < 0) {
+    platform::File file =
+        open_nofollow(path, rw ? platform::kRead | platform::kWrite : platform::kRead);
+    if (!file) {
         r.error = errno_text("cannot open", path);
         return r;
     }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) < sizeof(Header) ||
-        uint64_t(st.st_size) > (uint64_t{1} << 32)) {
+    platform::FileInfo st;
+    if (!file.info(st) || st.kind != platform::FileKind::Regular || st.size < sizeof(Header) ||
+        st.size > (uint64_t{1} << 32)) {
         r.error = path + ": not a segment (not a regular file, or of an impossible size)";
-        ::close(fd);
         return r;
     }
-    const size_t size = size_t(st.st_size);
-    void *base = MAP_FAILED;
+    const uint64_t size = st.size;
+    void *base = nullptr;
     if (access == Access::Copy) {
-        // Private memory, filled with pread: a later truncation or rewrite of the file cannot
-        // reach what this reader uses.
-        base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (base != MAP_FAILED) {
-            size_t got = 0;
-            while (got < size) {
-                const ssize_t n =
-                    ::pread(fd, static_cast<char *>(base) + got, size - got, off_t(got));
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) break;
-                got += size_t(n);
-            }
-            if (got < size) {
-                ::munmap(base, size);
+        // Private memory, filled with a copy of the file as the writers' mappings see it: a
+        // later truncation or rewrite of the file cannot reach what this reader uses.
+        base = platform::map_private(size);
+        if (base) {
+            if (!platform::copy_file(file, base, size)) {
+                platform::unmap(base, size);
                 r.error = path + ": shrank while being read";
-                ::close(fd);
                 return r;
             }
         }
-        ::close(fd);
-        fd = -1;
+        file.close();
     } else {
-        base = ::mmap(nullptr, size, rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+        base = platform::map_file(file, size, rw);
     }
-    if (base == MAP_FAILED) {
+    if (!base) {
         r.error = errno_text("cannot map", path);
-        if (fd >= 0) ::close(fd);
         return r;
     }
-    std::string why = validate(*static_cast<Header *>(base), uint64_t(size));
+    std::string why = validate(*static_cast<Header *>(base), size);
     if (!why.empty()) {
         r.error = path + ": " + why;
-        ::munmap(base, size);
-        if (fd >= 0) ::close(fd);
+        platform::unmap(base, size);
         return r;
     }
-    r.mapping = MappingFactory::make(base, uint64_t(size), fd, path, access == Access::Copy);
+    r.mapping = MappingFactory::make(base, size, std::move(file), path, access == Access::Copy);
     return r;
 }
 
@@ -617,18 +511,18 @@ bool flush(const Mapping &m, int64_t now_unix) noexcept {
     Header &h = m.header();
     h.flushed_unix.store(now_unix, std::memory_order_relaxed);
     h.flush_count.fetch_add(1, std::memory_order_relaxed);
-    return ::msync(&h, size_t(m.size()), MS_SYNC) == 0;
+    return platform::sync_mapping(m.file(), &h, m.size());
 }
 
 FileState check_file(const Mapping &m) noexcept {
-    if (!m.valid() || m.fd() < 0) return FileState::Ok;
-    struct stat mine {};
-    if (::fstat(m.fd(), &mine) != 0) return FileState::Ok;
-    if (uint64_t(mine.st_size) < m.size()) return FileState::Truncated;
-    if (mine.st_nlink == 0) return FileState::Deleted;
-    struct stat now {};
-    if (::lstat(m.path().c_str(), &now) != 0) return FileState::Deleted;  // renamed away
-    if (now.st_ino != mine.st_ino || now.st_dev != mine.st_dev) return FileState::Replaced;
+    if (!m.valid() || !m.file()) return FileState::Ok;
+    platform::FileInfo mine;
+    if (!m.file().info(mine)) return FileState::Ok;
+    if (mine.size < m.size()) return FileState::Truncated;
+    if (mine.links == 0) return FileState::Deleted;
+    platform::FileInfo now;
+    if (!platform::path_info(m.path(), now)) return FileState::Deleted;  // renamed away
+    if (!now.same_file(mine)) return FileState::Replaced;
     return FileState::Ok;
 }
 
@@ -640,7 +534,7 @@ OpenResult republish(const Mapping &live, std::vector<uint64_t> *copy) {
         OpenResult existing = attach_segment(path, Access::ReadWrite);
         if (existing.mapping.valid()) {
             if (existing.mapping.layout().generation == live.layout().generation) {
-                lock_shared(existing.mapping.fd());
+                lock_shared(existing.mapping.file());
                 return existing;
             }
             OpenResult r;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/files.hpp"
 #include "shm/layout.hpp"
 
 namespace sonde::shm {
@@ -53,7 +54,9 @@ class Mapping {
     }
     uint64_t size() const noexcept { return size_; }
     const Layout &layout() const noexcept { return layout_; }
-    int fd() const noexcept { return fd_; }
+    const platform::File &file() const noexcept { return file_; }
+    // Hands the file over (the mapping stays); the caller closes it.
+    platform::File take_file() noexcept { return std::move(file_); }
     const std::string &path() const noexcept { return path_; }
     // Releases ownership without unmapping (the plugin keeps segments mapped for the process).
     void leak() noexcept;
@@ -86,7 +89,7 @@ class Mapping {
     friend struct MappingFactory;
     void *base_ = nullptr;
     uint64_t size_ = 0;
-    int fd_ = -1;
+    platform::File file_;
     bool anonymous_ = false;  // Access::Copy: private memory, no file
     std::string path_;
     Layout layout_;
@@ -107,6 +110,9 @@ struct OpenResult {
 // files there, and a file they squat at a segment's path is refused). Empty if fine, else why.
 // With `create`, a missing directory is created with mode 0700 (and its parents with 0755).
 std::string check_directory(const std::string &dir, bool create);
+
+// Where a bad segment at `path` is set aside: "<path>.bad.<unix time>.<pid>".
+std::string aside_path(const std::string &path);
 
 // "<shm_dir>/sonde.<base_id>".
 std::string segment_path(const std::string &shm_dir, const std::string &base_id);

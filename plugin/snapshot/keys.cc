@@ -1,10 +1,7 @@
 #include "snapshot/keys.hpp"
 
-#include <fcntl.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +10,8 @@
 #include <map>
 #include <optional>
 
+#include "platform/files.hpp"
+#include "platform/process.hpp"
 #include "platform/read_file.hpp"
 #include "snapshot/envelope.hpp"
 
@@ -59,50 +58,36 @@ std::string directory_of(const std::string &path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-bool write_all(int fd, const std::string &text) {
-    size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += size_t(n);
-    }
-    return true;
-}
-
 // Temporary file in the same directory, then rename (overwrite) or link (no overwrite: fails
 // with EEXIST atomically), then fsync of the directory so the name survives a crash.
-bool write_file_atomically(const std::string &path, const std::string &text, mode_t mode,
+bool write_file_atomically(const std::string &path, const std::string &text, unsigned mode,
                            bool overwrite, std::string *error) {
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) return fail(error, errno_text("cannot create", tmp));
-    // fchmod: the umask may have removed bits, and must never have added any.
-    bool ok = ::fchmod(fd, mode) == 0 && write_all(fd, text) && ::fsync(fd) == 0;
+    const std::string tmp = path + ".tmp." + std::to_string(platform::current_pid());
+    platform::File file = platform::File::open(
+        tmp, platform::kWrite | platform::kCreate | platform::kExclusive | platform::kNoFollow,
+        mode);
+    if (!file) return fail(error, errno_text("cannot create", tmp));
+    // set_mode (fchmod): the umask may have removed bits, and must never have added any.
+    bool ok = file.set_mode(mode) && file.write_all(text.data(), text.size()) && file.sync();
     std::string why = ok ? "" : errno_text("cannot write", tmp);
-    if (::close(fd) != 0 && ok) {
+    if (!file.close() && ok) {
         ok = false;
         why = errno_text("cannot write", tmp);
     }
-    if (ok && overwrite && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok && overwrite && !platform::rename_replace(tmp, path)) {
         ok = false;
         why = errno_text("cannot rename to", path);
     }
-    if (ok && !overwrite && ::link(tmp.c_str(), path.c_str()) != 0) {
+    if (ok && !overwrite && !platform::link_new(tmp, path)) {
         ok = false;
         why = errno == EEXIST ? path + " already exists (refusing to overwrite a key)"
                               : errno_text("cannot create", path);
     }
-    if (!(ok && overwrite)) ::unlink(tmp.c_str());
+    if (!(ok && overwrite)) platform::remove_file(tmp);
     if (!ok) return fail(error, why);
     const std::string dir = directory_of(path);
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0) {
-        const std::string text_error = errno_text("cannot sync directory", dir);
-        if (dfd >= 0) ::close(dfd);
-        return fail(error, text_error);
-    }
-    ::close(dfd);
+    if (!platform::sync_directory(dir))
+        return fail(error, errno_text("cannot sync directory", dir));
     return true;
 }
 
@@ -145,7 +130,8 @@ struct ParsedKey {
     ~ParsedKey() { mbedtls_platform_zeroize(private_key.data(), private_key.size()); }
 };
 
-bool read_key_file(const std::string &path, SecretText &content, mode_t &mode, std::string *error) {
+bool read_key_file(const std::string &path, SecretText &content, uint32_t &mode,
+                   std::string *error) {
     // Non-blocking open: a FIFO put there must not block the opener (the shipper's watcher
     // thread). A regular file is read into one buffer of its size: no copy of a secret is left
     // behind by a reallocation (unless the file grows while it is read).
@@ -288,7 +274,7 @@ bool save_public_key(const std::string &path, const PublicKey &key, bool overwri
 bool load_key_pair(const std::string &path, crypto::KeyPair &out, std::string *error) {
     SecretText content;
     ParsedKey key;
-    mode_t mode = 0;
+    uint32_t mode = 0;
     if (!read_key_file(path, content, mode, error) ||
         !parse_key_text(path, content.text, key, error))
         return false;
@@ -309,7 +295,7 @@ bool load_public_key(const std::string &path, PublicKey &out, std::string *error
                      std::vector<std::string> *bases) {
     SecretText content;
     ParsedKey key;
-    mode_t mode = 0;
+    uint32_t mode = 0;
     if (!read_key_file(path, content, mode, error) ||
         !parse_key_text(path, content.text, key, error))
         return false;

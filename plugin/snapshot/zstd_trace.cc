@@ -14,7 +14,11 @@
 // tests/abi/test_linking.cc checks that no such symbol is left and that a host's hooks are never
 // called.
 
+#if defined(_WIN32)
+#define SONDE_HIDDEN  // PE: only what sonde.def names is exported
+#else
 #define SONDE_HIDDEN __attribute__((visibility("hidden")))
+#endif
 
 extern "C" {
 

@@ -2,18 +2,17 @@
 // allocation-free: lookups are binary searches or a few calendar computations.
 #include "time/timezone.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include "platform/read_file.hpp"
 #include "time/calendar.hpp"
+#include "time/embedded_zones.hpp"
 
 namespace sonde::time {
 
@@ -25,8 +24,8 @@ using detail::PosixRuleDate;
 using detail::PosixTz;
 
 constexpr size_t kMaxNameLength = 255;
-constexpr off_t kMaxFileSize = 4 << 20;    // real TZif files are a few KiB
-constexpr int32_t kMinUtcOffset = -89999;  // RFC 8536 range: -24:59:59 .. +25:59:59
+constexpr uint64_t kMaxFileSize = 4 << 20;  // real TZif files are a few KiB
+constexpr int32_t kMinUtcOffset = -89999;   // RFC 8536 range: -24:59:59 .. +25:59:59
 constexpr int32_t kMaxUtcOffset = 93599;
 constexpr int64_t kSecondsPerDay = 86400;
 
@@ -77,60 +76,43 @@ bool check_zone_name(std::string_view name, std::string *why) {
 // ---------------------------------------------------------------------------------------------
 // File access
 
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor &) = delete;
-    FileDescriptor &operator=(const FileDescriptor &) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 std::string errno_text(int err) { return std::generic_category().message(err); }
 
+// Binary mode everywhere (platform::read_file): TZif is binary (issue 10, trap 3). Links are
+// followed: zoneinfo holds zones as links to others.
 bool read_whole_file(const std::string &path, std::vector<unsigned char> &out, std::string *why,
                      bool *not_found) {
     *not_found = false;
-    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
-        const int err = errno;
-        *not_found = (err == ENOENT || err == ENOTDIR);
-        *why = "cannot open " + path + ": " + errno_text(err);
-        return false;
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        *why = "cannot stat " + path + ": " + errno_text(errno);
-        return false;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        *not_found = true;  // e.g. "America": a directory of zones, not a zone
-        *why = path + " is not a regular file";
-        return false;
-    }
-    if (st.st_size > kMaxFileSize) {
-        *why = path + " is too large to be a TZif file";
-        return false;
-    }
-    out.resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            *why = "cannot read " + path + ": " + errno_text(errno);
+    platform::ReadOptions options;
+    options.follow_links = true;
+    const platform::ReadResult r = platform::read_file(path, kMaxFileSize, out, options);
+    switch (r.error) {
+        case platform::ReadError::None:
+            return true;
+        case platform::ReadError::Missing:
+        case platform::ReadError::Open:
+            *not_found = r.error == platform::ReadError::Missing || r.err == ENOTDIR;
+            *why = "cannot open " + path + ": " + errno_text(r.err);
             return false;
-        }
-        if (n == 0) break;  // file shrank while reading: parse what we got
-        done += static_cast<size_t>(n);
+        case platform::ReadError::Stat:
+            *why = "cannot stat " + path + ": " + errno_text(r.err);
+            return false;
+        case platform::ReadError::Directory:
+        case platform::ReadError::NotRegular:
+            *not_found = true;  // e.g. "America": a directory of zones, not a zone
+            *why = path + " is not a regular file";
+            return false;
+        case platform::ReadError::TooLarge:
+            *why = path + " is too large to be a TZif file";
+            return false;
+        case platform::ReadError::Read:
+            *why = "cannot read " + path + ": " + errno_text(r.err);
+            return false;
+        case platform::ReadError::NoMemory:
+            break;
     }
-    out.resize(done);
-    return true;
+    *why = "out of memory reading " + path;
+    return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,6 +492,18 @@ bool parse_tzif(const std::vector<unsigned char> &bytes, TzifData &out, std::str
 // -------------------------------------------------------------------------------------------------
 // TimeZone
 
+std::string default_zoneinfo_dir() {
+    if (const char *dir = std::getenv("SONDE_ZONEINFO_DIR"); dir && *dir) return dir;
+    return SONDE_ZONEINFO_DEFAULT;
+}
+
+const char *embedded_tzdata_version() noexcept { return embedded::kTzdataVersion; }
+
+bool zoneinfo_default_is_embedded() noexcept {
+    const char *dir = std::getenv("SONDE_ZONEINFO_DIR");
+    return std::string_view(dir && *dir ? dir : SONDE_ZONEINFO_DEFAULT) == kEmbeddedZoneinfo;
+}
+
 std::optional<TimeZone> TimeZone::load(std::string_view name, std::string *error,
                                        const std::string &zoneinfo_dir) {
     const std::string quoted = "time zone '" + std::string(name) + "'";
@@ -520,8 +514,16 @@ std::optional<TimeZone> TimeZone::load(std::string_view name, std::string *error
     }
     std::vector<unsigned char> bytes;
     bool not_found = false;
-    const std::string path = zoneinfo_dir + "/" + std::string(name);
-    if (!read_whole_file(path, bytes, &why, &not_found)) {
+    const bool from_embedded = zoneinfo_dir == kEmbeddedZoneinfo;
+    const std::string path = from_embedded ? "embedded zone " + std::string(name)
+                                           : zoneinfo_dir + "/" + std::string(name);
+    if (from_embedded && !embedded::find(name, bytes)) {
+        not_found = true;
+        why = "not among the zones embedded in this build (tzdata " +
+              std::string(embedded::kTzdataVersion) +
+              "); SONDE_ZONEINFO_DIR may name a tzdata folder";
+    }
+    if (from_embedded ? bytes.empty() : !read_whole_file(path, bytes, &why, &not_found)) {
         set_error(error, not_found ? "unknown " + quoted + " (" + why + ")" : quoted + ": " + why);
         return std::nullopt;
     }

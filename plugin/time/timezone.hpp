@@ -49,13 +49,24 @@ struct PosixTz {
 
 }  // namespace detail
 
+// The zone source that means "the TZif files compiled into the plugin" (time/embedded_zones.hpp).
+inline constexpr const char *kEmbeddedZoneinfo = ":embedded";
+// Where zones are read by default: $SONDE_ZONEINFO_DIR if set (a tzdata folder, or
+// kEmbeddedZoneinfo), else the build's default: /usr/share/zoneinfo on Linux, the embedded
+// zones on Windows (docs/windows.md).
+std::string default_zoneinfo_dir();
+// The tzdata version of the embedded zones ("2025b"); whether they are the default source.
+const char *embedded_tzdata_version() noexcept;
+bool zoneinfo_default_is_embedded() noexcept;
+
 class TimeZone {
   public:
-    // Loads <zoneinfo_dir>/<name> (TZif v1..v4). Returns std::nullopt and fills *error (if not
+    // Loads <zoneinfo_dir>/<name> (TZif v1..v4), or the embedded zone <name> when zoneinfo_dir
+    // is kEmbeddedZoneinfo. Returns std::nullopt and fills *error (if not
     // null) for unknown names, names with "..", absolute paths, truncated or malformed files and
     // leap-second ("right/") zones.
     static std::optional<TimeZone> load(std::string_view name, std::string *error,
-                                        const std::string &zoneinfo_dir = "/usr/share/zoneinfo");
+                                        const std::string &zoneinfo_dir = default_zoneinfo_dir());
     static TimeZone utc();
 
     const std::string &name() const noexcept { return name_; }

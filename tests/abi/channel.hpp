@@ -2,9 +2,8 @@
 // Snapshots seen from a host and from the console: a spool, a server key pair and a console key
 // pair in the test's directory, turned on in the base's configuration; spooled files opened
 // with the console-side library.
-#include <sys/stat.h>
-
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -37,7 +36,8 @@ inline Channel make_channel(test::TempBase &tb, sonde_base *base, int64_t start,
     c.spool = tb.dir + "/spool";
     c.server_key = tb.dir + "/server.key";
     c.console_key = tb.dir + "/console.key";
-    ::mkdir(c.spool.c_str(), 0700);
+    std::filesystem::create_directory(c.spool);
+    std::filesystem::permissions(c.spool, std::filesystem::perms::owner_all);  // 0700
     std::string error;
     REQUIRE(snap::generate_key_file(c.server_key, c.server, &error));
     REQUIRE(snap::generate_key_file(c.console_key, c.console, &error));

@@ -4,13 +4,19 @@
 //   LEVEL) sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE hold N          -> records N, prints
 //   "ready", sleeps sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE exit N          -> records N,
 //   exits with the base open
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <dlfcn.h>
 #include <unistd.h>
+#endif
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +24,28 @@
 #include "sonde.h"
 
 namespace {
+
+// Portable bits (the Windows tests run this child under Wine too: tests/windows).
+long process_id() {
+#if defined(_WIN32)
+    return long(GetCurrentProcessId());
+#else
+    return long(::getpid());
+#endif
+}
+
+const sonde_api *load_api(const char *path) {
+#if defined(_WIN32)
+    HMODULE so = LoadLibraryA(path);
+    auto get = so ? reinterpret_cast<sonde_get_api_fn>(
+                        reinterpret_cast<void *>(GetProcAddress(so, "sonde_get_api")))
+                  : nullptr;
+#else
+    void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    auto get = so ? reinterpret_cast<sonde_get_api_fn>(dlsym(so, "sonde_get_api")) : nullptr;
+#endif
+    return get ? get(SONDE_ABI_MAJOR, SONDE_ABI_MINOR) : nullptr;
+}
 
 // sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE run THREADS STOP_FILE
 // THREADS threads, each with its own writer, record message_sent and a student tally
@@ -47,19 +75,20 @@ int run_until(const sonde_api *api, sonde_base *base, int threads, const char *s
             if (api->writer_get(base, &w) != SONDE_OK) std::_Exit(7);
             if (k == 0) first = w;
             ++started;
-            record(w, "S" + std::to_string(::getpid()) + "-" + std::to_string(k) + "-");
+            record(w, "S" + std::to_string(process_id()) + "-" + std::to_string(k) + "-");
             while (k == 0 && started.load() != -1) std::this_thread::yield();  // foreign done
             api->writer_release(w);
         });
     while (!first.load()) std::this_thread::yield();
     std::thread foreign([&] {
         ++started;
-        record(first.load(), "F" + std::to_string(::getpid()) + "-");
+        record(first.load(), "F" + std::to_string(process_id()) + "-");
     });
     while (started.load() != threads + 1) std::this_thread::yield();
     std::printf("ready\n");
     std::fflush(stdout);
-    while (::access(stop_file, F_OK) != 0) ::usleep(5000);
+    while (!std::filesystem::exists(stop_file))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     stop = true;
     foreign.join();
     started = -1;
@@ -74,10 +103,7 @@ int run_until(const sonde_api *api, sonde_base *base, int threads, const char *s
 
 int main(int argc, char **argv) {
     if (argc < 7) return 2;
-    void *so = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    if (!so) return 3;
-    auto get = reinterpret_cast<sonde_get_api_fn>(dlsym(so, "sonde_get_api"));
-    const sonde_api *api = get ? get(SONDE_ABI_MAJOR, SONDE_ABI_MINOR) : nullptr;
+    const sonde_api *api = load_api(argv[1]);
     if (!api) return 4;
     sonde_open_params p{};
     p.struct_size = sizeof p;
@@ -99,7 +125,7 @@ int main(int argc, char **argv) {
     if (std::strcmp(argv[5], "hold") == 0) {
         std::printf("ready\n");
         std::fflush(stdout);
-        for (;;) pause();
+        for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     }
     api->writer_release(w);
     api->base_close(base);

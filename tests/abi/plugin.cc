@@ -1,21 +1,51 @@
 #include "plugin.hpp"
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <dlfcn.h>
+#endif
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "core/config.hpp"
 #include "shm/segment.hpp"
 
 namespace test {
 
+void *load_plugin() {
+#if defined(_WIN32)
+    return reinterpret_cast<void *>(LoadLibraryA(SONDE_PLUGIN_PATH));
+#else
+    return dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+#endif
+}
+
+void *plugin_symbol(void *plugin, const char *name) {
+#if defined(_WIN32)
+    return reinterpret_cast<void *>(GetProcAddress(static_cast<HMODULE>(plugin), name));
+#else
+    return dlsym(plugin, name);
+#endif
+}
+
+void unload_plugin(void *plugin) {
+#if defined(_WIN32)
+    FreeLibrary(static_cast<HMODULE>(plugin));
+#else
+    dlclose(plugin);
+#endif
+}
+
 const sonde_api &api() {
     static const sonde_api *table = [] {
-        void *so = dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
-        if (!so) FAIL("dlopen: " << dlerror());
-        auto get = reinterpret_cast<sonde_get_api_fn>(dlsym(so, "sonde_get_api"));
+        void *so = load_plugin();
+        if (!so) FAIL("cannot load " << SONDE_PLUGIN_PATH);
+        auto get = reinterpret_cast<sonde_get_api_fn>(plugin_symbol(so, "sonde_get_api"));
         if (!get) FAIL("sonde_get_api not exported");
         const sonde_api *t = get(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
         if (!t) FAIL("ABI mismatch");
@@ -25,11 +55,23 @@ const sonde_api &api() {
 }
 
 TempBase::TempBase(const char *base_id) : id(base_id) {
-    char tmpl[] = "/tmp/sonde-abi-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    // A fresh directory: a random name (a pid alone is not enough, Wine reuses them), created
+    // exclusively.
+    namespace fs = std::filesystem;
+    std::random_device rd;
+    for (;;) {
+        char name[40];
+        std::snprintf(name, sizeof name, "sonde-abi-%08x%08x", rd(), rd());
+        const fs::path p = fs::temp_directory_path() / name;
+        if (fs::create_directory(p)) {
+            dir = p.generic_string();
+            break;
+        }
+    }
     config_dir = dir + "/conf";
     shm_dir = dir + "/shm";
-    std::system(("mkdir -p " + config_dir + " " + shm_dir).c_str());
+    fs::create_directories(config_dir);
+    fs::create_directories(shm_dir);
 }
 
 void TempBase::enable(bool on, const char *timezone) {

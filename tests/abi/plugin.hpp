@@ -1,8 +1,11 @@
 #pragma once
-// The plugin as a host sees it: loaded with dlopen, used through the function table only.
+// The plugin as a host sees it: loaded with dlopen (LoadLibrary on Windows), used through the
+// function table only.
 // (The tests read results back through the operator's read-only view, like sonde-ctl.)
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "reader/view.hpp"
 #include "sonde.h"
@@ -10,6 +13,11 @@
 namespace test {
 
 const sonde_api &api();
+
+// The plugin loaded once more (dlopen / LoadLibrary), a symbol of it, and unloading it.
+void *load_plugin();
+void *plugin_symbol(void *plugin, const char *name);
+void unload_plugin(void *plugin);
 
 struct TempBase {
     std::string dir, config_dir, shm_dir, id;
@@ -26,10 +34,7 @@ template <typename Pred>
 bool eventually(Pred pred, int timeout_ms = 5000) {
     for (int waited = 0; waited < timeout_ms; waited += 20) {
         if (pred()) return true;
-        struct timespec ts {
-            0, 20 * 1000 * 1000
-        };
-        nanosleep(&ts, nullptr);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return pred();
 }

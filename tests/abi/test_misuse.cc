@@ -1,6 +1,4 @@
 // Every entry point validates its arguments, returns an error code and counts the misuse.
-#include <dlfcn.h>
-
 #include <catch2/catch.hpp>
 #include <climits>
 #include <cstring>
@@ -10,10 +8,10 @@
 using test::api;
 
 TEST_CASE("version negotiation", "[abi][misuse]") {
-    void *so = dlopen(SONDE_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    void *so = test::load_plugin();
     REQUIRE(so);
-    auto get = reinterpret_cast<sonde_get_api_fn>(dlsym(so, "sonde_get_api"));
-    auto magic = reinterpret_cast<sonde_abi_magic_fn>(dlsym(so, "sonde_abi_magic"));
+    auto get = reinterpret_cast<sonde_get_api_fn>(test::plugin_symbol(so, "sonde_get_api"));
+    auto magic = reinterpret_cast<sonde_abi_magic_fn>(test::plugin_symbol(so, "sonde_abi_magic"));
     REQUIRE(get);
     REQUIRE(magic);
     CHECK(magic()->magic == SONDE_ABI_MAGIC);
@@ -27,7 +25,7 @@ TEST_CASE("version negotiation", "[abi][misuse]") {
     CHECK(t->struct_size == sizeof(sonde_api));
     CHECK(std::strstr(t->version(), "abi 1.2") != nullptr);
     for (int s = -12; s <= 2; ++s) CHECK(t->strerror(s) != nullptr);
-    dlclose(so);
+    test::unload_plugin(so);
 }
 
 TEST_CASE("base_open rejects bad parameters", "[abi][misuse]") {

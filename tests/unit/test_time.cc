@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "time/calendar.hpp"
 #include "time/timezone.hpp"
 
@@ -33,19 +34,18 @@ TimeZone zone(const char *name) {
     return *tz;
 }
 
-class TempDir {
+class TzDir {
   public:
-    TempDir() {
-        std::string templ = (std::filesystem::temp_directory_path() / "sonde_tz_XXXXXX").string();
-        REQUIRE(mkdtemp(templ.data()) != nullptr);
-        path_ = templ;
+    TzDir() {
+        path_ = make_temp_dir("sonde_tz_");
+        REQUIRE(!path_.empty());
     }
-    ~TempDir() {
+    ~TzDir() {
         std::error_code ignored;
         std::filesystem::remove_all(path_, ignored);
     }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
+    TzDir(const TzDir &) = delete;
+    TzDir &operator=(const TzDir &) = delete;
 
     const std::string &path() const { return path_; }
 
@@ -102,7 +102,7 @@ std::string tzif_footer_only(const std::string &footer) {
            "\n";
 }
 
-std::optional<TimeZone> load_footer(const TempDir &dir, const std::string &footer,
+std::optional<TimeZone> load_footer(const TzDir &dir, const std::string &footer,
                                     std::string *error) {
     dir.write("Footer", tzif_footer_only(footer));
     return TimeZone::load("Footer", error, dir.path());
@@ -181,7 +181,7 @@ TEST_CASE("Europe/Paris after the TZif table uses the POSIX footer rule", "[time
     CHECK(lt.weekday == 5);  // Saturday
 
     // The footer alone must reproduce zic's table for 2026..2037, hour by hour.
-    TempDir dir;
+    TzDir dir;
     std::string error;
     const std::optional<TimeZone> rule = load_footer(dir, "CET-1CEST,M3.5.0,M10.5.0/3", &error);
     REQUIRE(rule.has_value());
@@ -425,7 +425,7 @@ TEST_CASE("parse_school_year_start", "[time]") {
 }
 
 TEST_CASE("POSIX footer rules evaluated from footer-only TZif files", "[time]") {
-    TempDir dir;
+    TzDir dir;
     std::string error;
     struct Transition {
         int64_t at;  // first second of the new offset (zdump -v)
@@ -477,7 +477,7 @@ TEST_CASE("POSIX footer rules evaluated from footer-only TZif files", "[time]") 
 }
 
 TEST_CASE("Malformed POSIX footers are rejected", "[time]") {
-    TempDir dir;
+    TzDir dir;
     for (const char *footer :
          {"CET", "CET-1CEST", "CE-1", "<+04-4", "<+4>-4", "CET-25", "CET-1CEST,M13.1.0,M10.5.0",
           "CET-1CEST,M3.6.0,M10.5.0", "CET-1CEST,M3.5.7,M10.5.0", "CET-1CEST,M3.0.0,M10.5.0",
@@ -492,7 +492,7 @@ TEST_CASE("Malformed POSIX footers are rejected", "[time]") {
 }
 
 TEST_CASE("Version 1 TZif files", "[time]") {
-    TempDir dir;
+    TzDir dir;
     // Type 0 (+1h) before the first transition; the last type applies after the last one.
     dir.write("V1", tzif_block('\0', 4, {1000, 2000}, {1, 0}, {{3600, false}, {7200, true}}));
     std::string error;
@@ -511,7 +511,7 @@ TEST_CASE("Version 1 TZif files", "[time]") {
 }
 
 TEST_CASE("Transitions that keep the offset are not offset changes", "[time]") {
-    TempDir dir;
+    TzDir dir;
     // At 1000 only isdst/abbreviation change (+1h stays +1h); at 2000 the offset really changes.
     dir.write("Same", tzif_block('\0', 4, {1000, 2000}, {1, 2},
                                  {{3600, false}, {3600, true}, {7200, true}}));
@@ -525,7 +525,7 @@ TEST_CASE("Transitions that keep the offset are not offset changes", "[time]") {
 }
 
 TEST_CASE("Structurally invalid TZif files are rejected", "[time]") {
-    TempDir dir;
+    TzDir dir;
     const std::vector<TestType> one = {{3600, false}};
     std::string bad_magic = tzif_block('\0', 4, {}, {}, one);
     bad_magic[3] = 'g';
@@ -599,7 +599,7 @@ TEST_CASE("Bad names and missing zones", "[time]") {
 TEST_CASE("Truncated copies of a real TZif file are rejected", "[time]") {
     const std::string bytes = read_bytes("/usr/share/zoneinfo/Europe/Paris");
     REQUIRE(bytes.size() > 1000);
-    TempDir dir;
+    TzDir dir;
     dir.write("Whole", bytes);
     std::string error;
     const std::optional<TimeZone> whole = TimeZone::load("Whole", &error, dir.path());
@@ -622,7 +622,7 @@ TEST_CASE("Truncated copies of a real TZif file are rejected", "[time]") {
 
 TEST_CASE("Random and mutated TZif data never crash", "[time]") {
     const std::string paris = read_bytes("/usr/share/zoneinfo/Europe/Paris");
-    TempDir dir;
+    TzDir dir;
     std::mt19937_64 rng(20260901);
     int files = 0;
     auto exercise = [&](const std::string &bytes) {
