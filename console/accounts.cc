@@ -4,6 +4,7 @@
 #include <set>
 
 #include "config.hpp"
+#include "files.hpp"
 #include "log.hpp"
 #include "password.hpp"
 #include "snapshot/console.hpp"
@@ -129,6 +130,9 @@ std::optional<std::string> normal_email(std::string_view text) {
 }
 
 std::unique_ptr<Accounts> Accounts::open(const Config &config, std::string *error) {
+    // The operator's commands may come before the service ever ran: the directory first.
+    if (config.store == Config::StoreKind::Sqlite && !make_dirs(config.data_dir, error))
+        return nullptr;
     std::unique_ptr<SqlDb> db = config.store == Config::StoreKind::Postgresql
                                     ? open_postgres_db(config.postgresql, error)
                                     : open_sqlite_db(config.data_dir + "/figures.sqlite", error);
