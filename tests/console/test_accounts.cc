@@ -205,7 +205,7 @@ TEST_CASE("accounts: invitation, password, login with a session cookie, logout")
     CHECK_FALSE(accounts->session_principal(session, 3600, 3600, std::time(nullptr)));
 }
 
-TEST_CASE("accounts: wrong passwords lock the account; the messages never tell who exists") {
+TEST_CASE("accounts: wrong passwords lock the account, and the messages never tell who exists") {
     Tenants t;
     Service s(t, "login_max_failures = 3\nlogin_lockout = 3600\n");
     Browser b(t);
