@@ -191,6 +191,26 @@ TEST_CASE("accounts: invitation, password, login with a session cookie, logout")
     CHECK_FALSE(lists(home, "0340001E"));
     CHECK(home.body.find("Gestion des utilisateurs") != std::string::npos);
 
+    // Idle and absolute expiry: a session unused for longer than the idle time, or older than
+    // its lifetime, gives no Principal and is deleted (the service's clock is the database's
+    // `now`, given here).
+    auto accounts = t.accounts();
+    const int64_t now = std::time(nullptr);
+    REQUIRE(accounts->session_principal(session, 60, 3600, now));
+    Browser second(t);
+    require_logged_in(login(second, s, kAdmin, kAdminPassword));
+    const std::string idle = second.cookie("__Host-sonde_session");
+    CHECK(accounts->session_principal(idle, 3600, 100000, now + 3599));
+    CHECK_FALSE(accounts->session_principal(idle, 3600, 100000, now + 3599 + 3601));  // idle
+    CHECK(second.get(s.url("/")).status == 303);  // deleted: the service agrees
+    Browser third(t);
+    require_logged_in(login(third, s, kAdmin, kAdminPassword));
+    const std::string old = third.cookie("__Host-sonde_session");
+    for (int64_t at = now + 1000; at < now + 7000; at += 1000)  // busy, never idle
+        REQUIRE(accounts->session_principal(old, 3600, 7200, at));
+    CHECK_FALSE(accounts->session_principal(old, 3600, 7200, now + 7201));  // lifetime
+    CHECK(third.get(s.url("/")).status == 303);
+
     // Logout ends the session on the server: the cookie replayed is worth nothing.
     const Page out = b.post(s.url("/logout"), {{"csrf", csrf_of(home.body)}});
     CHECK(out.status == 303);
@@ -200,8 +220,6 @@ TEST_CASE("accounts: invitation, password, login with a session cookie, logout")
     home = b.get(s.url("/"));
     CHECK(home.status == 303);
     CHECK(home.location == "/login");
-    // The database keeps only a hash of the session id.
-    auto accounts = t.accounts();
     CHECK_FALSE(accounts->session_principal(session, 3600, 3600, std::time(nullptr)));
 }
 
