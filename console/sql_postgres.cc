@@ -2,6 +2,8 @@
 // from its context.
 #include <libpq-fe.h>
 
+#include <string_view>
+
 #include "sql.hpp"
 
 namespace sonde::console {
@@ -21,8 +23,19 @@ class PostgresDb final : public SqlDb {
     ~PostgresDb() override { PQfinish(conn_); }
 
     bool open(const std::string &conninfo, std::string *error) {
-        const char *keywords[] = {"connect_timeout", "dbname", nullptr};
-        const char *values[] = {"10", conninfo.c_str(), nullptr};
+        // Its own application_name, "<the string's, or sonde-console>-accounts", after the
+        // string's settings so that it wins: in pg_stat_activity the accounts' session is told
+        // apart from the ingestor's.
+        std::string app = "sonde-console";
+        if (PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), nullptr)) {
+            for (PQconninfoOption *o = options; o->keyword; ++o)
+                if (std::string_view(o->keyword) == "application_name" && o->val && *o->val)
+                    app = o->val;
+            PQconninfoFree(options);
+        }
+        app += "-accounts";
+        const char *keywords[] = {"connect_timeout", "dbname", "application_name", nullptr};
+        const char *values[] = {"10", conninfo.c_str(), app.c_str(), nullptr};
         conn_ = PQconnectdbParams(keywords, values, 1);
         if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
             if (error)
