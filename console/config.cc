@@ -133,6 +133,10 @@ bool parse_config(const std::string &text, Config &c, std::string *error) {
             c.ingest = value == "on";
         } else if (name == "ingest_batch") {
             if (!num(1, 10000, c.ingest_batch)) return false;
+        } else if (name == "ingest_nice") {
+            unsigned nice = 0;
+            if (!num(0, 19, nice)) return false;
+            c.ingest_nice = int(nice);
         } else if (name == "store") {
             if (value != "sqlite" && value != "postgresql")
                 return fail("store takes sqlite or postgresql");

@@ -26,6 +26,9 @@ struct Config {
     unsigned retry_after = 60;
     bool ingest = true;
     unsigned ingest_batch = 64;
+    // The ingest thread's nice value: acknowledging uploads comes first when both want the CPU
+    // (a catch-up); the ingestor applies the backlog when uploads leave it room.
+    int ingest_nice = 10;
     enum class StoreKind { Sqlite, Postgresql };
     StoreKind store = StoreKind::Sqlite;  // sqlite: DATA/figures.sqlite
     std::string postgresql;               // libpq conninfo, with store = postgresql

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "files.hpp"
 #include "snapshot/envelope.hpp"
@@ -38,7 +39,11 @@ bool same_bytes(const std::string &path, std::span<const uint8_t> file) {
 
 }  // namespace
 
-Inbox::Inbox(std::string data_dir) : dir_(std::move(data_dir)) {}
+Inbox::Inbox(std::string data_dir)
+    : dir_(std::move(data_dir)),
+      pending_sync_(std::make_unique<SharedDirSync>(dir_ + "/pending")) {}
+
+Inbox::~Inbox() = default;
 
 std::string Inbox::inbox_path(const std::string &base, uint64_t sequence) const {
     return dir_ + "/inbox/" + base + "/" + std::to_string(sequence) + ".sonde";
@@ -53,6 +58,29 @@ bool Inbox::init(std::string *error) {
         if (!make_dirs(dir_ + sub, error)) return false;
     std::error_code ec;
     for (const auto &f : fs::directory_iterator(dir_ + "/tmp", ec)) fs::remove(f.path(), ec);
+    std::set<std::string> relinked;
+    for (const FileRef &ref : pending()) {
+        const std::string final_path = inbox_path(ref.base, ref.sequence);
+        if (::access(final_path.c_str(), F_OK) == 0) continue;
+        const std::string base_dir = dir_ + "/inbox/" + ref.base;
+        if (!make_dirs(base_dir, error)) return false;
+        if (::link(pending_path(ref.base, ref.sequence).c_str(), final_path.c_str()) != 0 &&
+            errno != EEXIST) {
+            if (error) *error = "cannot link " + final_path + ": " + std::strerror(errno);
+            return false;
+        }
+        relinked.insert(base_dir);
+    }
+    for (const std::string &d : relinked)
+        if (!sync_dir(d, error)) return false;
+    return true;
+}
+
+bool Inbox::settle(const std::vector<FileRef> &refs, std::string *error) const {
+    std::set<std::string> bases;
+    for (const FileRef &ref : refs) bases.insert(ref.base);
+    for (const std::string &b : bases)
+        if (!sync_dir(dir_ + "/inbox/" + b, error)) return false;
     return true;
 }
 
@@ -65,7 +93,7 @@ Inbox::Put Inbox::put(const std::string &base, uint64_t sequence, std::span<cons
         if (!same_bytes(final_path, file)) return Put::Conflict;
         // Relinked in case a crash came between the two links of the first upload; applying a
         // file again is harmless.
-        if (::link(final_path.c_str(), pending.c_str()) == 0) sync_dir(dir_ + "/pending", nullptr);
+        if (::link(final_path.c_str(), pending.c_str()) == 0) pending_sync_->sync(nullptr);
         return Put::Duplicate;
     };
     if (::access(final_path.c_str(), F_OK) == 0) return held();
@@ -90,7 +118,8 @@ Inbox::Put Inbox::put(const std::string &base, uint64_t sequence, std::span<cons
     if (::link(tmp.c_str(), pending.c_str()) != 0 && errno != EEXIST)
         return failed("cannot link " + pending);
     ::unlink(tmp.c_str());
-    if (!sync_dir(base_dir, error) || !sync_dir(dir_ + "/pending", error)) {
+    // The pending link is what the answer promises; the inbox link is settled by the ingestor.
+    if (!pending_sync_->sync(error)) {
         if (errno_out) *errno_out = EIO;
         return Put::Failed;
     }

@@ -1,6 +1,11 @@
 #include "ingestor.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include "files.hpp"
@@ -59,14 +64,15 @@ void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out) {
 }
 
 Ingestor::Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox, Store &store,
-                   Metrics &metrics, uint64_t max_uncompressed, unsigned batch)
+                   Metrics &metrics, uint64_t max_uncompressed, unsigned batch, int nice)
     : keyring_(keyring),
       registry_(registry),
       inbox_(inbox),
       store_(store),
       metrics_(metrics),
       max_uncompressed_(max_uncompressed),
-      batch_(batch) {}
+      batch_(batch),
+      nice_(nice) {}
 
 Ingestor::~Ingestor() { stop(); }
 
@@ -91,9 +97,7 @@ void Ingestor::stop() {
 void Ingestor::enqueue(const FileRef &ref) {
     {
         std::lock_guard lock(mutex_);
-        if (!queued_.emplace(ref.base, ref.sequence).second) return;
-        queue_.push_back(ref);
-        if (ref.received_unix != 0) received_.insert(ref.received_unix);
+        if (!queue_.push(ref)) return;
         publish_backlog();
     }
     wake_.notify_one();
@@ -105,19 +109,20 @@ size_t Ingestor::backlog() const {
 }
 
 // O(1): called at each enqueue, with a backlog that can reach max_backlog files.
-void Ingestor::publish_backlog() {
-    metrics_.backlog(queue_.size(), received_.empty() ? 0 : *received_.begin());
-}
+void Ingestor::publish_backlog() { metrics_.backlog(queue_.size(), queue_.oldest_received()); }
 
 void Ingestor::run() {
+    // Linux's nice values are per thread: this one only, not the request threads.
+    if (nice_ != 0 && ::setpriority(PRIO_PROCESS, id_t(::gettid()), nice_) != 0)
+        log(Level::Warn, std::string("ingestor: cannot set nice ") + std::to_string(nice_) + ": " +
+                             std::strerror(errno));
     std::unique_lock lock(mutex_);
     while (!stopping_) {
         if (queue_.empty()) {
             wake_.wait_for(lock, std::chrono::seconds(1));
             continue;
         }
-        const size_t n = std::min<size_t>(batch_, queue_.size());
-        std::vector<FileRef> refs(queue_.begin(), queue_.begin() + ptrdiff_t(n));
+        const std::vector<FileRef> refs = queue_.pick(batch_);
         lock.unlock();
         std::string error;
         const bool ok = apply(refs, true, &error);
@@ -127,13 +132,7 @@ void Ingestor::run() {
             wake_.wait_for(lock, std::chrono::seconds(5));
             continue;
         }
-        for (size_t i = 0; i < n; ++i) {
-            const FileRef &front = queue_.front();
-            queued_.erase({front.base, front.sequence});
-            if (const auto it = received_.find(front.received_unix); it != received_.end())
-                received_.erase(it);
-            queue_.pop_front();
-        }
+        queue_.done(refs);
         publish_backlog();
     }
 }
@@ -180,7 +179,8 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
                 snapshot::trust_sender(params, sender, ref.base);
             }
         }
-        snapshot::v1::Snapshot s;
+        google::protobuf::Arena arena(parse_arena_options());
+        auto &s = *google::protobuf::Arena::CreateMessage<snapshot::v1::Snapshot>(&arena);
         if (e == snapshot::OpenError::None)
             e = snapshot::open_snapshot(file, params, s, header, &why);
         if (e == snapshot::OpenError::None &&
@@ -203,9 +203,13 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
         snapshots.push_back(std::move(row));
         done.push_back(ref);
     }
+    keep_newest_per_key(figures);
     if (!store_.apply(snapshots, figures, error)) return false;
-    if (from_pending)
+    if (from_pending) {
+        // The inbox links must be durable before the pending links, which held the files, go.
+        if (!inbox_.settle(done, error)) return false;
         for (const FileRef &ref : done) inbox_.applied(ref);
+    }
     metrics_.applied(snapshots.size());
     if (!snapshots.empty())
         log(Level::Info, "ingestor: applied " + std::to_string(snapshots.size()) + " files, " +

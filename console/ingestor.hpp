@@ -2,6 +2,8 @@
 // The ingestor: a thread that applies acknowledged files to the store, apart from the requests
 // (docs/delivery.md#the-ingestor). An acknowledgement never waits for it.
 
+#include <google/protobuf/arena.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "batch_queue.hpp"
 #include "inbox.hpp"
 #include "keyring.hpp"
 #include "metrics.hpp"
@@ -20,6 +23,15 @@
 
 namespace sonde::console {
 
+// Where the handler and the ingestor parse a snapshot: blocks of 64 KiB growing to 1 MiB, about
+// the size of a parsed snapshot of a large school.
+inline google::protobuf::ArenaOptions parse_arena_options() {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 64 << 10;
+    o.max_block_size = 1 << 20;
+    return o;
+}
+
 // The rows of one opened snapshot: the figures IngestStore keeps from it (same validity rules,
 // same keys), with the snapshot's segment generation.
 void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out);
@@ -27,7 +39,7 @@ void figure_rows(const snapshot::v1::Snapshot &s, std::vector<FigureRow> &out);
 class Ingestor {
   public:
     Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox, Store &store,
-             Metrics &metrics, uint64_t max_uncompressed, unsigned batch);
+             Metrics &metrics, uint64_t max_uncompressed, unsigned batch, int nice = 0);
     ~Ingestor();
 
     // Takes up the pending links, then applies what enqueue() hands over, until stop().
@@ -51,12 +63,11 @@ class Ingestor {
     Metrics &metrics_;
     uint64_t max_uncompressed_;
     unsigned batch_;
+    int nice_;  // of the ingest thread (setpriority on its thread id)
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<FileRef> queue_;
-    std::set<std::pair<std::string, uint64_t>> queued_;
-    std::multiset<int64_t> received_;  // received_unix of the queue's files (0s left out)
+    BatchQueue queue_;
     bool stopping_ = false;
     std::thread thread_;
 };

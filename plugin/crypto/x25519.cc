@@ -1,8 +1,10 @@
-// X25519 (RFC 7748) on mbedTLS's Curve25519 group.
+// X25519 (RFC 7748) on mbedTLS's Curve25519 group, or on the implementation a program
+// installed with set_x25519_implementation (the console: OpenSSL's, x25519_openssl.cc).
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "crypto/internal.hpp"
 
@@ -42,10 +44,38 @@ bool all_zero(std::span<const uint8_t> b) {
     return acc == 0;
 }
 
+std::atomic<X25519Implementation> g_implementation{nullptr};
+
+Error mbedtls_x25519(std::span<const uint8_t, 32> scalar, std::span<const uint8_t, 32> u,
+                     std::array<uint8_t, 32> &out) noexcept;
+
 }  // namespace
+
+void set_x25519_implementation(X25519Implementation f) noexcept {
+    g_implementation.store(f, std::memory_order_release);
+}
 
 Error x25519(std::span<const uint8_t, 32> scalar, std::span<const uint8_t, 32> u,
              std::array<uint8_t, 32> &out) noexcept {
+    const X25519Implementation f = g_implementation.load(std::memory_order_acquire);
+    const Error e = f ? f(scalar, u, out) : mbedtls_x25519(scalar, u, out);
+    if (e != Error::None) {
+        detail::wipe(out);
+        return e;
+    }
+    // RFC 9180 §7.1.4: abort on an all-zero DH output (mbedTLS's low-order check should
+    // already have caught it; this relies on neither implementation's own check).
+    if (all_zero(out)) {
+        detail::wipe(out);
+        return Error::BadKey;
+    }
+    return Error::None;
+}
+
+namespace {
+
+Error mbedtls_x25519(std::span<const uint8_t, 32> scalar, std::span<const uint8_t, 32> u,
+                     std::array<uint8_t, 32> &out) noexcept {
     // RFC 7748 §5: clamp the scalar (mbedTLS refuses unclamped Montgomery keys) and mask
     // the top bit of u.
     std::array<uint8_t, 32> k;
@@ -72,14 +102,10 @@ Error x25519(std::span<const uint8_t, 32> scalar, std::span<const uint8_t, 32> u
     if (rng_failed) return Error::Random;
     if (rc != 0) return Error::Crypto;
     if (mbedtls_mpi_write_binary_le(&R.p.X, out.data(), out.size()) != 0) return Error::Crypto;
-    // RFC 9180 §7.1.4: abort on an all-zero DH output (mbedTLS's low-order check should
-    // already have caught it; this does not rely on that).
-    if (all_zero(out)) {
-        detail::wipe(out);
-        return Error::BadKey;
-    }
     return Error::None;
 }
+
+}  // namespace
 
 Error public_from_private(std::span<const uint8_t, 32> sk, std::array<uint8_t, 32> &pk) noexcept {
     static constexpr std::array<uint8_t, 32> kBasePoint = {9};
