@@ -8,6 +8,7 @@
 #include "log.hpp"
 #include "password.hpp"
 #include "snapshot/console.hpp"
+#include "web/menus.hpp"
 
 namespace sonde::console {
 namespace {
@@ -68,27 +69,18 @@ std::string text(const SqlDb::Value &v) { return v.value_or(""); }
 }  // namespace
 
 const std::vector<Category> &category_tree() {
-    static const std::vector<Category> tree = {
-        {"comptes-utilisateurs", "Comptes utilisateurs", true},
-        {"moyens-generaux", "Moyens généraux", true},
-        {"moyens-generaux/eleves", "Élèves", false},
-        {"moyens-generaux/classes", "Classes", false},
-        {"moyens-generaux/responsables", "Responsables", false},
-        {"moyens-generaux/personnels", "Personnels", false},
-        {"moyens-generaux/salles", "Salles", false},
-        {"moyens-generaux/enseignants", "Enseignants", false},
-        {"social", "Social", true},
-        {"social/eleves", "Élèves", false},
-        {"social/assiduite", "Assiduité", false},
-        {"social/discipline", "Discipline", false},
-        {"scolarite", "Scolarité", true},
-        {"scolarite/ressources-pedagogiques", "Ressources pédagogiques", false},
-        {"scolarite/stages", "Stages", false},
-        {"scolarite/cahier-de-textes", "Cahier de textes", false},
-        {"scolarite/evaluations", "Évaluations", false},
-        {"communications", "Communications", true},
-        {"demandes-travaux", "Demandes de travaux", true},
-    };
+    // The pages' menu tree (console/web/menus.cc): its widget ids are the categories. A menu
+    // whose one widget has the menu's own id is a leaf; Connexions is always visible.
+    static const std::vector<Category> tree = [] {
+        std::vector<Category> t;
+        for (const web::Menu &m : web::menus()) {
+            if (m.id == kAlwaysVisibleMenu) continue;
+            t.push_back({m.id, m.label, true});
+            for (const web::Widget &w : m.widgets)
+                if (w.id != m.id) t.push_back({w.id, w.label, false});
+        }
+        return t;
+    }();
     return tree;
 }
 
@@ -220,18 +212,22 @@ bool Accounts::import_establishment(const Establishment &e, const std::string &c
         return fail("bad time zone \"" + e.timezone + "\"");
     std::lock_guard lock(mutex_);
     std::vector<SqlDb::Row> rows;
-    if (!run("SELECT id FROM collectivites WHERE id = $1", {collectivite}, &rows, nullptr, error))
-        return false;
-    if (rows.empty()) return fail("no collectivité \"" + collectivite + "\"");
+    if (!collectivite.empty()) {
+        if (!run("SELECT id FROM collectivites WHERE id = $1", {collectivite}, &rows, nullptr,
+                 error))
+            return false;
+        if (rows.empty()) return fail("no collectivité \"" + collectivite + "\"");
+    }
     if (!db_->script(db_->begin_write(), error)) return false;
     const bool ok =
         run("INSERT INTO establishments (uai, name, commune, timezone) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (uai) DO UPDATE SET name = excluded.name, commune = excluded.commune, "
             "timezone = excluded.timezone",
             {e.uai, e.name, e.commune, e.timezone}, nullptr, nullptr, error) &&
-        run("INSERT INTO collectivite_establishments (collectivite, uai) VALUES ($1, $2) ON "
-            "CONFLICT (collectivite, uai) DO NOTHING",
-            {collectivite, e.uai}, nullptr, nullptr, error) &&
+        (collectivite.empty() ||
+         run("INSERT INTO collectivite_establishments (collectivite, uai) VALUES ($1, $2) ON "
+             "CONFLICT (collectivite, uai) DO NOTHING",
+             {collectivite, e.uai}, nullptr, nullptr, error)) &&
         db_->script("COMMIT", error);
     if (!ok) db_->script("ROLLBACK", nullptr);
     return ok;

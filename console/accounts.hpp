@@ -15,6 +15,7 @@
 
 #include "principal.hpp"
 #include "sql.hpp"
+#include "store.hpp"  // Establishment: exactly the table `establishments`
 
 namespace sonde::console {
 
@@ -23,11 +24,6 @@ struct Config;
 struct Collectivite {
     std::string id;  // e.g. "D031" (département 31), "R76" (région 76)
     std::string name;
-};
-
-// Exactly the table `establishments` (the pages read it).
-struct Establishment {
-    std::string uai, name, commune, timezone;
 };
 
 struct User {
@@ -44,8 +40,9 @@ struct AuditRow {
     std::string collectivite, actor, action, detail;
 };
 
-// The grantable categories of the guide (3.b), in its order: a menu without widgets is a leaf;
-// "connexions" is not here (always visible). A new user gets every leaf.
+// The grantable categories (guide 3.b): the pages' menus and widgets (console/web/menus.cc) in
+// their order; a menu without widgets is a leaf; "connexions" is not here (always visible). A
+// new user gets every leaf.
 struct Category {
     std::string_view id, label;
     bool menu;  // a menu (its widgets follow it), or a widget of the menu before
@@ -69,7 +66,7 @@ class Accounts {
     bool add_collectivite(const Collectivite &c, std::string *error);
     std::vector<Collectivite> collectivites();
     std::optional<Collectivite> collectivite(const std::string &id);
-    // Upserts the establishment and adds it to the collectivité (which must exist).
+    // Upserts the establishment and adds it to the collectivité (which must exist; "": none).
     bool import_establishment(const Establishment &e, const std::string &collectivite,
                               std::string *error);
     std::vector<Establishment> establishments_of(const std::string &collectivite);

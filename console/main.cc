@@ -52,7 +52,7 @@ const char *kUsage =
     "       sonde-console collectivites add ID NAME... --config FILE\n"
     "       sonde-console collectivites list --config FILE\n"
     "       sonde-console establishments import FILE --config FILE\n"
-    "             (tab-separated lines: UAI, name, commune, time zone, collectivité id)\n"
+    "             (tab-separated lines: UAI, name, commune[, time zone[, collectivité id]])\n"
     "       sonde-console users add-admin --collectivite ID --email EMAIL [--name NAME]\n"
     "             [--first-name FIRST_NAME] --config FILE   (prints the invitation link)\n"
     "       sonde-console audit list [--collectivite ID] --config FILE\n"
@@ -262,10 +262,12 @@ int accounts_command(const std::string &command, const std::vector<std::string> 
             if (line.empty() || line.starts_with("#") || line == "\r") continue;
             const std::vector<std::string> f = split_tabs(line);
             std::string why =
-                "expected 5 tab-separated fields: UAI, name, commune, time zone, "
-                "collectivité";
-            if (f.size() == 5 &&
-                accounts->import_establishment({f[0], f[1], f[2], f[3]}, f[4], &why)) {
+                "expected 3 to 5 tab-separated fields: UAI, name, commune[, time "
+                "zone[, collectivité]]";
+            if (f.size() >= 3 && f.size() <= 5 &&
+                accounts->import_establishment(
+                    {f[0], f[1], f[2], f.size() > 3 && !f[3].empty() ? f[3] : "Europe/Paris"},
+                    f.size() > 4 ? f[4] : "", &why)) {
                 ++imported;
                 continue;
             }

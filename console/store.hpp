@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sonde::console {
@@ -46,13 +47,38 @@ struct SnapshotRow {
     std::string reason;
 };
 
+// One establishment (table `establishments`): the names and communes the pages show, and the
+// time zone its base reads its days in. Shared with the tenants model (docs/console.md).
+struct Establishment {
+    std::string uai, name, commune, timezone;
+};
+
 class Store {
   public:
     virtual ~Store() = default;
     // Upserts the figures (highest sequence wins per key) and the snapshot rows, atomically.
     virtual bool apply(const std::vector<SnapshotRow> &snapshots,
                        const std::vector<FigureRow> &figures, std::string *error) = 0;
+    // Inserts or replaces establishments by UAI, atomically.
+    virtual bool upsert_establishments(const std::vector<Establishment> &rows,
+                                       std::string *error) = 0;
 };
+
+// `sonde-console establishments import FILE`: tab-separated "UAI NAME COMMUNE [TIMEZONE]" per
+// line ('#' comments and blank lines skipped; timezone Europe/Paris when absent). False with
+// the line's number in `error` on a malformed line (bad UAI, missing name).
+bool parse_establishments(const std::string &text, std::vector<Establishment> &out,
+                          std::string *error);
+// 7 ASCII digits and one ASCII capital letter.
+bool valid_uai(std::string_view uai);
+// The SQL both stores run (portable): the table, and the upsert of one row with 4 parameters.
+inline constexpr const char *kEstablishmentsSchema =
+    "CREATE TABLE IF NOT EXISTS establishments (uai TEXT PRIMARY KEY, name TEXT NOT NULL, "
+    "commune TEXT NOT NULL, timezone TEXT NOT NULL)";
+inline constexpr const char *kEstablishmentUpsert =
+    "INSERT INTO establishments (uai, name, commune, timezone) VALUES (?,?,?,?) ON CONFLICT "
+    "(uai) DO UPDATE SET name = excluded.name, commune = excluded.commune, timezone = "
+    "excluded.timezone";
 
 // SQLite file, WAL. Creates the schema if needed.
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, std::string *error);
@@ -70,6 +96,12 @@ std::unique_ptr<Store> open_postgres_store(const std::string &conninfo, std::str
 inline constexpr const char *kKeyColumns =
     "base, family, window_kind, window_start, d0, d1, d2, d3, d4, d5";
 std::string window_figures_view_sql();
+// The view's SELECT with `where` applied to the rows of `figures` (alias f) before generations
+// are combined: the pages' queries, which filter on key columns (f.base, f.family,
+// f.window_kind, f.window_start, f.d0..) and on f.window_number (the same for every
+// generation of a key), so that the database reads only the rows they need; the view itself
+// cannot push such a filter below its window functions.
+std::string window_figures_select(const std::string &where);
 std::string figure_families_sql();  // the upsert of every family's row
 
 }  // namespace sonde::console

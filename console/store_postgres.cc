@@ -13,6 +13,7 @@
 #include <map>
 #include <tuple>
 
+#include "reader.hpp"
 #include "store.hpp"
 
 namespace sonde::console {
@@ -107,7 +108,8 @@ class PostgresStore final : public Store {
         // One schema creation at a time (two services starting on one database).
         if (!exec("BEGIN", error)) return false;
         if (!exec("SELECT pg_advisory_xact_lock(7264891034)", error, PGRES_TUPLES_OK) ||
-            !exec(kSchema, error) || !exec(figure_families_sql().c_str(), error) ||
+            !exec(kSchema, error) || !exec(kEstablishmentsSchema, error) ||
+            !exec(figure_families_sql().c_str(), error) ||
             !exec("DROP VIEW IF EXISTS window_figures", error) ||
             !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
             exec("ROLLBACK", nullptr);
@@ -141,6 +143,28 @@ class PostgresStore final : public Store {
         for (size_t i = 0; ok && i < srows.size(); i += kSnapshotChunk) {
             const size_t n = std::min<size_t>(kSnapshotChunk, srows.size() - i);
             ok = upsert_snapshots(&srows[i], n, error);
+        }
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+    bool upsert_establishments(const std::vector<Establishment> &rows,
+                               std::string *error) override {
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            PQreset(conn_);
+            if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
+        }
+        const std::string sql = number_placeholders(kEstablishmentUpsert);
+        if (!exec("BEGIN", error)) return false;
+        bool ok = true;
+        for (size_t i = 0; ok && i < rows.size(); ++i) {
+            const char *v[] = {rows[i].uai.c_str(), rows[i].name.c_str(), rows[i].commune.c_str(),
+                               rows[i].timezone.c_str()};
+            ok = check(PQexecParams(conn_, sql.c_str(), 4, nullptr, v, nullptr, nullptr, 0),
+                       PGRES_COMMAND_OK, "establishments", error);
         }
         if (!ok) {
             exec("ROLLBACK", nullptr);

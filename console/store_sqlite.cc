@@ -74,7 +74,8 @@ class SqliteStore final : public Store {
             !exec("PRAGMA synchronous = NORMAL", error) || !exec("BEGIN IMMEDIATE", error))
             return false;
         // The view is made again at each start, so that it follows this version's definition.
-        if (!exec(kSchema, error) || !exec(figure_families_sql().c_str(), error) ||
+        if (!exec(kSchema, error) || !exec(kEstablishmentsSchema, error) ||
+            !exec(figure_families_sql().c_str(), error) ||
             !exec("DROP VIEW IF EXISTS window_figures", error) ||
             !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
             exec("ROLLBACK", nullptr);
@@ -108,6 +109,26 @@ class SqliteStore final : public Store {
             sqlite3_finalize(partial);
         }
         for (size_t i = 0; ok && i < snapshots.size(); ++i) ok = record(snapshots[i], error);
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+    bool upsert_establishments(const std::vector<Establishment> &rows,
+                               std::string *error) override {
+        sqlite3_stmt *s = nullptr;
+        if (!prepare(kEstablishmentUpsert, &s, error)) return false;
+        bool ok = exec("BEGIN IMMEDIATE", error);
+        for (size_t i = 0; ok && i < rows.size(); ++i) {
+            text(s, 1, rows[i].uai);
+            text(s, 2, rows[i].name);
+            text(s, 3, rows[i].commune);
+            text(s, 4, rows[i].timezone);
+            ok = step(s, error);
+        }
+        sqlite3_finalize(s);
         if (!ok) {
             exec("ROLLBACK", nullptr);
             return false;

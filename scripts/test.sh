@@ -50,9 +50,10 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
     -DSONDE_SANITIZE=thread -DSONDE_BENCH=OFF
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 600 -R '^abi:|^unit:|^shim_(week|crash)$')
 
-  configure_and_build build-fuzz "fuzz_config fuzz_segment fuzz_abi" \
+  configure_and_build build-fuzz \
+    "fuzz_config fuzz_segment fuzz_abi fuzz_snapshot fuzz_envelope fuzz_console_config" \
     -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSONDE_BENCH=OFF -DSONDE_TOOLS=OFF
-  for f in config segment abi; do
+  for f in config segment abi snapshot envelope console_config; do
     echo "== fuzz $f (20 s)"
     corpus=$(mktemp -d)
     cp fuzz/corpus/$f/* "$corpus"/

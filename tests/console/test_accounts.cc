@@ -584,7 +584,7 @@ TEST_CASE("accounts: the operator's commands check what they are given") {
     std::ofstream(tsv) << "0310009Z\tX\tY\tEurope/Paris\tD031\n"  // fine
                           "031000\tX\tY\tEurope/Paris\tD031\n"    // bad UAI
                           "0310008Y\tX\tY\tEurope/Paris\tD099\n"  // no such collectivité
-                          "0310007X\tX\tY\n";                     // fields missing
+                          "0310007X\tX\n";                        // fields missing
     CHECK(t.run_cli({"establishments", "import", tsv}, &out) == 1);
     INFO(out);
     CHECK(out.find("imported 1 establishments, 3 failed") != std::string::npos);

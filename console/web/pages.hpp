@@ -1,0 +1,35 @@
+#pragma once
+// The console's pages, JSON API and CSV exports (docs/console.md). The server calls
+// render_page with the request target and the Principal it authenticated; every figure read
+// goes through that Principal (establishments and categories).
+//
+//   /                                    home: PRONOTE accounts
+//   /menus/{menu}/synthese               Synthèse
+//   /menus/{menu}/etablissements         Par établissement
+//   /menus/{menu}/niveaux                Détails par niveaux
+//   /menus/connexions/journalier         Suivi journalier
+//   /menus/connexions/horaire            Suivi heure par heure
+//   /api/... (the same paths)            JSON
+//   /csv/... (the same paths)            CSV (the tables of the page)
+// Filters in the query string: periode, etab (repeatable), tableau, mode (valeurs | taux),
+// tri, ordre (asc | desc), indicateur, date (YYYY-MM-DD, the reference day).
+
+#include <cstdint>
+#include <string_view>
+
+#include "handler.hpp"
+#include "principal.hpp"
+#include "reader.hpp"
+
+namespace sonde::console::web {
+
+struct PageContext {
+    Reader *reader = nullptr;
+    int64_t now_unix = 0;  // the reference day is its UTC date unless the query gives one
+};
+
+// 200 with the page, 400 on a bad filter, 403 for a category or an establishment the Principal
+// may not read, 404 for an unknown path, 500 if the store cannot be read.
+Answer render_page(const Principal &who, std::string_view target, const PageContext &context);
+
+}  // namespace sonde::console::web

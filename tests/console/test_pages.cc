@@ -1,0 +1,887 @@
+// The console's pages (docs/console.md): a store seeded with snapshots of several
+// establishments (through the wire encoder and the generated parser, as the console receives
+// them), pages rendered for a Principal, their HTML tables parsed, and every figure checked
+// against IngestStore (plugin/snapshot/ingest.hpp, the reference) with the rules of the docs:
+// sums over levels and combinations, rates as ratios of sums, held-back figures never 0 and
+// never a minimum or maximum, rights in HTML, JSON and CSV. Each test runs on SQLite
+// (console:pages_*) and PostgreSQL (console-pg:pages_*).
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <set>
+
+#include "catalog_layout.hpp"
+#include "figures.hpp"
+#include "fixtures.hpp"
+#include "ingestor.hpp"
+#include "reader.hpp"
+#include "service.hpp"
+#include "snapshot/ingest.hpp"
+#include "store.hpp"
+#include "web/data.hpp"
+#include "web/menus.hpp"
+#include "web/pages.hpp"
+
+namespace {
+
+using namespace console_test;
+using namespace fixtures;
+using nlohmann::json;
+using sonde::console::Principal;
+using sonde::console::Reader;
+
+constexpr uint32_t kDayKind = 2, kMonthKind = 3, kYearKind = 4;
+const std::vector<std::string> kBases = {"0310001A", "0310002B", "0310003C", "0310004D"};
+constexpr int64_t kReference = kCreated;  // 2026-11-24: last day 20780, month 682, year 2026
+
+uint32_t bit(uint32_t v) { return uint32_t{1} << (v - 1); }
+constexpr uint32_t kNet = 6;  // web | mobile
+
+// One establishment's snapshot: every event, tally and connection combination at the closed
+// day, both months and both school years; distinct users of the .Net selections; every gauge;
+// distributions; hour and open-day series. Establishment 1 has a held-back Social figure,
+// establishment 0 a rounded one, establishment 2 nothing for last month.
+Snapshot school(size_t index, uint64_t seed, const std::string &base = "") {
+    std::mt19937_64 rng(seed);
+    auto draw = [&](int lo, int hi) {
+        return int64_t(lo + int64_t(rng() % uint64_t(hi - lo + 1)));
+    };
+    Snapshot s;
+    s.schema_hash = sonde::catalog::kSchemaHash;
+    s.catalog_version = sonde::catalog::kCatalogVersion;
+    s.base_id = base.empty() ? kBases[index] : base;
+    s.product = SONDE_PRODUCT_PRONOTE;
+    s.segment_generation = 0x1000 + index;
+    s.sequence = 10;
+    s.created_unix = kCreated;
+    s.timezone = "Europe/Paris";
+    s.policy = {5, true};
+    s.levels = {{1, "6EME"}, {2, "5EME"}, {3, index == 2 ? "3EME" : "4EME"}};
+    // Establishment 3 is in Nouméa (UTC+11): its windows open 10 hours before Paris's.
+    const int64_t shift = index == 3 ? 10 * 3600 : 0;
+    if (index == 3) s.timezone = "Pacific/Noumea";
+    std::vector<Window> windows = {{WindowKind::Day, kPreviousDay - shift, 20780},
+                                   {WindowKind::Month, kMonth - shift, 682},
+                                   {WindowKind::SchoolYear, kSchoolYear - shift, 2026},
+                                   {WindowKind::SchoolYear, kPreviousSchoolYear - shift, 2025}};
+    if (index != 2) windows.push_back({WindowKind::Month, kPreviousMonth - shift, 681});
+    for (const Window &w : windows) {
+        for (uint32_t e = 1; e <= sonde::catalog::kEventCount; ++e)
+            for (uint32_t l = sonde::catalog::kEvents[e].per_level ? 1 : 0;
+                 l <= (sonde::catalog::kEvents[e].per_level ? 3u : 0u); ++l)
+                if (const int64_t v = draw(0, 60))
+                    s.values.push_back({w, MeasureKind::Event, e, l, 0, 0, 0, v, false});
+        for (uint32_t t = 1; t <= sonde::catalog::kTallyCount; ++t)
+            for (uint32_t l = 1; l <= 3; ++l) {
+                Value v{w, MeasureKind::Tally, t, l, 0, 0, 0, draw(5, 40), false};
+                if (index == 1 && w.number == 682 && t == SONDE_TALLY_PRECAUTIONARY_MEASURE &&
+                    l == 1) {
+                    v.value = 0;
+                    v.suppressed = true;
+                }
+                if (index == 0 && w.number == 682 && t == SONDE_TALLY_ABSENCE_HALF_DAY && l == 2) {
+                    v.value = 15;
+                    v.rounded = true;
+                }
+                s.values.push_back(v);
+            }
+        int64_t total = 0;
+        for (uint32_t p = 1; p <= 6; ++p)
+            for (uint32_t m = 1; m <= 3; ++m)
+                for (uint32_t a = 1; a <= 2; ++a)
+                    if (const int64_t v = draw(0, 80)) {
+                        s.values.push_back({w, MeasureKind::Connection, 1, 0, p, m, a, v, false});
+                        total += v;
+                    }
+        if (w.kind == WindowKind::Day) {
+            // The series total (profile = medium = access = 0) beside the combinations.
+            s.values.push_back({w, MeasureKind::Connection, 1, 0, 0, 0, 0, total, false});
+            s.distinct.push_back(
+                {w, sonde::catalog::kDailyDistinctProfiles, sonde::catalog::kDailyDistinctMedia,
+                 sonde::catalog::kDailyDistinctAccesses, uint64_t(draw(20, 90)), false});
+        }
+        for (uint32_t p = 1; p <= 5; ++p) {
+            s.distinct.push_back({w, bit(p), kNet, 3, uint64_t(draw(10, 200)), false});
+            s.distinct.push_back({w, bit(p), kNet, 2, uint64_t(draw(5, 100)), false});
+        }
+    }
+    const Window open_day{WindowKind::Day, kDay - shift, 20781};
+    s.values.push_back({open_day, MeasureKind::Connection, 1, 0, 0, 0, 0, draw(10, 99), false});
+    // Connections at 08:00, 09:00 and 10:00 local time on 2026-11-23.
+    for (int64_t h : {8, 9, 10})
+        s.values.push_back({{WindowKind::Hour, kPreviousDay - shift + h * 3600,
+                             uint32_t((kPreviousDay - shift + h * 3600) / 3600)},
+                            MeasureKind::Connection,
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,
+                            draw(1, 50),
+                            false});
+    for (uint32_t g = 1; g <= sonde::catalog::kGaugeCount; ++g)
+        for (uint32_t l = sonde::catalog::kGauges[g].per_level ? 1 : 0;
+             l <= (sonde::catalog::kGauges[g].per_level ? 3u : 0u); ++l)
+            s.gauges.push_back({g, l, draw(1, 300), kCreated - 3600, false, false});
+    const Window year{WindowKind::SchoolYear, kSchoolYear, 2026};
+    for (uint32_t t = 1; t <= 5; ++t)
+        for (uint32_t l = 1; l <= 3; ++l) {
+            Distribution d{year, t, l, {}, {}, false, false};
+            d.bin_low =
+                t <= 2 ? std::vector<uint32_t>{0, 1, 5, 10, 20} : std::vector<uint32_t>{0, 1, 3, 6};
+            for (size_t b = 0; b < d.bin_low.size(); ++b)
+                d.students.push_back(uint64_t(draw(0, 90)));
+            if (index == 0 && t == 1 && l == 1) d.rounded = true;
+            s.distributions.push_back(d);
+        }
+    return s;
+}
+
+// The store seeded with the four establishments, its reader, and the reference.
+struct Seeded {
+    Setup setup;
+    std::unique_ptr<sonde::console::Store> store;
+    std::unique_ptr<Reader> reader;
+    sonde::snapshot::IngestStore reference;
+    Seeded() {
+        std::string error;
+        INFO(error);
+        const std::string pg =
+            postgres()
+                ? postgres_conninfo() + " options='-c search_path=" + setup.store.schema + "'"
+                : "";
+        const std::string path = setup.dir.path + "/pages.sqlite";
+        store = postgres() ? sonde::console::open_postgres_store(pg, &error)
+                           : sonde::console::open_sqlite_store(path, &error);
+        REQUIRE(store);
+        std::vector<sonde::console::SnapshotRow> snaps;
+        std::vector<sonde::console::FigureRow> rows;
+        for (size_t i = 0; i < kBases.size(); ++i) {
+            const v1::Snapshot proto = to_proto(school(i, 1000 + i));
+            reference.ingest(proto);
+            sonde::console::figure_rows(proto, rows);
+            sonde::console::SnapshotRow r;
+            r.base = kBases[i];
+            r.sequence = proto.sequence();
+            r.generation = proto.segment_generation();
+            r.created_unix = proto.created_unix();
+            r.status = "applied";
+            snaps.push_back(r);
+        }
+        REQUIRE(store->apply(snaps, rows, &error));
+        std::vector<sonde::console::Establishment> names;
+        REQUIRE(sonde::console::parse_establishments(
+            "# UAI\tname\tcommune\n0310001A\tCollège Jean Moulin\tToulouse\n"
+            "0310002B\tCollège <Bel-Air> & \"Co\"\tMuret\n"
+            "0310003C\tCollège Jules Ferry\tBlagnac\n0310004D\tLycée Pierre Paul "
+            "Riquet\tSaint-Orens\n",
+            names, &error));
+        REQUIRE(store->upsert_establishments(names, &error));
+        reader = postgres() ? sonde::console::open_postgres_reader(pg, &error)
+                            : sonde::console::open_sqlite_reader(path, &error);
+        REQUIRE(reader);
+    }
+    sonde::console::Answer get(const Principal &who, const std::string &target) {
+        return sonde::console::web::render_page(who, target, {reader.get(), kReference});
+    }
+};
+
+Principal administrator() {
+    Principal p;
+    p.collectivite = "Département 31";
+    p.user = "admin@cd31.fr";
+    p.administrator = true;
+    p.establishments = {kBases.begin(), kBases.end()};
+    return p;
+}
+
+// ---- reading the pages as a person would: the tables' text ----
+
+struct ParsedCell {
+    std::string text, state;
+    bool max = false, min = false;
+};
+struct ParsedTable {
+    std::vector<std::string> columns;  // ids, without uai, nom, commune
+    std::vector<std::string> uais;
+    std::vector<std::vector<ParsedCell>> rows;
+    std::vector<ParsedCell> total;
+};
+
+std::vector<ParsedCell> parse_cells(const std::string &html) {
+    static const std::regex cell(
+        R"re(<td class="num([^"]*)" data-state="([a-z]+)"[^>]*>(?:<span aria-hidden="true">[^<]*</span>)?<span class="v">([^<]*)</span>)re");
+    std::vector<ParsedCell> out;
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), cell);
+         it != std::sregex_iterator(); ++it) {
+        const std::string cls = (*it)[1];
+        out.push_back({(*it)[3], (*it)[2], cls.find("max") != std::string::npos,
+                       cls.find("min") != std::string::npos});
+    }
+    return out;
+}
+
+ParsedTable parse_table(const std::string &html, const std::string &id) {
+    ParsedTable t;
+    const size_t a = html.find("<table class=\"data\" id=\"" + id + "\">");
+    REQUIRE(a != std::string::npos);
+    const size_t b = html.find("</table>", a);
+    const std::string table = html.substr(a, b - a);
+    const std::string head = table.substr(0, table.find("</thead>"));
+    static const std::regex sort_link(R"re(tri=([^&"]+)&amp;)re");
+    for (auto it = std::sregex_iterator(head.begin(), head.end(), sort_link);
+         it != std::sregex_iterator(); ++it)
+        if ((*it)[1] != "uai" && (*it)[1] != "nom" && (*it)[1] != "commune")
+            t.columns.push_back((*it)[1]);
+    const size_t body = table.find("<tbody>"), foot = table.find("<tfoot>");
+    const std::string rows = table.substr(body, foot - body);
+    size_t p = 0;
+    while ((p = rows.find("<tr><td>", p)) != std::string::npos) {
+        const size_t end = rows.find("</tr>", p);
+        const std::string row = rows.substr(p, end - p);
+        t.uais.push_back(row.substr(8, row.find("</td>") - 8));
+        t.rows.push_back(parse_cells(row));
+        p = end;
+    }
+    const std::string f = table.substr(foot);
+    t.total = parse_cells(f.substr(0, f.find("</tr>")));
+    return t;
+}
+
+// "1 234", "12,5 %", "≈ 15" -> 1234, 12.5, 15.
+double number(std::string text) {
+    for (const std::string &junk : {std::string("\u202F"), std::string(" %"), std::string("≈ ")})
+        for (size_t p; (p = text.find(junk)) != std::string::npos;) text.erase(p, junk.size());
+    std::replace(text.begin(), text.end(), ',', '.');
+    return std::stod(text);
+}
+
+// ---- the reference: IngestStore's figures, read with the rules of docs/console.md ----
+
+struct Expected {
+    int64_t value = 0;
+    bool held = false, rounded = false, present = false;
+};
+
+// Value figures of a base at a window, filtered.
+Expected values(const sonde::snapshot::IngestStore &ref, const std::string &base, uint32_t kind,
+                int64_t number, const std::function<bool(const std::vector<uint32_t> &)> &keep) {
+    Expected e;
+    ref.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+        if (f.base != base || f.window_kind != kind || f.window_number != number) return;
+        if (f.family == sonde::snapshot::IngestStore::Family::Value ||
+            f.family == sonde::snapshot::IngestStore::Family::Distinct)
+            e.present = true;
+        if (f.family != sonde::snapshot::IngestStore::Family::Value || !keep(f.dims)) return;
+        e.value += f.value;
+        e.held |= f.suppressed;
+        e.rounded |= f.rounded;
+    });
+    return e;
+}
+
+Expected events(const sonde::snapshot::IngestStore &ref, const std::string &base, uint32_t kind,
+                int64_t number, std::set<uint32_t> ids, uint32_t measure_kind = 1) {
+    return values(ref, base, kind, number, [&](const std::vector<uint32_t> &d) {
+        return d[0] == measure_kind && ids.count(d[1]);
+    });
+}
+
+Expected connections(const sonde::snapshot::IngestStore &ref, const std::string &base,
+                     uint32_t kind, int64_t number, uint32_t profiles, uint32_t media) {
+    return values(ref, base, kind, number, [&](const std::vector<uint32_t> &d) {
+        return d[0] == 3 && d[3] && d[4] && d[5] && (profiles & bit(d[3])) && (media & bit(d[4]));
+    });
+}
+
+Expected gauges(const sonde::snapshot::IngestStore &ref, const std::string &base,
+                std::set<uint32_t> ids) {
+    Expected e;
+    ref.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+        if (f.base != base || f.family != sonde::snapshot::IngestStore::Family::Gauge ||
+            !ids.count(f.dims[0]))
+            return;
+        e.present = true;
+        e.value += f.value;
+    });
+    return e;
+}
+
+Expected distinct(const sonde::snapshot::IngestStore &ref, const std::string &base, uint32_t kind,
+                  int64_t number, uint32_t p, uint32_t m, uint32_t a) {
+    Expected e;
+    ref.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+        if (f.base != base || f.window_kind != kind || f.window_number != number ||
+            f.family != sonde::snapshot::IngestStore::Family::Distinct)
+            return;
+        e.present = true;
+        if (f.dims[0] == p && f.dims[1] == m && f.dims[2] == a) e.value = f.value;
+    });
+    return e;
+}
+
+void check_count(const ParsedCell &c, const Expected &e) {
+    INFO("cell " << c.text << " state " << c.state);
+    if (!e.present) {
+        CHECK(c.state == "missing");
+        CHECK(c.text == "—");
+    } else if (e.held) {
+        CHECK(c.state == "suppressed");
+        CHECK(c.text == "s");
+    } else {
+        CHECK(c.state == (e.rounded ? "rounded" : "known"));
+        CHECK(number(c.text) == double(e.value));
+    }
+}
+
+void check_rate(const ParsedCell &c, const Expected &num, const Expected &den) {
+    INFO("cell " << c.text << " " << num.value << " / " << den.value);
+    if (!num.present || !den.present || den.value == 0) {
+        CHECK(c.state == "missing");
+    } else if (num.held || den.held) {
+        CHECK(c.state == "suppressed");
+    } else {
+        CHECK(number(c.text) ==
+              Approx(100.0 * double(num.value) / double(den.value)).margin(0.051));
+    }
+}
+
+size_t column(const ParsedTable &t, const std::string &id) {
+    const auto it = std::find(t.columns.begin(), t.columns.end(), id);
+    REQUIRE(it != t.columns.end());
+    return size_t(it - t.columns.begin());
+}
+
+// Every page's own consistency, whatever the menu: maxima and minima among known cells only,
+// held-back cells unmarked, and count totals equal to the sum of the usable cells.
+void check_marks(const ParsedTable &t) {
+    for (size_t c = 0; c < t.columns.size(); ++c) {
+        std::vector<double> known;
+        for (const auto &row : t.rows)
+            if (row[c].state == "known") known.push_back(number(row[c].text));
+        for (const auto &row : t.rows) {
+            INFO("column " << t.columns[c] << " cell " << row[c].text);
+            if (row[c].state != "known") {
+                CHECK_FALSE(row[c].max);
+                CHECK_FALSE(row[c].min);
+                continue;
+            }
+            const double v = number(row[c].text);
+            const bool spread =
+                known.size() > 1 && *std::max_element(known.begin(), known.end()) !=
+                                        *std::min_element(known.begin(), known.end());
+            CHECK(row[c].max == (spread && v == *std::max_element(known.begin(), known.end())));
+            CHECK(row[c].min == (spread && v == *std::min_element(known.begin(), known.end())));
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("pages_by_establishment: every figure equals IngestStore's, for every period") {
+    Seeded seeded;
+    const Principal admin = administrator();
+    const auto &ref = seeded.reference;
+    const std::vector<std::tuple<std::string, uint32_t, int64_t>> periods = {
+        {"dernier-jour", kDayKind, 20780},
+        {"mois-en-cours", kMonthKind, 682},
+        {"mois-dernier", kMonthKind, 681},
+        {"annee-en-cours", kYearKind, 2026},
+        {"annee-derniere", kYearKind, 2025}};
+    for (const auto &[period, kind, number_] : periods) {
+        const int64_t n = number_;
+        const uint32_t k = kind;
+        INFO("period " << period);
+        // Demandes de travaux: each kind of request, their total, and the shares (T%).
+        for (const std::string mode : {"valeurs", "taux"}) {
+            const auto a =
+                seeded.get(admin, "/menus/demandes-travaux/etablissements?periode=" + period +
+                                      "&mode=" + mode);
+            REQUIRE(a.status == 200);
+            CHECK(a.content_type == "text/html; charset=utf-8");
+            const ParsedTable t = parse_table(a.body, "demandes-travaux");
+            REQUIRE(t.uais.size() == kBases.size());
+            for (size_t r = 0; r < t.uais.size(); ++r) {
+                const std::string &b = t.uais[r];
+                const Expected total = events(ref, b, k, n, {26, 27, 28});
+                check_count(t.rows[r][column(t, "total")], total);
+                const std::pair<const char *, uint32_t> parts[] = {
+                    {"maintenance", 26}, {"informatique", 27}, {"secretariat", 28}};
+                for (const auto &[id, ev] : parts) {
+                    if (mode == "valeurs")
+                        check_count(t.rows[r][column(t, id)], events(ref, b, k, n, {ev}));
+                    else
+                        check_rate(t.rows[r][column(t, id)], events(ref, b, k, n, {ev}), total);
+                }
+            }
+            check_marks(t);
+        }
+        // Communications: messages, discussions, e-mails (events summed over levels).
+        {
+            const auto a =
+                seeded.get(admin, "/menus/communications/etablissements?periode=" + period);
+            REQUIRE(a.status == 200);
+            const ParsedTable t = parse_table(a.body, "communications");
+            for (size_t r = 0; r < t.uais.size(); ++r) {
+                check_count(t.rows[r][column(t, "messages-envoyes")],
+                            events(ref, t.uais[r], k, n, {SONDE_EV_MESSAGE_SENT}));
+                check_count(t.rows[r][column(t, "discussions")],
+                            events(ref, t.uais[r], k, n, {SONDE_EV_DISCUSSION_OPENED}));
+                check_count(t.rows[r][column(t, "e-mails")],
+                            events(ref, t.uais[r], k, n, {SONDE_EV_MASS_EMAIL_SENT}));
+                check_count(t.rows[r][column(t, "liens-utiles")],
+                            gauges(ref, t.uais[r], {SONDE_GAUGE_USEFUL_LINKS}));
+            }
+            check_marks(t);
+        }
+        // Connexions: every combination summed, never the series total; shares of sums.
+        {
+            const auto a = seeded.get(admin, "/menus/connexions/etablissements?periode=" + period);
+            REQUIRE(a.status == 200);
+            const ParsedTable t = parse_table(a.body, "connexions/authentifiees");
+            for (size_t r = 0; r < t.uais.size(); ++r) {
+                const std::string &b = t.uais[r];
+                check_count(t.rows[r][column(t, "total")], connections(ref, b, k, n, 0x3F, 7));
+                check_count(t.rows[r][column(t, "logiciel")], connections(ref, b, k, n, 0x3F, 1));
+                check_count(t.rows[r][column(t, "enseignants")],
+                            connections(ref, b, k, n, bit(SONDE_PROFILE_TEACHER), 7));
+                check_rate(t.rows[r][column(t, "mobile")], connections(ref, b, k, n, 0x3F, 4),
+                           connections(ref, b, k, n, 0x3F, kNet));
+            }
+            check_marks(t);
+            const auto people = seeded.get(
+                admin, "/menus/connexions/etablissements?tableau=individus-ent&periode=" + period);
+            REQUIRE(people.status == 200);
+            const ParsedTable u = parse_table(people.body, "connexions/individus-ent");
+            for (size_t r = 0; r < u.uais.size(); ++r)
+                check_count(u.rows[r][column(u, "enseignants")],
+                            distinct(ref, u.uais[r], k, n, bit(SONDE_PROFILE_TEACHER), kNet, 2));
+        }
+        // Social: a held-back figure is "s" in its establishment's cell, out of the total.
+        {
+            const auto a = seeded.get(
+                admin, "/menus/social/etablissements?tableau=discipline&periode=" + period);
+            REQUIRE(a.status == 200);
+            const ParsedTable t = parse_table(a.body, "social/discipline");
+            int64_t sum = 0;
+            size_t excluded = 0;
+            for (size_t r = 0; r < t.uais.size(); ++r) {
+                const Expected e =
+                    events(ref, t.uais[r], k, n, {SONDE_TALLY_PRECAUTIONARY_MEASURE}, 2);
+                check_count(t.rows[r][column(t, "mesures")], e);
+                if (e.present && !e.held)
+                    sum += e.value;
+                else
+                    ++excluded;
+            }
+            CHECK(number(t.total[column(t, "mesures")].text) == double(sum));
+            CHECK((excluded > 0) == (period == "mois-en-cours" || period == "mois-dernier"));
+            check_marks(t);
+        }
+    }
+    // Gauges and distributions (states and school years, whatever the period).
+    const auto a = seeded.get(admin, "/menus/moyens-generaux/etablissements?mode=taux");
+    REQUIRE(a.status == 200);
+    const ParsedTable t = parse_table(a.body, "moyens-generaux/eleves");
+    for (size_t r = 0; r < t.uais.size(); ++r) {
+        const Expected enrolled = gauges(ref, t.uais[r], {SONDE_GAUGE_STUDENTS_ENROLLED});
+        check_count(t.rows[r][column(t, "total")], enrolled);
+        check_rate(t.rows[r][column(t, "demi-pension")],
+                   gauges(ref, t.uais[r], {SONDE_GAUGE_STUDENTS_HALF_BOARD}), enrolled);
+    }
+    const auto social = seeded.get(admin, "/menus/social/etablissements?tableau=assiduite");
+    const ParsedTable s = parse_table(social.body, "social/assiduite");
+    for (size_t r = 0; r < s.uais.size(); ++r) {
+        // Share of students with no absence: bin 0 over every bin, summed over levels.
+        int64_t none = 0, all = 0;
+        bool rounded = false;
+        seeded.reference.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+            if (f.base != s.uais[r] ||
+                f.family != sonde::snapshot::IngestStore::Family::Distribution ||
+                f.dims[0] != SONDE_TALLY_ABSENCE_HALF_DAY || f.window_number != 2026)
+                return;
+            rounded |= f.rounded;
+            none += int64_t(f.students[0]);
+            for (uint64_t x : f.students) all += int64_t(x);
+        });
+        const ParsedCell &c = s.rows[r][column(s, "absences-0")];
+        CHECK(c.state == (rounded ? "rounded" : "known"));
+        CHECK(number(c.text) == Approx(100.0 * double(none) / double(all)).margin(0.051));
+    }
+}
+
+TEST_CASE("pages_totals: rates are ratios of sums, held-back and missing figures left out") {
+    Seeded seeded;
+    const Principal admin = administrator();
+    // Last month: establishment 0310003C sent nothing; the total says one is excluded.
+    const auto a =
+        seeded.get(admin, "/menus/demandes-travaux/etablissements?periode=mois-dernier&mode=taux");
+    const ParsedTable t = parse_table(a.body, "demandes-travaux");
+    int64_t maintenance = 0, total = 0;
+    for (const std::string &b : kBases) {
+        maintenance += events(seeded.reference, b, kMonthKind, 681, {26}).value;
+        total += events(seeded.reference, b, kMonthKind, 681, {26, 27, 28}).value;
+    }
+    CHECK(number(t.total[column(t, "maintenance")].text) ==
+          Approx(100.0 * double(maintenance) / double(total)).margin(0.051));
+    const size_t missing =
+        size_t(std::find(t.uais.begin(), t.uais.end(), "0310003C") - t.uais.begin());
+    REQUIRE(missing < t.uais.size());
+    CHECK(t.rows[missing][column(t, "maintenance")].text == "—");
+    CHECK(a.body.find("<td class=\"num excluded\">1</td>") != std::string::npos);
+    // Not an average of the establishments' rates.
+    double mean = 0;
+    size_t known = 0;
+    for (const auto &row : t.rows)
+        if (row[column(t, "maintenance")].state == "known") {
+            mean += number(row[column(t, "maintenance")].text);
+            ++known;
+        }
+    mean /= double(known);
+    CHECK(std::abs(mean - 100.0 * double(maintenance) / double(total)) > 0.05);
+}
+
+TEST_CASE("pages_rights: a user of one establishment and one menu never sees the others") {
+    Seeded seeded;
+    Principal limited;
+    limited.collectivite = "Département 31";
+    limited.user = "agent@cd31.fr";
+    limited.establishments = {"0310002B"};
+    limited.categories = {"demandes-travaux", "moyens-generaux/eleves"};
+    const std::vector<std::string> others = {"0310001A",    "0310003C",    "0310004D",
+                                             "Jean Moulin", "Jules Ferry", "Riquet"};
+    for (const std::string prefix : {"", "/api", "/csv"}) {
+        INFO("prefix " << prefix);
+        for (const std::string page :
+             {"/menus/demandes-travaux/etablissements", "/menus/demandes-travaux/synthese",
+              "/menus/connexions/etablissements", "/menus/connexions/journalier",
+              "/menus/connexions/horaire", "/menus/moyens-generaux/etablissements",
+              "/menus/moyens-generaux/niveaux"}) {
+            const auto a = seeded.get(limited, prefix + page);
+            INFO(page << " " << a.body.substr(0, 300));
+            REQUIRE(a.status == 200);
+            for (const std::string &o : others) CHECK(a.body.find(o) == std::string::npos);
+        }
+        // Home without the accounts: no table, nobody's figures.
+        const auto home = seeded.get(limited, prefix + "/");
+        CHECK(home.status == 200);
+        for (const std::string &o : others) CHECK(home.body.find(o) == std::string::npos);
+        if (prefix == "/api")
+            CHECK(json::parse(home.body)["tables"].empty());
+        else if (prefix == "/csv")
+            CHECK(home.body == "\xEF\xBB\xBF");
+        else
+            CHECK(home.body.find("<table") == std::string::npos);
+        // Another establishment, asked for by name: refused, never shown.
+        const auto other =
+            seeded.get(limited, prefix + "/menus/demandes-travaux/etablissements?etab=0310001A");
+        CHECK(other.status == 403);
+        CHECK(other.body.find("Jean Moulin") == std::string::npos);
+        // Menus and widgets not granted.
+        for (const std::string page :
+             {"/menus/social/etablissements", "/menus/communications/synthese",
+              "/menus/scolarite/niveaux", "/menus/moyens-generaux/etablissements?tableau=classes",
+              "/menus/moyens-generaux/niveaux?indicateur=classes", "/?tableau=comptes"})
+            CHECK(seeded.get(limited, prefix + page).status == 403);
+    }
+    // What it may read is complete: its own figures, as the administrator sees them.
+    const auto mine = seeded.get(limited, "/api/menus/demandes-travaux/etablissements");
+    const json j = json::parse(mine.body);
+    REQUIRE(j["tables"][0]["rows"].size() == 1);
+    CHECK(j["tables"][0]["rows"][0]["uai"] == "0310002B");
+    const json all = json::parse(
+        seeded.get(administrator(), "/api/menus/demandes-travaux/etablissements?etab=0310002B")
+            .body);
+    CHECK(all["tables"][0]["rows"] == j["tables"][0]["rows"]);
+    // The granted widget only: Moyens généraux shows Élèves, not Classes.
+    const auto moyens = seeded.get(limited, "/menus/moyens-generaux/synthese");
+    CHECK(moyens.body.find("id=\"moyens-generaux/eleves\"") != std::string::npos);
+    CHECK(moyens.body.find("id=\"moyens-generaux/classes\"") == std::string::npos);
+}
+
+TEST_CASE("pages_json_csv: the same figures as the page, CSV for French spreadsheets") {
+    Seeded seeded;
+    const Principal admin = administrator();
+    const std::string q = "/menus/social/etablissements?tableau=discipline&periode=mois-en-cours";
+    const ParsedTable html = parse_table(seeded.get(admin, q).body, "social/discipline");
+    const json j = json::parse(seeded.get(admin, "/api" + q).body);
+    const json &t = j["tables"][0];
+    REQUIRE(t["rows"].size() == html.rows.size());
+    for (size_t r = 0; r < html.rows.size(); ++r) {
+        CHECK(t["rows"][r]["uai"] == html.uais[r]);
+        for (size_t c = 0; c < html.columns.size(); ++c) {
+            const json &cell = t["rows"][r]["cells"][c];
+            INFO("row " << r << " column " << html.columns[c]);
+            CHECK(cell["state"] == html.rows[r][c].state);
+            CHECK(cell["max"] == html.rows[r][c].max);
+            if (cell["value"].is_null())
+                CHECK(
+                    (html.rows[r][c].state == "missing" || html.rows[r][c].state == "suppressed"));
+            else
+                CHECK(cell["value"].get<double>() ==
+                      Approx(number(html.rows[r][c].text)).margin(0.051));
+        }
+    }
+    const auto csv = seeded.get(admin, "/csv" + q + "&mode=taux");
+    CHECK(csv.status == 200);
+    CHECK(csv.content_type == "text/csv; charset=utf-8");
+    REQUIRE(csv.body.starts_with("\xEF\xBB\xBF"));
+    const std::string body = csv.body.substr(3);
+    CHECK(body.starts_with("UAI;Nom;Commune;"));
+    CHECK(body.find("\r\n") != std::string::npos);
+    // Each establishment's line with its name and commune; the held-back figure kept as "s";
+    // rates with a decimal comma; a name holding ';' or '"' quoted.
+    CHECK(body.find("0310001A;Collège Jean Moulin;Toulouse;") != std::string::npos);
+    CHECK(body.find("\"Collège <Bel-Air> & \"\"Co\"\"\"") != std::string::npos);
+    std::vector<std::string> lines;
+    for (size_t p = 0, e; (e = body.find("\r\n", p)) != std::string::npos; p = e + 2)
+        lines.push_back(body.substr(p, e - p));
+    REQUIRE(lines.size() == 1 + kBases.size() + 2);
+    bool held = false, comma = false;
+    for (size_t i = 1; i <= kBases.size(); ++i) {
+        held |= lines[i].find(";s;") != std::string::npos;
+        comma |= std::regex_search(lines[i], std::regex(";[0-9]+,[0-9];"));
+        CHECK(lines[i].find('.') == std::string::npos);
+    }
+    CHECK(held);
+    CHECK(comma);
+}
+
+TEST_CASE("pages_html: escaped names, sorting links, a non-colour cue on extremes, filters") {
+    Seeded seeded;
+    const Principal admin = administrator();
+    const auto a = seeded.get(admin, "/menus/demandes-travaux/etablissements?tri=total&ordre=desc");
+    REQUIRE(a.status == 200);
+    CHECK(a.body.find("Collège &lt;Bel-Air&gt; &amp; &quot;Co&quot;") != std::string::npos);
+    CHECK(a.body.find("<Bel-Air>") == std::string::npos);
+    const ParsedTable t = parse_table(a.body, "demandes-travaux");
+    for (size_t r = 1; r < t.rows.size(); ++r)
+        CHECK(number(t.rows[r - 1][column(t, "total")].text) >=
+              number(t.rows[r][column(t, "total")].text));
+    CHECK(a.body.find("aria-sort=\"descending\"") != std::string::npos);
+    CHECK(a.body.find("(maximum)") != std::string::npos);
+    CHECK(a.body.find("(minimum)") != std::string::npos);
+    CHECK(a.body.find("<script") == std::string::npos);
+    for (const std::string bad :
+         {"?periode=demain", "?mode=x", "?date=2026-02-30", "?etab=../../x", "?ordre=up"})
+        CHECK(seeded.get(admin, "/menus/demandes-travaux/etablissements" + bad).status == 400);
+    CHECK(seeded.get(admin, "/menus/inconnu/synthese").status == 404);
+    CHECK(seeded.get(admin, "/menus/social/journalier").status == 404);
+    // The reference date moves the periods: a month later, "mois dernier" is November.
+    const json later = json::parse(
+        seeded
+            .get(admin,
+                 "/api/menus/demandes-travaux/etablissements?periode=mois-dernier&date=2026-12-03")
+            .body);
+    const json now = json::parse(
+        seeded.get(admin, "/api/menus/demandes-travaux/etablissements?periode=mois-en-cours").body);
+    CHECK(later["tables"] == now["tables"]);
+}
+
+TEST_CASE("pages_levels: Détails par niveaux by level label, and the series of Connexions") {
+    Seeded seeded;
+    const Principal admin = administrator();
+    const auto a = seeded.get(admin, "/menus/moyens-generaux/niveaux?indicateur=eleves");
+    REQUIRE(a.status == 200);
+    const ParsedTable t = parse_table(a.body, "eleves");
+    // Levels: 6EME, 5EME, 4EME (slot 3) and 3EME (slot 3 of 0310003C), then the total.
+    REQUIRE(t.columns.size() == 5);
+    for (size_t r = 0; r < t.uais.size(); ++r) {
+        std::map<uint32_t, int64_t> per_level;
+        seeded.reference.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+            if (f.base == t.uais[r] && f.family == sonde::snapshot::IngestStore::Family::Gauge &&
+                f.dims[0] == SONDE_GAUGE_STUDENTS_ENROLLED)
+                per_level[f.dims[1]] += f.value;
+        });
+        CHECK(number(t.rows[r][column(t, "6EME")].text) == double(per_level[1]));
+        CHECK(number(t.rows[r][column(t, "5EME")].text) == double(per_level[2]));
+        const bool third = t.uais[r] == "0310003C";
+        // Slot 3 is 4EME everywhere but in 0310003C, where it is 3EME.
+        CHECK(t.rows[r][column(t, third ? "4EME" : "3EME")].text == "—");
+        CHECK(number(t.rows[r][column(t, third ? "3EME" : "4EME")].text) == double(per_level[3]));
+        CHECK(number(t.rows[r][column(t, "total")].text) ==
+              double(per_level[1] + per_level[2] + per_level[3]));
+    }
+    check_marks(t);
+    // Suivi journalier: the day's connection total (the series figure) summed over schools.
+    const json days =
+        json::parse(seeded.get(admin, "/api/menus/connexions/journalier").body)["days"];
+    REQUIRE(days.size() == 28);
+    int64_t closed = 0, open = 0;
+    seeded.reference.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+        if (f.family != sonde::snapshot::IngestStore::Family::Value || f.window_kind != kDayKind ||
+            f.dims[0] != 3 || f.dims[3] || f.dims[4] || f.dims[5])
+            return;
+        (f.window_number == 20780 ? closed : open) += f.value;
+    });
+    CHECK(days[26]["date"] == "2026-11-23");
+    CHECK(days[26]["connections"] == closed);
+    CHECK(days[27]["connections"] == open);
+    CHECK(days[0]["connections"] == 0);
+    const auto svg = seeded.get(admin, "/menus/connexions/journalier");
+    CHECK(svg.body.find("<svg role=\"img\"") != std::string::npos);
+    // Suivi heure par heure: each establishment's hours in its own local time (Nouméa's 08:00 is
+    // 21:00 UTC the day before), summed over establishments.
+    std::map<int, int64_t> expected;
+    seeded.reference.visit([&](const sonde::snapshot::IngestStore::FigureView &f) {
+        if (f.family != sonde::snapshot::IngestStore::Family::Value || f.window_kind != 1) return;
+        const int64_t offset = f.base == "0310004D" ? 11 * 3600 : 3600;
+        expected[int((f.window_start + offset) % 86400 / 3600)] += f.value;
+    });
+    REQUIRE(expected.size() == 3);
+    const json page = json::parse(seeded.get(admin, "/api/menus/connexions/horaire").body);
+    const json &hours = page["hours"];
+    REQUIRE(hours.size() == 3);
+    for (const json &h : hours) {
+        CHECK(h["date"] == "2026-11-23");
+        CHECK(h["connections"] == expected[h["hour"].get<int>()]);
+    }
+    CHECK(page["unplaced_connections"] == 0);
+}
+
+TEST_CASE("pages_tree: the menus follow the catalogue, every indicator shown somewhere") {
+    using namespace sonde::console::web;
+    std::set<uint16_t> shown;
+    std::set<std::string> ids;
+    for (const Menu &m : menus()) {
+        if (m.referential) {
+            CHECK(std::string(sonde::catalog::kIndicators[m.referential - 1].theme) == m.theme);
+            shown.insert(m.referential);
+        }
+        for (const Widget &w : m.widgets) {
+            CHECK(ids.insert(w.id).second);
+            CHECK((w.id == m.id || w.id.starts_with(m.id + "/")));
+            for (const Column &c : w.columns) {
+                INFO(w.id << " " << c.id);
+                REQUIRE(c.indicator >= 1);
+                REQUIRE(c.indicator <= 80);
+                CHECK(std::string(sonde::catalog::kIndicators[c.indicator - 1].theme) == m.theme);
+                shown.insert(c.indicator);
+            }
+            for (const LevelTable &l : w.levels) {
+                CHECK(std::string(sonde::catalog::kIndicators[l.indicator - 1].theme) == m.theme);
+                // Only indicators with a level dimension have a level table.
+                CHECK(std::string(sonde::catalog::kIndicators[l.indicator - 1].dimensions)
+                          .find("level") != std::string::npos);
+            }
+        }
+    }
+    for (uint16_t id = 1; id <= 80; ++id) {
+        INFO("indicator " << id << " " << sonde::catalog::kIndicators[id - 1].key);
+        CHECK(shown.count(id));
+    }
+    // Every widget is a category the rights model can grant (console/principal.hpp).
+    Principal p;
+    p.categories = {"social/assiduite"};
+    CHECK(p.may_see_category("social"));
+    CHECK_FALSE(p.may_see_category("social/discipline"));
+}
+
+TEST_CASE("pages_local_hours: an hour in its establishment's local day, across DST changes") {
+    using sonde::console::web::days_from_civil;
+    using sonde::console::web::local_hour;
+    auto check = [](int64_t day, int64_t offset_start, int64_t offset_end,
+                    std::vector<int> expected_hours) {
+        const std::map<int64_t, int64_t> days = {{day, day * 86400 - offset_start},
+                                                 {day + 1, (day + 1) * 86400 - offset_end}};
+        for (size_t i = 0; i < expected_hours.size(); ++i) {
+            int64_t d = 0;
+            int h = -1;
+            INFO("hour " << i << " of day " << day);
+            REQUIRE(local_hour(days, day * 86400 - offset_start + int64_t(i) * 3600, d, h));
+            CHECK(d == day);
+            CHECK(h == expected_hours[i]);
+        }
+        int64_t d;
+        int h;
+        CHECK_FALSE(local_hour(days, day * 86400 - offset_start - 3600, d, h));
+    };
+    // Paris, 2026-03-29: 02:00 does not exist (23 hours).
+    check(days_from_civil(2026, 3, 29), 3600, 7200, {0, 1, 3, 4, 5});
+    // Paris, 2026-10-25: 02:00 twice (25 hours).
+    check(days_from_civil(2026, 10, 25), 7200, 3600, {0, 1, 2, 2, 3, 4});
+    // Nouméa (UTC+11, no DST) and Réunion (UTC+4).
+    check(days_from_civil(2026, 11, 23), 11 * 3600, 11 * 3600, {0, 1, 2, 3, 4, 5, 6, 7, 8});
+    check(days_from_civil(2026, 11, 23), 4 * 3600, 4 * 3600, {0, 1, 2});
+}
+
+TEST_CASE("pages_establishments: the TSV import, its errors") {
+    std::vector<sonde::console::Establishment> out;
+    std::string error;
+    REQUIRE(sonde::console::parse_establishments(
+        "0310001A\tCollège A\tToulouse\n\n# x\n9740001Z\tLycée B\tSaint-Denis\tIndian/Reunion\r\n",
+        out, &error));
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].timezone == "Europe/Paris");
+    CHECK(out[1].timezone == "Indian/Reunion");
+    CHECK(out[1].commune == "Saint-Denis");
+    out.clear();
+    CHECK_FALSE(sonde::console::parse_establishments("0310001a\tx\ty\n", out, &error));
+    CHECK(error.starts_with("line 1"));
+    CHECK_FALSE(sonde::console::parse_establishments("0310001A\t\ty\n", out, &error));
+    CHECK_FALSE(sonde::console::parse_establishments("0310001A x y\n", out, &error));
+}
+
+// Not a test: render times for a collectivité of 600 establishments, for docs/console.md. Run
+// by hand: build/tests/console/sonde_console_tests "[.bench]" (--store postgresql as well).
+TEST_CASE("pages render times, 600 establishments", "[.bench]") {
+    Setup setup;
+    std::string error;
+    INFO(error);
+    const std::string pg =
+        postgres() ? postgres_conninfo() + " options='-c search_path=" + setup.store.schema + "'"
+                   : "";
+    const std::string path = setup.dir.path + "/pages.sqlite";
+    auto store = postgres() ? sonde::console::open_postgres_store(pg, &error)
+                            : sonde::console::open_sqlite_store(path, &error);
+    REQUIRE(store);
+    Principal admin = administrator();
+    admin.establishments.clear();
+    std::vector<sonde::console::Establishment> names;
+    for (size_t i = 0; i < 600; ++i) {
+        char uai[16];
+        std::snprintf(uai, sizeof uai, "%07zuA", 310000 + i);
+        std::vector<sonde::console::FigureRow> rows;
+        sonde::console::figure_rows(to_proto(school(i % 4, 7 + i, uai)), rows);
+        sonde::console::SnapshotRow r;
+        r.base = uai;
+        r.sequence = 10;
+        r.created_unix = kCreated;
+        r.status = "applied";
+        REQUIRE(store->apply({r}, rows, &error));
+        admin.establishments.insert(uai);
+        names.push_back({uai, std::string("Collège ") + uai, "Commune", "Europe/Paris"});
+    }
+    REQUIRE(store->upsert_establishments(names, &error));
+    auto reader = postgres() ? sonde::console::open_postgres_reader(pg, &error)
+                             : sonde::console::open_sqlite_reader(path, &error);
+    REQUIRE(reader);
+    for (const std::string target :
+         {"/", "/menus/connexions/synthese", "/menus/connexions/etablissements",
+          "/menus/social/etablissements?tableau=assiduite&periode=annee-en-cours",
+          "/menus/moyens-generaux/niveaux", "/menus/demandes-travaux/etablissements?mode=taux",
+          "/menus/connexions/journalier", "/menus/connexions/horaire",
+          "/csv/menus/scolarite/etablissements", "/api/menus/communications/etablissements"}) {
+        std::vector<double> ms;
+        size_t bytes = 0;
+        for (int i = 0; i < 5; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto a =
+                sonde::console::web::render_page(admin, target, {reader.get(), kReference});
+            ms.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count());
+            REQUIRE(a.status == 200);
+            bytes = a.body.size();
+        }
+        std::sort(ms.begin(), ms.end());
+        WARN((postgres() ? "postgresql " : "sqlite ")
+             << target << ": median " << ms[2] << " ms (min " << ms[0] << ", max " << ms[4] << "), "
+             << bytes << " bytes");
+    }
+}
