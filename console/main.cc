@@ -33,11 +33,9 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "password.hpp"
-#include "reader.hpp"
 #include "registry.hpp"
 #include "server.hpp"
 #include "store.hpp"
-#include "web/pages.hpp"
 
 namespace sonde::console {
 namespace {
@@ -94,24 +92,6 @@ int serve(const Config &config) {
     std::unique_ptr<Accounts> accounts = Accounts::open(config, &error);
     if (!accounts) return fail("accounts: " + error);
     WebApp web(config, *accounts);
-    // The figure pages (console/web/pages.hpp) behind the login: a reader connection of their
-    // own; a path they do not know falls back to the accounts' pages (home, 404). Every CSV
-    // export is recorded in the audit log.
-    std::unique_ptr<Reader> reader =
-        config.store == Config::StoreKind::Postgresql
-            ? open_postgres_reader(config.postgresql, &error)
-            : open_sqlite_reader(config.data_dir + "/figures.sqlite", &error);
-    if (!reader) return fail("pages: " + error);
-    web.set_pages([&reader](const WebRequest &request, const Principal &who,
-                            const PageContext &context) -> std::optional<Answer> {
-        if (request.method != "GET" && request.method != "HEAD") return std::nullopt;
-        Answer a = web::render_page(who, request.target,
-                                    web::PageContext{reader.get(), int64_t(std::time(nullptr))});
-        if (a.status == 404) return std::nullopt;
-        if (a.status == 200 && request.target.starts_with("/csv/"))
-            context.audit("export.csv", request.target);
-        return a;
-    });
     Handler handler(config, keyring, registry, inbox, metrics, ingestor.get());
     Server server(config, handler, metrics, &web);
     if (!server.start(&error)) return fail(error);

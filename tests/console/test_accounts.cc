@@ -594,38 +594,3 @@ TEST_CASE("accounts: the operator's commands check what they are given") {
     CHECK(t.run_cli({"users", "add-admin", "--collectivite", "D031", "--email", kAdmin}, &out) ==
           1);  // exists
 }
-
-TEST_CASE("accounts: the figure pages are behind the login, with the Principal's rights") {
-    Tenants t;
-    Service s(t);
-    Browser admin(t), user(t), nobody(t);
-    AdminSession session(t, s, admin);
-    const std::string token = create_user(t, s, admin, "p@d031.fr", {"0310001A"});
-    REQUIRE(set_password(user, s, "/invitation", token, "Ecole#2026x").status == 200);
-    require_logged_in(login(user, s, "p@d031.fr", "Ecole#2026x"));
-    const std::string page = "/menus/demandes-travaux/etablissements";
-
-    // Not logged in: to the login, for the page, its JSON and its CSV alike.
-    for (const std::string prefix : {"", "/api", "/csv"}) {
-        const Page p = nobody.get(s.url(prefix + page));
-        CHECK(p.status == 303);
-        CHECK(p.location == "/login");
-    }
-    // Logged in: the pages answer; another establishment than the user's is refused.
-    const Page shown = user.get(s.url(page));
-    INFO(shown.body.substr(0, 400));
-    CHECK(shown.status == 200);
-    CHECK(user.get(s.url(page + "?etab=0310002B")).status == 403);
-    CHECK(user.get(s.url("/api" + page + "?etab=0310002B")).status == 403);
-    CHECK(user.get(s.url("/csv" + page + "?etab=0310002B")).status == 403);
-    CHECK(admin.get(s.url(page + "?etab=0310002B")).status == 200);
-    CHECK(admin.get(s.url(page + "?etab=0340001E")).status == 403);  // another collectivité's
-    // A CSV export is recorded in the audit log: who and what.
-    const Page csv = user.get(s.url("/csv" + page + "?etab=0310001A"));
-    CHECK(csv.status == 200);
-    std::string audit;
-    REQUIRE(t.run_cli({"audit", "list", "--collectivite", "D031"}, &audit) == 0);
-    INFO(audit);
-    CHECK(has_audit(audit, "p@d031.fr", "export.csv", "/csv" + page + "?etab=0310001A"));
-    CHECK_FALSE(has_audit(audit, "p@d031.fr", "export.csv", "etab=0310002B"));  // refused
-}
