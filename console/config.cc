@@ -151,6 +151,30 @@ bool parse_config(const std::string &text, Config &c, std::string *error) {
             if (!num(1, 1000000, c.rate_limit_burst)) return false;
         } else if (name == "rate_limit_clients") {
             if (!num(1, 100000000, c.rate_limit_clients)) return false;
+        } else if (name == "public_url") {
+            if (!value.starts_with("https://") || value.size() < 9 || value.ends_with("/"))
+                return fail("public_url takes https://HOST[:PORT][/PATH], without a final /");
+            c.public_url = value;
+        } else if (name == "session_idle_timeout") {
+            if (!num(60, 86400, c.session_idle_timeout)) return false;
+        } else if (name == "session_lifetime") {
+            if (!num(60, 30 * 86400, c.session_lifetime)) return false;
+        } else if (name == "invitation_ttl") {
+            if (!num(1, 90 * 86400, c.invitation_ttl)) return false;
+        } else if (name == "reset_ttl") {
+            if (!num(1, 7 * 86400, c.reset_ttl)) return false;
+        } else if (name == "login_max_failures") {
+            if (!num(1, 1000, c.login_max_failures)) return false;
+        } else if (name == "login_lockout") {
+            if (!num(1, 7 * 86400, c.login_lockout)) return false;
+        } else if (name == "login_rate_per_address") {
+            if (!num(1, 100000, c.login_rate_per_address)) return false;
+        } else if (name == "login_burst_per_address") {
+            if (!num(1, 100000, c.login_burst_per_address)) return false;
+        } else if (name == "max_form_bytes") {
+            if (!num(1024, uint64_t{64} << 20, c.max_form_bytes)) return false;
+        } else if (name == "max_logo_bytes") {
+            if (!num(1024, uint64_t{16} << 20, c.max_logo_bytes)) return false;
         } else {
             return fail("unknown name \"" + name + "\"");
         }

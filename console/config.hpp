@@ -36,6 +36,18 @@ struct Config {
     unsigned rate_limit_per_base = 60;
     unsigned rate_limit_burst = 300;
     uint64_t rate_limit_clients = 100000;  // buckets held at most
+    // The web pages and their accounts (docs/console.md#accounts-and-rights).
+    std::string public_url;  // the address in mailed links; "": https://localhost:PORT
+    unsigned session_idle_timeout = 1800;   // seconds without a request
+    unsigned session_lifetime = 43200;      // seconds from the login, whatever the activity
+    unsigned invitation_ttl = 7 * 86400;    // seconds an invitation link is valid
+    unsigned reset_ttl = 3600;              // seconds a reset link is valid
+    unsigned login_max_failures = 5;        // failed logins in a row that lock an account
+    unsigned login_lockout = 900;           // seconds an account stays locked
+    unsigned login_rate_per_address = 10;   // login and reset requests a minute per address
+    unsigned login_burst_per_address = 20;  // at once
+    uint64_t max_form_bytes = 1u << 20;     // body of a web request (a logo upload included)
+    uint64_t max_logo_bytes = 512u << 10;   // the logo image
 };
 
 // Parses the file's text. On error returns false and says which line and why. `need_network`

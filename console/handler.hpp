@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config.hpp"
 #include "inbox.hpp"
@@ -25,6 +27,7 @@ struct Answer {
     std::string content_type = "application/json";
     unsigned retry_after = 0;  // seconds; 0: no Retry-After
     bool close = false;        // the body was not read: the connection cannot be reused
+    std::vector<std::pair<std::string, std::string>> headers{};  // more (web pages: cookies)
 };
 
 // "/v1/bases/{UAI}/snapshots/{sequence}", strictly: a UAI and a decimal 1..2^64-1 without a

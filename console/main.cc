@@ -5,17 +5,25 @@
 //   sonde-console keys revoke UAI KEY_ID --config FILE
 //   sonde-console keys list --config FILE
 //   sonde-console reingest --config FILE
+//   sonde-console collectivites add ID NAME... --config FILE
+//   sonde-console collectivites list --config FILE
 //   sonde-console establishments import FILE --config FILE
+//   sonde-console users add-admin --collectivite ID --email EMAIL [--name N] [--first-name F]
+//   sonde-console audit list [--collectivite ID] --config FILE
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "accounts.hpp"
+#include "accounts_web.hpp"
 #include "config.hpp"
 #include "crypto/x25519_openssl.hpp"
 #include "handler.hpp"
@@ -24,6 +32,7 @@
 #include "keyring.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "password.hpp"
 #include "registry.hpp"
 #include "server.hpp"
 #include "store.hpp"
@@ -40,8 +49,13 @@ const char *kUsage =
     "       sonde-console keys revoke UAI KEY_ID --config FILE\n"
     "       sonde-console keys list --config FILE\n"
     "       sonde-console reingest --config FILE\n"
-    "       sonde-console establishments import FILE --config FILE   (TSV: UAI NAME COMMUNE "
-    "[TIMEZONE])\n"
+    "       sonde-console collectivites add ID NAME... --config FILE\n"
+    "       sonde-console collectivites list --config FILE\n"
+    "       sonde-console establishments import FILE --config FILE\n"
+    "             (tab-separated lines: UAI, name, commune[, time zone[, collectivité id]])\n"
+    "       sonde-console users add-admin --collectivite ID --email EMAIL [--name NAME]\n"
+    "             [--first-name FIRST_NAME] --config FILE   (prints the invitation link)\n"
+    "       sonde-console audit list [--collectivite ID] --config FILE\n"
     "Receives sealed snapshots over HTTPS, keeps them in a durable inbox, acknowledges them\n"
     "with receipts and applies them to an SQLite or PostgreSQL database (docs/delivery.md).\n";
 
@@ -75,32 +89,16 @@ int serve(const Config &config) {
     } else {
         log(Level::Warn, "ingest = off: files are acknowledged and kept, not applied");
     }
+    std::unique_ptr<Accounts> accounts = Accounts::open(config, &error);
+    if (!accounts) return fail("accounts: " + error);
+    WebApp web(config, *accounts);
     Handler handler(config, keyring, registry, inbox, metrics, ingestor.get());
-    Server server(config, handler, metrics);
+    Server server(config, handler, metrics, &web);
     if (!server.start(&error)) return fail(error);
     if (ingestor) ingestor->start();
     server.run();
     if (ingestor) ingestor->stop();
     log(Level::Info, "stopped");
-    return kExitOk;
-}
-
-// `establishments import FILE`: the names, communes and time zones the pages show.
-int import_establishments(const Config &config, const std::vector<std::string> &args) {
-    if (args.size() != 2 || args[0] != "import") {
-        std::fputs(kUsage, stderr);
-        return kExitUsage;
-    }
-    std::ifstream in(args[1], std::ios::binary);
-    if (!in) return fail("cannot read " + args[1]);
-    const std::string text{std::istreambuf_iterator<char>(in), {}};
-    std::vector<Establishment> rows;
-    std::string error;
-    if (!parse_establishments(text, rows, &error)) return fail(args[1] + ": " + error);
-    std::unique_ptr<Store> store = open_store(config, &error);
-    if (!store) return fail(error);
-    if (!store->upsert_establishments(rows, &error)) return fail(error);
-    std::printf("imported %zu establishments\n", rows.size());
     return kExitOk;
 }
 
@@ -204,6 +202,127 @@ int keys(const std::vector<std::string> &args, const Config &config) {
     return kExitUsage;
 }
 
+// "--name value" pairs of a command's words; false on an unknown or valueless flag.
+bool flags(const std::vector<std::string> &words, size_t from,
+           std::map<std::string, std::string> &out, std::initializer_list<const char *> allowed) {
+    for (size_t i = from; i < words.size(); i += 2) {
+        bool known = false;
+        for (const char *a : allowed) known = known || words[i] == a;
+        if (!known || i + 1 >= words.size()) return false;
+        out[words[i]] = words[i + 1];
+    }
+    return true;
+}
+
+int usage() {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+}
+
+std::vector<std::string> split_tabs(const std::string &line) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+        const size_t tab = line.find('\t', start);
+        out.push_back(
+            line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+        if (tab == std::string::npos) break;
+        start = tab + 1;
+    }
+    for (std::string &f : out)
+        while (!f.empty() && (f.back() == '\r' || f.back() == ' ')) f.pop_back();
+    return out;
+}
+
+// collectivites, establishments, users, audit: the operator's commands on the accounts.
+int accounts_command(const std::string &command, const std::vector<std::string> &words,
+                     const Config &config) {
+    std::string error;
+    std::unique_ptr<Accounts> accounts = Accounts::open(config, &error);
+    if (!accounts) return fail("accounts: " + error);
+    const std::string verb = words.empty() ? "" : words[0];
+    if (command == "collectivites" && verb == "add" && words.size() >= 3) {
+        std::string name;
+        for (size_t i = 2; i < words.size(); ++i) name += (i > 2 ? " " : "") + words[i];
+        if (!accounts->add_collectivite({words[1], name}, &error)) return fail(error);
+        std::printf("collectivité %s: %s\n", words[1].c_str(), name.c_str());
+        return kExitOk;
+    }
+    if (command == "collectivites" && verb == "list" && words.size() == 1) {
+        for (const Collectivite &c : accounts->collectivites())
+            std::printf("%s\t%s\n", c.id.c_str(), c.name.c_str());
+        return kExitOk;
+    }
+    if (command == "establishments" && verb == "import" && words.size() == 2) {
+        std::ifstream in(words[1]);
+        if (!in) return fail("cannot read " + words[1]);
+        size_t imported = 0, failed = 0;
+        std::string line;
+        for (size_t number = 1; std::getline(in, line); ++number) {
+            if (line.empty() || line.starts_with("#") || line == "\r") continue;
+            const std::vector<std::string> f = split_tabs(line);
+            std::string why =
+                "expected 3 to 5 tab-separated fields: UAI, name, commune[, time "
+                "zone[, collectivité]]";
+            if (f.size() >= 3 && f.size() <= 5 &&
+                accounts->import_establishment(
+                    {f[0], f[1], f[2], f.size() > 3 && !f[3].empty() ? f[3] : "Europe/Paris"},
+                    f.size() > 4 ? f[4] : "", &why)) {
+                ++imported;
+                continue;
+            }
+            ++failed;
+            std::fprintf(stderr, "sonde-console: %s:%zu: %s\n", words[1].c_str(), number,
+                         why.c_str());
+        }
+        std::printf("imported %zu establishments, %zu failed\n", imported, failed);
+        return failed ? kExitFailure : kExitOk;
+    }
+    if (command == "users" && verb == "add-admin") {
+        std::map<std::string, std::string> f;
+        if (!flags(words, 1, f, {"--collectivite", "--email", "--name", "--first-name"}) ||
+            !f.count("--collectivite") || !f.count("--email"))
+            return usage();
+        const std::optional<std::string> email = normal_email(f["--email"]);
+        if (!email) return fail("not an e-mail address: " + f["--email"]);
+        User u;
+        u.email = *email;
+        u.collectivite = f["--collectivite"];
+        u.name = f.count("--name") ? f["--name"] : "";
+        u.first_name = f.count("--first-name") ? f["--first-name"] : "";
+        u.administrator = true;
+        switch (accounts->create_user(u, &error)) {
+            case Accounts::Outcome::Ok:
+                break;
+            case Accounts::Outcome::Exists:
+                return fail("a user " + u.email + " exists already");
+            case Accounts::Outcome::NotFound:
+                return fail("no collectivité \"" + u.collectivite + "\"");
+            default:
+                return fail(error);
+        }
+        const int64_t now = int64_t(std::time(nullptr));
+        const auto token = accounts->issue_token(u.email, "invitation", config.invitation_ttl, now);
+        if (!token) return fail("cannot issue the invitation");
+        accounts->audit(u.collectivite, "sonde-console users add-admin", "user.create",
+                        "email=" + u.email + "; administrator=1", now);
+        std::printf("administrator %s of %s created; invitation link (valid %u s):\n%s\n",
+                    u.email.c_str(), u.collectivite.c_str(), config.invitation_ttl,
+                    WebApp::link(config, "/invitation?token=" + *token).c_str());
+        return kExitOk;
+    }
+    if (command == "audit" && verb == "list") {
+        std::map<std::string, std::string> f;
+        if (!flags(words, 1, f, {"--collectivite"})) return usage();
+        for (const AuditRow &r : accounts->audit_rows(f["--collectivite"]))
+            std::printf("%lld\t%s\t%s\t%s\t%s\n", static_cast<long long>(r.at_unix),
+                        r.collectivite.c_str(), r.actor.c_str(), r.action.c_str(),
+                        r.detail.c_str());
+        return kExitOk;
+    }
+    return usage();
+}
+
 int run(int argc, char **argv) {
     std::vector<std::string> words;
     std::string config_path;
@@ -228,21 +347,23 @@ int run(int argc, char **argv) {
     }
     const std::string command = words.front();
     words.erase(words.begin());
-    if (command != "serve" && command != "keys" && command != "reingest" &&
-        command != "establishments") {
+    const bool accounts = command == "collectivites" || command == "establishments" ||
+                          command == "users" || command == "audit";
+    if (command != "serve" && command != "keys" && command != "reingest" && !accounts) {
         std::fputs(kUsage, stderr);
         return kExitUsage;
     }
-    if (command != "keys" && command != "establishments" && !words.empty()) {
+    if (command != "keys" && !accounts && !words.empty()) {
         std::fputs(kUsage, stderr);
         return kExitUsage;
     }
     Config config;
     std::string error;
     if (!load_config(config_path, config, command == "serve", &error)) return fail(error);
+    if (!init_crypto()) return fail("libsodium initialisation failed");
+    if (accounts) return accounts_command(command, words, config);
     if (command == "serve") return serve(config);
     if (command == "reingest") return reingest(config);
-    if (command == "establishments") return import_establishments(config, words);
     return keys(words, config);
 }
 

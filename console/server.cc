@@ -18,7 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "accounts_web.hpp"
 #include "log.hpp"
+#include "web.hpp"
 
 namespace sonde::console {
 
@@ -62,11 +64,13 @@ struct Server::Impl {
     const Config &config;
     Handler &handler;
     Metrics &metrics;
+    WebApp *web;
     net::io_context ioc;
     ssl::context tls{ssl::context::tls_server};
     tcp::acceptor acceptor{ioc};
 
-    Impl(const Config &c, Handler &h, Metrics &m) : config(c), handler(h), metrics(m) {}
+    Impl(const Config &c, Handler &h, Metrics &m, WebApp *w)
+        : config(c), handler(h), metrics(m), web(w) {}
 
     static std::chrono::seconds secs(unsigned s) { return std::chrono::seconds(s); }
 
@@ -139,7 +143,19 @@ struct Server::Impl {
             Handler::Head head{method, target, content_type, std::nullopt, parser.chunked(), peer};
             if (const auto length = parser.content_length()) head.content_length = *length;
 
-            std::optional<Answer> early = handler.before_body(head);
+            std::optional<Answer> early;
+            const bool web_page = web && is_web_target(head.target);
+            if (web_page) {
+                // A web page: a bounded form body, read whole, then the pages' answer.
+                const uint64_t length = head.content_length.value_or(0);
+                if (head.chunked)
+                    early = Answer{411, "length required\n", "text/plain; charset=utf-8", 0, true};
+                else if (length > config.max_form_bytes)
+                    early =
+                        Answer{413, "request too large\n", "text/plain; charset=utf-8", 0, true};
+            } else {
+                early = handler.before_body(head);
+            }
             Answer answer;
             if (early) {
                 answer = std::move(*early);
@@ -151,7 +167,7 @@ struct Server::Impl {
                     co_await http::async_write(stream, go, token);
                     if (ec) break;
                 }
-                parser.body_limit(config.max_body_bytes);
+                parser.body_limit(web_page ? config.max_form_bytes : config.max_body_bytes);
                 lowest.expires_after(secs(config.body_timeout));
                 co_await http::async_read(stream, buffer, parser, token);
                 if (ec) {
@@ -160,7 +176,18 @@ struct Server::Impl {
                                              std::to_string(config.body_timeout) + " s, closed");
                     break;
                 }
-                answer = handler.upload(head, req.body());
+                if (web_page) {
+                    WebRequest w;
+                    w.method = method;
+                    w.target = target;
+                    w.cookie = str(req[http::field::cookie]);
+                    w.content_type = content_type;
+                    w.peer = peer;
+                    w.body.assign(req.body().begin(), req.body().end());
+                    answer = web->handle(w);
+                } else {
+                    answer = handler.upload(head, req.body());
+                }
             }
             const bool keep = !answer.close && req.keep_alive();
             answer.close = !keep;
@@ -177,6 +204,7 @@ struct Server::Impl {
         res.set(http::field::server, "sonde-console");
         res.set(http::field::content_type, a.content_type);
         if (a.retry_after) res.set(http::field::retry_after, std::to_string(a.retry_after));
+        for (const auto &[name, value] : a.headers) res.insert(name, value);
         res.keep_alive(!a.close);
         res.body() = a.body;
         res.prepare_payload();
@@ -185,8 +213,8 @@ struct Server::Impl {
     }
 };
 
-Server::Server(const Config &config, Handler &handler, Metrics &metrics)
-    : impl_(std::make_unique<Impl>(config, handler, metrics)) {}
+Server::Server(const Config &config, Handler &handler, Metrics &metrics, WebApp *web)
+    : impl_(std::make_unique<Impl>(config, handler, metrics, web)) {}
 
 Server::~Server() = default;
 

@@ -13,9 +13,13 @@
 
 namespace sonde::console {
 
+class WebApp;
+
 class Server {
   public:
-    Server(const Config &config, Handler &handler, Metrics &metrics);
+    // `web`: the web pages (accounts_web.hpp), served for every target but the upload API,
+    // /healthz and /metrics; nullptr: those targets get the API's 404.
+    Server(const Config &config, Handler &handler, Metrics &metrics, WebApp *web = nullptr);
     ~Server();
     // TLS context, bind, listen, port file. False with `error` on failure.
     bool start(std::string *error);

@@ -7,7 +7,7 @@ packages=(
   libboost-dev libprotobuf-dev protobuf-compiler libzstd-dev libmbedtls-dev
   catch2 nlohmann-json3-dev
   libssl-dev libsqlite3-dev libcurl4-openssl-dev openssl
-  postgresql libpq-dev
+  postgresql libpq-dev libsodium-dev
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
 )
