@@ -143,19 +143,25 @@ std::string WebApp::frame(Ctx &c, const std::string &title, const std::string &b
         html(title) + " – Console territoriale</title><style>" + kStyle +
         "</style></head><body><header>";
     if (c.principal) {
-        const Principal &p = *c.principal;
-        if (accounts_.logo(p.collectivite)) h += "<img src=\"/logo\" alt=\"Logo\" height=\"40\">";
-        h += "<a href=\"/\">Accueil</a>";
-        if (p.administrator)
-            h += "<a href=\"/gestion/utilisateurs\">Gestion des utilisateurs</a><a "
-                 "href=\"/gestion/logo\">Logo de la collectivité</a>";
-        h += "<span>" + html(p.user) + "</span><form method=\"post\" action=\"/logout\">" +
-             hidden("csrf", csrf_of_session(c.session_id)) +
-             "<button type=\"submit\">Se déconnecter</button></form>";
+        h += "<a href=\"/\">Accueil</a><span>" + html(c.principal->user) + "</span>" +
+             session_header(c);
     } else {
         h += "<strong>Console territoriale</strong>";
     }
     h += "</header><main><h1>" + html(title) + "</h1>" + body + "</main></body></html>\n";
+    return h;
+}
+
+std::string WebApp::session_header(Ctx &c) {
+    const Principal &p = *c.principal;
+    std::string h;
+    if (accounts_.logo(p.collectivite)) h += "<img src=\"/logo\" alt=\"Logo\" height=\"40\">";
+    if (p.administrator)
+        h += "<a href=\"/gestion/utilisateurs\">Gestion des utilisateurs</a><a "
+             "href=\"/gestion/logo\">Logo de la collectivité</a>";
+    h += "<form method=\"post\" action=\"/logout\">" +
+         hidden("csrf", csrf_of_session(c.session_id)) +
+         "<button type=\"submit\">Se déconnecter</button></form>";
     return h;
 }
 
@@ -249,10 +255,12 @@ Answer WebApp::handle(const WebRequest &req) {
             if (path == "/gestion/logo") return post ? logo_post(c) : logo_form(c);
         } else if (pages_) {
             const Principal &p = *c.principal;
-            PageContext context{
-                c.csrf, [this, &p](const std::string &action, const std::string &detail) {
-                    accounts_.audit(p.collectivite, p.user, action, detail, now_unix());
-                }};
+            PageContext context{c.csrf,
+                                [this, &p](const std::string &action, const std::string &detail) {
+                                    accounts_.audit(p.collectivite, p.user, action, detail,
+                                                    now_unix());
+                                },
+                                session_header(c)};
             if (std::optional<Answer> a = pages_(req, p, context)) return std::move(*a);
         }
         if (path == "/" && get) return home(c);

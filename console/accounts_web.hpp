@@ -25,6 +25,9 @@ struct PageContext {
     // Records an export or another audited act in the audit log: who (the Principal), when
     // (now), what (action such as "export.csv", detail such as the page and its filters).
     std::function<void(const std::string &action, const std::string &detail)> audit;
+    // The session's header items (logo, the administrators' links, the logout form with its
+    // CSRF token), for pages that have a layout of their own.
+    std::string header_html;
 };
 
 // Called for an authenticated request that the account pages do not serve. nullopt: no such
@@ -63,6 +66,7 @@ class WebApp {
     Answer logo_post(Ctx &c);
     Answer logo_image(Ctx &c);
     std::string frame(Ctx &c, const std::string &title, const std::string &body);
+    std::string session_header(Ctx &c);
     bool address_allowed(const WebRequest &r);
 
     const Config &config_;

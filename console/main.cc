@@ -33,9 +33,11 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "password.hpp"
+#include "reader.hpp"
 #include "registry.hpp"
 #include "server.hpp"
 #include "store.hpp"
+#include "web/pages.hpp"
 
 namespace sonde::console {
 namespace {
@@ -92,6 +94,24 @@ int serve(const Config &config) {
     std::unique_ptr<Accounts> accounts = Accounts::open(config, &error);
     if (!accounts) return fail("accounts: " + error);
     WebApp web(config, *accounts);
+    // The figure pages behind the login (docs/console.md), on a read connection of their own.
+    std::unique_ptr<Reader> reader =
+        config.store == Config::StoreKind::Sqlite
+            ? open_sqlite_reader(config.data_dir + "/figures.sqlite", &error)
+            : open_postgres_reader(config.postgresql, &error);
+    if (!reader)
+        log(Level::Warn, "pages: cannot read the figures (" + error + "); they answer 500");
+    web.set_pages([&reader](const WebRequest &req, const Principal &who,
+                            const PageContext &session) -> std::optional<Answer> {
+        if (req.method != "GET" && req.method != "HEAD") return std::nullopt;
+        const web::PageContext context{reader.get(), int64_t(std::time(nullptr)),
+                                       session.header_html};
+        Answer a = web::render_page(who, req.target, context);
+        if (a.status == 404) return std::nullopt;  // not a figure page: the accounts' pages
+        if (a.status == 200 && req.target.starts_with("/csv/"))
+            session.audit("export.csv", req.target);
+        return a;
+    });
     Handler handler(config, keyring, registry, inbox, metrics, ingestor.get());
     Server server(config, handler, metrics, &web);
     if (!server.start(&error)) return fail(error);

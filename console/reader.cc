@@ -4,6 +4,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "sql.hpp"
+
 namespace sonde::console {
 namespace {
 
@@ -96,8 +98,9 @@ class PostgresReader final : public Reader {
   private:
     bool connect(std::string *error) {
         PQfinish(conn_);
-        const char *keywords[] = {"connect_timeout", "dbname", nullptr};
-        const char *values[] = {"10", conninfo_.c_str(), nullptr};
+        const std::string app = pg_application_name(conninfo_, "pages");
+        const char *keywords[] = {"connect_timeout", "dbname", "application_name", nullptr};
+        const char *values[] = {"10", conninfo_.c_str(), app.c_str(), nullptr};
         conn_ = PQconnectdbParams(keywords, values, 1);
         if (conn_ && PQstatus(conn_) == CONNECTION_OK) return true;
         if (error)

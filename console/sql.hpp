@@ -31,4 +31,9 @@ std::unique_ptr<SqlDb> open_sqlite_db(const std::string &path, std::string *erro
 // A libpq connection string, as Config::postgresql. A lost connection is reset at the next call.
 std::unique_ptr<SqlDb> open_postgres_db(const std::string &conninfo, std::string *error);
 
+// "<the string's application_name, or sonde-console>-<role>": each connection of the service
+// (ingestor, accounts, pages) is told apart in pg_stat_activity. Passed after the string's own
+// settings (PQconnectdbParams with expand_dbname), so that it wins.
+std::string pg_application_name(const std::string &conninfo, const char *role);
+
 }  // namespace sonde::console

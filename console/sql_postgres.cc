@@ -23,17 +23,7 @@ class PostgresDb final : public SqlDb {
     ~PostgresDb() override { PQfinish(conn_); }
 
     bool open(const std::string &conninfo, std::string *error) {
-        // Its own application_name, "<the string's, or sonde-console>-accounts", after the
-        // string's settings so that it wins: in pg_stat_activity the accounts' session is told
-        // apart from the ingestor's.
-        std::string app = "sonde-console";
-        if (PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), nullptr)) {
-            for (PQconninfoOption *o = options; o->keyword; ++o)
-                if (std::string_view(o->keyword) == "application_name" && o->val && *o->val)
-                    app = o->val;
-            PQconninfoFree(options);
-        }
-        app += "-accounts";
+        const std::string app = pg_application_name(conninfo, "accounts");
         const char *keywords[] = {"connect_timeout", "dbname", "application_name", nullptr};
         const char *values[] = {"10", conninfo.c_str(), app.c_str(), nullptr};
         conn_ = PQconnectdbParams(keywords, values, 1);
@@ -117,6 +107,17 @@ std::unique_ptr<SqlDb> open_postgres_db(const std::string &conninfo, std::string
     auto db = std::make_unique<PostgresDb>();
     if (!db->open(conninfo, error)) return nullptr;
     return db;
+}
+
+std::string pg_application_name(const std::string &conninfo, const char *role) {
+    std::string app = "sonde-console";
+    if (PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), nullptr)) {
+        for (PQconninfoOption *o = options; o->keyword; ++o)
+            if (std::string_view(o->keyword) == "application_name" && o->val && *o->val)
+                app = o->val;
+        PQconninfoFree(options);
+    }
+    return app + "-" + role;
 }
 
 }  // namespace sonde::console

@@ -136,13 +136,13 @@ constexpr const char *kStyle =
     ".tabs a[aria-current]{font-weight:bold}@media print{nav,form{display:none}}";
 
 std::string layout(const Principal &who, const Request &r, const std::string &title,
-                   const std::string &body) {
+                   const std::string &body, const std::string &header_html) {
     std::string h =
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width\"><title>" +
         escape(title) + " — Console territoriale</title><style>" + kStyle +
         "</style></head><body><header><strong>Console territoriale</strong> · " +
-        escape(who.collectivite) + " · " + escape(who.user) +
+        escape(who.collectivite) + " · " + escape(who.user) + header_html +
         "</header><nav aria-label=\"Menus\"><ul><li><a href=\"/\">Accueil</a></li>";
     for (const Menu &m : menus()) {
         if (!who.may_see_category(m.id)) continue;
@@ -672,7 +672,24 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
         body += tabs_html(r, d, r.page == "niveaux" ? "indicateur" : "tableau");
         for (const Table &t : d.tables) body += table_html(r, t, caption_of(r, t));
     }
-    return answer(200, layout(who, r, title, body), "text/html; charset=utf-8");
+    if (r.page == "accueil") {
+        // Every user's home: the establishments they may read, and how fresh their data is.
+        body +=
+            "<table class=\"data\" id=\"etablissements\"><caption>Vos établissements "
+            "(" +
+            std::to_string(d.all.establishments.size()) +
+            ")</caption><thead><tr><th scope=\"col\">UAI</th><th scope=\"col\">Nom</th>"
+            "<th scope=\"col\">Commune</th><th scope=\"col\">Données au</th></tr></thead>"
+            "<tbody>";
+        for (const Establishment &e : d.all.establishments)
+            body += "<tr><td>" + escape(e.uai) + "</td><td>" + escape(e.name) + "</td><td>" +
+                    escape(e.commune) + "</td><td>" +
+                    escape(time_text(d.all.fresh.count(e.uai) ? d.all.fresh.at(e.uai) : 0)) +
+                    "</td></tr>";
+        body += "</tbody></table>";
+    }
+    return answer(200, layout(who, r, title, body, context.header_html),
+                  "text/html; charset=utf-8");
 }
 
 }  // namespace sonde::console::web

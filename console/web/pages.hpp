@@ -26,6 +26,9 @@ namespace sonde::console::web {
 struct PageContext {
     Reader *reader = nullptr;
     int64_t now_unix = 0;  // the reference day is its UTC date unless the query gives one
+    // HTML put in the pages' header, after the collectivité and the user: the session's links
+    // and forms (logout, administration, logo), given by the accounts' layer.
+    std::string header_html;
 };
 
 // 200 with the page, 400 on a bad filter, 403 for a category or an establishment the Principal

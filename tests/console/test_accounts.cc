@@ -594,3 +594,60 @@ TEST_CASE("accounts: the operator's commands check what they are given") {
     CHECK(t.run_cli({"users", "add-admin", "--collectivite", "D031", "--email", kAdmin}, &out) ==
           1);  // exists
 }
+
+TEST_CASE("accounts: the figure pages are served behind the login, with the user's rights") {
+    Tenants t;
+    Service s(t);
+    Browser anonymous(t), admin(t), user(t);
+    // Before any login: every figure page, its JSON and its CSV send to the login page.
+    for (const char *path : {"/menus/connexions/synthese", "/api/menus/connexions/synthese",
+                             "/csv/menus/social/etablissements"}) {
+        const Page p = anonymous.get(s.url(path));
+        INFO(path << ": " << p.status << " " << p.location);
+        CHECK(p.status == 303);
+        CHECK(p.location.rfind("/login", 0) == 0);
+    }
+    AdminSession session(t, s, admin);
+    const std::string email = "pierre.martin@d031.fr";
+    const std::string token = create_user(t, s, admin, email, {"0310002B"});
+    REQUIRE(set_password(user, s, "/invitation", token, "Ecole#2026x").status == 200);
+    require_logged_in(login(user, s, email, "Ecole#2026x"));
+
+    // A figure page carries the session's header: the logout form with its CSRF token, and the
+    // administrators' links for administrators only.
+    const Page page = user.get(s.url("/menus/connexions/synthese"));
+    INFO(page.body);
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("action=\"/logout\"") != std::string::npos);
+    CHECK_FALSE(csrf_of(page.body).empty());
+    CHECK(page.body.find("Gestion des utilisateurs") == std::string::npos);
+    const Page admin_page = admin.get(s.url("/menus/connexions/synthese"));
+    REQUIRE(admin_page.status == 200);
+    CHECK(admin_page.body.find("Gestion des utilisateurs") != std::string::npos);
+    // The logout form of a figure page works.
+    Browser other(t);
+    require_logged_in(login(other, s, email, "Ecole#2026x"));
+    const Page before = other.get(s.url("/menus/social/synthese"));
+    REQUIRE(before.status == 200);
+    CHECK(other.post(s.url("/logout"), {{"csrf", csrf_of(before.body)}}).status == 303);
+    CHECK(other.get(s.url("/menus/social/synthese")).status == 303);
+
+    // Another establishment of the same collectivité, another collectivité's: refused.
+    CHECK(user.get(s.url("/menus/connexions/etablissements?etab=0310001A")).status == 403);
+    CHECK(user.get(s.url("/api/menus/connexions/etablissements?etab=0340001E")).status == 403);
+    CHECK(user.get(s.url("/csv/menus/connexions/etablissements?etab=0310003C")).status == 403);
+    // Their own: served, and a CSV export is recorded in the audit log.
+    const Page csv = user.get(s.url("/csv/menus/connexions/etablissements?etab=0310002B"));
+    INFO(csv.body);
+    CHECK(csv.status == 200);
+    CHECK(csv.body.find("0310002B") != std::string::npos);
+    CHECK(csv.body.find("0310001A") == std::string::npos);
+    std::string audit;
+    REQUIRE(t.run_cli({"audit", "list", "--collectivite", "D031"}, &audit) == 0);
+    INFO(audit);
+    CHECK(has_audit(audit, email, "export.csv",
+                    "/csv/menus/connexions/etablissements?etab=0310002B"));
+    // Pages are read-only: a POST to one is not a page.
+    CHECK(user.post(s.url("/menus/connexions/synthese"), {{"csrf", csrf_of(page.body)}}).status ==
+          404);
+}

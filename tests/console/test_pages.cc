@@ -187,7 +187,7 @@ struct Seeded {
         REQUIRE(reader);
     }
     sonde::console::Answer get(const Principal &who, const std::string &target) {
-        return sonde::console::web::render_page(who, target, {reader.get(), kReference});
+        return sonde::console::web::render_page(who, target, {reader.get(), kReference, {}});
     }
 };
 
@@ -567,7 +567,7 @@ TEST_CASE("pages_rights: a user of one establishment and one menu never sees the
             REQUIRE(a.status == 200);
             for (const std::string &o : others) CHECK(a.body.find(o) == std::string::npos);
         }
-        // Home without the accounts: no table, nobody's figures.
+        // Home without the accounts: no figures table, only the list of their establishments.
         const auto home = seeded.get(limited, prefix + "/");
         CHECK(home.status == 200);
         for (const std::string &o : others) CHECK(home.body.find(o) == std::string::npos);
@@ -575,8 +575,12 @@ TEST_CASE("pages_rights: a user of one establishment and one menu never sees the
             CHECK(json::parse(home.body)["tables"].empty());
         else if (prefix == "/csv")
             CHECK(home.body == "\xEF\xBB\xBF");
-        else
-            CHECK(home.body.find("<table") == std::string::npos);
+        else {
+            const size_t list = home.body.find("<table class=\"data\" id=\"etablissements\"");
+            CHECK(list != std::string::npos);
+            CHECK(home.body.find("<table") == list);
+            CHECK(home.body.find("<table", list + 1) == std::string::npos);
+        }
         // Another establishment, asked for by name: refused, never shown.
         const auto other =
             seeded.get(limited, prefix + "/menus/demandes-travaux/etablissements?etab=0310001A");
@@ -872,7 +876,7 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
         for (int i = 0; i < 5; ++i) {
             const auto t0 = std::chrono::steady_clock::now();
             const auto a =
-                sonde::console::web::render_page(admin, target, {reader.get(), kReference});
+                sonde::console::web::render_page(admin, target, {reader.get(), kReference, {}});
             ms.push_back(
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                     .count());
