@@ -170,7 +170,10 @@ if ((HAVE_CTL)) && [ -x "$CONSOLE" ]; then
         | openssl dgst -sha256 -binary | base64)"
     printf '%s\n' "listen = 127.0.0.1:0" "port_file = $CDIR/port" "tls_certificate = $CDIR/tls.crt" \
         "tls_private_key = $CDIR/tls.key" "console_key = $CONSOLE_KEY" "data_dir = $CDIR/data" \
-        "min_free_bytes = 0" >"$CDIR/console.conf"
+        "min_free_bytes = 0" "rate_limit_burst = 2000" >"$CDIR/console.conf"
+    # rate_limit_burst: each base arrives with a whole replayed week at once (about 670 files),
+    # more than a real server's backlog after a 72-hour outage (288), for which the default is
+    # sized (docs/delivery.md#rate-limit).
     for base in "${BASES[@]}"; do  # enrolment: each base's sender key, for that base only
         "$CONSOLE" keys add "$base" "$KEYS/$base.server.pub" --config "$CDIR/console.conf" | sed 's/^/    /'
     done
