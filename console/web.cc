@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "web/html.hpp"
+
 namespace sonde::console {
 namespace {
 
@@ -194,31 +196,6 @@ bool parse_multipart(std::string_view content_type, std::string_view body, Field
     }
 }
 
-std::string html(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
+std::string html(std::string_view text) { return web::escape(text); }
 
 }  // namespace sonde::console

@@ -49,6 +49,7 @@ bool parse_multipart(std::string_view content_type, std::string_view body, Field
                      std::vector<FormFile> &files);
 
 // Text for HTML (element content and quoted attributes).
+// HTML escaping: web::escape (web/html.hpp), one definition for every page.
 std::string html(std::string_view text);
 
 }  // namespace sonde::console
