@@ -520,6 +520,33 @@ TEST_CASE(".tmp files are never read, only complete .sonde files") {
     CHECK(exists(dir.str() + "/" + name + ".tmp"));
 }
 
+TEST_CASE("a receipt left without its .sonde is removed once a minute old, never sooner") {
+    TempDir dir;
+    Console console;
+    testing::TlsServer server([&](const auto &r) { return console(r); });
+    // A receipt with its file, the leftover of a kill between the two unlinks (old), one the
+    // shipper has just written before renaming its .sonde (fresh), and a stranger's file.
+    const std::string kept = write_snapshot(dir.str(), "0310001A", 3);
+    const std::string old_orphan = dir.str() + "/0310001A-00000000000000000001-1-2.receipt";
+    const std::string fresh_orphan = dir.str() + "/0310001A-00000000000000000002-1-2.receipt";
+    const std::string stranger = dir.str() + "/notes.receipt";
+    for (const std::string &p : {old_orphan, fresh_orphan, stranger}) std::ofstream(p) << "x\n";
+    const auto old_time = fs::file_time_type::clock::now() - std::chrono::seconds(61);
+    fs::last_write_time(old_orphan, old_time);
+    fs::last_write_time(stranger, old_time);
+    fs::last_write_time(dir.str() + "/" + stem(kept) + ".receipt", old_time);
+
+    std::string error;
+    const auto files = uplink::scan_spool(dir.str(), &error);
+    CHECK(error.empty());
+    REQUIRE(files.size() == 1);
+    CHECK_FALSE(exists(old_orphan));
+    CHECK(exists(fresh_orphan));
+    CHECK(exists(stranger));
+    CHECK(exists(dir.str() + "/" + stem(kept) + ".receipt"));
+    CHECK(server.requests() == 0);
+}
+
 TEST_CASE("a file without a receipt sidecar is uploaded but never deleted: unverified/") {
     TempDir dir;
     Console console;

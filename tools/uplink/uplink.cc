@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -240,6 +241,25 @@ std::optional<SpoolFile> parse_spool_name(const std::string &name) {
     return f;
 }
 
+// A receipt whose .sonde is gone: this process (or another uplink) was killed between the two
+// unlinks of a delivered file, or the shipper between its two renames. The shipper sweeps them
+// too, but a disabled base has no shipper. Only old ones: a shipper may be writing the .sonde
+// of a fresh receipt right now (the same rule as Spool::remove_temporaries).
+static void remove_orphan_receipts(int dfd, const std::vector<std::string> &receipts) {
+    const time_t now = ::time(nullptr);
+    for (const std::string &name : receipts) {
+        const std::string sonde = name.substr(0, name.size() - 8) + ".sonde";
+        if (!parse_spool_name(sonde)) continue;  // not one of ours
+        struct stat st {};
+        if (::fstatat(dfd, sonde.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+            continue;
+        if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || now - st.st_mtime < kOrphanReceiptAgeSeconds)
+            continue;
+        ::unlinkat(dfd, name.c_str(), 0);
+    }
+}
+
 std::vector<SpoolFile> scan_spool(const std::string &dir, std::string *error) {
     std::vector<SpoolFile> files;
     DIR *d = ::opendir(dir.c_str());
@@ -248,9 +268,14 @@ std::vector<SpoolFile> scan_spool(const std::string &dir, std::string *error) {
         return files;
     }
     const int dfd = ::dirfd(d);
+    std::vector<std::string> receipts;
     while (const dirent *e = ::readdir(d)) {
         std::optional<SpoolFile> f = parse_spool_name(e->d_name);
-        if (!f) continue;
+        if (!f) {
+            const std::string name = e->d_name;
+            if (name.ends_with(".receipt")) receipts.push_back(name);
+            continue;
+        }
         struct stat st {};
         if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;  // merged away meanwhile, or not a file
@@ -258,6 +283,7 @@ std::vector<SpoolFile> scan_spool(const std::string &dir, std::string *error) {
         f->size = uint64_t(st.st_size);
         files.push_back(std::move(*f));
     }
+    remove_orphan_receipts(dfd, receipts);
     ::closedir(d);
     std::sort(files.begin(), files.end(), [](const SpoolFile &a, const SpoolFile &b) {
         return a.uai != b.uai ? a.uai < b.uai : a.sequence < b.sequence;

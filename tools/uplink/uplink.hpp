@@ -47,7 +47,9 @@ struct SpoolFile {
 
 // Parses a complete spool file name (never .tmp); nullopt for anything else.
 std::optional<SpoolFile> parse_spool_name(const std::string &name);
-// The complete .sonde files of a directory (regular files only), by UAI then sequence.
+// The complete .sonde files of a directory (regular files only), by UAI then sequence. On the
+// way, removes the receipts left without their .sonde once they are kOrphanReceiptAgeSeconds old.
+inline constexpr int64_t kOrphanReceiptAgeSeconds = 60;
 std::vector<SpoolFile> scan_spool(const std::string &dir, std::string *error);
 
 struct Backlog {
