@@ -145,7 +145,7 @@ def chromium(download_dir, width=1280, height=900):
         "safebrowsing.enabled": False})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     driver.set_page_load_timeout(120)  # hang guard
-    driver.execute_cdp_cmd("Page.setDownloadBehavior",
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
                            {"behavior": "allow", "downloadPath": download_dir})
     return driver
 

@@ -19,6 +19,7 @@ import argparse
 import collections
 import datetime
 import glob
+import html.parser
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ LIMITED = "lea.martin@cd31.example"
 LIMITED_PASSWORD = "Lecture%31-essai"
 NBSP = "\u202f"
 FAILURES = []
+COUNTS = collections.Counter()  # what was compared, for the summary line
 
 
 def check(condition, what):
@@ -82,11 +84,22 @@ class Session:
         assert found, f"no {css} on {self.driver.current_url}"
         return found[0]
 
-    def click_link(self, text, within="body"):
+    def click_link(self, text, within="body", navigates=True):
         from selenium.webdriver.common.by import By
         links = [a for a in self.by(within + " a") if a.text.strip() == text]
         assert links, f"no link '{text}' in {within} on {self.driver.current_url}"
-        links[0].click()
+        if navigates:
+            self.click_and_wait(links[0])
+        else:
+            links[0].click()  # a download: the page stays
+
+    def click_and_wait(self, element):
+        """Clicks and waits until the next page has replaced this one (hang guard only)."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.one("html")
+        element.click()
+        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
         self.wait_loaded()
 
     def wait_loaded(self):
@@ -106,8 +119,7 @@ class Session:
         buttons = [b for b in self.driver.find_elements(By.CSS_SELECTOR, "button")
                    if b.text.strip() == label]
         assert buttons, f"no button '{label}' on {self.driver.current_url}"
-        buttons[0].click()
-        self.wait_loaded()
+        self.click_and_wait(buttons[0])
 
     def path(self):
         u = self.driver.current_url
@@ -122,11 +134,16 @@ class Session:
     def screenshot(self, name):
         if self.args.screenshots:
             os.makedirs(self.args.screenshots, exist_ok=True)
-            # The whole page: the window grows to the document's height (bounded).
-            height = self.driver.execute_script("return document.body.scrollHeight")
-            self.driver.set_window_size(1280, min(max(int(height) + 40, 600), 2400))
-            self.driver.save_screenshot(os.path.join(self.args.screenshots, name + ".png"))
-            self.driver.set_window_size(1280, 900)
+            # The whole page down to 1,600 pixels, beyond the window (Chromium's DevTools).
+            import base64
+            height = int(self.driver.execute_script("return document.body.scrollHeight"))
+            width = int(self.driver.execute_script("return document.body.scrollWidth"))
+            shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 1600),
+                         "scale": 1}})
+            with open(os.path.join(self.args.screenshots, name + ".png"), "wb") as f:
+                f.write(base64.b64decode(shot["data"]))
 
     # ---- accounts ----
     def accept_invitation(self, link, password):
@@ -160,30 +177,79 @@ class Session:
 
     # ---- reading a page ----
     def tables(self):
-        """Every table.data of the page: caption, header texts, rows of cells (text, classes,
-        state, cue)."""
-        out = []
-        for t in self.by("table.data"):
-            rows = []
-            for tr in t.find_elements("css selector", "tbody tr"):
-                cells = []
-                for td in tr.find_elements("css selector", "td, th"):
-                    cells.append({"text": td.text.strip(), "class": td.get_attribute("class") or "",
-                                  "state": td.get_attribute("data-state"),
-                                  "value": (td.find_elements("css selector", "span.v") or [td])[0]
-                                  .text.strip(),
-                                  "sr": " ".join(s.get_attribute("textContent")
-                                                 for s in td.find_elements("css selector",
-                                                                           "span.sr"))})
-                rows.append(cells)
-            foot = [[{"text": c.text.strip(), "state": c.get_attribute("data-state"),
-                      "value": (c.find_elements("css selector", "span.v") or [c])[0].text.strip()}
-                     for c in tr.find_elements("css selector", "td, th")]
-                    for tr in t.find_elements("css selector", "tfoot tr")]
-            out.append({"id": t.get_attribute("id"),
-                        "caption": t.find_element("css selector", "caption").text,
-                        "rows": rows, "foot": foot})
-        return out
+        """Every table.data of the page as the browser has it (its DOM, serialised once):
+        id, caption, rows of body and foot cells (text, classes, state, value, screen-reader
+        text)."""
+        parser = TableParser()
+        parser.feed(self.driver.page_source)
+        return parser.tables
+
+
+class TableParser(html.parser.HTMLParser):
+    """table.data elements: for each cell, its text, class, data-state, the text of its
+    span.v (the value) and of its span.sr (what a screen reader adds)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.table, self.section, self.row, self.cell = [], None, None, None, None
+        self.spans, self.in_caption = [], False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and "data" in (a.get("class") or "").split():
+            self.table = {"id": a.get("id"), "caption": "", "rows": [], "foot": []}
+        elif self.table is None:
+            return
+        elif tag == "caption":
+            self.in_caption = True
+        elif tag in ("tbody", "tfoot", "thead"):
+            self.section = tag
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = {"text": "", "class": a.get("class") or "", "state": a.get("data-state"),
+                         "value": None, "sr": ""}
+        elif tag == "span" and self.cell is not None:
+            self.spans.append((a.get("class") or "").split())
+
+    def handle_endtag(self, tag):
+        if self.table is None:
+            return
+        if tag == "span" and self.spans:
+            self.spans.pop()
+        elif tag == "caption":
+            self.in_caption = False
+        elif tag in ("td", "th") and self.cell is not None:
+            c = self.cell
+            c["text"] = c["text"].strip()
+            c["value"] = (c["value"] if c["value"] is not None else c["text"]).strip()
+            c["sr"] = c["sr"].strip()
+            if "sr" in (c["class"] or ""):
+                pass
+            self.row.append(c)
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            if self.section == "tbody":
+                self.table["rows"].append(self.row)
+            elif self.section == "tfoot":
+                self.table["foot"].append(self.row)
+            self.row = None
+        elif tag == "table":
+            self.tables.append(self.table)
+            self.table = None
+
+    def handle_data(self, data):
+        if self.in_caption:
+            self.table["caption"] += data
+        if self.cell is None:
+            return
+        classes = [c for cl in self.spans for c in cl]
+        if "sr" in classes:
+            self.cell["sr"] += data
+            return  # off screen: not part of the visible text
+        self.cell["text"] += data
+        if "v" in classes:
+            self.cell["value"] = (self.cell["value"] or "") + data
 
 
 # ---- numbers as the pages write them (docs/console.md#how-each-figure-is-computed) ----
@@ -216,6 +282,9 @@ def compare_table(s, shown, api_table, where):
               f"{where}: row {row[0]['text']} is {api_row['uai']} in the API")
         for cell, api_cell, col in zip(row[3:3 + len(cols)], api_row["cells"], cols):
             what = f"{where} {api_row['uai']} {col['id']}"
+            COUNTS["cells compared with the API"] += 1
+            COUNTS["cells " + api_cell["state"]] += 1
+            COUNTS["maxima"] += api_cell["max"]
             check(cell["state"] == api_cell["state"], f"{what}: state {cell['state']} "
                   f"shown, {api_cell['state']} in the API")
             want = expected_text(api_cell, col["rate"])
@@ -304,8 +373,7 @@ def oracle_hours(s, uais):
         if section["base"] not in uais:
             continue
         for r in section["hour_connections"]:
-            hour = int(r["local"].split()[-1].split(":")[0]) if " " in r["local"] else None
-            out[(r["date"], hour if hour is not None else r["local"])] += r["oracle"]
+            out[(r["date"], int(r["local"].split(":")[0]))] += r["oracle"]  # "08:00 +01:00"
     return out
 
 
@@ -372,9 +440,9 @@ def every_page(s):
             if label == "Par établissement":
                 if tabs:
                     s.click_link(tabs[0], "p.tabs")
+                if menu == "Connexions":
+                    s.screenshot("par-etablissement")
                 pages_seen += periods_and_modes(s, where)
-            if menu == "Moyens généraux" and label == "Par établissement":
-                s.screenshot("par-etablissement")
             if label == "Suivi heure par heure":
                 hourly(s, d031)
                 s.screenshot("suivi-horaire")
@@ -417,10 +485,10 @@ def periods_and_modes(s, where):
 
 
 def hourly(s, uais):
-    shown = {}
-    for r in s.one("table#horaire").find_elements("css selector", "tbody tr"):
-        head = r.find_element("css selector", "th").text.strip()
-        shown[head] = page_number(r.find_element("css selector", "td").text)
+    table = next(t for t in s.tables() if t["id"] == "horaire")
+    shown = collections.Counter()
+    for r in table["rows"]:
+        shown[r[0]["text"]] += page_number(r[1]["value"])
     check(len(s.by("svg")) >= 1, "Suivi heure par heure has its chart")
     api = s.http().json(s.console.url("/api" + s.path()))
     days = {datetime.date.fromisoformat(api["reference_date"]) - datetime.timedelta(days=k)
@@ -431,21 +499,21 @@ def hourly(s, uais):
             dd = datetime.date.fromisoformat(date)
             want[f"{dd.day:02d}/{dd.month:02d}/{dd.year} {hour} h"] += v
     check(sum(want.values()) > 0, "the oracle has connections in the 3 weeks")
+    COUNTS["hours compared with the oracle"] += len(want)
     check(dict(want) == shown, f"Suivi heure par heure: {len(shown)} hours shown, oracle "
           f"{len(want)}; differing: "
           f"{sorted(set(want.items()) ^ set(shown.items()))[:6]}")
 
 
 def daily(s, uais):
-    shown = {}
-    for r in s.one("table#journalier").find_elements("css selector", "tbody tr"):
-        tds = r.find_elements("css selector", "td")
-        shown[r.find_element("css selector", "th").text.strip()] = page_number(tds[0].text)
+    table = next(t for t in s.tables() if t["id"] == "journalier")
+    shown = {r[0]["text"]: page_number(r[1]["value"]) for r in table["rows"]}
     check(len(s.by("svg")) >= 2, "Suivi journalier has its two charts")
     per_day = collections.Counter()
     for (date, _), v in oracle_hours(s, uais).items():
         dd = datetime.date.fromisoformat(date)
         per_day[f"{dd.day:02d}/{dd.month:02d}/{dd.year}"] += v
+    COUNTS["days compared with the oracle"] += len(shown)
     check(len(shown) == 28, f"Suivi journalier shows 28 days ({len(shown)})")
     bad = [(d, v, per_day.get(d, 0)) for d, v in shown.items() if v != per_day.get(d, 0)]
     check(not bad, f"Suivi journalier: days differing from the oracle (day, page, oracle): "
@@ -470,6 +538,7 @@ def connections_last_day(s, uais):
         row = rows.get(uai)
         if check(row is not None, f"Dernier jour: {uai} shown"):
             got = page_number(row[3 + col]["value"])
+            COUNTS["last-day totals compared with the oracle"] += 1
             check(got == want, f"Dernier jour {uai}: {got} connections shown, oracle {want}")
 
 
@@ -485,7 +554,7 @@ def csv_export(s):
             select_and_show(s, "mode", "taux")  # decimal figures
         shown = s.tables()[0]
         before = set(os.listdir(s.downloads))
-        s.click_link("Export CSV", "p.pages")
+        s.click_link("Export CSV", "p.pages", navigates=False)
         data = wait_download(s, before)
         check(data.startswith(b"\xef\xbb\xbf"), f"{label}: the CSV starts with a BOM")
         text = data[3:].decode("utf-8")
@@ -507,6 +576,7 @@ def csv_export(s):
                 check(csv_cell == want, f"{label} {row[0]['text']}: CSV '{csv_cell}', page "
                       f"'{v}'")
                 decimal += "," in csv_cell
+                COUNTS["CSV cells compared with the page"] += 1
                 check("." not in csv_cell, f"{label}: a decimal point in the CSV: {csv_cell}")
         if label == "Connexions":
             check(decimal > 0, "the T% CSV has decimal commas")
@@ -520,11 +590,14 @@ def wait_download(s, before):
     deadline = time.monotonic() + 60  # hang guard
     while time.monotonic() < deadline:
         new = [n for n in set(os.listdir(s.downloads)) - before
-               if not n.endswith((".crdownload", ".tmp"))]
+               if not n.endswith((".crdownload", ".tmp", ".read"))]
         if new:
             time.sleep(0.2)
-            with open(os.path.join(s.downloads, new[0]), "rb") as f:
-                return f.read()
+            path = os.path.join(s.downloads, new[0])
+            with open(path, "rb") as f:
+                data = f.read()
+            os.rename(path, path + ".read")  # the next export comes under the same name
+            return data
         time.sleep(0.1)
     raise AssertionError("no CSV downloaded")
 
@@ -642,6 +715,7 @@ def main():
         raise
     finally:
         s.close()
+    print(", ".join(f"{k}: {v}" for k, v in sorted(COUNTS.items())))
     print(f"{args.test}: {'FAILED' if FAILURES else 'passed'} in "
           f"{time.monotonic() - started:.1f} s, {len(FAILURES)} failures")
     sys.exit(1 if FAILURES else 0)
