@@ -131,16 +131,16 @@ class Session:
     def http(self):
         return harness.Http(self.cafile, self.cookie_header())
 
-    def screenshot(self, name):
+    def screenshot(self, name, height=900):
         if self.args.screenshots:
             os.makedirs(self.args.screenshots, exist_ok=True)
-            # The whole page down to 1,600 pixels, beyond the window (Chromium's DevTools).
+            # The page down to `height` pixels, beyond the window (Chromium's DevTools).
             import base64
-            height = int(self.driver.execute_script("return document.body.scrollHeight"))
+            page_height = int(self.driver.execute_script("return document.body.scrollHeight"))
             width = int(self.driver.execute_script("return document.body.scrollWidth"))
             shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
                 "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 1600),
+                "clip": {"x": 0, "y": 0, "width": width, "height": min(page_height, height),
                          "scale": 1}})
             with open(os.path.join(self.args.screenshots, name + ".png"), "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
@@ -391,7 +391,6 @@ def login_logout(s):
     old = s.cookie_header()
     status, _, _ = harness.Http(s.cafile, old).get(s.console.url("/api/menus/connexions/synthese"))
     check(status == 200, f"the API answers with the session ({status})")
-    s.screenshot("home")
     s.logout()
     check(s.path().startswith("/login") or "Se connecter" in s.driver.page_source,
           "after the logout, the login page")
@@ -441,11 +440,11 @@ def every_page(s):
                 if tabs:
                     s.click_link(tabs[0], "p.tabs")
                 if menu == "Connexions":
-                    s.screenshot("par-etablissement")
+                    s.screenshot("par-etablissement", 760)
                 pages_seen += periods_and_modes(s, where)
             if label == "Suivi heure par heure":
                 hourly(s, d031)
-                s.screenshot("suivi-horaire")
+                s.screenshot("suivi-horaire", 640)
             if label == "Suivi journalier":
                 daily(s, d031)
     print(f"every_page: {pages_seen} pages opened by clicks and compared")
@@ -657,7 +656,7 @@ def limited_user(s):
             options = [o.get_attribute("value") for o in s.by("select[name=etab] option")]
             check(options in ([], [mine]), f"the establishment filter offers {options}")
             if menu == "Connexions" and label == "Par établissement":
-                s.screenshot("utilisateur-limite")
+                s.screenshot("utilisateur-limite", 640)
     # Another establishment's figures, anywhere: pages, API, CSV (and PDF if the service has
     # it), of the same collectivité and of another one, by UAI filter; and forbidden menus.
     http = s.http()
