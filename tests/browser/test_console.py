@@ -64,6 +64,10 @@ class Session:
         with open(os.path.join(args.seed, "report.json")) as f:
             self.report = json.load(f)
 
+    def seeded_last_day(self):
+        first = datetime.date.fromisoformat(self.seeded["first_day"])
+        return (first + datetime.timedelta(days=self.seeded["days"] - 1)).isoformat()
+
     def close(self):
         try:
             self.driver.quit()
@@ -536,9 +540,14 @@ def connections_last_day(s, uais):
         want = sum(v for (date, _), v in oracle_hours(s, {uai}).items() if date == yesterday)
         row = rows.get(uai)
         if check(row is not None, f"Dernier jour: {uai} shown"):
-            got = page_number(row[3 + col]["value"])
+            cell = row[3 + col]
+            got = page_number(cell["value"])
             COUNTS["last-day totals compared with the oracle"] += 1
-            check(got == want, f"Dernier jour {uai}: {got} connections shown, oracle {want}")
+            # A day the replay did not reach (the date turned since the seed) has no figure.
+            check(got == want or (want == 0 and cell["state"] == "missing"),
+                  f"Dernier jour {uai}: {cell['value']} connections shown, oracle {want}")
+            check(want > 0 or yesterday > s.seeded_last_day(),
+                  f"Dernier jour {uai}: the oracle has connections on {yesterday}")
 
 
 def csv_export(s):
