@@ -245,8 +245,9 @@ if ((HAVE_CTL)) && [ -x "$CONSOLE" ]; then
     python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" "$CDIR/data/figures.sqlite" \
         || die "the console's database differs from the oracle"
     # The administrator's password: random, set through the invitation page as a person would
-    # (the form's CSRF field and cookie, the password twice), printed once at the end.
-    ADMIN_PASSWORD="$(python3 -c 'import secrets; print("Demo#" + secrets.token_urlsafe(12) + "7")')"
+    # (the form's CSRF field and cookie, the password twice), printed once at the end. It must
+    # not contain the name or the login (the guide's rule): hence no "demo" nor "admin" in it.
+    ADMIN_PASSWORD="$(python3 -c 'import secrets; print("Console#" + secrets.token_urlsafe(12) + "7")')"
     python3 - "$INVITATION" "$ADMIN_PASSWORD" "$CDIR/tls.crt" <<'PY' || die "the invitation could not be accepted"
 import http.cookiejar, re, ssl, sys, urllib.parse, urllib.request
 link, password, ca = sys.argv[1:]
