@@ -89,7 +89,6 @@ class Session:
         return found[0]
 
     def click_link(self, text, within="body", navigates=True):
-        from selenium.webdriver.common.by import By
         links = [a for a in self.by(within + " a") if a.text.strip() == text]
         assert links, f"no link '{text}' in {within} on {self.driver.current_url}"
         if navigates:
@@ -228,8 +227,6 @@ class TableParser(html.parser.HTMLParser):
             c["text"] = c["text"].strip()
             c["value"] = (c["value"] if c["value"] is not None else c["text"]).strip()
             c["sr"] = c["sr"].strip()
-            if "sr" in (c["class"] or ""):
-                pass
             self.row.append(c)
             self.cell = None
         elif tag == "tr" and self.row is not None:
