@@ -450,6 +450,27 @@ def every_page(s):
                 daily(s, d031)
     print(f"every_page: {pages_seen} pages opened by clicks and compared")
     connections_last_day(s, d031)
+    sorting(s)
+
+
+def sorting(s):
+    """A click on a column's title sorts by it, a second click reverses; the title says so."""
+    s.click_link("Connexions", "nav")
+    s.click_link("Par établissement", "p.pages")
+    for clicks, order in ((1, "ascending"), (2, "descending")):
+        title = [a for a in s.by("table.data thead a") if a.text.split(" ")[0] == "Total"]
+        s.click_and_wait(title[0])  # "Total", then "Total ▲"
+        api = compare_page(s, f"sorted by Total ({order})")
+        table = api["tables"][0]
+        col = [c["id"] for c in table["columns"]].index("total")
+        values = [r["cells"][col]["value"] for r in table["rows"]
+                  if r["cells"][col]["state"] == "known"]
+        check(len(values) > 1 and values == sorted(values, reverse=order == "descending"),
+              f"sorted by Total, {order}: {values}")
+        th = [h for h in s.by("table.data thead th") if h.text.startswith("Total")]
+        check(th and th[0].get_attribute("aria-sort") == order
+              and th[0].text.endswith("▲" if order == "ascending" else "▼"),
+              f"the Total title says {order}")
 
 
 def select_and_show(s, name, value):
