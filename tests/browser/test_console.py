@@ -723,6 +723,12 @@ def limited_user(s):
     status, body, _ = http.get(s.console.url("/csv/menus/connexions/etablissements"))
     rows = [l.split(";")[0] for l in body.decode("utf-8-sig").split("\r\n")[1:] if l[:1].isdigit()]
     check(status == 200 and rows == [mine], f"the user's CSV has only {mine}: {rows}")
+    # The PDF of their own page, if the service has the export (docs/console.md#what-is-left).
+    status, body, _ = http.get(s.console.url("/pdf/menus/connexions/etablissements"))
+    if status == 404:
+        print("limited_user: no /pdf/ export in this service: not checked")
+    else:
+        check(status == 200 and body.startswith(b"%PDF"), f"the user's own PDF: {status}")
     print(f"limited_user: {tried} requests for figures out of reach refused")
 
 
