@@ -86,7 +86,10 @@ void TempBase::enable(bool on, const char *timezone) {
 void TempBase::write_config(const std::string &text) {
     const std::string path = sonde::config_path(config_dir, id), tmp = path + ".new";
     std::ofstream(tmp) << text;
-    REQUIRE(std::rename(tmp.c_str(), path.c_str()) == 0);
+    std::error_code ec;  // replaces the file on Windows too, where std::rename would refuse
+    std::filesystem::rename(tmp, path, ec);
+    INFO(ec.message());
+    REQUIRE_FALSE(ec);
 }
 
 sonde_base *TempBase::open(uint32_t product) {
