@@ -10,5 +10,6 @@ packages=(
   postgresql libpq-dev libsodium-dev
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
+  abigail-tools help2man man-db lintian pkg-config dpkg-dev
 )
 bash "$(dirname "$0")/install-missing.sh" "${packages[@]}"
