@@ -55,6 +55,14 @@ variant remove_function '/^    int (\*counter_add)(sonde_counter \*counter, int6
 variant change_counter 's/^    uint64_t expect_; /    uint32_t expect_; /'
 # Both at once: the append must not hide the break.
 variant append_and_change 's/^} sonde_api;/    int (*probe_appended)(void);\n} sonde_api;/; s/int (\*count)(sonde_writer \*writer, uint32_t event, uint32_t level, int64_t delta);/int (*count)(sonde_writer *writer, uint32_t event, uint32_t level, int32_t delta);/'
+# History: the ABI 1.0 header (tests/abi/v1_0, vendored from git) to today's grew by appends.
+mkdir -p "$work/v1_0"
+cc -std=c99 -shared -fPIC -g -O2 -fvisibility=hidden -I"$src/tests/abi/v1_0" "$probe" \
+  -o "$work/v1_0/libprobe.so"
+status=0
+check "$work/v1_0/libprobe.so" "$work/base/libprobe.so" > "$work/v1_0.report" || status=$?
+echo "-- the 1.0 header to today's: abi_check exit $status (want pass)"
+[ "$status" = 0 ] || { cat "$work/v1_0.report"; fail "1.0 to today's header is not append-only"; }
 expect append_function pass
 expect append_field pass
 expect insert_function fail

@@ -1,6 +1,6 @@
 /* Vendored for tests/abi/old_host_1_0.c: abi/sonde.h as released with ABI 1.0, unchanged below
- * this comment, from commit c3115f7fa46b97a6791274a777d2d35038602372 (2026-11-24, the last
- * one before ABI 1.1: `git show c3115f7:abi/sonde.h`). */
+ * these comments, from commit bfe63200f29ebc0a3bb2e690111810b3210b511d (2026-11-24, the commit
+ * that introduced the ABI: `git show bfe6320:abi/sonde.h`; the header changed next with 1.1). */
 /* Kept byte for byte as released: */
 /* clang-format off */
 /*
@@ -105,9 +105,6 @@ typedef struct sonde_diagnostics {
     uint32_t users_capacity;
     uint32_t students_used;
     uint32_t students_capacity;
-    uint64_t snapshots_written;  /* by this base's shipper, whichever process it was */
-    uint64_t snapshot_errors;    /* failed snapshot attempts (keys, spool); see sonde-ctl status */
-    uint64_t spool_merges;       /* spool full: recent snapshots merged, nothing dropped */
 } sonde_diagnostics;
 
 /* The function table. Append-only: new functions go at the end, struct_size tells the host
