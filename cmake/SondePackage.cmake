@@ -42,14 +42,24 @@ if(SONDE_TOOLS AND HELP2MAN)
     list(GET entry 2 component)
     list(GET entry 3 description)
     set(page ${CMAKE_BINARY_DIR}/man/${name}.1)
+    # sonde-ctl's page also holds each command's own --help (a COMMANDS section).
+    set(include_args "")
+    set(include_commands "")
+    if(name STREQUAL "sonde-ctl")
+      set(include_file ${CMAKE_BINARY_DIR}/man/${name}.h2m)
+      set(include_args --include=${include_file})
+      set(include_commands COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/man-subcommands.sh
+                                   $<TARGET_FILE:${target}> ${include_file})
+    endif()
     add_custom_command(OUTPUT ${page}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+      ${include_commands}
       COMMAND ${HELP2MAN} --no-info --no-discard-stderr --section=1
-              --name=${description} --version-string=${PROJECT_VERSION}
+              --name=${description} --version-string=${PROJECT_VERSION} ${include_args}
               --output=${page} $<TARGET_FILE:${target}>
       COMMAND gzip -9nf -k ${page}
       BYPRODUCTS ${page}.gz
-      DEPENDS ${target}
+      DEPENDS ${target} ${CMAKE_SOURCE_DIR}/scripts/man-subcommands.sh
       COMMENT "Generating the man page of ${name}")
     list(APPEND SONDE_MAN_PAGES ${page})
     install(FILES ${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT ${component})
