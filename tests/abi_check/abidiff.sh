@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest abi:abidiff (docs/packaging.md#the-abi-check): the fresh libsonde.so against the
+# ctest abidiff:baseline (docs/packaging.md#the-abi-check): the fresh libsonde.so against the
 # committed baseline of the published ABI, then a proof that the check tells the two kinds of
 # change apart: a stand-in library (probe.c) built against edited copies of sonde.h passes
 # abidiff when a member is appended and fails it when the ABI breaks.
