@@ -6,10 +6,14 @@
 #   2. builds the plugin, the emulated host (sonde-shim), the operator tool (sonde-ctl, whose
 #      `upload` runs the uplink's engine) and the console's service (sonde-console) in build/,
 #   3. creates the snapshot channel's keys (`sonde-ctl keygen`: one console key, one server key
-#      per base) and enables two bases with snapshots on (`sonde-ctl enable --spool-dir ...`),
-#   4. replays a school week (2 bases x 3 server processes, 1,500 students each) through the
-#      real libsonde.so, which ships sealed snapshots into the spool; the shim checks the live
-#      segments and the decrypted snapshots (as the console ingests them) against its oracle,
+#      per base) and enables four bases with snapshots on (`sonde-ctl enable --spool-dir ...`),
+#   4. replays a simulated month, the 28 days up to yesterday, of 4 establishments (3 in
+#      Toulouse's time zone, 1 in Réunion's; 2 server processes and 600 students each) through
+#      the real libsonde.so, which ships sealed snapshots into the spool; the shim checks the
+#      live segments and the decrypted snapshots (as the console ingests them) against its
+#      oracle. The shim runs under faketime a year ahead: the library gives the windows that
+#      contain a segment's creation instant (the real clock) a zero latch (docs/snapshot.md,
+#      "Replays"), which would otherwise spoil the replayed days of the current month,
 #   5. prints the console's report (`sonde-ctl open` of a base's spool, summarised),
 #   6. prints, for one base, the connections of one day hour by hour as `sonde-ctl open` has
 #      them beside the oracle's (they must agree),
@@ -17,19 +21,26 @@
 #      sender key enrolled for that base), uploads the spool over HTTPS with `sonde-ctl upload`
 #      (the console's key pinned; each file deleted only on the console's verified receipt),
 #      waits until the console has applied every file to its SQLite database, prints the same
-#      hour table read from that database beside the oracle's (they must agree), and stops it,
-#   8. prints the start of the live indicators of one base (`sonde-ctl dump`).
+#      hour table read from that database beside the oracle's (they must agree),
+#   8. prints the start of the live indicators of one base (`sonde-ctl dump`),
+#   9. leaves the console running with its pages (docs/console.md): a collectivité (D031) with
+#      the four establishments, an administrator created for the demo whose random password is
+#      printed once, the address to open and the command that stops it.
 #
 # Usage: bash scripts/demo.sh
 # Environment (optional): SONDE_DEMO_BUILD_DIR (default <repo>/build), SONDE_DEMO_SOURCE_DIR
-# (default <repo>), SONDE_DEMO_WORK_DIR (default: a fresh /tmp/sonde-demo.XXXXXX), JOBS.
+# (default <repo>), SONDE_DEMO_WORK_DIR (default: a fresh /tmp/sonde-demo.XXXXXX), JOBS,
+# SONDE_DEMO_PORT (the console's port on 127.0.0.1, default: a free one).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SOURCE_DIR="${SONDE_DEMO_SOURCE_DIR:-$ROOT}"
 BUILD_DIR="${SONDE_DEMO_BUILD_DIR:-$ROOT/build}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-BASES=(0310001A 0310002B)  # the shim's first two bases: a collège and a lycée
+BASES=(0310001A 0310002B 0310003C 0310004D)  # the shim's first four bases: collèges and lycées
+ZONES=Europe/Paris,Europe/Paris,Europe/Paris,Indian/Reunion
+DAYS=28
+START="$(date -u -d "-$DAYS days" +%F)"  # the simulated month ends yesterday (UTC)
 SEED=1
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -89,21 +100,27 @@ CONSOLE_KEY="$KEYS/console.key"
 step "Snapshot keys and ${#BASES[@]} bases enabled with snapshots on"
 if ((HAVE_CTL)); then
     "$CTL" keygen --out "$CONSOLE_KEY" --public "$KEYS/console.pub" | sed 's/^/    /'
-    for base in "${BASES[@]}"; do
+    IFS=, read -r -a zone_of <<<"$ZONES"
+    for i in "${!BASES[@]}"; do
+        base="${BASES[$i]}"
         "$CTL" keygen --out "$KEYS/$base.server.key" --public "$KEYS/$base.server.pub" --base "$base" | sed 's/^/    /'
-        "$CTL" enable "$base" --config-dir "$CONF" --spool-dir "$SPOOL" \
-            --console-key "$KEYS/console.pub" --sender-key "$KEYS/$base.server.key" | sed 's/^/    /'
+        # One snapshot an hour (the default is every 15 minutes): a month is then about 680
+        # files per base to upload rather than 2,700, and every hour figure is still checked.
+        "$CTL" enable "$base" --config-dir "$CONF" --spool-dir "$SPOOL" --timezone "${zone_of[$i]}" \
+            --interval 60 --console-key "$KEYS/console.pub" --sender-key "$KEYS/$base.server.key" \
+            | sed 's/^/    /'
     done
 else
     note "no sonde-ctl: the shim creates the keys and the configuration of each base itself"
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "Replay a school week through libsonde.so; check the segments and the snapshots"
+step "Replay a month ($DAYS days from $START) through libsonde.so; check the segments and the snapshots"
 REPORT="$WORK/report.json"
 set +e
-"$SHIM" --lib "$LIB" --config-dir "$CONF" --shm-dir "$SHM" --bases ${#BASES[@]} --processes 3 \
-    --students 1500 --days 7 --start 2026-11-16 --seed "$SEED" --scenario week --check \
+faketime -f +400d "$SHIM" --lib "$LIB" --config-dir "$CONF" --shm-dir "$SHM" --bases ${#BASES[@]} \
+    --processes 2 --students 600 --days "$DAYS" --start "$START" --timezones "$ZONES" \
+    --snapshot-interval 60 --seed "$SEED" --scenario week --check \
     --snapshots "$SNAP" --console-key "$CONSOLE_KEY" --json "$REPORT"
 status=$?
 set -e
@@ -128,7 +145,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-DAY="2026-11-16"
+DAY="$START"
 step "Hour by hour: ${BASES[0]} on $DAY, connections at the console beside the oracle's"
 if ((HAVE_CTL)); then
     python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" \
@@ -141,6 +158,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 step "Delivery: the spools uploaded over HTTPS to a real sonde-console on loopback"
 CONSOLE_PID=""
+CONSOLE_RUNNING=0
 stop_console() {
     if [ -n "$CONSOLE_PID" ]; then
         kill "$CONSOLE_PID" 2>/dev/null || true
@@ -168,16 +186,35 @@ if ((HAVE_CTL)) && [ -x "$CONSOLE" ]; then
         -addext subjectAltName=IP:127.0.0.1
     PIN="sha256//$(openssl x509 -in "$CDIR/tls.crt" -pubkey -noout | openssl pkey -pubin -outform der \
         | openssl dgst -sha256 -binary | base64)"
-    printf '%s\n' "listen = 127.0.0.1:0" "port_file = $CDIR/port" "tls_certificate = $CDIR/tls.crt" \
+    # A fixed port (a free one unless SONDE_DEMO_PORT says), so that the links of the mails and
+    # of the invitation printed below (public_url) are the address the console listens on.
+    PORT="${SONDE_DEMO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+    printf '%s\n' "listen = 127.0.0.1:$PORT" "public_url = https://127.0.0.1:$PORT" \
+        "port_file = $CDIR/port" "tls_certificate = $CDIR/tls.crt" \
         "tls_private_key = $CDIR/tls.key" "console_key = $CONSOLE_KEY" "data_dir = $CDIR/data" \
         "min_free_bytes = 0" "rate_limit_burst = 2000" >"$CDIR/console.conf"
-    # rate_limit_burst: each base arrives with a whole replayed week at once (about 670 files),
-    # more than a real server's backlog after a 72-hour outage (288), for which the default is
-    # sized (docs/delivery.md#rate-limit).
+    # rate_limit_burst: each base arrives with a whole replayed month at once (about 680 files
+    # at one snapshot an hour), more than a real server's backlog after a 72-hour outage (288),
+    # for which the default is sized (docs/delivery.md#rate-limit).
     for base in "${BASES[@]}"; do  # enrolment: each base's sender key, for that base only
         "$CONSOLE" keys add "$base" "$KEYS/$base.server.pub" --config "$CDIR/console.conf" | sed 's/^/    /'
     done
-    "$CONSOLE" serve --config "$CDIR/console.conf" 2>"$CDIR/console.log" &
+    # The pages' collectivité: the four establishments (Réunion's in its own time zone), and
+    # an administrator, invited as `sonde-console users add-admin` does (docs/console.md).
+    {
+        printf '0310001A\tCollège Jean Jaurès\tToulouse\tEurope/Paris\tD031\n'
+        printf '0310002B\tLycée Pierre de Fermat\tToulouse\tEurope/Paris\tD031\n'
+        printf '0310003C\tCollège Les Tilleuls\tMuret\tEurope/Paris\tD031\n'
+        printf '0310004D\tLycée Leconte de Lisle\tSaint-Denis\tIndian/Reunion\tD031\n'
+    } >"$CDIR/etablissements.tsv"
+    "$CONSOLE" collectivites add D031 Haute-Garonne --config "$CDIR/console.conf" | sed 's/^/    /'
+    "$CONSOLE" establishments import "$CDIR/etablissements.tsv" --config "$CDIR/console.conf" | sed 's/^/    /'
+    ADMIN_EMAIL="admin@demo.sonde.example"
+    "$CONSOLE" users add-admin --collectivite D031 --email "$ADMIN_EMAIL" --name DEMO \
+        --first-name Administrateur --config "$CDIR/console.conf" >"$CDIR/invitation.txt"
+    INVITATION="$(grep -o 'https://[^ ]*/invitation?token=[^ ]*' "$CDIR/invitation.txt")"
+    # setsid: the console outlives this script (step 9); it is stopped here only on a failure.
+    setsid "$CONSOLE" serve --config "$CDIR/console.conf" </dev/null >/dev/null 2>"$CDIR/console.log" &
     CONSOLE_PID=$!
     for _ in $(seq 600); do  # hang guard: 60 s
         [ -s "$CDIR/port" ] && break
@@ -185,7 +222,6 @@ if ((HAVE_CTL)) && [ -x "$CONSOLE" ]; then
         sleep 0.1
     done
     [ -s "$CDIR/port" ] || die "sonde-console did not listen (log: $CDIR/console.log)"
-    PORT="$(cat "$CDIR/port")"
     note "sonde-console listening on https://127.0.0.1:$PORT, key pinned: $PIN"
     sent="$(find "$SPOOL" -maxdepth 1 -name '*.sonde' | wc -l)"
     if ! "$CTL" upload "$SPOOL" --url "https://127.0.0.1:$PORT" --pin "$PIN" >"$CDIR/upload.log" 2>&1; then
@@ -208,8 +244,27 @@ if ((HAVE_CTL)) && [ -x "$CONSOLE" ]; then
     step "Hour by hour: ${BASES[0]} on $DAY, connections in the console's database beside the oracle's"
     python3 "$ROOT/scripts/hours_table.py" "$REPORT" "${BASES[0]}" "$DAY" "$CDIR/data/figures.sqlite" \
         || die "the console's database differs from the oracle"
-    stop_console
-    note "sonde-console stopped (log: $CDIR/console.log)"
+    # The administrator's password: random, set through the invitation page as a person would
+    # (the form's CSRF field and cookie, the password twice), printed once at the end. It must
+    # not contain the name or the login (the guide's rule): hence no "demo" nor "admin" in it.
+    ADMIN_PASSWORD="$(python3 -c 'import secrets; print("Console#" + secrets.token_urlsafe(12) + "7")')"
+    python3 - "$INVITATION" "$ADMIN_PASSWORD" "$CDIR/tls.crt" <<'PY' || die "the invitation could not be accepted"
+import http.cookiejar, re, ssl, sys, urllib.parse, urllib.request
+link, password, ca = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False  # the certificate names 127.0.0.1 as an IP address
+jar = http.cookiejar.CookieJar()
+web = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx),
+                                  urllib.request.HTTPCookieProcessor(jar))
+page = web.open(link, timeout=60).read().decode()
+csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+token = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["token"][0]
+form = urllib.parse.urlencode({"csrf": csrf, "token": token, "password": password,
+                               "confirmation": password}).encode()
+answer = web.open(link.split("?")[0], data=form, timeout=60)
+sys.exit(0 if answer.status == 200 else 1)
+PY
+    CONSOLE_RUNNING=1
 else
     note "skipped (sonde-ctl or sonde-console missing)"
 fi
@@ -231,3 +286,12 @@ note "configuration: $CONF"
 note "segments:      $SHM"
 note "snapshots:     $SPOOL (keys in $KEYS)"
 note "shim report:   $REPORT"
+if ((CONSOLE_RUNNING)); then
+    step "The console is running: its pages over the simulated month ($START to yesterday)"
+    note "address:   https://127.0.0.1:$PORT/   (a self-signed certificate: accept it in the browser)"
+    note "login:     $ADMIN_EMAIL"
+    note "password:  $ADMIN_PASSWORD   (printed only here)"
+    note "database:  $CDIR/data/figures.sqlite; log: $CDIR/console.log"
+    note "stop it:   kill $CONSOLE_PID"
+    CONSOLE_PID=""  # left running on purpose: the trap does not stop it
+fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Sonde needs to build, test, benchmark and run the demo.
+# Installs the Debian 12 packages Sonde needs to build, test, benchmark and run the demo
+# (chromium, chromium-driver, python3-selenium and faketime: the browser tests, tests/browser).
 # Only what is missing is installed; run as root or with sudo available.
 set -euo pipefail
 packages=(
@@ -10,6 +11,7 @@ packages=(
   postgresql libpq-dev libsodium-dev
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
+  chromium chromium-driver python3-selenium faketime
   abigail-tools help2man man-db lintian pkg-config dpkg-dev
 )
 bash "$(dirname "$0")/install-missing.sh" "${packages[@]}"

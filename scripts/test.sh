@@ -34,21 +34,24 @@ configure_and_build() {
 # RelWithDebInfo (-O2 -g), differs only in optimisation level and debug information; building
 # both here would cost CI six minutes for no test that could fail differently.
 configure_and_build build-release "" -DCMAKE_BUILD_TYPE=Release
-# Tests run two at a time: each one has its own directories (the shim's too). Among them, on
-# this complete Release tree (docs/packaging.md): packaging:install (cmake --install into a
-# scratch prefix, the example built against it with CMake and pkg-config), packaging:packages
-# (cpack's Debian packages unpacked with dpkg -x, the example built against them, lintian),
-# man:pages, and abidiff:baseline (the library against abi/baseline/, and the proof that the
-# check passes appends and fails breaks).
-(cd build-release && ctest -j"$jobs" --output-on-failure --timeout 300)
+# Tests run two at a time: each one has its own directories (the shim's too). The browser
+# tests (headless Chromium on the console's pages, tests/browser) must run here, not be skipped.
+# Among them, on this complete Release tree (docs/packaging.md): packaging:install (cmake
+# --install into a scratch prefix, the example built against it with CMake and pkg-config),
+# packaging:packages (cpack's Debian packages unpacked with dpkg -x, the example built against
+# them, lintian), man:pages, and abidiff:baseline (the library against abi/baseline/, and the
+# proof that the check passes appends and fails breaks).
+(cd build-release && SONDE_REQUIRE_BROWSER=1 ctest -j"$jobs" --output-on-failure --timeout 300)
 
 if [ "${SONDE_QUICK:-0}" != 1 ]; then
   configure_and_build build-asan "" -DSONDE_SANITIZE=address,undefined -DSONDE_BENCH=OFF
   # handle_sigbus=0: the plugin's own SIGBUS guard (a truncated segment file) is under test;
   # the sanitizers' handler would otherwise report the fault first.
   # The school-year replay (two minutes in Release, ten under ASan) runs in the Release build
-  # only: the week replays exercise the same code under the sanitizers.
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 900 -E '^shim_school_year')
+  # only: the week replays exercise the same code under the sanitizers. So do the browser
+  # tests: their seed runs the shim under faketime (LD_PRELOAD), which ASan refuses, and the
+  # console's pages under ASan are driven by tests/console (console:pages_*, accounts).
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 900 -E '^shim_school_year|^browser:')
 
   # ThreadSanitizer: the concurrent parts (recording across threads and processes, the
   # watcher and shipper threads, the shim's hosts).
@@ -56,15 +59,9 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
     -DSONDE_SANITIZE=thread -DSONDE_BENCH=OFF
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 600 -R '^abi:|^unit:|^shim_(week|crash)$')
 
-  configure_and_build build-fuzz \
-    "fuzz_config fuzz_segment fuzz_abi fuzz_snapshot fuzz_envelope fuzz_console_config" \
-    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSONDE_BENCH=OFF -DSONDE_TOOLS=OFF
-  for f in config segment abi snapshot envelope console_config; do
-    echo "== fuzz $f (20 s)"
-    corpus=$(mktemp -d)
-    cp fuzz/corpus/$f/* "$corpus"/
-    build-fuzz/fuzz/fuzz_$f -max_total_time=20 -print_final_stats=0 "$corpus" 2>&1 | tail -n 2
-  done
+  # libFuzzer, every library instrumented (SONDE_FUZZ): each target briefly; scripts/fuzz.sh
+  # runs them for longer.
+  SONDE_FUZZ_SECONDS=20 bash scripts/fuzz.sh
 
   # Windows (docs/windows.md): sonde.dll built with MinGW-w64, its tests run under Wine.
   # SONDE_SKIP_WINDOWS=1 skips the stage (3 to 5 minutes more on a new machine, for the
