@@ -12,5 +12,6 @@ packages=(
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
   chromium chromium-driver python3-selenium faketime
+  abigail-tools help2man man-db lintian pkg-config dpkg-dev
 )
 bash "$(dirname "$0")/install-missing.sh" "${packages[@]}"

@@ -36,6 +36,11 @@ configure_and_build() {
 configure_and_build build-release "" -DCMAKE_BUILD_TYPE=Release
 # Tests run two at a time: each one has its own directories (the shim's too). The browser
 # tests (headless Chromium on the console's pages, tests/browser) must run here, not be skipped.
+# Among them, on this complete Release tree (docs/packaging.md): packaging:install (cmake
+# --install into a scratch prefix, the example built against it with CMake and pkg-config),
+# packaging:packages (cpack's Debian packages unpacked with dpkg -x, the example built against
+# them, lintian), man:pages, and abidiff:baseline (the library against abi/baseline/, and the
+# proof that the check passes appends and fails breaks).
 (cd build-release && SONDE_REQUIRE_BROWSER=1 ctest -j"$jobs" --output-on-failure --timeout 300)
 
 if [ "${SONDE_QUICK:-0}" != 1 ]; then

@@ -11,6 +11,7 @@
 #include "core/tables.hpp"
 #include "core/utf8.hpp"
 #include "sonde.h"
+#include "sonde_version.h"
 
 #if defined(_WIN32)
 #define SONDE_EXPORT extern "C"  // exported by plugin/sonde.def
@@ -96,7 +97,9 @@ const char *api_version() noexcept {
     std::call_once(once, [] {
         const char *embedded = time::embedded_tzdata_version();
         const bool uses_embedded = time::zoneinfo_default_is_embedded();
-        std::snprintf(text, sizeof text, "sonde 1.2.0 (abi 1.2, catalogue %s, tzdata %s%s)",
+        std::snprintf(text, sizeof text,
+                      "sonde " SONDE_VERSION_STRING " (abi " SONDE_VERSION_ABI
+                      ", catalogue %s, tzdata %s%s)",
                       SONDE_CATALOG_VERSION, uses_embedded ? embedded : "of the system",
                       uses_embedded ? " embedded" : "");
     });

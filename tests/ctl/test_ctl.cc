@@ -705,6 +705,35 @@ TEST_CASE("the sonde-ctl binary: exit codes, help, real output") {
     CHECK(parse_openmetrics(om.out).size() > 100);
 }
 
+// docs/packaging.md: the tool's release (the ABI's major.minor, then a patch level), the ABI,
+// the catalogue, and the tzdata release of the zones it reads (tzdata.zi's version line).
+TEST_CASE("sonde-ctl --version names the release, the ABI, the catalogue and the tzdata") {
+    const TempDir dir;
+    {
+        std::ofstream zi(dir.conf() + "/tzdata.zi");
+        zi << "# version 2099z\n# Do not edit.\n";
+    }
+    const std::string abi = std::to_string(SONDE_ABI_MAJOR) + "." + std::to_string(SONDE_ABI_MINOR);
+    ::setenv("SONDE_ZONEINFO_DIR", dir.conf().c_str(), 1);
+    const Result r = ctl({"--version"});
+    ::setenv("SONDE_ZONEINFO_DIR", dir.shm().c_str(), 1);  // no tzdata.zi there
+    const Result unknown = ctl({"--version"});
+    ::unsetenv("SONDE_ZONEINFO_DIR");
+    REQUIRE(r.code == 0);
+    INFO(r.out);
+    CHECK(r.out.rfind("sonde-ctl " + abi + ".", 0) == 0);
+    CHECK(r.out.find("\nlibrary: libsonde " + abi + ".") != std::string::npos);
+    CHECK(r.out.find("\nabi: " + abi + "\n") != std::string::npos);
+    CHECK(r.out.find("\ncatalogue: ") != std::string::npos);
+    CHECK(r.out.find("\ntzdata: 2099z (" + dir.conf() + ")\n") != std::string::npos);
+    CHECK(unknown.code == 0);
+    CHECK(unknown.out.find("\ntzdata: unknown") != std::string::npos);
+    // The binary answers the same way (what help2man reads).
+    const Result binary = ctl_binary({"--version"});
+    CHECK(binary.code == 0);
+    CHECK(binary.out.rfind("sonde-ctl " + abi + ".", 0) == 0);
+}
+
 namespace {
 
 // Runs the binary with a bad command line: exit code 2, a message naming the option and what it

@@ -1,10 +1,16 @@
 // Dispatch of `sonde-ctl COMMAND ...`.
 
+#include <fstream>
+#include <string>
 #include <string_view>
 
 #include "catalog_layout.hpp"
 #include "command.hpp"
+#include "shm/layout.hpp"
+#include "sonde.h"
+#include "sonde_version.h"
 #include "text.hpp"
+#include "time/timezone.hpp"
 
 namespace sonde::ctl {
 namespace {
@@ -33,7 +39,35 @@ void usage(std::ostream &out) {
         name.resize(10, ' ');
         out << "  " << name << c.summary << "\n";
     }
-    out << "\nexit codes: 0 ok, 1 failure, 2 usage error\n";
+    out << "\noptions:\n"
+           "  --help      this list\n"
+           "  --version   the versions of the tool, of the library code it reads segments\n"
+           "              with, of the ABI, the catalogue and the tzdata\n"
+           "\nexit codes: 0 ok, 1 failure, 2 usage error\n";
+}
+
+// The tzdata release of a zoneinfo folder: tzdata.zi's first line, "# version 2025b".
+std::string tzdata_version(const std::string &dir) {
+    if (dir == time::kEmbeddedZoneinfo)
+        return std::string(time::embedded_tzdata_version()) + " (embedded)";
+    std::ifstream in(dir + "/tzdata.zi");
+    std::string line;
+    constexpr std::string_view kPrefix = "# version ";
+    if (std::getline(in, line) && line.starts_with(kPrefix))
+        return line.substr(kPrefix.size()) + " (" + dir + ")";
+    return "unknown (" + dir + " has no tzdata.zi)";
+}
+
+// sonde-ctl --version: the tool's release, the library code it reads segments with (built in,
+// never loaded), the ABI and catalogue it was built with, the tzdata it reads zones from.
+void version(std::ostream &out) {
+    out << "sonde-ctl " << SONDE_VERSION_STRING << "\n"
+        << "library: libsonde " << SONDE_VERSION_STRING << " (built in), segment layout "
+        << shm::kLayoutVersion << "\n"
+        << "abi: " << SONDE_ABI_MAJOR << "." << SONDE_ABI_MINOR << "\n"
+        << "catalogue: " << catalog::kCatalogVersion << ", schema " << hex64(catalog::kSchemaHash)
+        << "\n"
+        << "tzdata: " << tzdata_version(time::default_zoneinfo_dir()) << "\n";
 }
 
 }  // namespace
@@ -49,8 +83,7 @@ int run(const Args &args, Io io) {
         return kExitOk;
     }
     if (name == "--version") {
-        io.out << "sonde-ctl, catalogue " << catalog::kCatalogVersion << ", schema "
-               << hex64(catalog::kSchemaHash) << "\n";
+        version(io.out);
         return kExitOk;
     }
     for (const Command &c : kCommands)
