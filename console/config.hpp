@@ -50,7 +50,7 @@ struct Config {
     uint64_t max_logo_bytes = 512u << 10;   // the logo image
     // The PDF export (docs/console.md#pdf-export): WeasyPrint, run without a shell.
     std::string pdf_program = "/usr/bin/weasyprint";
-    unsigned pdf_timeout = 60;             // seconds, then the converter is killed
+    unsigned pdf_timeout = 180;            // seconds, then the converter is killed
     uint64_t max_pdf_bytes = 32ull << 20;  // a larger PDF fails
     unsigned pdf_concurrency = 2;          // conversions at once; more: 503 with Retry-After
 };

@@ -91,7 +91,6 @@ PdfResult html_to_pdf(const std::string &html, const PdfOptions &options, std::s
                                     "LANG=C.UTF-8",
                                     "XDG_CACHE_HOME=" + dir.path,
                                     "TMPDIR=" + dir.path,
-                                    "no_proxy=*",
                                     "http_proxy=http://127.0.0.1:9",
                                     "https_proxy=http://127.0.0.1:9"};
     std::vector<char *> envp;

@@ -12,7 +12,7 @@ namespace sonde::console {
 
 struct PdfOptions {
     std::string program = "/usr/bin/weasyprint";
-    unsigned timeout_seconds = 60;        // wall clock, then SIGKILL
+    unsigned timeout_seconds = 180;       // wall clock, then SIGKILL
     uint64_t max_bytes = 32ull << 20;     // the PDF; larger fails (RLIMIT_FSIZE too)
     uint64_t max_memory = 2048ull << 20;  // RLIMIT_AS of the converter
     std::string temp_dir = "/tmp";        // where the private working directory is made

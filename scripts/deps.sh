@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sonde needs to build, test, benchmark and run the demo.
-# Only what is missing is installed; run as root or with sudo available.
+# Only what is missing is installed; run as root or with sudo available. weasyprint is the
+# console's PDF export (docs/console.md#pdf-export); poppler-utils (pdftotext, pdfimages) reads
+# the PDFs in its tests.
 set -euo pipefail
 packages=(
   build-essential cmake python3 tzdata zstd binutils
@@ -10,5 +12,6 @@ packages=(
   postgresql libpq-dev libsodium-dev
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
+  weasyprint poppler-utils
 )
 bash "$(dirname "$0")/install-missing.sh" "${packages[@]}"

@@ -305,42 +305,51 @@ bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
         return it == index.end() ? nullptr : &out[it->second];
     };
     // The snapshot received last, and the newest complete hour it says, per base.
+    // (The latest reception time per base through the index snapshots_received, then its rows:
+    // several files received in the same second are told apart by the highest sequence.)
     std::vector<Reader::Row> rows;
-    if (!reader.query("SELECT base, sequence, created_unix, received_unix, status, coverage FROM "
-                      "(SELECT base, sequence, created_unix, received_unix, status, coverage, "
-                      "ROW_NUMBER() OVER (PARTITION BY base ORDER BY received_unix DESC, "
-                      "sequence < 0 DESC, sequence DESC) AS n FROM snapshots WHERE base IN " +
-                          in_list(list.size()) + ") AS s WHERE n = 1",
+    if (!reader.query("SELECT s.base, s.sequence, s.created_unix, s.received_unix, s.status FROM "
+                      "snapshots s JOIN (SELECT base, MAX(received_unix) AS last FROM snapshots "
+                      "WHERE base IN " +
+                          in_list(list.size()) +
+                          " GROUP BY base) AS m ON s.base = m.base AND s.received_unix = m.last",
                       list, rows, error))
         return false;
     for (const auto &r : rows)
         if (FeedStatus *f = at(r[0])) {
+            const uint64_t sequence = u64(r[1]);
+            if (f->received && sequence < f->last_sequence) continue;
             f->received = true;
-            f->last_sequence = u64(r[1]);
+            f->last_sequence = sequence;
             f->last_created_unix = num(r[2]);
             f->last_received_unix = num(r[3]);
             f->last_status = text(r[4]);
         }
-    // Recent snapshots: coverage chains (gaps) and the delay from creation to reception.
+    // Recent snapshots: the delay from creation to reception, and the coverage chains (gaps).
     std::vector<std::string> params = list;
     params.push_back(std::to_string(since_unix));
-    if (!reader.query("SELECT base, generation, created_unix, received_unix, status, coverage "
-                      "FROM snapshots WHERE base IN " +
-                          in_list(list.size()) + " AND received_unix >= ?",
+    if (!reader.query("SELECT base, MIN(received_unix - created_unix) FROM snapshots WHERE base "
+                      "IN " +
+                          in_list(list.size()) +
+                          " AND received_unix >= ? AND created_unix > 0 GROUP BY base",
+                      params, rows, error))
+        return false;
+    for (const auto &r : rows)
+        if (FeedStatus *f = at(r[0]); f && r[1]) {
+            f->skew_known = true;
+            f->skew_seconds = num(r[1]);
+        }
+    if (!reader.query("SELECT base, generation, coverage FROM snapshots WHERE base IN " +
+                          in_list(list.size()) +
+                          " AND received_unix >= ? AND status = 'applied' AND coverage IS NOT "
+                          "NULL",
                       params, rows, error))
         return false;
     std::map<std::pair<std::string, uint64_t>, std::vector<Span>> chains;
     for (const auto &r : rows) {
         FeedStatus *f = at(r[0]);
-        if (!f) continue;
-        const int64_t created = num(r[2]), received = num(r[3]);
-        if (created > 0 && received > 0) {
-            const int64_t d = received - created;
-            if (!f->skew_known || d < f->skew_seconds) f->skew_seconds = d;
-            f->skew_known = true;
-        }
         Span span;
-        if (text(r[4]) == "applied" && parse_coverage(r[5], span)) {
+        if (f && parse_coverage(r[2], span)) {
             f->coverage_seen = true;
             chains[{text(r[0]), u64(r[1])}].push_back(span);
         }

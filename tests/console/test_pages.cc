@@ -869,7 +869,20 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
         r.sequence = 10;
         r.created_unix = kCreated;
         r.status = "applied";
-        REQUIRE(store->apply({r}, rows, &error));
+        // A week of deliveries for État des remontées: 4 files an hour, each covering its
+        // quarter's hour chain, received 20 s after their creation.
+        std::vector<sonde::console::SnapshotRow> week = {r};
+        const int64_t start = (kReference / 3600 - 7 * 24) * 3600;
+        for (int64_t q = 0; q < 7 * 24 * 4; ++q) {
+            sonde::console::SnapshotRow w = r;
+            w.sequence = 11 + uint64_t(q);
+            w.created_unix = start + q * 900;
+            w.received_unix = w.created_unix + 20;
+            w.coverage = std::to_string(start + (q / 4) * 3600) + "," +
+                         std::to_string(start + ((q + 1) / 4) * 3600) + ",0";
+            week.push_back(w);
+        }
+        REQUIRE(store->apply(week, rows, &error));
         admin.establishments.insert(uai);
         names.push_back({uai, std::string("Collège ") + uai, "Commune", "Europe/Paris"});
     }
@@ -882,7 +895,8 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
           "/menus/social/etablissements?tableau=assiduite&periode=annee-en-cours",
           "/menus/moyens-generaux/niveaux", "/menus/demandes-travaux/etablissements?mode=taux",
           "/menus/connexions/journalier", "/menus/connexions/horaire",
-          "/csv/menus/scolarite/etablissements", "/api/menus/communications/etablissements"}) {
+          "/csv/menus/scolarite/etablissements", "/api/menus/communications/etablissements",
+          "/remontees", "/api/remontees"}) {
         std::vector<double> ms;
         size_t bytes = 0;
         for (int i = 0; i < 5; ++i) {
@@ -901,6 +915,26 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
         WARN((postgres() ? "postgresql " : "sqlite ")
              << target << ": median " << ms[2] << " ms (min " << ms[0] << ", max " << ms[4] << "), "
              << bytes << " bytes");
+    }
+    // PDF: once each (WeasyPrint takes seconds), the whole of the conversion included.
+    sonde::console::PdfOptions options;
+    options.temp_dir = setup.dir.path;
+    options.timeout_seconds = 900;
+    for (const std::string target : {"/pdf/menus/demandes-travaux/etablissements", "/pdf/remontees",
+                                     "/pdf/menus/connexions/journalier"}) {
+        const auto t0 = std::chrono::steady_clock::now();
+        sonde::console::web::PageContext context;
+        context.reader = reader.get();
+        context.now_unix = kReference;
+        context.pdf = &options;
+        const auto a = sonde::console::web::render_page(admin, target, context);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
+        INFO(a.body.substr(0, 300));
+        REQUIRE(a.status == 200);
+        WARN((postgres() ? "postgresql " : "sqlite ")
+             << target << ": " << ms << " ms, " << a.body.size() << " bytes");
     }
 }
 
