@@ -129,14 +129,20 @@ int serve(const Config &config) {
         context.now_unix = int64_t(std::time(nullptr));
         context.header_html = session.header_html;
         context.pdf = &pdf;
-        const bool is_pdf = req.target.starts_with("/pdf/");
+        // "/pdf", "/pdf?..." (the home) and "/pdf/...": the pages' own prefix rule.
+        auto under = [&](const char *prefix) {
+            const std::string_view t(req.target), p(prefix);
+            return t.starts_with(p) &&
+                   (t.size() == p.size() || t[p.size()] == '/' || t[p.size()] == '?');
+        };
+        const bool is_pdf = under("/pdf");
         if (is_pdf)  // the logo inline: the converter fetches nothing
             if (auto logo = accounts->logo(who.collectivite))
                 context.logo_data_uri = data_uri(logo->first, logo->second);
         Answer a = web::render_page(who, req.target, context);
         if (a.status == 404) return std::nullopt;  // not a figure page: the accounts' pages
         // Exports are audited when they are served (a HEAD serves nothing).
-        if (a.status == 200 && req.method == "GET" && req.target.starts_with("/csv/"))
+        if (a.status == 200 && req.method == "GET" && under("/csv"))
             session.audit("export.csv", req.target);
         if (a.status == 200 && req.method == "GET" && is_pdf)
             session.audit("export.pdf", req.target);

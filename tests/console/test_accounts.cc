@@ -735,6 +735,11 @@ TEST_CASE("accounts: PDF exports and État des remontées behind the login, audi
     INFO(images);
     CHECK(images.find(" image ") != std::string::npos);  // one line per image after the header
     REQUIRE(pdf_exports() == 2);
+    // The home's PDF ("/pdf", without a path after the prefix) is an export too.
+    const Page home_pdf = user.get(s.url("/pdf?annee=2026"));
+    REQUIRE(home_pdf.status == 200);
+    CHECK(home_pdf.body.starts_with("%PDF"));
+    REQUIRE(pdf_exports() == 3);
 
     // HEAD: the GET's status and headers, Content-Length included, and no body; a HEAD of an
     // export exports nothing and is not audited.
@@ -748,7 +753,7 @@ TEST_CASE("accounts: PDF exports and État des remontées behind the login, audi
     CHECK(head_pdf.status == 200);
     CHECK(head_pdf.body.empty());
     CHECK(head_pdf.content_type == "application/pdf");
-    CHECK(pdf_exports() == 2);
+    CHECK(pdf_exports() == 3);
     CHECK(user.head(s.url("/pdf/remontees?etab=0310001A")).status == 403);
     const Page health = user.head(s.url("/healthz"));
     CHECK(health.status == 200);
