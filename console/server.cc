@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "accounts_web.hpp"
+#include "dispatch.hpp"
 #include "log.hpp"
 #include "web.hpp"
 
@@ -143,23 +144,10 @@ struct Server::Impl {
             Handler::Head head{method, target, content_type, std::nullopt, parser.chunked(), peer};
             if (const auto length = parser.content_length()) head.content_length = *length;
 
-            std::optional<Answer> early;
-            const bool web_page = web && is_web_target(head.target);
-            if (web_page) {
-                // A web page: a bounded form body, read whole, then the pages' answer.
-                const uint64_t length = head.content_length.value_or(0);
-                if (head.chunked)
-                    early = Answer{411, "length required\n", "text/plain; charset=utf-8", 0, true};
-                else if (length > config.max_form_bytes)
-                    early =
-                        Answer{413, "request too large\n", "text/plain; charset=utf-8", 0, true};
-            } else {
-                early = handler.before_body(head);
-            }
+            std::optional<Answer> early = answer_before_body(config, handler, web, head);
             Answer answer;
             if (early) {
                 answer = std::move(*early);
-                if (head.chunked || head.content_length.value_or(0) > 0) answer.close = true;
             } else {
                 if (iequals(str(req[http::field::expect]), "100-continue")) {
                     http::response<http::empty_body> go{http::status::continue_, req.version()};
@@ -167,7 +155,7 @@ struct Server::Impl {
                     co_await http::async_write(stream, go, token);
                     if (ec) break;
                 }
-                parser.body_limit(web_page ? config.max_form_bytes : config.max_body_bytes);
+                parser.body_limit(body_limit(config, web, head));
                 lowest.expires_after(secs(config.body_timeout));
                 co_await http::async_read(stream, buffer, parser, token);
                 if (ec) {
@@ -176,18 +164,8 @@ struct Server::Impl {
                                              std::to_string(config.body_timeout) + " s, closed");
                     break;
                 }
-                if (web_page) {
-                    WebRequest w;
-                    w.method = method;
-                    w.target = target;
-                    w.cookie = str(req[http::field::cookie]);
-                    w.content_type = content_type;
-                    w.peer = peer;
-                    w.body.assign(req.body().begin(), req.body().end());
-                    answer = web->handle(w);
-                } else {
-                    answer = handler.upload(head, req.body());
-                }
+                answer =
+                    answer_with_body(handler, web, head, str(req[http::field::cookie]), req.body());
             }
             const bool keep = !answer.close && req.keep_alive();
             answer.close = !keep;

@@ -93,6 +93,10 @@ bool path_info(const std::string &path, FileInfo &out, bool follow = false) noex
 bool rename_replace(const std::string &from, const std::string &to) noexcept;
 // Gives `from` a second name `to`, failing with EEXIST if `to` exists (atomic publication).
 bool link_new(const std::string &from, const std::string &to) noexcept;
+// Moves `from` to the new name `to`, failing with EEXIST if `to` exists (atomic publication of
+// a file this process may hold open and mapped: Windows cannot delete a mapped file's other
+// name, so link_new then remove_file would leave it behind there). POSIX: link, then unlink.
+bool rename_new(const std::string &from, const std::string &to) noexcept;
 bool remove_file(const std::string &path) noexcept;
 // mkdir with POSIX permission bits (Windows: inherited ACL).
 bool make_directory(const std::string &path, unsigned mode) noexcept;

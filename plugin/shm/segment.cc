@@ -190,8 +190,8 @@ void lock_shared(const platform::File &file) {
 }
 
 // A temp file next to `path`, sized, mapped; `fill` writes its contents; then published with
-// link(). Nobody can ever see a half-initialised segment, and a creator that dies leaves only
-// its temp file. lost_race: the path exists already.
+// rename_new() (link, or MoveFileEx without replacing). Nobody can ever see a half-initialised
+// segment, and a creator that dies leaves only its temp file. lost_race: the path exists already.
 template <typename Fill>
 OpenResult make_and_publish(const std::string &path, uint64_t size, Fill fill, bool &lost_race) {
     OpenResult r;
@@ -225,12 +225,11 @@ OpenResult make_and_publish(const std::string &path, uint64_t size, Fill fill, b
     }
     fill(base);
     platform::sync_mapping(file, base, size);  // durable before anyone can find it
-    const bool linked = platform::link_new(tmp, path);
-    int err = errno;
-    platform::remove_file(tmp);
-    if (!linked) {
+    if (!platform::rename_new(tmp, path)) {
+        const int err = errno;
         platform::unmap(base, size);
         file.close();
+        platform::remove_file(tmp);  // unmapped and closed first: Windows deletes it only then
         if (err == EEXIST) {
             lost_race = true;
         } else {

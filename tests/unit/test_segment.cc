@@ -1,38 +1,37 @@
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <sys/wait.h>
+#endif
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "shm/segment.hpp"
+#include "temp_dir.hpp"
 
 using namespace sonde;
 
 namespace {
-std::string temp_dir() {
-    char tmpl[] = "/tmp/sonde-seg-XXXXXX";
-    return ::mkdtemp(tmpl);
-}
+std::string temp_dir() { return make_temp_dir("sonde-seg-"); }
 std::vector<std::string> entries(const std::string &dir) {
     std::vector<std::string> out;
-    DIR *d = ::opendir(dir.c_str());
-    while (dirent *e = ::readdir(d))
-        if (e->d_name[0] != '.') out.push_back(e->d_name);
-    ::closedir(d);
+    for (const auto &e : std::filesystem::directory_iterator(dir))
+        if (const std::string name = e.path().filename().string(); name[0] != '.')
+            out.push_back(name);
     return out;
 }
 void patch(const std::string &path, size_t offset, const void *bytes, size_t n) {
-    int fd = ::open(path.c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, bytes, n, off_t(offset)) == ssize_t(n));
-    ::close(fd);
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    REQUIRE(f.is_open());
+    f.seekp(std::streamoff(offset));
+    f.write(static_cast<const char *>(bytes), std::streamsize(n));
+    REQUIRE(f.good());
 }
 }  // namespace
 
@@ -55,9 +54,14 @@ TEST_CASE("a new segment is fully initialised, private and within budget", "[seg
     CHECK(h.student_stated_capacity == shm::kDefaultStudentCapacity);
     CHECK(h.user_capacity == shm::table_slots(shm::kDefaultUserCapacity));
     CHECK(h.student_capacity == shm::table_slots(shm::kDefaultStudentCapacity));
+#ifndef _WIN32  // Windows: the folder's ACL protects the file (docs/windows.md)
     struct stat st {};
     REQUIRE(::stat(shm::segment_path(dir, "0310001A").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
+#endif
+    std::string names;
+    for (const std::string &e : entries(dir)) names += e + " ";
+    INFO(names);
     CHECK(entries(dir).size() == 1);  // no temp file left behind
 
     // A second open attaches to the same segment.
@@ -152,10 +156,14 @@ TEST_CASE("bad segments are set aside, never written, and replaced", "[segment]"
                 old_generation = r.mapping.header().generation;
             }
             patch(path, c.offset, &c.value, sizeof c.value);
-            std::ifstream before(path, std::ios::binary);
-            std::string bytes_before((std::istreambuf_iterator<char>(before)), {});
+            std::string bytes_before;
+            {  // closed before the open: Windows cannot rename a file open without share-delete
+                std::ifstream before(path, std::ios::binary);
+                bytes_before.assign(std::istreambuf_iterator<char>(before), {});
+            }
 
             shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
+            INFO(r.error);
             REQUIRE(r.mapping.valid());
             CHECK(r.created);
             CHECK(r.replaced == 1);
@@ -178,7 +186,9 @@ TEST_CASE("garbage and truncated files are replaced too", "[segment]") {
             std::ofstream f(path, std::ios::binary);
             for (size_t i = 0; i < size; ++i) f.put(char(i * 131 + 7));
         }
-        ::chmod(path.c_str(), 0600);
+#ifndef _WIN32
+        ::chmod(path.c_str(), 0600);  // the mode a segment has: only the content is wrong
+#endif
         shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
         INFO(size);
         REQUIRE(r.mapping.valid());
@@ -199,6 +209,7 @@ TEST_CASE("read-only attach refuses what it cannot trust", "[segment]") {
     CHECK(r.error.find("bad magic") != std::string::npos);
 }
 
+#ifndef _WIN32  // fork: on Windows, tests/windows/test_processes.cc opens one base from 4 processes
 TEST_CASE("concurrent creators agree on one segment", "[segment]") {
     const std::string dir = temp_dir();
     constexpr int kProcs = 8;
@@ -223,6 +234,7 @@ TEST_CASE("concurrent creators agree on one segment", "[segment]") {
     CHECK(gens[0] != 0);
     CHECK(entries(dir).size() == 1);
 }
+#endif
 
 #include "shm/latch.hpp"
 

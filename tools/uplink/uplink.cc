@@ -253,8 +253,8 @@ static void remove_orphan_receipts(int dfd, const std::vector<std::string> &rece
         struct stat st {};
         if (::fstatat(dfd, sonde.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
             continue;
-        if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode) || now - st.st_mtime < kOrphanReceiptAgeSeconds)
+        if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            now - st.st_mtime < kOrphanReceiptAgeSeconds)
             continue;
         ::unlinkat(dfd, name.c_str(), 0);
     }

@@ -127,6 +127,12 @@ bool link_new(const std::string &from, const std::string &to) noexcept {
     return ::link(from.c_str(), to.c_str()) == 0;
 }
 
+bool rename_new(const std::string &from, const std::string &to) noexcept {
+    if (::link(from.c_str(), to.c_str()) != 0) return false;
+    ::unlink(from.c_str());  // published: a leftover name would only be swept later
+    return true;
+}
+
 bool remove_file(const std::string &path) noexcept { return ::unlink(path.c_str()) == 0; }
 
 bool make_directory(const std::string &path, unsigned mode) noexcept {

@@ -347,6 +347,18 @@ bool link_new(const std::string &from, const std::string &to) noexcept {
     return false;
 }
 
+bool rename_new(const std::string &from, const std::string &to) noexcept {
+    try {
+        // Without MOVEFILE_REPLACE_EXISTING: fails with ERROR_ALREADY_EXISTS if `to` exists.
+        if (MoveFileExW(wide(from).c_str(), wide(to).c_str(), MOVEFILE_WRITE_THROUGH)) return true;
+    } catch (...) {
+        errno = ENOMEM;
+        return false;
+    }
+    win32::set_errno_from_last_error();
+    return false;
+}
+
 bool remove_file(const std::string &path) noexcept {
     try {
         if (DeleteFileW(wide(path).c_str())) return true;
