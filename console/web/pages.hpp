@@ -18,7 +18,9 @@
 // school year of the accounts' readings).
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "handler.hpp"
 #include "pdf.hpp"
@@ -28,6 +30,10 @@
 namespace sonde::console::web {
 
 struct PageContext {
+    PageContext() = default;
+    // The three fields every caller sets (the PDF's are set by name where they are used).
+    PageContext(Reader *r, int64_t now, std::string header)
+        : reader(r), now_unix(now), header_html(std::move(header)) {}
     Reader *reader = nullptr;
     int64_t now_unix = 0;  // the reference day is its UTC date unless the query gives one
     // HTML put in the pages' header, after the collectivité and the user: the session's links
