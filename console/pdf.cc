@@ -107,6 +107,11 @@ PdfResult html_to_pdf(const std::string &html, const PdfOptions &options, std::s
         return fail("cannot open the converter's log");
     }
 
+    // Descriptors the service holds without close-on-exec (sockets among them) must not reach
+    // the converter: the child closes every one above 2.
+    const long open_max = ::sysconf(_SC_OPEN_MAX);
+    const int max_fd = open_max > 0 && open_max < (1 << 20) ? int(open_max) : (1 << 16);
+
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::setpgid(0, 0);
@@ -118,6 +123,8 @@ PdfResult html_to_pdf(const std::string &html, const PdfOptions &options, std::s
         ::setrlimit(RLIMIT_CPU, &cpu);
         const rlimit nocore{0, 0};
         ::setrlimit(RLIMIT_CORE, &nocore);
+        if (::close_range(3, ~0u, 0) != 0)
+            for (int fd = 3; fd < max_fd; ++fd) ::close(fd);
         if (::chdir(dir.path.c_str()) != 0) ::_exit(126);
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);

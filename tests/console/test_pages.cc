@@ -5,12 +5,16 @@
 // sums over levels and combinations, rates as ratios of sums, held-back figures never 0 and
 // never a minimum or maximum, rights in HTML, JSON and CSV. Each test runs on SQLite
 // (console:pages_*) and PostgreSQL (console-pg:pages_*).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -19,6 +23,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "catalog_layout.hpp"
 #include "figures.hpp"
@@ -1249,4 +1254,130 @@ TEST_CASE("pages_home_years: the home's accounts filtered by the school year of 
     for (const char *bad :
          {"/?annee=25", "/?annee=abcd", "/?annee=1900", "/menus/comptes/etablissements?annee=2025"})
         CHECK(seeded.get(who, bad).status == 400);
+}
+
+TEST_CASE("pages_pdf_converter: no shell, its own environment and descriptors, bounded") {
+    Setup setup;
+    const std::string dir = setup.dir.path;
+    // Stand-ins for WeasyPrint: shell scripts run as the converter (the console itself runs
+    // them without a shell: execve of the script, whose #! line names /bin/sh).
+    auto script = [&](const std::string &name, const std::string &body) {
+        const std::string path = dir + "/" + name;
+        std::ofstream(path) << "#!/bin/sh\n" << body;
+        REQUIRE(::chmod(path.c_str(), 0700) == 0);
+        return path;
+    };
+    sonde::console::PdfOptions o;
+    o.temp_dir = dir;
+    o.timeout_seconds = 120;  // hang guard
+    std::string pdf, error;
+    // What it gets: the arguments, the environment, the open descriptors. A descriptor the
+    // service holds open without close-on-exec is not passed on.
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    REQUIRE(null_fd > 2);
+    const int leaked = ::fcntl(null_fd, F_DUPFD, 100);  // above those the shell uses itself
+    ::close(null_fd);
+    REQUIRE(leaked >= 100);
+    ::setenv("SONDE_SECRET_FOR_TEST", "x", 1);
+    o.program = script("inspect",
+                       "out=\"$5\"\n{ echo '%PDF-inspect'; echo \"args:$*\";\n"
+                       "  env | sort | sed 's/^/env:/';\n"
+                       "  ls /proc/$$/fd | sed 's/^/fd:/'; pwd | sed 's/^/pwd:/'; } "
+                       "> \"$out\"\n");
+    const auto inspected = sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error);
+    ::close(leaked);
+    INFO(error);
+    REQUIRE(inspected == sonde::console::PdfResult::Ok);
+    ::unsetenv("SONDE_SECRET_FOR_TEST");
+    INFO(pdf);
+    CHECK(pdf.starts_with("%PDF"));
+    CHECK(pdf.find("args:--quiet --encoding=utf-8 --base-url=file://" + dir + "/sonde-pdf-") !=
+          std::string::npos);
+    CHECK(pdf.find("env:SONDE_SECRET_FOR_TEST") == std::string::npos);
+    CHECK(pdf.find("env:http_proxy=http://127.0.0.1:9") != std::string::npos);
+    CHECK(pdf.find("pwd:" + dir + "/sonde-pdf-") != std::string::npos);
+    std::set<std::string> fds;
+    for (size_t p = 0; (p = pdf.find("fd:", p)) != std::string::npos; p += 3)
+        fds.insert(pdf.substr(p + 3, pdf.find('\n', p) - p - 3));
+    // 0, 1, 2, and the shell's and ls's own (the script, the output, the directory listed).
+    CHECK(fds.count(std::to_string(leaked)) == 0);
+    for (const std::string &fd : fds) CHECK(std::stoi(fd) < 100);
+    // The working directory is gone afterwards.
+    size_t left = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename().string().starts_with("sonde-pdf-")) ++left;
+    CHECK(left == 0);
+
+    // Output that is not a PDF, a failing converter, a missing one: errors, no bytes.
+    o.program = script("text", "echo hello > \"$5\"\n");
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(pdf.empty());
+    o.program = script("fails", "echo broken >&2; exit 3\n");
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(error.find("exit 3") != std::string::npos);
+    CHECK(error.find("broken") != std::string::npos);
+    o.program = dir + "/absent";
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    // Output over the bound: refused (the converter cannot even write it).
+    o.program = script("big", "{ echo '%PDF'; head -c 300000 /dev/zero; } > \"$5\"\n");
+    o.max_bytes = 100000;
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(pdf.empty());
+    o.max_bytes = 32 << 20;
+    // A converter that hangs is killed with its children when the time is up.
+    const std::string pids = dir + "/pids";
+    o.program =
+        script("hangs", "sleep 600 &\necho $! > '" + pids + "'\necho $$ >> '" + pids + "'\nwait\n");
+    o.timeout_seconds = 1;
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(error.find("timed out") != std::string::npos);
+    std::ifstream in(pids);
+    size_t checked = 0;
+    for (long pid; in >> pid; ++checked) {
+        // Gone (reaped by us, or by init once its parent died) or a zombie about to be reaped;
+        // a process killed may take a moment to finish exiting on a loaded machine.
+        bool dead = false;
+        std::string line;
+        for (int i = 0; i < 400 && !dead; ++i) {  // hang guard
+            std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+            line.clear();
+            std::getline(stat, line);
+            const size_t close = line.rfind(')');
+            dead =
+                ::kill(pid_t(pid), 0) != 0 ||
+                (close != std::string::npos && line.size() > close + 2 && line[close + 2] == 'Z');
+            if (!dead) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        INFO("pid " << pid << " " << line);
+        CHECK(dead);
+    }
+    CHECK(checked == 2);
+    // At most max_concurrent at once: the next one is told to come back.
+    o.timeout_seconds = 120;
+    o.max_concurrent = 1;
+    const std::string gate = dir + "/gate";
+    o.program = script("slow", "while [ ! -e '" + gate +
+                                   "' ]; do sleep 0.05; done\n"
+                                   "echo '%PDF' > \"$5\"\n");
+    std::thread first([&] {
+        std::string p, e;
+        CHECK(sonde::console::html_to_pdf("<p>x</p>", o, p, &e) == sonde::console::PdfResult::Ok);
+    });
+    // Wait until the first conversion runs (its working directory exists), then try another.
+    for (int i = 0; i < 2400; ++i) {  // hang guard
+        bool running = false;
+        for (const auto &e : std::filesystem::directory_iterator(dir))
+            running |= e.path().filename().string().starts_with("sonde-pdf-");
+        if (running) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Busy);
+    std::ofstream(gate) << "go";
+    first.join();
 }
