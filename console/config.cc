@@ -175,6 +175,16 @@ bool parse_config(const std::string &text, Config &c, std::string *error) {
             if (!num(1024, uint64_t{64} << 20, c.max_form_bytes)) return false;
         } else if (name == "max_logo_bytes") {
             if (!num(1024, uint64_t{16} << 20, c.max_logo_bytes)) return false;
+        } else if (name == "pdf_program") {
+            if (value.empty() || value[0] != '/')
+                return fail("pdf_program must be an absolute path");
+            c.pdf_program = value;
+        } else if (name == "pdf_timeout") {
+            if (!num(1, 3600, c.pdf_timeout)) return false;
+        } else if (name == "max_pdf_bytes") {
+            if (!num(4096, uint64_t{1} << 30, c.max_pdf_bytes)) return false;
+        } else if (name == "pdf_concurrency") {
+            if (!num(1, 64, c.pdf_concurrency)) return false;
         } else {
             return fail("unknown name \"" + name + "\"");
         }

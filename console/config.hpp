@@ -48,6 +48,11 @@ struct Config {
     unsigned login_burst_per_address = 20;  // at once
     uint64_t max_form_bytes = 1u << 20;     // body of a web request (a logo upload included)
     uint64_t max_logo_bytes = 512u << 10;   // the logo image
+    // The PDF export (docs/console.md#pdf-export): WeasyPrint, run without a shell.
+    std::string pdf_program = "/usr/bin/weasyprint";
+    unsigned pdf_timeout = 180;            // seconds, then the converter is killed
+    uint64_t max_pdf_bytes = 32ull << 20;  // a larger PDF fails
+    unsigned pdf_concurrency = 2;          // conversions at once; more: 503 with Retry-After
 };
 
 // Parses the file's text. On error returns false and says which line and why. `need_network`

@@ -62,6 +62,12 @@ Answer Handler::rejected(unsigned status, const std::string &name, const std::st
     const std::string reason = text.starts_with(name + ": ") ? text : name + ": " + text;
     metrics_.upload(Metrics::Upload::Rejected);
     metrics_.rejected(name);
+    // Per establishment, for the pages' État des remontées: only bases that were enrolled, so
+    // that junk uploads for made-up UAIs add no rows to the database.
+    std::string base;
+    uint64_t sequence = 0;
+    if (ingestor_ && parse_upload_path(head.target, base, sequence) && registry_.enrolled(base))
+        ingestor_->rejected(base, name, reason, int64_t(std::time(nullptr)));
     log(Level::Warn, "rejected " + std::string(head.method) + " " + std::string(head.target) +
                          " from " + std::string(head.peer) + ": " + reason);
     return {status, json_answer("rejected", &reason, nullptr), "application/json", 0, close};
@@ -75,7 +81,8 @@ Answer Handler::retry(unsigned status, const std::string &reason, unsigned retry
 }
 
 std::optional<Answer> Handler::before_body(const Head &head) {
-    if (head.method == "GET" && head.target == "/healthz") {
+    const bool get = head.method == "GET" || head.method == "HEAD";  // HEAD: no body sent
+    if (get && head.target == "/healthz") {
         if (inbox_.free_bytes() < config_.min_free_bytes) {
             const std::string reason = "inbox disk nearly full";
             return Answer{503, json_answer("retry", &reason, nullptr), "application/json",
@@ -83,7 +90,7 @@ std::optional<Answer> Handler::before_body(const Head &head) {
         }
         return Answer{200, json_answer("ok", nullptr, nullptr)};
     }
-    if (head.method == "GET" && head.target == "/metrics")
+    if (get && head.target == "/metrics")
         return Answer{200, metrics_.render(std::time(nullptr)),
                       "application/openmetrics-text; version=1.0.0; charset=utf-8"};
     std::string base;

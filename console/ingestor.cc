@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include "files.hpp"
 #include "log.hpp"
@@ -103,6 +104,43 @@ void Ingestor::enqueue(const FileRef &ref) {
     wake_.notify_one();
 }
 
+void Ingestor::rejected(const std::string &base, const std::string &reason,
+                        const std::string &detail, int64_t now_unix) {
+    std::lock_guard lock(mutex_);
+    auto it = rejections_.find({base, reason});
+    if (it == rejections_.end()) {
+        if (rejections_.size() >= kMaxPendingRejections) {
+            ++rejections_dropped_;
+            return;
+        }
+        it = rejections_
+                 .emplace(std::pair{base, reason},
+                          RejectionRow{base, reason, {}, 0, now_unix, now_unix})
+                 .first;
+    }
+    RejectionRow &r = it->second;
+    ++r.count;
+    r.last_unix = std::max(r.last_unix, now_unix);
+    r.detail = detail.substr(0, 300);
+}
+
+void Ingestor::flush_rejections(std::unique_lock<std::mutex> &lock) {
+    if (rejections_.empty() && !rejections_dropped_) return;
+    std::vector<RejectionRow> rows;
+    for (auto &[key, row] : rejections_) rows.push_back(std::move(row));
+    rejections_.clear();
+    const uint64_t dropped = std::exchange(rejections_dropped_, 0);
+    lock.unlock();
+    std::string error;
+    if (!rows.empty() && !store_.record_rejections(rows, &error))
+        log(Level::Warn,
+            "ingestor: " + std::to_string(rows.size()) + " refused uploads not recorded: " + error);
+    if (dropped)
+        log(Level::Warn, "ingestor: " + std::to_string(dropped) +
+                             " refused uploads not recorded (too many bases and reasons at once)");
+    lock.lock();
+}
+
 size_t Ingestor::backlog() const {
     std::lock_guard lock(mutex_);
     return queue_.size();
@@ -118,6 +156,7 @@ void Ingestor::run() {
                              std::strerror(errno));
     std::unique_lock lock(mutex_);
     while (!stopping_) {
+        flush_rejections(lock);
         if (queue_.empty()) {
             wake_.wait_for(lock, std::chrono::seconds(1));
             continue;
@@ -135,6 +174,7 @@ void Ingestor::run() {
         queue_.done(refs);
         publish_backlog();
     }
+    flush_rejections(lock);
 }
 
 bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error) {
@@ -194,6 +234,10 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
             row.generation = s.segment_generation();
             row.figures = figures.size() - before;
             row.status = "applied";
+            if (s.has_coverage())
+                row.coverage = std::to_string(s.coverage().hours_from()) + "," +
+                               std::to_string(s.coverage().hours_to()) + "," +
+                               (s.coverage().restart() ? "1" : "0");
         } else {
             row.status = e == snapshot::OpenError::SchemaMismatch ? "unknown_schema" : "unreadable";
             row.reason = why;

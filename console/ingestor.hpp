@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -47,6 +48,12 @@ class Ingestor {
     void stop();
     void enqueue(const FileRef &ref);
     size_t backlog() const;
+    // An upload of `base` refused (the handler's reason name and text): counted in memory and
+    // written to the store's upload_rejections by the ingest thread, at most a second later.
+    // At most kMaxPendingRejections (base, reason) pairs wait; more are dropped (and logged).
+    void rejected(const std::string &base, const std::string &reason, const std::string &detail,
+                  int64_t now_unix);
+    static constexpr size_t kMaxPendingRejections = 4096;
 
     // Applies files synchronously (reingest): from the inbox, in batches. False on a store error.
     bool apply_inbox_files(const std::vector<FileRef> &refs, std::string *error);
@@ -54,7 +61,8 @@ class Ingestor {
   private:
     bool apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error);
     void run();
-    void publish_backlog();  // with mutex_ held
+    void publish_backlog();                                     // with mutex_ held
+    void flush_rejections(std::unique_lock<std::mutex> &lock);  // with mutex_ held
 
     const Keyring &keyring_;
     const KeyRegistry &registry_;
@@ -69,6 +77,8 @@ class Ingestor {
     std::condition_variable wake_;
     BatchQueue queue_;
     bool stopping_ = false;
+    std::map<std::pair<std::string, std::string>, RejectionRow> rejections_;
+    uint64_t rejections_dropped_ = 0;
     std::thread thread_;
 };
 

@@ -11,9 +11,13 @@
 //   sonde-console users add-admin --collectivite ID --email EMAIL [--name N] [--first-name F]
 //   sonde-console audit list [--collectivite ID] --config FILE
 
+#include <sodium.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -33,6 +37,7 @@
 #include "log.hpp"
 #include "metrics.hpp"
 #include "password.hpp"
+#include "pdf.hpp"
 #include "reader.hpp"
 #include "registry.hpp"
 #include "server.hpp"
@@ -60,6 +65,15 @@ const char *kUsage =
     "       sonde-console audit list [--collectivite ID] --config FILE\n"
     "Receives sealed snapshots over HTTPS, keeps them in a durable inbox, acknowledges them\n"
     "with receipts and applies them to an SQLite or PostgreSQL database (docs/delivery.md).\n";
+
+// An image as a data: URI (the logo in the PDF export).
+std::string data_uri(const std::string &type, const std::string &bytes) {
+    std::string b64(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(b64.data(), b64.size(), reinterpret_cast<const unsigned char *>(bytes.data()),
+                      bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+    b64.resize(std::strlen(b64.c_str()));
+    return "data:" + type + ";base64," + b64;
+}
 
 int fail(const std::string &message) {
     std::fprintf(stderr, "sonde-console: %s\n", message.c_str());
@@ -101,15 +115,37 @@ int serve(const Config &config) {
             : open_postgres_reader(config.postgresql, &error);
     if (!reader)
         log(Level::Warn, "pages: cannot read the figures (" + error + "); they answer 500");
-    web.set_pages([&reader](const WebRequest &req, const Principal &who,
-                            const PageContext &session) -> std::optional<Answer> {
+    PdfOptions pdf;
+    pdf.program = config.pdf_program;
+    pdf.timeout_seconds = config.pdf_timeout;
+    pdf.max_bytes = config.max_pdf_bytes;
+    pdf.max_concurrent = config.pdf_concurrency;
+    if (const char *tmp = std::getenv("TMPDIR"); tmp && *tmp == '/') pdf.temp_dir = tmp;
+    web.set_pages([&reader, &accounts, &pdf](const WebRequest &req, const Principal &who,
+                                             const PageContext &session) -> std::optional<Answer> {
         if (req.method != "GET" && req.method != "HEAD") return std::nullopt;
-        const web::PageContext context{reader.get(), int64_t(std::time(nullptr)),
-                                       session.header_html};
+        web::PageContext context;
+        context.reader = reader.get();
+        context.now_unix = int64_t(std::time(nullptr));
+        context.header_html = session.header_html;
+        context.pdf = &pdf;
+        // "/pdf", "/pdf?..." (the home) and "/pdf/...": the pages' own prefix rule.
+        auto under = [&](const char *prefix) {
+            const std::string_view t(req.target), p(prefix);
+            return t.starts_with(p) &&
+                   (t.size() == p.size() || t[p.size()] == '/' || t[p.size()] == '?');
+        };
+        const bool is_pdf = under("/pdf");
+        if (is_pdf)  // the logo inline: the converter fetches nothing
+            if (auto logo = accounts->logo(who.collectivite))
+                context.logo_data_uri = data_uri(logo->first, logo->second);
         Answer a = web::render_page(who, req.target, context);
         if (a.status == 404) return std::nullopt;  // not a figure page: the accounts' pages
-        if (a.status == 200 && req.target.starts_with("/csv/"))
+        // Exports are audited when they are served (a HEAD serves nothing).
+        if (a.status == 200 && req.method == "GET" && under("/csv"))
             session.audit("export.csv", req.target);
+        if (a.status == 200 && req.method == "GET" && is_pdf)
+            session.audit("export.pdf", req.target);
         return a;
     });
     Handler handler(config, keyring, registry, inbox, metrics, ingestor.get());

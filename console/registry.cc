@@ -39,6 +39,12 @@ bool check_id(const std::string &id_hex, std::string *error) {
 
 KeyRegistry::KeyRegistry(std::string data_dir) : dir_(std::move(data_dir) + "/keys") {}
 
+bool KeyRegistry::enrolled(const std::string &base) const {
+    if (!snapshot::valid_base_id(base)) return false;
+    std::error_code ec;
+    return fs::is_directory(dir_ + "/" + base, ec);
+}
+
 bool KeyRegistry::lookup(const std::string &base, const snapshot::KeyId &id,
                          snapshot::PublicKey &out, bool include_revoked) const {
     if (!snapshot::valid_base_id(base)) return false;

@@ -20,6 +20,9 @@ class KeyRegistry {
     bool lookup(const std::string &base, const snapshot::KeyId &id, snapshot::PublicKey &out,
                 bool include_revoked) const;
 
+    // Whether `base` was ever enrolled (it has a directory of keys, registered or revoked).
+    bool enrolled(const std::string &base) const;
+
     // Registers the public key of `public_key_file` for `base`; `id_hex` receives its id. When it
     // fails because that key is already registered for `base`, *already_registered is set.
     bool add(const std::string &base, const std::string &public_key_file, std::string &id_hex,

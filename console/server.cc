@@ -169,7 +169,7 @@ struct Server::Impl {
             }
             const bool keep = !answer.close && req.keep_alive();
             answer.close = !keep;
-            co_await respond(stream, answer, req.version(), token);
+            co_await respond(stream, answer, req.version(), token, method == "HEAD");
             if (ec || !keep) break;
         }
         lowest.expires_after(std::chrono::seconds(5));
@@ -177,15 +177,21 @@ struct Server::Impl {
     }
 
     template <class Token>
-    net::awaitable<void> respond(Stream &stream, const Answer &a, unsigned version, Token token) {
+    // A HEAD request gets the GET's headers, Content-Length included, and no body.
+    net::awaitable<void> respond(Stream &stream, const Answer &a, unsigned version, Token token,
+                                 bool head = false) {
         http::response<http::string_body> res{http::int_to_status(a.status), version};
         res.set(http::field::server, "sonde-console");
         res.set(http::field::content_type, a.content_type);
         if (a.retry_after) res.set(http::field::retry_after, std::to_string(a.retry_after));
         for (const auto &[name, value] : a.headers) res.insert(name, value);
         res.keep_alive(!a.close);
-        res.body() = a.body;
-        res.prepare_payload();
+        if (head) {
+            res.content_length(a.body.size());
+        } else {
+            res.body() = a.body;
+            res.prepare_payload();
+        }
         beast::get_lowest_layer(stream).expires_after(secs(config.body_timeout));
         co_await http::async_write(stream, res, token);
     }

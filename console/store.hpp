@@ -42,8 +42,10 @@ struct SnapshotRow {
     int64_t applied_unix = 0;
     uint64_t size = 0;
     uint64_t figures = 0;
-    std::optional<std::string> coverage;  // not carried by snapshots yet
-    std::string status;                   // applied | unknown_schema | unreadable
+    // The hours the snapshot completes (docs/snapshot.md#coverage) as "hours_from,hours_to,restart"
+    // (unix seconds, seconds, 0 or 1); none for a snapshot without coverage or not opened.
+    std::optional<std::string> coverage;
+    std::string status;  // applied | unknown_schema | unreadable
     std::string reason;
 };
 
@@ -51,6 +53,14 @@ struct SnapshotRow {
 // time zone its base reads its days in. Shared with the tenants model (docs/console.md).
 struct Establishment {
     std::string uai, name, commune, timezone;
+};
+
+// Uploads of one base refused for one reason (docs/console.md#etat-des-remontees): counted per
+// (base, reason), with the first and last time and the last refusal's text.
+struct RejectionRow {
+    std::string base, reason, detail;
+    uint64_t count = 0;
+    int64_t first_unix = 0, last_unix = 0;
 };
 
 class Store {
@@ -62,6 +72,8 @@ class Store {
     // Inserts or replaces establishments by UAI, atomically.
     virtual bool upsert_establishments(const std::vector<Establishment> &rows,
                                        std::string *error) = 0;
+    // Adds the rows' counts to the table `upload_rejections`, atomically.
+    virtual bool record_rejections(const std::vector<RejectionRow> &rows, std::string *error) = 0;
 };
 
 // `sonde-console establishments import FILE`: tab-separated "UAI NAME COMMUNE [TIMEZONE]" per
@@ -79,6 +91,23 @@ inline constexpr const char *kEstablishmentUpsert =
     "INSERT INTO establishments (uai, name, commune, timezone) VALUES (?,?,?,?) ON CONFLICT "
     "(uai) DO UPDATE SET name = excluded.name, commune = excluded.commune, timezone = "
     "excluded.timezone";
+
+// The table of refused uploads and the addition of one row's count with 6 parameters (base,
+// reason, count, first_unix, last_unix, detail). Portable SQL.
+inline constexpr const char *kRejectionsSchema =
+    "CREATE TABLE IF NOT EXISTS upload_rejections (base TEXT NOT NULL, reason TEXT NOT NULL, "
+    "count BIGINT NOT NULL, first_unix BIGINT NOT NULL, last_unix BIGINT NOT NULL, detail TEXT "
+    "NOT NULL, PRIMARY KEY (base, reason))";
+// The État des remontées reads a base's recent snapshots by reception time.
+inline constexpr const char *kSnapshotsIndex =
+    "CREATE INDEX IF NOT EXISTS snapshots_received ON snapshots (base, received_unix)";
+inline constexpr const char *kRejectionUpsert =
+    "INSERT INTO upload_rejections (base, reason, count, first_unix, last_unix, detail) VALUES "
+    "(?,?,?,?,?,?) ON CONFLICT (base, reason) DO UPDATE SET count = upload_rejections.count + "
+    "excluded.count, first_unix = CASE WHEN excluded.first_unix < upload_rejections.first_unix "
+    "THEN excluded.first_unix ELSE upload_rejections.first_unix END, last_unix = CASE WHEN "
+    "excluded.last_unix > upload_rejections.last_unix THEN excluded.last_unix ELSE "
+    "upload_rejections.last_unix END, detail = excluded.detail";
 
 // SQLite file, WAL. Creates the schema if needed.
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, std::string *error);

@@ -109,6 +109,7 @@ class PostgresStore final : public Store {
         if (!exec("BEGIN", error)) return false;
         if (!exec("SELECT pg_advisory_xact_lock(7264891034)", error, PGRES_TUPLES_OK) ||
             !exec(kSchema, error) || !exec(kEstablishmentsSchema, error) ||
+            !exec(kRejectionsSchema, error) || !exec(kSnapshotsIndex, error) ||
             !exec(figure_families_sql().c_str(), error) ||
             !exec("DROP VIEW IF EXISTS window_figures", error) ||
             !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
@@ -165,6 +166,31 @@ class PostgresStore final : public Store {
                                rows[i].timezone.c_str()};
             ok = check(PQexecParams(conn_, sql.c_str(), 4, nullptr, v, nullptr, nullptr, 0),
                        PGRES_COMMAND_OK, "establishments", error);
+        }
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+    bool record_rejections(const std::vector<RejectionRow> &rows, std::string *error) override {
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            PQreset(conn_);
+            if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
+        }
+        const std::string sql = number_placeholders(kRejectionUpsert);
+        if (!exec("BEGIN", error)) return false;
+        bool ok = true;
+        for (size_t i = 0; ok && i < rows.size(); ++i) {
+            const std::string count = std::to_string(rows[i].count),
+                              first = std::to_string(rows[i].first_unix),
+                              last = std::to_string(rows[i].last_unix);
+            const char *v[] = {rows[i].base.c_str(), rows[i].reason.c_str(),
+                               count.c_str(),        first.c_str(),
+                               last.c_str(),         rows[i].detail.c_str()};
+            ok = check(PQexecParams(conn_, sql.c_str(), 6, nullptr, v, nullptr, nullptr, 0),
+                       PGRES_COMMAND_OK, "upload_rejections", error);
         }
         if (!ok) {
             exec("ROLLBACK", nullptr);

@@ -75,6 +75,7 @@ class SqliteStore final : public Store {
             return false;
         // The view is made again at each start, so that it follows this version's definition.
         if (!exec(kSchema, error) || !exec(kEstablishmentsSchema, error) ||
+            !exec(kRejectionsSchema, error) || !exec(kSnapshotsIndex, error) ||
             !exec(figure_families_sql().c_str(), error) ||
             !exec("DROP VIEW IF EXISTS window_figures", error) ||
             !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
@@ -126,6 +127,27 @@ class SqliteStore final : public Store {
             text(s, 2, rows[i].name);
             text(s, 3, rows[i].commune);
             text(s, 4, rows[i].timezone);
+            ok = step(s, error);
+        }
+        sqlite3_finalize(s);
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+    bool record_rejections(const std::vector<RejectionRow> &rows, std::string *error) override {
+        sqlite3_stmt *s = nullptr;
+        if (!prepare(kRejectionUpsert, &s, error)) return false;
+        bool ok = exec("BEGIN IMMEDIATE", error);
+        for (size_t i = 0; ok && i < rows.size(); ++i) {
+            text(s, 1, rows[i].base);
+            text(s, 2, rows[i].reason);
+            sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(rows[i].count));
+            sqlite3_bind_int64(s, 4, rows[i].first_unix);
+            sqlite3_bind_int64(s, 5, rows[i].last_unix);
+            text(s, 6, rows[i].detail);
             ok = step(s, error);
         }
         sqlite3_finalize(s);

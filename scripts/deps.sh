@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sonde needs to build, test, benchmark and run the demo
 # (chromium, chromium-driver, python3-selenium and faketime: the browser tests, tests/browser).
-# Only what is missing is installed; run as root or with sudo available.
+# Only what is missing is installed; run as root or with sudo available. weasyprint is the
+# console's PDF export (docs/console.md#pdf-export); poppler-utils (pdftotext, pdfimages) reads
+# the PDFs in its tests.
 set -euo pipefail
 packages=(
   build-essential cmake python3 tzdata zstd binutils
@@ -13,5 +15,6 @@ packages=(
   clang libclang-rt-14-dev clang-format
   chromium chromium-driver python3-selenium faketime
   abigail-tools help2man man-db lintian pkg-config dpkg-dev
+  weasyprint poppler-utils
 )
 bash "$(dirname "$0")/install-missing.sh" "${packages[@]}"

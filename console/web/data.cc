@@ -2,8 +2,10 @@
 #include "data.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <tuple>
 
 #include "catalog_layout.hpp"
 
@@ -39,6 +41,27 @@ std::vector<int64_t> numbers(const std::string &csv) {
         a = c + 1;
     }
     return out;
+}
+
+// A uint64 column as either store gives it: SQLite's signed bit-cast, PostgreSQL's NUMERIC.
+uint64_t u64(const std::optional<std::string> &v) {
+    if (!v || v->empty()) return 0;
+    if ((*v)[0] == '-') return uint64_t(std::strtoll(v->c_str(), nullptr, 10));
+    return std::strtoull(v->c_str(), nullptr, 10);
+}
+
+struct Span {
+    int64_t from = 0, to = 0;
+    bool restart = false;
+};
+bool parse_coverage(const std::optional<std::string> &v, Span &out) {
+    if (!v) return false;
+    long long a = 0, b = 0;
+    int r = 0;
+    char tail = 0;
+    if (std::sscanf(v->c_str(), "%lld,%lld,%d%c", &a, &b, &r, &tail) != 3 || b < a) return false;
+    out = {a, b, r != 0};
+    return true;
 }
 
 }  // namespace
@@ -225,7 +248,7 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
     where += ")";
     const std::string sql =
         "SELECT base, family, d0, d1, d2, d3, d4, d5, value, suppressed, rounded, partial, label, "
-        "bin_low, students FROM (" +
+        "bin_low, students, set_unix FROM (" +
         window_figures_select(where) + ") AS w";
     std::vector<Reader::Row> rows;
     if (!reader.query(sql, params, rows, error)) return false;
@@ -234,7 +257,7 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
         const int64_t family = num(r[1]);
         uint32_t d[6];
         for (int i = 0; i < 6; ++i) d[i] = uint32_t(num(r[2 + i]));
-        const Fig f{num(r[8]), num(r[9]) != 0, num(r[10]) != 0, num(r[11]) != 0};
+        const Fig f{num(r[8]), num(r[9]) != 0, num(r[10]) != 0, num(r[11]) != 0, num(r[15])};
         switch (family) {
             case 0:
                 b.levels[d[0]] = text(r[12]);
@@ -260,6 +283,166 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
                 break;
         }
     }
+    return true;
+}
+
+bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
+                      std::vector<FeedStatus> &out, std::string *error) {
+    out.clear();
+    const std::vector<std::string> list = uais(scope);
+    std::map<std::string, size_t> index;
+    for (const Establishment &e : scope.establishments) {
+        index[e.uai] = out.size();
+        FeedStatus f;
+        f.establishment = e;
+        auto fresh = scope.fresh.find(e.uai);
+        if (fresh != scope.fresh.end()) f.fresh_unix = fresh->second;
+        out.push_back(std::move(f));
+    }
+    if (list.empty()) return true;
+    auto at = [&](const std::optional<std::string> &base) -> FeedStatus * {
+        auto it = index.find(text(base));
+        return it == index.end() ? nullptr : &out[it->second];
+    };
+    // The snapshot received last, and the newest complete hour it says, per base.
+    // (The latest reception time per base through the index snapshots_received, then its rows:
+    // several files received in the same second are told apart by the highest sequence.)
+    std::vector<Reader::Row> rows;
+    if (!reader.query("SELECT s.base, s.sequence, s.created_unix, s.received_unix, s.status FROM "
+                      "snapshots s JOIN (SELECT base, MAX(received_unix) AS last FROM snapshots "
+                      "WHERE base IN " +
+                          in_list(list.size()) +
+                          " GROUP BY base) AS m ON s.base = m.base AND s.received_unix = m.last",
+                      list, rows, error))
+        return false;
+    for (const auto &r : rows)
+        if (FeedStatus *f = at(r[0])) {
+            const uint64_t sequence = u64(r[1]);
+            if (f->received && sequence < f->last_sequence) continue;
+            f->received = true;
+            f->last_sequence = sequence;
+            f->last_created_unix = num(r[2]);
+            f->last_received_unix = num(r[3]);
+            f->last_status = text(r[4]);
+        }
+    // Recent snapshots: the delay from creation to reception, and the coverage chains (gaps).
+    std::vector<std::string> params = list;
+    params.push_back(std::to_string(since_unix));
+    if (!reader.query("SELECT base, MIN(received_unix - created_unix) FROM snapshots WHERE base "
+                      "IN " +
+                          in_list(list.size()) +
+                          " AND received_unix >= ? AND created_unix > 0 GROUP BY base",
+                      params, rows, error))
+        return false;
+    for (const auto &r : rows)
+        if (FeedStatus *f = at(r[0]); f && r[1]) {
+            f->skew_known = true;
+            f->skew_seconds = num(r[1]);
+        }
+    if (!reader.query("SELECT base, generation, coverage FROM snapshots WHERE base IN " +
+                          in_list(list.size()) +
+                          " AND received_unix >= ? AND status = 'applied' AND coverage IS NOT "
+                          "NULL",
+                      params, rows, error))
+        return false;
+    std::map<std::pair<std::string, uint64_t>, std::vector<Span>> chains;
+    for (const auto &r : rows) {
+        FeedStatus *f = at(r[0]);
+        Span span;
+        if (f && parse_coverage(r[2], span)) {
+            f->coverage_seen = true;
+            chains[{text(r[0]), u64(r[1])}].push_back(span);
+        }
+    }
+    for (auto &[key, spans] : chains) {
+        FeedStatus &f = *at(key.first);
+        std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) {
+            return std::tie(a.from, a.to) < std::tie(b.from, b.to);
+        });
+        int64_t end = spans.front().to;
+        for (size_t i = 1; i < spans.size(); ++i) {
+            if (spans[i].from > end && !spans[i].restart) {
+                f.gaps.emplace_back(end, spans[i].from);
+                f.gap_hours += (spans[i].from - end + 3599) / 3600;
+            }
+            end = std::max(end, spans[i].to);
+        }
+        f.complete_until_unix = std::max(f.complete_until_unix, end);
+    }
+    for (FeedStatus &f : out) std::sort(f.gaps.begin(), f.gaps.end());
+    // The newest complete hour of bases without recent coverage: their newest snapshot's.
+    std::vector<std::string> older;
+    for (const FeedStatus &f : out)
+        if (f.received && !f.coverage_seen) older.push_back(f.establishment.uai);
+    if (!older.empty()) {
+        if (!reader.query("SELECT base, coverage FROM (SELECT base, coverage, ROW_NUMBER() OVER "
+                          "(PARTITION BY base ORDER BY created_unix DESC) AS n FROM snapshots "
+                          "WHERE status = 'applied' AND coverage IS NOT NULL AND base IN " +
+                              in_list(older.size()) + ") AS s WHERE n = 1",
+                          older, rows, error))
+            return false;
+        for (const auto &r : rows) {
+            Span span;
+            if (FeedStatus *f = at(r[0]); f && parse_coverage(r[1], span))
+                f->complete_until_unix = std::max(f->complete_until_unix, span.to);
+        }
+    }
+    // Refusals: uploads refused at the door, and files received but not applied.
+    if (!reader.query("SELECT base, count, last_unix, reason, detail FROM upload_rejections WHERE "
+                      "base IN " +
+                          in_list(list.size()),
+                      list, rows, error))
+        return false;
+    auto note = [](FeedStatus &f, int64_t when, const std::string &why) {
+        if (when >= f.last_rejection_unix) {
+            f.last_rejection_unix = when;
+            f.last_rejection = why;
+        }
+    };
+    for (const auto &r : rows)
+        if (FeedStatus *f = at(r[0])) {
+            f->refused_uploads += u64(r[1]);
+            note(*f, num(r[2]), text(r[4]).empty() ? text(r[3]) : text(r[4]));
+        }
+    if (!reader.query("SELECT s.base, g.n, s.received_unix, s.status, s.reason FROM snapshots s "
+                      "JOIN (SELECT base, COUNT(*) AS n, MAX(received_unix) AS last FROM "
+                      "snapshots WHERE status <> 'applied' AND base IN " +
+                          in_list(list.size()) +
+                          " GROUP BY base) AS g ON s.base = g.base AND s.received_unix = g.last "
+                          "WHERE s.status <> 'applied'",
+                      list, rows, error))
+        return false;
+    std::set<std::string> counted;
+    for (const auto &r : rows)
+        if (FeedStatus *f = at(r[0])) {
+            if (counted.insert(text(r[0])).second) f->unapplied_files = u64(r[1]);
+            note(*f, num(r[2]), text(r[3]) + ": " + text(r[4]));
+        }
+    return true;
+}
+
+int64_t school_year_of_day(int64_t day) {
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(day, y, m, d);
+    return m >= 9 ? y : y - 1;
+}
+
+bool load_gauge_years(Reader &reader, const Scope &scope, const std::vector<uint32_t> &gauge_ids,
+                      std::vector<int64_t> &out, std::string *error) {
+    out.clear();
+    const std::vector<std::string> list = uais(scope);
+    if (list.empty() || gauge_ids.empty()) return true;
+    std::string ids;
+    for (uint32_t id : gauge_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    std::vector<Reader::Row> rows;
+    if (!reader.query("SELECT DISTINCT set_unix / 86400 FROM figures WHERE family = 1 AND d0 IN (" +
+                          ids + ") AND set_unix > 0 AND base IN " + in_list(list.size()),
+                      list, rows, error))
+        return false;
+    std::set<int64_t> years;
+    for (const auto &r : rows) years.insert(school_year_of_day(num(r[0])));
+    out.assign(years.begin(), years.end());
     return true;
 }
 

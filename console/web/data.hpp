@@ -44,6 +44,7 @@ int64_t distribution_year(Period p, int64_t reference_day);
 struct Fig {
     int64_t value = 0;
     bool suppressed = false, rounded = false, partial = false;
+    int64_t set_unix = 0;  // gauges: when the reading was taken
 };
 struct Dist {
     std::vector<int64_t> students;  // per bin
@@ -78,6 +79,13 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
                   const std::vector<const Quantity *> &needed, bool levels,
                   std::map<std::string, BaseFigures> &out, std::string *error);
 
+// The school years (by the year they start, UTC dates) of the readings of gauges `gauge_ids`
+// held for the scope's establishments, oldest first (the home's year filter).
+bool load_gauge_years(Reader &reader, const Scope &scope, const std::vector<uint32_t> &gauge_ids,
+                      std::vector<int64_t> &out, std::string *error);
+// The school year (by the year it starts) of a UTC day number.
+int64_t school_year_of_day(int64_t day);
+
 // Connexions' series over the scope, summed over establishments: per local day number
 // (connection total, distinct people of the daily selection), and per local day and hour of the
 // day (connection total), each establishment's hours read in its own local time.
@@ -89,6 +97,36 @@ struct Series {
 };
 bool load_series(Reader &reader, const Scope &scope, int64_t first_day, int64_t last_day,
                  int64_t first_hour_day, Series &out, std::string *error);
+
+// État des remontées: what one establishment's deliveries look like (docs/console.md).
+struct FeedStatus {
+    Establishment establishment;
+    bool received = false;  // any snapshot row at all
+    // The snapshot received last (greatest received_unix, then sequence).
+    uint64_t last_sequence = 0;
+    int64_t last_received_unix = 0, last_created_unix = 0;
+    std::string last_status;
+    // Newest applied snapshot's created_unix (the figure pages' "données au"), 0 if none.
+    int64_t fresh_unix = 0;
+    // The end of the newest complete hour (largest hours_to of the applied snapshots' coverage
+    // seen), 0 when no snapshot carried coverage.
+    int64_t complete_until_unix = 0;
+    // Holes [from, to) between the coverage of the snapshots received since `since_unix`, per
+    // segment generation (a snapshot with `restart` starts a new chain), and their hours.
+    std::vector<std::pair<int64_t, int64_t>> gaps;
+    int64_t gap_hours = 0;
+    bool coverage_seen = false;  // a snapshot since `since_unix` carried coverage
+    // min(received_unix - created_unix) over the snapshots received since `since_unix`.
+    bool skew_known = false;
+    int64_t skew_seconds = 0;
+    // Uploads refused (table upload_rejections) and files received but not applied
+    // (unknown_schema, unreadable), all time: counts, the last one's time and reason.
+    uint64_t refused_uploads = 0, unapplied_files = 0;
+    int64_t last_rejection_unix = 0;
+    std::string last_rejection;
+};
+bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
+                      std::vector<FeedStatus> &out, std::string *error);
 
 // The local day and hour of an hour window starting at `hour_start`, from the local days of its
 // establishment (day number -> start instant). A day's UTC offset is its number × 86400 minus its

@@ -128,8 +128,10 @@ std::string bar_chart(const std::string &title, const std::vector<Bar> &bars, in
         const double h = b.value / max * plot;
         const double x = left + slot * double(i) + slot * 0.1;
         std::snprintf(buf, sizeof buf,
-                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\">", x,
-                      height - bottom - h, slot * 0.8, h, b.held ? "bar held" : "bar");
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\" "
+                      "fill=\"%s\">",  // the fill also for renderers without the page's CSS (PDF)
+                      x, height - bottom - h, slot * 0.8, h, b.held ? "bar held" : "bar",
+                      b.held ? "#9bb7d9" : "#2c6db3");
         svg += buf;
         svg += "<title>" + escape(b.title) + "</title></rect>";
         if (label_every > 0 && i % size_t(label_every) == 0) {

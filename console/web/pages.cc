@@ -8,6 +8,7 @@
 
 #include "data.hpp"
 #include "html.hpp"
+#include "log.hpp"
 #include "menus.hpp"
 #include "table.hpp"
 
@@ -16,20 +17,21 @@ namespace {
 
 using nlohmann::json;
 
-enum class Format : uint8_t { Html, Json, Csv };
+enum class Format : uint8_t { Html, Json, Csv, Pdf };
 
 struct Request {
     Format format = Format::Html;
-    std::string prefix;  // "", "/api" or "/csv"
+    std::string prefix;  // "", "/api", "/csv" or "/pdf"
     std::string path;    // without the prefix
     Query query;
     const Menu *menu = nullptr;
-    std::string page;  // accueil, synthese, etablissements, niveaux, journalier, horaire
+    std::string page;  // accueil, synthese, etablissements, niveaux, journalier, horaire, remontees
     Period period = Period::CurrentMonth;
     int64_t reference_day = 0;
     std::vector<std::string> wanted;
     Mode mode = Mode::Values;
     std::string table, sort, order, date;
+    int64_t year = -1;  // home: the school year of the accounts' readings; -1: the latest
 };
 
 Answer answer(unsigned status, std::string body, std::string type) {
@@ -41,7 +43,7 @@ Answer answer(unsigned status, std::string body, std::string type) {
 }
 
 Answer error_answer(const Request &r, unsigned status, const std::string &message) {
-    if (r.format == Format::Html)
+    if (r.format == Format::Html || r.format == Format::Pdf)
         return answer(status,
                       "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>" +
                           std::to_string(status) + "</title></head><body><p>" + escape(message) +
@@ -115,7 +117,10 @@ struct PageData {
     std::string selected;
     Series series;
     int64_t first_day = 0, last_day = 0, first_hour_day = 0;
+    std::vector<int64_t> years;  // home: school years of the accounts' readings
 };
+
+std::string school_year_text(int64_t y) { return std::to_string(y) + "-" + std::to_string(y + 1); }
 
 const char *state_name(State s) {
     constexpr const char *k[] = {"known", "rounded", "suppressed", "missing"};
@@ -133,10 +138,20 @@ constexpr const char *kStyle =
     "font-weight:bold}td.min{color:#00703c;font-weight:bold}td.held{font-style:italic}.sr{"
     "position:absolute;left:-10000px}.chart{width:100%;max-width:900px;height:auto}.bar{fill:"
     "#2c6db3}.bar.held{fill:#9bb7d9}.axis{stroke:#555}.tick{font-size:10px;fill:#333}"
-    ".tabs a[aria-current]{font-weight:bold}@media print{nav,form{display:none}}";
+    ".tabs a[aria-current]{font-weight:bold}.print-only{display:none}"
+    // Print (the PDF export and the browser's printing): the page without its navigation and
+    // forms, the print header (logo, filters, data date), page numbers, table headers repeated.
+    "@page{size:A4 landscape;margin:1.2cm 1cm 1.6cm 1cm;@bottom-right{content:\"page \" "
+    "counter(page) \" / \" counter(pages);font-size:9pt}@bottom-left{content:\"Console "
+    "territoriale\";font-size:9pt}}@media print{header,nav,form,.pages,.tabs{display:none}"
+    ".print-only{display:block}body{font-size:9pt}main{padding:0}table.data{font-size:7.5pt}"
+    "thead{display:table-header-group}tfoot{display:table-row-group}tr{break-inside:avoid}"
+    "td,th{vertical-align:top}.sr{display:none}"
+    ".chart{max-width:100%}.print-head img{max-height:2cm;max-width:6cm}}";
 
 std::string layout(const Principal &who, const Request &r, const std::string &title,
-                   const std::string &body, const std::string &header_html) {
+                   const std::string &body, const std::string &header_html,
+                   const std::string &print_html) {
     std::string h =
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width\"><title>" +
@@ -149,7 +164,10 @@ std::string layout(const Principal &who, const Request &r, const std::string &ti
         h += "<li><a href=\"/menus/" + escape(m.id) + "/synthese\"" +
              (r.menu == &m ? " aria-current=\"page\"" : "") + ">" + escape(m.label) + "</a></li>";
     }
-    h += "</ul></nav><main><h1>" + escape(title) + "</h1>" + body + "</main></body></html>";
+    h += std::string("<li><a href=\"/remontees\"") +
+         (r.page == "remontees" ? " aria-current=\"page\"" : "") +
+         ">État des remontées</a></li></ul></nav><main>" + print_html + "<h1>" + escape(title) +
+         "</h1>" + body + "</main></body></html>";
     return h;
 }
 
@@ -160,6 +178,15 @@ std::string filters(const Request &r, const PageData &d, bool with_period, bool 
         for (Period p : kPeriods)
             f += std::string("<option value=\"") + period_id(p) + "\"" +
                  (p == r.period ? " selected" : "") + ">" + period_label(p) + "</option>";
+        f += "</select></label> ";
+    }
+    if (r.page == "accueil") {
+        // The guide's home "filtrable par année": the school years of the readings held.
+        f += "<label>Année scolaire <select name=\"annee\"><option value=\"\"" +
+             std::string(r.year < 0 ? " selected" : "") + ">Dernière valeur</option>";
+        for (int64_t y : d.years)
+            f += "<option value=\"" + std::to_string(y) + "\"" + (y == r.year ? " selected" : "") +
+                 ">" + school_year_text(y) + "</option>";
         f += "</select></label> ";
     }
     f += "<label>Établissements <select name=\"etab\" multiple size=\"4\">";
@@ -289,9 +316,105 @@ std::string page_links(const Request &r) {
                                  for (const auto &[k, v] : r.query) p.emplace_back(k, v);
                                  return p;
                              }());
-    h += "· <a href=\"/csv" + escape(here) + "\">Export CSV</a> · <a href=\"/api" + escape(here) +
-         "\">JSON</a></p>";
+    h += "· <a href=\"/csv" + escape(here) + "\">Export CSV</a> · <a href=\"/pdf" + escape(here) +
+         "\">Export PDF</a> · <a href=\"/api" + escape(here) + "\">JSON</a></p>";
     return h;
+}
+
+// The current page's path and query, for the export links.
+std::string here_of(const Request &r) {
+    std::vector<std::pair<std::string, std::string>> p;
+    for (const auto &[k, v] : r.query) p.emplace_back(k, v);
+    return r.path + build_query(p);
+}
+
+// ---- print: the header of the PDF (and of the browser's printing) ----
+
+std::string utc_text(int64_t unix) {
+    const int64_t day = unix >= 0 ? unix / 86400 : (unix - 86399) / 86400;
+    const int64_t sec = unix - day * 86400;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " %02lld:%02lld UTC", static_cast<long long>(sec / 3600),
+                  static_cast<long long>(sec % 3600 / 60));
+    return date_text(day) + buf;
+}
+
+// What the page shows, in words: period, establishments, table, mode, sort, reference day.
+std::string filter_summary(const Request &r, const PageData &d) {
+    std::vector<std::string> parts;
+    const bool series = r.page == "journalier" || r.page == "horaire";
+    if (r.page == "accueil")
+        parts.push_back("Année scolaire : " +
+                        (r.year < 0 ? std::string("dernière valeur") : school_year_text(r.year)));
+    else if (r.page == "journalier")
+        parts.push_back("Période : les 28 jours jusqu'au " + date_text(r.reference_day));
+    else if (r.page == "horaire")
+        parts.push_back("Période : les 21 jours jusqu'au " + date_text(r.reference_day));
+    else if (r.page != "remontees")
+        parts.push_back("Période : " + std::string(period_label(r.period)) +
+                        " (jour de référence " + date_text(r.reference_day) + ")");
+    std::string est;
+    if (r.wanted.empty()) {
+        est = "tous (" + std::to_string(d.all.establishments.size()) + ")";
+    } else {
+        for (const Establishment &e : d.scope.establishments)
+            est += (est.empty() ? "" : ", ") + e.name + " (" + e.uai + ")";
+    }
+    parts.push_back("Établissements : " + est);
+    for (const auto &[id, label] : d.tabs)
+        if (id == d.selected) parts.push_back("Tableau : " + label);
+    if (!series && r.page != "synthese" && r.page != "remontees" && r.menu &&
+        (r.menu->has_rates || r.page == "niveaux"))
+        parts.push_back(std::string("Affichage : ") + (r.mode == Mode::Rates ? "T%" : "Valeurs"));
+    if (!r.sort.empty())
+        parts.push_back("Tri : " + r.sort +
+                        (r.order == "desc" ? " (décroissant)" : " (croissant)"));
+    std::string out;
+    for (const std::string &p : parts) out += (out.empty() ? "" : " · ") + p;
+    return out;
+}
+
+std::string print_head(const Principal &who, const Request &r, const PageData &d,
+                       const PageContext &context) {
+    int64_t newest = 0;
+    for (const Establishment &e : d.scope.establishments)
+        if (auto it = d.scope.fresh.find(e.uai); it != d.scope.fresh.end())
+            newest = std::max(newest, it->second);
+    std::string h = "<div class=\"print-only print-head\">";
+    if (!context.logo_data_uri.empty())
+        h += "<img src=\"" + escape(context.logo_data_uri) + "\" alt=\"Logo de la collectivité\">";
+    h += "<p><strong>Console territoriale</strong> · " + escape(who.collectivite) + "</p>";
+    h += "<p class=\"filters\">Filtres : " + escape(filter_summary(r, d)) + "</p>";
+    h += "<p class=\"data-date\">Données au " + escape(time_text(newest)) + " · édité le " +
+         escape(utc_text(context.now_unix)) + " par " + escape(who.user) + "</p></div>";
+    return h;
+}
+
+// The page as HTML, or as PDF through the converter.
+Answer finish(const Principal &who, const Request &r, const PageData &d, const std::string &title,
+              const std::string &body, const PageContext &context) {
+    const bool pdf = r.format == Format::Pdf;
+    // The PDF gets no session items (logout form, links): nothing it could fetch or submit.
+    const std::string html =
+        layout(who, r, title, body, pdf ? "" : context.header_html, print_head(who, r, d, context));
+    if (!pdf) return answer(200, html, "text/html; charset=utf-8");
+    if (!context.pdf) return error_answer(r, 503, "export PDF indisponible sur ce service");
+    std::string out, error;
+    const PdfResult result = html_to_pdf(html, *context.pdf, out, &error);
+    if (result == PdfResult::Busy) {
+        Answer a = error_answer(r, 503, "trop d'exports PDF en cours, réessayez");
+        a.retry_after = 5;
+        return a;
+    }
+    if (result != PdfResult::Ok) {
+        log(Level::Error, "pdf export of " + r.path + ": " + error);
+        return error_answer(r, 500, "export PDF impossible");
+    }
+    Answer a = answer(200, std::move(out), "application/pdf");
+    std::string name = r.path == "/" ? "accueil" : r.path.substr(1);
+    std::replace(name.begin(), name.end(), '/', '-');
+    a.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + ".pdf\"");
+    return a;
 }
 
 std::string series_html(const Request &r, const PageData &d) {
@@ -440,8 +563,9 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
     const size_t q = target.find('?');
     std::string path(target.substr(0, q));
     if (q != std::string_view::npos) r.query = parse_query(target.substr(q + 1));
-    for (const auto &[prefix, format] :
-         {std::pair<std::string, Format>{"/api", Format::Json}, {"/csv", Format::Csv}})
+    for (const auto &[prefix, format] : {std::pair<std::string, Format>{"/api", Format::Json},
+                                         {"/csv", Format::Csv},
+                                         {"/pdf", Format::Pdf}})
         if (path == prefix || path.starts_with(prefix + "/")) {
             r.format = format;
             r.prefix = prefix;
@@ -452,6 +576,8 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
     if (path == "/" || path == "/accueil") {
         r.page = "accueil";
         r.menu = find_menu("comptes");
+    } else if (path == "/remontees") {
+        r.page = "remontees";  // every user's: the establishments they may read
     } else if (path.starts_with("/menus/")) {
         const std::string rest = path.substr(7);
         const size_t slash = rest.find('/');
@@ -468,7 +594,7 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
         return error_answer(r, 404, "page inconnue");
     }
     // Home is everyone's; its accounts table only for those granted the accounts.
-    if (!who.may_see_category(r.menu->id) && r.page != "accueil")
+    if (r.menu && !who.may_see_category(r.menu->id) && r.page != "accueil")
         return error_answer(r, 403, "catégorie non autorisée");
     const std::string period = query_get(r.query, "periode", period_id(Period::CurrentMonth));
     if (!parse_period(period, r.period)) return error_answer(r, 400, "période inconnue");
@@ -478,11 +604,18 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
         return error_answer(r, 400, "date invalide (AAAA-MM-JJ)");
     const std::string mode = query_get(r.query, "mode", "valeurs");
     if (mode != "valeurs" && mode != "taux") return error_answer(r, 400, "mode inconnu");
-    r.mode = mode == "taux" && r.menu->has_rates ? Mode::Rates : Mode::Values;
+    r.mode = mode == "taux" && r.menu && r.menu->has_rates ? Mode::Rates : Mode::Values;
     if (r.page == "niveaux" && mode == "taux") r.mode = Mode::Rates;
     r.order = query_get(r.query, "ordre", "asc");
     if (r.order != "asc" && r.order != "desc") return error_answer(r, 400, "ordre inconnu");
     r.sort = query_get(r.query, "tri");
+    if (const std::string year = query_get(r.query, "annee"); !year.empty()) {
+        if (r.page != "accueil" || year.size() != 4 ||
+            !std::all_of(year.begin(), year.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            year < "1970")
+            return error_answer(r, 400, "année invalide (AAAA, l'année où elle commence)");
+        r.year = std::stoll(year);
+    }
     r.table = query_get(r.query, r.page == "niveaux" ? "indicateur" : "tableau");
     for (auto [it, end] = r.query.equal_range("etab"); it != end; ++it) {
         if (!valid_uai(it->second)) return error_answer(r, 400, "UAI invalide");
@@ -493,12 +626,226 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
     return std::nullopt;
 }
 
+// ---- État des remontées ----
+
+constexpr int64_t kStatusDays = 7;  // gaps and clock skew over the snapshots of the last 7 days
+
+std::string duration_text(int64_t seconds) {
+    const int64_t a = seconds < 0 ? -seconds : seconds;
+    char buf[64];
+    if (a < 60)
+        std::snprintf(buf, sizeof buf, "%lld s", static_cast<long long>(a));
+    else if (a < 3600)
+        std::snprintf(buf, sizeof buf, "%lld min %02lld s", static_cast<long long>(a / 60),
+                      static_cast<long long>(a % 60));
+    else if (a < 86400)
+        std::snprintf(buf, sizeof buf, "%lld h %02lld min", static_cast<long long>(a / 3600),
+                      static_cast<long long>(a % 3600 / 60));
+    else
+        std::snprintf(buf, sizeof buf, "%lld j %lld h", static_cast<long long>(a / 86400),
+                      static_cast<long long>(a % 86400 / 3600));
+    return (seconds < 0 ? "−" : seconds > 0 ? "+" : "") + std::string(buf);
+}
+
+std::string skew_text(const FeedStatus &f) {
+    if (!f.skew_known) return "—";
+    std::string t = duration_text(f.skew_seconds);
+    if (f.skew_seconds < -60) t += " (horloge de l'établissement en avance)";
+    return t;
+}
+
+std::string gaps_text(const FeedStatus &f) {
+    if (!f.coverage_seen) return "inconnu (pas de couverture)";
+    if (f.gaps.empty()) return "aucun";
+    std::string t = std::to_string(f.gap_hours) + " h :";
+    for (size_t i = 0; i < f.gaps.size() && i < 3; ++i)
+        t += (i ? " ;" : "") + std::string(" ") + utc_text(f.gaps[i].first) + " → " +
+             utc_text(f.gaps[i].second);
+    if (f.gaps.size() > 3) t += " ; et " + std::to_string(f.gaps.size() - 3) + " autres";
+    return t;
+}
+
+std::string rejections_text(const FeedStatus &f) {
+    const uint64_t n = f.refused_uploads + f.unapplied_files;
+    if (!n) return "aucun";
+    return std::to_string(n) + " (dernier le " + utc_text(f.last_rejection_unix) + " : " +
+           f.last_rejection + ")";
+}
+
+void sort_status(std::vector<FeedStatus> &rows, const std::string &by, bool descending) {
+    auto key = [&](const FeedStatus &f) -> std::pair<bool, double> {  // (missing, value)
+        if (by == "recu") return {!f.received, double(f.last_received_unix)};
+        if (by == "sequence") return {!f.received, double(f.last_sequence)};
+        if (by == "donnees") return {!f.complete_until_unix, double(f.complete_until_unix)};
+        if (by == "trous") return {!f.coverage_seen, double(f.gap_hours)};
+        if (by == "ecart") return {!f.skew_known, double(f.skew_seconds)};
+        if (by == "rejets") return {false, double(f.refused_uploads + f.unapplied_files)};
+        return {false, 0};
+    };
+    std::stable_sort(rows.begin(), rows.end(), [&](const FeedStatus &a, const FeedStatus &b) {
+        if (by == "uai" || by == "nom" || by == "commune") {
+            const std::string &x = by == "uai"       ? a.establishment.uai
+                                   : by == "commune" ? a.establishment.commune
+                                                     : a.establishment.name;
+            const std::string &y = by == "uai"       ? b.establishment.uai
+                                   : by == "commune" ? b.establishment.commune
+                                                     : b.establishment.name;
+            return descending ? y < x : x < y;
+        }
+        const auto x = key(a), y = key(b);
+        if (x.first != y.first) return y.first;  // missing last in both directions
+        if (x.first) return false;
+        return descending ? y.second < x.second : x.second < y.second;
+    });
+}
+
+Answer render_status(const Principal &who, Request &r, const PageContext &context) {
+    static const std::vector<std::pair<std::string, std::string>> kColumns = {
+        {"uai", "UAI"},
+        {"nom", "Établissement"},
+        {"commune", "Commune"},
+        {"recu", "Dernier fichier reçu"},
+        {"sequence", "Séquence"},
+        {"donnees", "Données complètes jusqu'au"},
+        {"trous", "Heures manquantes (7 jours)"},
+        {"ecart", "Écart réception − création (minimum, 7 jours)"},
+        {"rejets", "Fichiers rejetés"}};
+    if (!r.sort.empty() && std::none_of(kColumns.begin(), kColumns.end(),
+                                        [&](const auto &c) { return c.first == r.sort; }))
+        return error_answer(r, 400, "colonne de tri inconnue");
+    Reader &reader = *context.reader;
+    PageData d;
+    std::string error;
+    if (!load_scope(reader, who, {}, d.all, &error))
+        return error_answer(r, 500, "lecture impossible : " + error);
+    d.scope.fresh = d.all.fresh;
+    for (const Establishment &e : d.all.establishments)
+        if (r.wanted.empty() ||
+            std::find(r.wanted.begin(), r.wanted.end(), e.uai) != r.wanted.end())
+            d.scope.establishments.push_back(e);
+    std::vector<FeedStatus> rows;
+    if (!load_feed_status(reader, d.scope, context.now_unix - kStatusDays * 86400, rows, &error))
+        return error_answer(r, 500, "lecture impossible : " + error);
+    if (!r.sort.empty()) sort_status(rows, r.sort, r.order == "desc");
+
+    if (r.format == Format::Json) {
+        json list = json::array();
+        for (const FeedStatus &f : rows) {
+            json gaps = json::array();
+            for (const auto &[from, to] : f.gaps) gaps.push_back({from, to});
+            json e = {{"uai", f.establishment.uai},
+                      {"name", f.establishment.name},
+                      {"commune", f.establishment.commune},
+                      {"fresh_unix", f.fresh_unix},
+                      {"complete_until_unix", f.complete_until_unix},
+                      {"coverage_seen", f.coverage_seen},
+                      {"gaps", gaps},
+                      {"gap_hours", f.gap_hours},
+                      {"skew_seconds", f.skew_known ? json(f.skew_seconds) : json(nullptr)},
+                      {"refused_uploads", f.refused_uploads},
+                      {"unapplied_files", f.unapplied_files},
+                      {"last_rejection",
+                       f.last_rejection_unix
+                           ? json{{"unix", f.last_rejection_unix}, {"reason", f.last_rejection}}
+                           : json(nullptr)}};
+            e["last_snapshot"] = f.received ? json{{"sequence", f.last_sequence},
+                                                   {"received_unix", f.last_received_unix},
+                                                   {"created_unix", f.last_created_unix},
+                                                   {"status", f.last_status}}
+                                            : json(nullptr);
+            list.push_back(e);
+        }
+        return answer(200,
+                      json{{"page", "remontees"},
+                           {"window_days", kStatusDays},
+                           {"now_unix", context.now_unix},
+                           {"establishments", list}}
+                          .dump(),
+                      "application/json");
+    }
+    if (r.format == Format::Csv) {
+        std::string out = "\xEF\xBB\xBF";
+        for (size_t i = 0; i < kColumns.size(); ++i)
+            out += (i ? ";" : "") + csv_field(kColumns[i].second);
+        out +=
+            ";Statut du dernier fichier;Envois refusés;Fichiers non appliqués;Dernier rejet;"
+            "Motif\r\n";
+        for (const FeedStatus &f : rows) {
+            out += csv_field(f.establishment.uai) + ";" + csv_field(f.establishment.name) + ";" +
+                   csv_field(f.establishment.commune) + ";" +
+                   (f.received ? csv_field(utc_text(f.last_received_unix)) : "nd") + ";" +
+                   (f.received ? std::to_string(f.last_sequence) : "nd") + ";" +
+                   (f.complete_until_unix ? csv_field(utc_text(f.complete_until_unix)) : "nd") +
+                   ";" + (f.coverage_seen ? std::to_string(f.gap_hours) : "nd") + ";" +
+                   (f.skew_known ? std::to_string(f.skew_seconds) : "nd") + ";" +
+                   std::to_string(f.refused_uploads + f.unapplied_files) + ";" +
+                   csv_field(f.last_status) + ";" + std::to_string(f.refused_uploads) + ";" +
+                   std::to_string(f.unapplied_files) + ";" +
+                   (f.last_rejection_unix ? csv_field(utc_text(f.last_rejection_unix)) : "") + ";" +
+                   csv_field(f.last_rejection) + "\r\n";
+        }
+        return answer(200, out, "text/csv; charset=utf-8");
+    }
+
+    const std::string here = here_of(r);
+    std::string body = "<p class=\"pages\"><a href=\"/csv" + escape(here) +
+                       "\">Export CSV</a> · <a href=\"/pdf" + escape(here) +
+                       "\">Export PDF</a> · <a href=\"/api" + escape(here) + "\">JSON</a></p>";
+    body += filters(r, d, false, false);
+    const std::string dir = r.order == "desc" ? "desc" : "asc";
+    body += "<table class=\"data\" id=\"remontees\"><caption>Remontées par établissement (" +
+            std::to_string(rows.size()) + ")</caption><thead><tr>";
+    for (const auto &[id, label] : kColumns) {
+        const bool sorted = r.sort == id;
+        const std::string next = sorted && dir == "asc" ? "desc" : "asc";
+        body += "<th scope=\"col\"" +
+                std::string(sorted ? (dir == "asc" ? " aria-sort=\"ascending\""
+                                                   : " aria-sort=\"descending\"")
+                                   : "") +
+                "><a href=\"" + escape(link(r, r.path, {{"tri", id}, {"ordre", next}})) + "\">" +
+                escape(label) + (sorted ? (dir == "asc" ? " ▲" : " ▼") : "") + "</a></th>";
+    }
+    body += "</tr></thead><tbody>";
+    for (const FeedStatus &f : rows) {
+        const std::string attr = " data-uai=\"" + escape(f.establishment.uai) + "\"";
+        body +=
+            "<tr" + attr + "><td>" + escape(f.establishment.uai) + "</td><th scope=\"row\">" +
+            escape(f.establishment.name) + "</th><td>" + escape(f.establishment.commune) +
+            "</td><td class=\"recu\">" +
+            escape(f.received ? utc_text(f.last_received_unix) + (f.last_status == "applied"
+                                                                      ? std::string()
+                                                                      : " (" + f.last_status + ")")
+                              : std::string("aucun fichier")) +
+            "</td><td class=\"num sequence\">" +
+            (f.received ? std::to_string(f.last_sequence) : "—") + "</td><td class=\"donnees\">" +
+            escape(f.complete_until_unix ? utc_text(f.complete_until_unix)
+                   : f.fresh_unix        ? "créé le " + time_text(f.fresh_unix)
+                                         : std::string("aucune donnée")) +
+            "</td><td class=\"trous\">" + escape(gaps_text(f)) + "</td><td class=\"num ecart\">" +
+            escape(skew_text(f)) + "</td><td class=\"rejets\">" + escape(rejections_text(f)) +
+            "</td></tr>";
+    }
+    body += "</tbody></table>";
+    body +=
+        "<p class=\"legend\">« Données complètes jusqu'au » : la fin de la dernière heure que les "
+        "fichiers reçus couvrent entièrement (sans couverture dans les fichiers : la création "
+        "du plus récent). Heures manquantes : les heures que les fichiers des 7 derniers jours "
+        "auraient dû couvrir et qu'aucun fichier reçu ne couvre. Écart réception − création : le "
+        "plus petit écart entre l'heure de réception par la console et l'heure de création du "
+        "fichier par le serveur de l'établissement, sur 7 jours ; il comprend le délai "
+        "d'acheminement, un écart négatif signale une horloge de l'établissement en avance. "
+        "Fichiers rejetés : envois refusés par la console et fichiers reçus mais illisibles "
+        "ou d'un catalogue inconnu.</p>";
+    return finish(who, r, d, "État des remontées", body, context);
+}
+
 }  // namespace
 
 Answer render_page(const Principal &who, std::string_view target, const PageContext &context) {
     Request r;
     if (auto bad = parse_request(who, target, r, context.now_unix)) return *bad;
     if (!context.reader) return error_answer(r, 500, "base de données indisponible");
+    if (r.page == "remontees") return render_status(who, r, context);
     Reader &reader = *context.reader;
     PageData d;
     std::string error;
@@ -576,6 +923,25 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                           distribution_year(r.period, r.reference_day), needed, level != nullptr,
                           figures, &error))
             return error_answer(r, 500, "lecture impossible : " + error);
+        if (r.page == "accueil" && !shown.empty()) {
+            // The year filter: the accounts as read during that school year. The store keeps
+            // the latest reading of each gauge, so a year shows the establishments whose latest
+            // reading was taken then (docs/console.md#home).
+            std::vector<uint32_t> ids;
+            for (const Column &c : shown[0]->columns)
+                for (const Quantity *q : {&c.num, &c.den})
+                    if (q->source == Quantity::Source::Gauge)
+                        ids.insert(ids.end(), q->ids.begin(), q->ids.end());
+            if (!load_gauge_years(reader, d.scope, ids, d.years, &error))
+                return error_answer(r, 500, "lecture impossible : " + error);
+            if (r.year >= 0)
+                for (auto &[uai, b] : figures)
+                    std::erase_if(b.gauges, [&](const auto &g) {
+                        const int64_t t = g.second.set_unix;
+                        return school_year_of_day(t >= 0 ? t / 86400 : (t - 86399) / 86400) !=
+                               r.year;
+                    });
+        }
         if (level) d.tables.push_back(level_table(*level, d.scope, figures, r.mode));
         for (const Widget *w : shown)
             d.tables.push_back(
@@ -598,6 +964,10 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                  {"commune", e.commune},
                  {"fresh_unix", d.scope.fresh.count(e.uai) ? d.scope.fresh.at(e.uai) : 0}});
         j["establishments"] = est;
+        if (r.page == "accueil") {
+            j["year"] = r.year < 0 ? json(nullptr) : json(r.year);
+            j["years"] = d.years;
+        }
         if (series) {
             json days = json::array(), hours = json::array();
             for (int64_t day = d.first_day; day <= d.last_day; ++day) {
@@ -688,8 +1058,7 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                     "</td></tr>";
         body += "</tbody></table>";
     }
-    return answer(200, layout(who, r, title, body, context.header_html),
-                  "text/html; charset=utf-8");
+    return finish(who, r, d, title, body, context);
 }
 
 }  // namespace sonde::console::web

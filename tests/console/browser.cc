@@ -32,6 +32,7 @@ size_t header_line(char *data, size_t size, size_t n, void *user) {
         if (strcasecmp(name.c_str(), "Location") == 0) p.location = value;
         if (strcasecmp(name.c_str(), "Set-Cookie") == 0) p.set_cookies.push_back(value);
         if (strcasecmp(name.c_str(), "Content-Type") == 0) p.content_type = value;
+        if (strcasecmp(name.c_str(), "Content-Length") == 0) p.content_length = value;
     }
     return size * n;
 }
@@ -75,6 +76,7 @@ Page Browser::perform(const std::string &url) {
     if (rc != CURLE_OK) p.error = curl_easy_strerror(rc);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &p.status);
     // The next request starts from a clean method (the cookie engine keeps its cookies).
+    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(c, CURLOPT_MIMEPOST, nullptr);
     return p;
@@ -82,6 +84,11 @@ Page Browser::perform(const std::string &url) {
 
 Page Browser::get(const std::string &url) {
     curl_easy_setopt(static_cast<CURL *>(curl_), CURLOPT_HTTPGET, 1L);
+    return perform(url);
+}
+
+Page Browser::head(const std::string &url) {
+    curl_easy_setopt(static_cast<CURL *>(curl_), CURLOPT_NOBODY, 1L);
     return perform(url);
 }
 

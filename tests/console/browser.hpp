@@ -17,7 +17,8 @@ struct Page {
     std::string location;                  // Location header
     std::vector<std::string> set_cookies;  // Set-Cookie headers, whole
     std::string content_type;
-    std::string error;  // curl's
+    std::string content_length;  // Content-Length header, as sent
+    std::string error;           // curl's
 };
 
 using Form = std::vector<std::pair<std::string, std::string>>;
@@ -29,6 +30,8 @@ class Browser {
     Browser(const Browser &) = delete;
     Browser &operator=(const Browser &) = delete;
     Page get(const std::string &url);
+    // A HEAD request: the headers only (curl reads no body).
+    Page head(const std::string &url);
     Page post(const std::string &url, const Form &form);
     // One file field (`file_field`, file name `file_name`) beside the text fields.
     Page post_file(const std::string &url, const Form &form, const std::string &file_field,

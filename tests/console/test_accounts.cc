@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -650,4 +651,114 @@ TEST_CASE("accounts: the figure pages are served behind the login, with the user
     // Pages are read-only: a POST to one is not a page.
     CHECK(user.post(s.url("/menus/connexions/synthese"), {{"csrf", csrf_of(page.body)}}).status ==
           404);
+}
+
+TEST_CASE("accounts: PDF exports and État des remontées behind the login, audited, and HEAD") {
+    Tenants t;
+    Service s(t);
+    Browser anonymous(t), admin(t), user(t);
+    for (const char *path : {"/pdf/menus/connexions/etablissements", "/remontees", "/api/remontees",
+                             "/pdf/remontees"}) {
+        const Page p = anonymous.get(s.url(path));
+        INFO(path);
+        CHECK(p.status == 303);
+        CHECK(p.location.rfind("/login", 0) == 0);
+    }
+    AdminSession session(t, s, admin);
+    const std::string email = "pierre.martin@d031.fr";
+    const std::string token = create_user(t, s, admin, email, {"0310002B"});
+    REQUIRE(set_password(user, s, "/invitation", token, "Ecole#2026x").status == 200);
+    require_logged_in(login(user, s, email, "Ecole#2026x"));
+
+    // Another establishment of the collectivité, another collectivité's: refused, in every form.
+    for (const char *path : {"/pdf/menus/connexions/etablissements?etab=0310001A",
+                             "/pdf/menus/connexions/etablissements?etab=0340001E",
+                             "/pdf/remontees?etab=0310001A", "/remontees?etab=0310003C",
+                             "/api/remontees?etab=0340001E", "/csv/remontees?etab=0310004D"}) {
+        const Page p = user.get(s.url(path));
+        INFO(path << " " << p.status);
+        CHECK(p.status == 403);
+        CHECK(p.body.find("%PDF") == std::string::npos);
+    }
+    // État des remontées: their establishment only, linked from the navigation.
+    const Page status = user.get(s.url("/remontees"));
+    REQUIRE(status.status == 200);
+    CHECK(status.body.find("<tr data-uai=\"0310002B\">") != std::string::npos);
+    for (const char *other : {"0310001A", "0310003C", "0310004D", "0340001E"})
+        CHECK(status.body.find(other) == std::string::npos);
+    CHECK(user.get(s.url("/menus/connexions/synthese")).body.find("href=\"/remontees\"") !=
+          std::string::npos);
+
+    // Their own establishment's PDF: a PDF, recorded in the audit log.
+    const std::string target = "/pdf/menus/connexions/etablissements?etab=0310002B";
+    const Page pdf = user.get(s.url(target));
+    INFO(pdf.body.substr(0, 200));
+    REQUIRE(pdf.status == 200);
+    CHECK(pdf.content_type == "application/pdf");
+    CHECK(pdf.body.starts_with("%PDF"));
+    std::string audit;
+    REQUIRE(t.run_cli({"audit", "list", "--collectivite", "D031"}, &audit) == 0);
+    CHECK(has_audit(audit, email, "export.pdf", target));
+    auto pdf_exports = [&] {
+        std::string a;
+        REQUIRE(t.run_cli({"audit", "list", "--collectivite", "D031"}, &a) == 0);
+        size_t n = 0;
+        for (size_t p = 0; (p = a.find("\texport.pdf\t", p)) != std::string::npos; ++p) ++n;
+        return n;
+    };
+    REQUIRE(pdf_exports() == 1);
+
+    // The collectivité's logo is in the PDF (inline: the converter fetches nothing).
+    // A real PNG (one pixel), so that the converter embeds it.
+    const std::string png = std::string(
+        "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52"
+        "\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+        "\x89\x00\x00\x00\x0d\x49\x44\x41\x54\x78\xda\x63\x64\x60\xf8\x5f"
+        "\x0f\x00\x02\x87\x01\x80\xeb\x47\xba\x92\x00\x00\x00\x00\x49\x45"
+        "\x4e\x44\xae\x42\x60\x82",
+        70);
+    const Page form = admin.get(s.url("/gestion/logo"));
+    REQUIRE(admin
+                .post_file(s.url("/gestion/logo"), {{"csrf", csrf_of(form.body)}}, "logo",
+                           "logo.png", png)
+                .status == 303);
+    const Page with_logo = user.get(s.url("/pdf/remontees"));
+    REQUIRE(with_logo.status == 200);
+    const std::string file = t.dir.path + "/logo.pdf";
+    std::ofstream(file, std::ios::binary) << with_logo.body;
+    FILE *p = ::popen(("pdfimages -list '" + file + "'").c_str(), "r");
+    REQUIRE(p);
+    std::string images;
+    char buf[1024];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) images.append(buf, n);
+    REQUIRE(::pclose(p) == 0);
+    INFO(images);
+    CHECK(images.find(" image ") != std::string::npos);  // one line per image after the header
+    REQUIRE(pdf_exports() == 2);
+    // The home's PDF ("/pdf", without a path after the prefix) is an export too.
+    const Page home_pdf = user.get(s.url("/pdf?annee=2026"));
+    REQUIRE(home_pdf.status == 200);
+    CHECK(home_pdf.body.starts_with("%PDF"));
+    REQUIRE(pdf_exports() == 3);
+
+    // HEAD: the GET's status and headers, Content-Length included, and no body; a HEAD of an
+    // export exports nothing and is not audited.
+    const Page get = user.get(s.url("/menus/connexions/synthese"));
+    const Page head = user.head(s.url("/menus/connexions/synthese"));
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    CHECK(head.content_type == get.content_type);
+    CHECK(head.content_length == std::to_string(get.body.size()));
+    const Page head_pdf = user.head(s.url(target));
+    CHECK(head_pdf.status == 200);
+    CHECK(head_pdf.body.empty());
+    CHECK(head_pdf.content_type == "application/pdf");
+    CHECK(pdf_exports() == 3);
+    CHECK(user.head(s.url("/pdf/remontees?etab=0310001A")).status == 403);
+    const Page health = user.head(s.url("/healthz"));
+    CHECK(health.status == 200);
+    CHECK(health.body.empty());
+    CHECK(std::stoul(health.content_length) > 0);
+    // The connection still serves requests after a HEAD (the length announced was not sent).
+    CHECK(user.get(s.url("/remontees")).status == 200);
 }

@@ -978,3 +978,52 @@ TEST_CASE("keys import registers a list of keys in one command, each for its own
     REQUIRE(setup.run_cli({"keys", "list"}, &out) == 0);
     CHECK(out.find(std::string(kBase) + " " + school_id + " revoked\n") != std::string::npos);
 }
+
+TEST_CASE("refused uploads of an enrolled UAI are recorded per UAI, a snapshot's coverage kept") {
+    Registered setup;
+    Service service(setup);
+    Client client(setup);
+    // A snapshot with its coverage: kept with its row of `snapshots` (docs/snapshot.md#coverage).
+    Snapshot s = small_snapshot(7);
+    s.coverage = {kCreated / 3600 * 3600 - 7200, kCreated / 3600 * 3600, true};
+    REQUIRE(client.put(service.url(path_of(kBase, 7)), seal_school(s).file).status == 200);
+    // Refused: twice junk and once a file of another school for kBase (enrolled), once junk for
+    // a UAI never enrolled (nothing recorded: made-up UAIs add no rows).
+    const Bytes junk(200, 0x42);
+    require_rejected(client.put(service.url(path_of(kBase, 8)), junk), "bad magic");
+    require_rejected(client.put(service.url(path_of(kBase, 9)), junk), "bad magic");
+    Snapshot other = small_snapshot(10);
+    other.base_id = kOtherBase;
+    SealParams p = seal_params(other);
+    p.sender = keys().stranger;
+    require_rejected(client.put(service.url(path_of(kBase, 10)), seal_with(other, p).file),
+                     "path mismatch");
+    require_rejected(client.put(service.url(path_of("0990001Z", 3)), junk), "bad magic");
+
+    FigureDb db(setup.store);
+    FigureDb::Rows rows;
+    auto recorded = [&] {
+        return db.query(
+                   "SELECT base, reason, count, first_unix, last_unix, detail FROM "
+                   "upload_rejections ORDER BY base, reason",
+                   rows) &&
+               rows.size() >= 2 && db.snapshots().size() == 1;
+    };
+    for (int i = 0; i < 600 && !recorded(); ++i)  // hang guard: the ingestor writes each second
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(recorded());
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0][0] == kBase);
+    CHECK(rows[0][1] == "bad magic");
+    CHECK(rows[0][2] == "2");
+    CHECK(std::stoll(*rows[0][3]) <= std::stoll(*rows[0][4]));
+    CHECK(rows[0][5]->starts_with("bad magic: "));
+    CHECK(rows[1][0] == kBase);
+    CHECK(rows[1][1] == "path mismatch");
+    CHECK(rows[1][2] == "1");
+    FigureDb::Rows coverage;
+    REQUIRE(db.query("SELECT coverage FROM snapshots", coverage));
+    REQUIRE(coverage.size() == 1);
+    CHECK(coverage[0][0] ==
+          std::to_string(s.coverage.hours_from) + "," + std::to_string(s.coverage.hours_to) + ",1");
+}

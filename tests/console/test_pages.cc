@@ -5,15 +5,25 @@
 // sums over levels and combinations, rates as ratios of sums, held-back figures never 0 and
 // never a minimum or maximum, rights in HTML, JSON and CSV. Each test runs on SQLite
 // (console:pages_*) and PostgreSQL (console-pg:pages_*).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "catalog_layout.hpp"
 #include "figures.hpp"
@@ -186,8 +196,15 @@ struct Seeded {
                             : sonde::console::open_sqlite_reader(path, &error);
         REQUIRE(reader);
     }
-    sonde::console::Answer get(const Principal &who, const std::string &target) {
-        return sonde::console::web::render_page(who, target, {reader.get(), kReference, {}});
+    sonde::console::Answer get(const Principal &who, const std::string &target,
+                               const sonde::console::PdfOptions *pdf = nullptr,
+                               const std::string &logo = "") {
+        sonde::console::web::PageContext context;
+        context.reader = reader.get();
+        context.now_unix = kReference;
+        context.pdf = pdf;
+        context.logo_data_uri = logo;
+        return sonde::console::web::render_page(who, target, context);
     }
 };
 
@@ -857,7 +874,20 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
         r.sequence = 10;
         r.created_unix = kCreated;
         r.status = "applied";
-        REQUIRE(store->apply({r}, rows, &error));
+        // A week of deliveries for État des remontées: 4 files an hour, each covering its
+        // quarter's hour chain, received 20 s after their creation.
+        std::vector<sonde::console::SnapshotRow> week = {r};
+        const int64_t start = (kReference / 3600 - 7 * 24) * 3600;
+        for (int64_t q = 0; q < 7 * 24 * 4; ++q) {
+            sonde::console::SnapshotRow w = r;
+            w.sequence = 11 + uint64_t(q);
+            w.created_unix = start + q * 900;
+            w.received_unix = w.created_unix + 20;
+            w.coverage = std::to_string(start + (q / 4) * 3600) + "," +
+                         std::to_string(start + ((q + 1) / 4) * 3600) + ",0";
+            week.push_back(w);
+        }
+        REQUIRE(store->apply(week, rows, &error));
         admin.establishments.insert(uai);
         names.push_back({uai, std::string("Collège ") + uai, "Commune", "Europe/Paris"});
     }
@@ -870,13 +900,16 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
           "/menus/social/etablissements?tableau=assiduite&periode=annee-en-cours",
           "/menus/moyens-generaux/niveaux", "/menus/demandes-travaux/etablissements?mode=taux",
           "/menus/connexions/journalier", "/menus/connexions/horaire",
-          "/csv/menus/scolarite/etablissements", "/api/menus/communications/etablissements"}) {
+          "/csv/menus/scolarite/etablissements", "/api/menus/communications/etablissements",
+          "/remontees", "/api/remontees"}) {
         std::vector<double> ms;
         size_t bytes = 0;
         for (int i = 0; i < 5; ++i) {
             const auto t0 = std::chrono::steady_clock::now();
-            const auto a =
-                sonde::console::web::render_page(admin, target, {reader.get(), kReference, {}});
+            sonde::console::web::PageContext context;
+            context.reader = reader.get();
+            context.now_unix = kReference;
+            const auto a = sonde::console::web::render_page(admin, target, context);
             ms.push_back(
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                     .count());
@@ -888,4 +921,463 @@ TEST_CASE("pages render times, 600 establishments", "[.bench]") {
              << target << ": median " << ms[2] << " ms (min " << ms[0] << ", max " << ms[4] << "), "
              << bytes << " bytes");
     }
+    // PDF: once each (WeasyPrint takes seconds), the whole of the conversion included.
+    sonde::console::PdfOptions options;
+    options.temp_dir = setup.dir.path;
+    options.timeout_seconds = 900;
+    for (const std::string target : {"/pdf/menus/demandes-travaux/etablissements", "/pdf/remontees",
+                                     "/pdf/menus/connexions/journalier"}) {
+        const auto t0 = std::chrono::steady_clock::now();
+        sonde::console::web::PageContext context;
+        context.reader = reader.get();
+        context.now_unix = kReference;
+        context.pdf = &options;
+        const auto a = sonde::console::web::render_page(admin, target, context);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
+        INFO(a.body.substr(0, 300));
+        REQUIRE(a.status == 200);
+        WARN((postgres() ? "postgresql " : "sqlite ")
+             << target << ": " << ms << " ms, " << a.body.size() << " bytes");
+    }
+}
+
+// ---- État des remontées, the PDF export, the home's year filter ----
+
+namespace {
+
+sonde::console::SnapshotRow snapshot_row(const std::string &base, uint64_t sequence,
+                                         uint64_t generation, int64_t created, int64_t received,
+                                         std::optional<std::string> coverage,
+                                         const std::string &status = "applied") {
+    sonde::console::SnapshotRow r;
+    r.base = base;
+    r.sequence = sequence;
+    r.generation = generation;
+    r.created_unix = created;
+    r.received_unix = received;
+    r.applied_unix = received;
+    r.coverage = std::move(coverage);
+    r.status = status;
+    if (status != "applied") r.reason = "authentication failed: bad tag";
+    return r;
+}
+
+std::string cover(int64_t from, int64_t to, bool restart = false) {
+    return std::to_string(from) + "," + std::to_string(to) + (restart ? ",1" : ",0");
+}
+
+// pdftotext's text of a PDF (poppler-utils), page by page (form feeds split the pages).
+std::vector<std::string> pdf_pages(const std::string &dir, const std::string &pdf) {
+    const std::string path = dir + "/export.pdf";
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << pdf;
+    }
+    FILE *p = ::popen(("pdftotext -layout '" + path + "' - 2>&1").c_str(), "r");
+    REQUIRE(p);
+    std::string text;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+    REQUIRE(::pclose(p) == 0);
+    std::vector<std::string> pages;
+    size_t a = 0;
+    for (size_t f; (f = text.find('\f', a)) != std::string::npos; a = f + 1)
+        pages.push_back(text.substr(a, f - a));
+    if (a < text.size() && text.find_first_not_of(" \n", a) != std::string::npos)
+        pages.push_back(text.substr(a));
+    return pages;
+}
+
+// Without spaces of any kind (pdftotext lays the text out with its own spacing).
+std::string squeeze(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == ' ' || s[i] == '\n') continue;
+        if (s.compare(i, 3, "\u202F") == 0 || s.compare(i, 2, "\u00A0") == 0) {
+            i += s.compare(i, 3, "\u202F") == 0 ? 2 : 1;
+            continue;
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+sonde::console::PdfOptions pdf_options(const std::string &dir) {
+    sonde::console::PdfOptions o;
+    o.temp_dir = dir;
+    o.timeout_seconds = 120;  // a hang guard: the 2-core machine builds meanwhile
+    REQUIRE(::access(o.program.c_str(), X_OK) == 0);  // scripts/deps.sh installs weasyprint
+    return o;
+}
+
+// The smallest PNG: one transparent pixel.
+std::string tiny_png_uri() {
+    return "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+           "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+}
+
+}  // namespace
+
+TEST_CASE("pages_status: last snapshot, complete hours, gaps, clock skew, rejected files") {
+    Seeded seeded;
+    std::string error;
+    INFO(error);
+    const int64_t h0 = (kReference / 3600 - 30) * 3600;  // an hour 30 hours before the reference
+    // 0310001A: sequences 11, 12 and 14 of one generation; 13 never arrived: hours h0+3 and h0+4
+    // are a gap. Received 30, 5 and 100 s after their creation.
+    // 0310002B: a restart of its coverage (a new spool), not a gap; its clock 10 min ahead (files
+    // received before they were made); a file not applied, and uploads refused.
+    // 0310003C: only the seeded snapshot, without coverage, received long ago.
+    std::vector<sonde::console::SnapshotRow> rows = {
+        snapshot_row("0310001A", 11, 0x1000, h0 + 7200, h0 + 7230, cover(h0, h0 + 7200)),
+        snapshot_row("0310001A", 12, 0x1000, h0 + 10800, h0 + 10805, cover(h0 + 7200, h0 + 10800)),
+        snapshot_row("0310001A", 14, 0x1000, h0 + 21600, h0 + 21700, cover(h0 + 18000, h0 + 21600)),
+        snapshot_row("0310002B", 11, 0x1001, h0 + 3600, h0 + 3000, cover(h0, h0 + 3600)),
+        snapshot_row("0310002B", 12, 0x1001, h0 + 18000, h0 + 17400,
+                     cover(h0 + 14400, h0 + 18000, true)),
+        snapshot_row("0310002B", 13, 0x1001, h0 + 19000, h0 + 19200, std::nullopt, "unreadable")};
+    REQUIRE(seeded.store->apply(rows, {}, &error));
+    REQUIRE(seeded.store->record_rejections(
+        {{"0310002B", "unknown sender", "unknown sender: key 00 is not registered", 2, h0 + 100,
+          h0 + 200},
+         {"0310004D", "bad magic", "bad magic: not a snapshot", 1, h0, h0}},
+        &error));
+    // Counts add up: the same reason again.
+    REQUIRE(seeded.store->record_rejections(
+        {{"0310002B", "unknown sender", "unknown sender: key 01 is not registered", 1, h0 + 300,
+          h0 + 300}},
+        &error));
+
+    const auto api = seeded.get(administrator(), "/api/remontees");
+    INFO(api.body.substr(0, 2000));
+    REQUIRE(api.status == 200);
+    const json j = json::parse(api.body);
+    std::map<std::string, json> by;
+    for (const json &e : j["establishments"]) by[e["uai"]] = e;
+    REQUIRE(by.size() == 4);
+    const json &a = by["0310001A"];
+    CHECK(a["last_snapshot"]["sequence"] == 14);
+    CHECK(a["last_snapshot"]["received_unix"] == h0 + 21700);
+    CHECK(a["complete_until_unix"] == h0 + 21600);
+    CHECK(a["gaps"] == json::array({json::array({h0 + 10800, h0 + 18000})}));
+    CHECK(a["gap_hours"] == 2);
+    CHECK(a["skew_seconds"] == 5);
+    CHECK(a["refused_uploads"] == 0);
+    CHECK(a["last_rejection"].is_null());
+    const json &b = by["0310002B"];
+    CHECK(b["last_snapshot"]["sequence"] == 13);
+    CHECK(b["last_snapshot"]["status"] == "unreadable");
+    CHECK(b["gaps"].empty());
+    CHECK(b["gap_hours"] == 0);
+    CHECK(b["complete_until_unix"] == h0 + 18000);
+    CHECK(b["skew_seconds"] == -600);
+    CHECK(b["refused_uploads"] == 3);
+    CHECK(b["unapplied_files"] == 1);
+    CHECK(b["last_rejection"]["unix"] == h0 + 19200);
+    const json &c = by["0310003C"];
+    CHECK(c["coverage_seen"] == false);
+    CHECK(c["complete_until_unix"] == 0);
+    CHECK(c["skew_seconds"].is_null());  // nothing received within the last 7 days
+    CHECK(c["last_snapshot"]["sequence"] == 10);
+    CHECK(by["0310004D"]["refused_uploads"] == 1);
+    CHECK(by["0310004D"]["last_rejection"]["reason"] == "bad magic: not a snapshot");
+
+    // The page: one row per establishment, sortable like the other tables.
+    const auto page = seeded.get(administrator(), "/remontees?tri=trous&ordre=desc");
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("href=\"/remontees\" aria-current=\"page\"") != std::string::npos);
+    const size_t first = page.body.find("<tr data-uai=\"0310001A\">");
+    REQUIRE(first != std::string::npos);
+    for (const char *uai : {"0310002B", "0310003C", "0310004D"}) {
+        const size_t at = page.body.find(std::string("<tr data-uai=\"") + uai + "\">");
+        REQUIRE(at != std::string::npos);
+        CHECK(at > first);  // the most hours missing first
+    }
+    CHECK(page.body.find("aria-sort=\"descending\"") != std::string::npos);
+    CHECK(page.body.find("2 h : 23/11/2026") != std::string::npos);
+    CHECK(page.body.find("horloge de l&#39;établissement en avance") != std::string::npos);
+    const auto up = seeded.get(administrator(), "/remontees?tri=ecart&ordre=asc");
+    CHECK(up.body.find("<tr data-uai=\"0310002B\">") < up.body.find("<tr data-uai=\"0310001A\">"));
+    CHECK(seeded.get(administrator(), "/remontees?tri=inconnu").status == 400);
+
+    // CSV: one line per establishment, markers kept.
+    const auto csv = seeded.get(administrator(), "/csv/remontees");
+    REQUIRE(csv.status == 200);
+    CHECK(csv.body.starts_with("\xEF\xBB\xBFUAI;Établissement;Commune;Dernier fichier reçu"));
+    CHECK(std::count(csv.body.begin(), csv.body.end(), '\n') == 5);
+    CHECK(csv.body.find("0310001A;Collège Jean Moulin;Toulouse;") != std::string::npos);
+
+    // Rights: a user of one establishment sees its row only, and nothing of the others'.
+    Principal limited;
+    limited.collectivite = "Département 31";
+    limited.user = "agent@cd31.fr";
+    limited.establishments = {"0310002B"};
+    for (const std::string prefix : {"", "/api", "/csv"}) {
+        const auto mine = seeded.get(limited, prefix + "/remontees");
+        REQUIRE(mine.status == 200);
+        CHECK(mine.body.find("0310002B") != std::string::npos);
+        for (const char *other : {"0310001A", "0310003C", "0310004D", "bad magic"})
+            CHECK(mine.body.find(other) == std::string::npos);
+        CHECK(seeded.get(limited, prefix + "/remontees?etab=0310001A").status == 403);
+    }
+}
+
+TEST_CASE("pages_pdf: the page printed, with its figures, filters, data date and page numbers") {
+    Seeded seeded;
+    const sonde::console::PdfOptions options = pdf_options(seeded.setup.dir.path);
+    const std::string target = "/menus/demandes-travaux/etablissements?periode=mois-dernier";
+    const auto html = seeded.get(administrator(), target);
+    REQUIRE(html.status == 200);
+    const auto pdf = seeded.get(administrator(), "/pdf" + target, &options, tiny_png_uri());
+    INFO(pdf.body.substr(0, 300));
+    REQUIRE(pdf.status == 200);
+    CHECK(pdf.content_type == "application/pdf");
+    REQUIRE(pdf.body.starts_with("%PDF"));
+    const std::vector<std::string> pages = pdf_pages(seeded.setup.dir.path, pdf.body);
+    REQUIRE_FALSE(pages.empty());
+    std::string all;
+    for (const std::string &p : pages) all += p;
+    INFO(all);
+    // Page numbers "page X / Y" on every page.
+    for (size_t i = 0; i < pages.size(); ++i)
+        CHECK(squeeze(pages[i]).find(squeeze("page " + std::to_string(i + 1) + " / " +
+                                             std::to_string(pages.size()))) != std::string::npos);
+    // The filters and the data date.
+    CHECK(squeeze(all).find(squeeze("Période : Mois dernier")) != std::string::npos);
+    CHECK(squeeze(all).find(squeeze("Établissements : tous (4)")) != std::string::npos);
+    CHECK(squeeze(all).find(squeeze("Données au 24/11/2026")) != std::string::npos);
+    CHECK(squeeze(all).find("Département31") != std::string::npos);
+    // Every row's figures, as the page shows them, on that establishment's line.
+    const ParsedTable t = parse_table(html.body, "demandes-travaux");
+    REQUIRE(t.rows.size() == 4);
+    for (size_t r = 0; r < t.rows.size(); ++r) {
+        const size_t at = all.find(t.uais[r]);
+        REQUIRE(at != std::string::npos);
+        std::string line = squeeze(all.substr(at, all.find('\n', at) - at));
+        for (const std::string cue : {"▲", "▼"})  // the extremes' non-colour cue
+            for (size_t p; (p = line.find(cue)) != std::string::npos;) line.erase(p, cue.size());
+        std::string cells;
+        for (const ParsedCell &c : t.rows[r]) cells += squeeze(c.text);
+        INFO(t.uais[r] << ": " << line);
+        CHECK(line.find(cells) != std::string::npos);
+    }
+    std::string totals;
+    for (const ParsedCell &c : t.total) totals += squeeze(c.text);
+    CHECK(squeeze(all).find("Total" + totals) != std::string::npos);
+    // The navigation and the forms are not printed.
+    CHECK(all.find("Afficher") == std::string::npos);
+    CHECK(all.find("Export CSV") == std::string::npos);
+
+    // A long table: its header on every page.
+    const auto daily = seeded.get(administrator(), "/pdf/menus/connexions/journalier", &options);
+    REQUIRE(daily.status == 200);
+    const std::vector<std::string> daily_pages = pdf_pages(seeded.setup.dir.path, daily.body);
+    static const std::regex day_row(R"re((^|\n)\s*\d\d/\d\d/2026\s+\d)re");
+    size_t with_rows = 0;
+    for (const std::string &p : daily_pages) {
+        if (!std::regex_search(p, day_row)) continue;
+        ++with_rows;
+        INFO(p);
+        CHECK(squeeze(p).find("JourConnexionsPersonnesdifférentes") != std::string::npos);
+    }
+    CHECK(with_rows >= 2);  // the 28 days' table runs over two pages at least
+
+    // Rights as for the page: another establishment is refused before anything is printed.
+    Principal limited;
+    limited.collectivite = "Département 31";
+    limited.user = "agent@cd31.fr";
+    limited.establishments = {"0310002B"};
+    limited.categories = {"demandes-travaux"};
+    CHECK(seeded.get(limited, "/pdf" + target + "&etab=0310001A", &options).status == 403);
+    CHECK(seeded.get(limited, "/pdf/menus/social/synthese", &options).status == 403);
+    const auto mine = seeded.get(limited, "/pdf/remontees", &options);
+    REQUIRE(mine.status == 200);
+    const std::vector<std::string> mine_pages = pdf_pages(seeded.setup.dir.path, mine.body);
+    std::string mine_text;
+    for (const std::string &p : mine_pages) mine_text += p;
+    CHECK(mine_text.find("0310002B") != std::string::npos);
+    for (const char *other : {"0310001A", "0310003C", "0310004D"})
+        CHECK(mine_text.find(other) == std::string::npos);
+    // Without a converter configured: 503, never a page pretending to be a PDF.
+    CHECK(seeded.get(limited, "/pdf/remontees").status == 503);
+    sonde::console::PdfOptions missing = options;
+    missing.program = seeded.setup.dir.path + "/no-such-weasyprint";
+    CHECK(seeded.get(limited, "/pdf/remontees", &missing).status == 500);
+}
+
+TEST_CASE("pages_home_years: the home's accounts filtered by the school year of the readings") {
+    Seeded seeded;
+    std::string error;
+    INFO(error);
+    // A fifth establishment whose accounts were last read in March 2026: school year 2025 (it
+    // starts in September 2025), while the others' were read in November 2026 (school year 2026).
+    Snapshot s = school(0, 77, "0310005E");
+    s.segment_generation = 0x2000;
+    const int64_t march = 1773014400;  // 2026-03-09, school year 2025
+    s.created_unix = march + 3600;
+    for (auto &g : s.gauges) g.set_unix = march;
+    std::vector<sonde::console::FigureRow> rows;
+    sonde::console::figure_rows(to_proto(s), rows);
+    REQUIRE(seeded.store->apply(
+        {snapshot_row("0310005E", 10, 0x2000, march + 3600, march + 3700, std::nullopt)}, rows,
+        &error));
+    Principal who = administrator();
+    who.establishments.insert("0310005E");
+    auto accounts = [&](const std::string &query) {
+        const auto a = seeded.get(who, "/api/" + query);
+        INFO(query << " " << a.body.substr(0, 500));
+        REQUIRE(a.status == 200);
+        const json j = json::parse(a.body);
+        CHECK(j["years"] == json::array({2025, 2026}));
+        std::map<std::string, std::string> state;  // uai -> the total column's state
+        for (const json &row : j["tables"][0]["rows"]) state[row["uai"]] = row["cells"][0]["state"];
+        return state;
+    };
+    for (const auto &[uai, st] : accounts("")) CHECK(st == "known");
+    const auto y2025 = accounts("?annee=2025");
+    const auto y2026 = accounts("?annee=2026");
+    for (const std::string &b : kBases) {
+        CHECK(y2025.at(b) == "missing");
+        CHECK(y2026.at(b) == "known");
+    }
+    CHECK(y2025.at("0310005E") == "known");
+    CHECK(y2026.at("0310005E") == "missing");
+    // The page offers the years, the one chosen selected, in the query string.
+    const auto page = seeded.get(who, "/?annee=2025");
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("<select name=\"annee\">") != std::string::npos);
+    CHECK(page.body.find("<option value=\"2025\" selected>2025-2026</option>") !=
+          std::string::npos);
+    CHECK(page.body.find("<option value=\"2026\">2026-2027</option>") != std::string::npos);
+    for (const char *bad :
+         {"/?annee=25", "/?annee=abcd", "/?annee=1900", "/menus/comptes/etablissements?annee=2025"})
+        CHECK(seeded.get(who, bad).status == 400);
+}
+
+TEST_CASE("pages_pdf_converter: no shell, its own environment and descriptors, bounded") {
+    Setup setup;
+    const std::string dir = setup.dir.path;
+    // Stand-ins for WeasyPrint: shell scripts run as the converter (the console itself runs
+    // them without a shell: execve of the script, whose #! line names /bin/sh).
+    auto script = [&](const std::string &name, const std::string &body) {
+        const std::string path = dir + "/" + name;
+        std::ofstream(path) << "#!/bin/sh\n" << body;
+        REQUIRE(::chmod(path.c_str(), 0700) == 0);
+        return path;
+    };
+    sonde::console::PdfOptions o;
+    o.temp_dir = dir;
+    o.timeout_seconds = 120;  // hang guard
+    std::string pdf, error;
+    // What it gets: the arguments, the environment, the open descriptors. A descriptor the
+    // service holds open without close-on-exec is not passed on.
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    REQUIRE(null_fd > 2);
+    const int leaked = ::fcntl(null_fd, F_DUPFD, 100);  // above those the shell uses itself
+    ::close(null_fd);
+    REQUIRE(leaked >= 100);
+    ::setenv("SONDE_SECRET_FOR_TEST", "x", 1);
+    o.program = script("inspect",
+                       "out=\"$5\"\n{ echo '%PDF-inspect'; echo \"args:$*\";\n"
+                       "  env | sort | sed 's/^/env:/';\n"
+                       "  ls /proc/$$/fd | sed 's/^/fd:/'; pwd | sed 's/^/pwd:/'; } "
+                       "> \"$out\"\n");
+    const auto inspected = sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error);
+    ::close(leaked);
+    INFO(error);
+    REQUIRE(inspected == sonde::console::PdfResult::Ok);
+    ::unsetenv("SONDE_SECRET_FOR_TEST");
+    INFO(pdf);
+    CHECK(pdf.starts_with("%PDF"));
+    CHECK(pdf.find("args:--quiet --encoding=utf-8 --base-url=file://" + dir + "/sonde-pdf-") !=
+          std::string::npos);
+    CHECK(pdf.find("env:SONDE_SECRET_FOR_TEST") == std::string::npos);
+    CHECK(pdf.find("env:http_proxy=http://127.0.0.1:9") != std::string::npos);
+    CHECK(pdf.find("pwd:" + dir + "/sonde-pdf-") != std::string::npos);
+    std::set<std::string> fds;
+    for (size_t p = 0; (p = pdf.find("fd:", p)) != std::string::npos; p += 3)
+        fds.insert(pdf.substr(p + 3, pdf.find('\n', p) - p - 3));
+    // 0, 1, 2, and the shell's and ls's own (the script, the output, the directory listed).
+    CHECK(fds.count(std::to_string(leaked)) == 0);
+    for (const std::string &fd : fds) CHECK(std::stoi(fd) < 100);
+    // The working directory is gone afterwards.
+    size_t left = 0;
+    for (const auto &e : std::filesystem::directory_iterator(dir))
+        if (e.path().filename().string().starts_with("sonde-pdf-")) ++left;
+    CHECK(left == 0);
+
+    // Output that is not a PDF, a failing converter, a missing one: errors, no bytes.
+    o.program = script("text", "echo hello > \"$5\"\n");
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(pdf.empty());
+    o.program = script("fails", "echo broken >&2; exit 3\n");
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(error.find("exit 3") != std::string::npos);
+    CHECK(error.find("broken") != std::string::npos);
+    o.program = dir + "/absent";
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    // Output over the bound: refused (the converter cannot even write it).
+    o.program = script("big", "{ echo '%PDF'; head -c 300000 /dev/zero; } > \"$5\"\n");
+    o.max_bytes = 100000;
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(pdf.empty());
+    o.max_bytes = 32 << 20;
+    // A converter that hangs is killed with its children when the time is up.
+    const std::string pids = dir + "/pids";
+    o.program =
+        script("hangs", "sleep 600 &\necho $! > '" + pids + "'\necho $$ >> '" + pids + "'\nwait\n");
+    o.timeout_seconds = 1;
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Failed);
+    CHECK(error.find("timed out") != std::string::npos);
+    std::ifstream in(pids);
+    size_t checked = 0;
+    for (long pid; in >> pid; ++checked) {
+        // Gone (reaped by us, or by init once its parent died) or a zombie about to be reaped;
+        // a process killed may take a moment to finish exiting on a loaded machine.
+        bool dead = false;
+        std::string line;
+        for (int i = 0; i < 400 && !dead; ++i) {  // hang guard
+            std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+            line.clear();
+            std::getline(stat, line);
+            const size_t close = line.rfind(')');
+            dead =
+                ::kill(pid_t(pid), 0) != 0 ||
+                (close != std::string::npos && line.size() > close + 2 && line[close + 2] == 'Z');
+            if (!dead) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        INFO("pid " << pid << " " << line);
+        CHECK(dead);
+    }
+    CHECK(checked == 2);
+    // At most max_concurrent at once: the next one is told to come back.
+    o.timeout_seconds = 120;
+    o.max_concurrent = 1;
+    const std::string gate = dir + "/gate";
+    o.program = script("slow", "while [ ! -e '" + gate +
+                                   "' ]; do sleep 0.05; done\n"
+                                   "echo '%PDF' > \"$5\"\n");
+    std::thread first([&] {
+        std::string p, e;
+        CHECK(sonde::console::html_to_pdf("<p>x</p>", o, p, &e) == sonde::console::PdfResult::Ok);
+    });
+    // Wait until the first conversion runs (its working directory exists), then try another.
+    for (int i = 0; i < 2400; ++i) {  // hang guard
+        bool running = false;
+        for (const auto &e : std::filesystem::directory_iterator(dir))
+            running |= e.path().filename().string().starts_with("sonde-pdf-");
+        if (running) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(sonde::console::html_to_pdf("<p>x</p>", o, pdf, &error) ==
+          sonde::console::PdfResult::Busy);
+    std::ofstream(gate) << "go";
+    first.join();
 }
