@@ -89,7 +89,11 @@ uint64_t journal_bytes(const std::string &data) {
     uint64_t n = 0;
     std::error_code ec;
     for (const auto &f : fs::directory_iterator(data + "/journal", ec))
-        if (f.path().extension() == ".journal") n += f.file_size();
+        if (f.path().extension() == ".journal") {
+            std::error_code gone;  // a segment retired meanwhile
+            const uintmax_t size = fs::file_size(f.path(), gone);
+            if (!gone) n += size;
+        }
     return n;
 }
 
