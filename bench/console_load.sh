@@ -151,8 +151,12 @@ lag_of() {  # ingest lag from the snapshots table of data directory $1: applied 
     # No table yet (nothing applied): no rows.
     pg "$PG_DSN options='-c search_path=$(pg_schema "$1")'" -qAt -c "$query" 2>/dev/null || true
   else
+    # No table yet (ingest = off: only the pages' reader opened the file): no rows.
     python3 -c 'import sqlite3, sys
-for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(r[0])' "$1/figures.sqlite" "$query"
+try:
+    for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]): print(r[0])
+except sqlite3.OperationalError:
+    pass' "$1/figures.sqlite" "$query"
   fi | python3 -c '
 import sys
 rows = sorted(int(l) for l in sys.stdin if l.strip())

@@ -8,7 +8,7 @@ namespace sonde::console {
 
 bool BatchQueue::push(const FileRef &ref) {
     Key key{ref.base, ref.sequence};
-    if (!live_.emplace(key, ref.received_unix).second) return false;
+    if (!live_.emplace(key, ref).second) return false;
     by_base_[ref.base].push_back(ref.sequence);
     arrival_.push_back(std::move(key));
     if (ref.received_unix != 0) received_.insert(ref.received_unix);
@@ -23,7 +23,7 @@ std::vector<FileRef> BatchQueue::pick(size_t limit) {
         taken.insert(it->first);
         for (const uint64_t sequence : by_base_[it->first]) {
             if (out.size() == limit) break;
-            out.push_back({it->first, sequence, live_.at({it->first, sequence})});
+            out.push_back(live_.at({it->first, sequence}));
         }
     }
     return out;
@@ -33,8 +33,8 @@ void BatchQueue::done(const std::vector<FileRef> &refs) {
     for (const FileRef &ref : refs) {
         const auto it = live_.find({ref.base, ref.sequence});
         if (it == live_.end()) continue;
-        if (it->second != 0)
-            if (const auto r = received_.find(it->second); r != received_.end()) received_.erase(r);
+        if (const int64_t received = it->second.received_unix; received != 0)
+            if (const auto r = received_.find(received); r != received_.end()) received_.erase(r);
         live_.erase(it);
         const auto b = by_base_.find(ref.base);
         if (b == by_base_.end()) continue;

@@ -40,7 +40,7 @@ class BatchQueue {
   private:
     using Key = std::pair<std::string, uint64_t>;
     std::deque<Key> arrival_;      // arrival order; entries already done are dropped lazily
-    std::map<Key, int64_t> live_;  // queued files and their received_unix
+    std::map<Key, FileRef> live_;  // queued files
     std::unordered_map<std::string, std::vector<uint64_t>> by_base_;  // arrival order per base
     std::multiset<int64_t> received_;  // received_unix of the queued files (0s left out)
 };

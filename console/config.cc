@@ -110,6 +110,8 @@ bool parse_config(const std::string &text, Config &c, std::string *error) {
             if (!num(1, 64, c.threads)) return false;
         } else if (name == "max_connections") {
             if (!num(1, 100000, c.max_connections)) return false;
+        } else if (name == "journal_segment_bytes") {
+            if (!num(1 << 20, uint64_t{1} << 40, c.journal_segment_bytes)) return false;
         } else if (name == "max_body_bytes") {
             if (!num(1024, uint64_t{1} << 30, c.max_body_bytes)) return false;
         } else if (name == "max_uncompressed_bytes") {

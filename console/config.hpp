@@ -19,6 +19,7 @@ struct Config {
     unsigned threads = 16;  // an upload holds its thread through its fsyncs (delivery.md)
     unsigned max_connections = 256;
     uint64_t max_body_bytes = (4u << 20) + (64u << 10);
+    uint64_t journal_segment_bytes = 64u << 20;  // the inbox journal's segment size
     uint64_t max_uncompressed_bytes = 4u << 20;
     unsigned handshake_timeout = 10, header_timeout = 10, body_timeout = 60, idle_timeout = 60;
     uint64_t max_backlog = 100000;

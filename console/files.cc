@@ -29,42 +29,6 @@ bool sync_dir(const std::string &path, std::string *error) {
     return ok || fail(error, "cannot fsync " + path, e);
 }
 
-bool SharedDirSync::sync(std::string *error) {
-    std::unique_lock lock(mutex_);
-    const uint64_t ticket = ++requested_;
-    for (;;) {
-        if (synced_ >= ticket) return true;
-        if (failed_ >= ticket) {
-            if (error) *error = failure_;
-            return false;
-        }
-        if (running_) {
-            done_.wait(lock);
-            continue;
-        }
-        running_ = true;
-        const uint64_t covers = requested_;
-        lock.unlock();
-        std::string why;
-        const bool ok = sync_dir(path_, &why);
-        lock.lock();
-        running_ = false;
-        ++fsyncs_;
-        if (ok) {
-            synced_ = std::max(synced_, covers);
-        } else {
-            failed_ = std::max(failed_, covers);
-            failure_ = why;
-        }
-        done_.notify_all();
-    }
-}
-
-uint64_t SharedDirSync::fsyncs() const {
-    std::lock_guard lock(mutex_);
-    return fsyncs_;
-}
-
 bool make_dirs(const std::string &path, std::string *error) {
     if (path.empty()) return true;
     struct stat st {};

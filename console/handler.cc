@@ -182,7 +182,8 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
 
     // Durable, then answered.
     int err = 0;
-    const Inbox::Put put = inbox_.put(base, sequence, body, &why, &err);
+    FileRef stored;
+    const Inbox::Put put = inbox_.put(base, sequence, body, &why, &err, &stored);
     const std::string receipt_hex = snapshot::to_hex(receipt);
     switch (put) {
         case Inbox::Put::Stored:
@@ -191,13 +192,13 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
             log(Level::Info, "stored " + name_of(base, sequence) + " " +
                                  std::to_string(body.size()) + " bytes from " +
                                  std::string(head.peer));
-            if (ingestor_) ingestor_->enqueue({base, sequence, int64_t(std::time(nullptr))});
+            if (ingestor_) ingestor_->enqueue(stored);
             return {200, json_answer("stored", nullptr, &receipt_hex)};
         case Inbox::Put::Duplicate:
             metrics_.upload(Metrics::Upload::Duplicate);
             log(Level::Info,
                 "duplicate " + name_of(base, sequence) + " from " + std::string(head.peer));
-            if (ingestor_) ingestor_->enqueue({base, sequence, int64_t(std::time(nullptr))});
+            // Already queued (journaled) or applied (archived): nothing to enqueue.
             return {200, json_answer("duplicate", nullptr, &receipt_hex)};
         case Inbox::Put::Conflict:
             return rejected(422, "conflict",

@@ -78,7 +78,9 @@ Ingestor::Ingestor(const Keyring &keyring, const KeyRegistry &registry, Inbox &i
 Ingestor::~Ingestor() { stop(); }
 
 void Ingestor::start() {
-    const std::vector<FileRef> pending = inbox_.pending();
+    // Pending links of an older version's inbox, then the journal's unretired records.
+    std::vector<FileRef> pending = inbox_.pending();
+    for (const FileRef &ref : inbox_.journaled()) pending.push_back(ref);
     if (!pending.empty())
         log(Level::Info, "ingestor: " + std::to_string(pending.size()) +
                              " acknowledged files wait to be applied");
@@ -159,6 +161,12 @@ void Ingestor::run() {
         flush_rejections(lock);
         if (queue_.empty()) {
             wake_.wait_for(lock, std::chrono::seconds(1));
+            if (queue_.empty()) {
+                // Idle: the journal's segment in use goes too once applied and idle a second.
+                lock.unlock();
+                retire(1);
+                lock.lock();
+            }
             continue;
         }
         const std::vector<FileRef> refs = queue_.pick(batch_);
@@ -173,8 +181,16 @@ void Ingestor::run() {
         }
         queue_.done(refs);
         publish_backlog();
+        lock.unlock();
+        retire(-1);  // the sealed segments whose records are all applied
+        lock.lock();
     }
     flush_rejections(lock);
+}
+
+void Ingestor::retire(int64_t idle_seconds) {
+    std::string error;
+    if (inbox_.retire(idle_seconds, &error) < 0) log(Level::Error, "journal: " + error);
 }
 
 bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error) {
@@ -185,14 +201,17 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
     const uint64_t max_file = snapshot::kOverhead + max_uncompressed_ + (max_uncompressed_ >> 7) +
                               (64u << 10);  // zstd's worst case stays well within this
     for (const FileRef &ref : refs) {
-        const std::string path = from_pending ? inbox_.pending_path(ref.base, ref.sequence)
-                                              : inbox_.inbox_path(ref.base, ref.sequence);
         std::vector<uint8_t> file;
-        if (!read_file(path, file, max_file)) {
-            if (from_pending) log(Level::Warn, "ingestor: cannot read " + path + ", skipped");
+        std::string why;
+        FileRef where = ref;
+        if (!from_pending) where.segment = 0;  // the archive file
+        if (!inbox_.read(where, file, max_file, &why)) {
+            if (from_pending) log(Level::Warn, "ingestor: " + why + ", skipped");
             done.push_back(ref);
             continue;
         }
+        // The archive file of a journaled record, before its journal segment can go.
+        if (from_pending && !inbox_.archive(ref, file, error)) return false;
         SnapshotRow row;
         row.base = ref.base;
         row.sequence = ref.sequence;
@@ -202,7 +221,6 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
         snapshot::Header header;
         snapshot::OpenParams params;
         params.max_uncompressed = size_t(max_uncompressed_);
-        std::string why;
         snapshot::OpenError e = snapshot::parse_header(file, header, &why);
         if (e == snapshot::OpenError::None) {
             row.created_unix = header.created_unix;
@@ -249,11 +267,7 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
     }
     keep_newest_per_key(figures);
     if (!store_.apply(snapshots, figures, error)) return false;
-    if (from_pending) {
-        // The inbox links must be durable before the pending links, which held the files, go.
-        if (!inbox_.settle(done, error)) return false;
-        for (const FileRef &ref : done) inbox_.applied(ref);
-    }
+    if (from_pending && !inbox_.done(done, error)) return false;
     metrics_.applied(snapshots.size());
     if (!snapshots.empty())
         log(Level::Info, "ingestor: applied " + std::to_string(snapshots.size()) + " files, " +
@@ -269,6 +283,16 @@ bool Ingestor::apply_inbox_files(const std::vector<FileRef> &refs, std::string *
         if (!apply(part, false, error)) return false;
     }
     return true;
+}
+
+bool Ingestor::apply_pending_files(const std::vector<FileRef> &refs, std::string *error) {
+    for (size_t i = 0; i < refs.size(); i += batch_) {
+        const std::vector<FileRef> part(
+            refs.begin() + ptrdiff_t(i),
+            refs.begin() + ptrdiff_t(std::min<size_t>(refs.size(), i + batch_)));
+        if (!apply(part, true, error)) return false;
+    }
+    return inbox_.retire(0, error) >= 0;
 }
 
 }  // namespace sonde::console

@@ -57,12 +57,16 @@ class Ingestor {
 
     // Applies files synchronously (reingest): from the inbox, in batches. False on a store error.
     bool apply_inbox_files(const std::vector<FileRef> &refs, std::string *error);
+    // Applies acknowledged files synchronously as the thread would (reingest: the journal's
+    // records and pending links), then retires the journal segments they emptied.
+    bool apply_pending_files(const std::vector<FileRef> &refs, std::string *error);
 
   private:
     bool apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error);
     void run();
     void publish_backlog();                                     // with mutex_ held
     void flush_rejections(std::unique_lock<std::mutex> &lock);  // with mutex_ held
+    void retire(int64_t idle_seconds);  // the journal's segments fully applied
 
     const Keyring &keyring_;
     const KeyRegistry &registry_;

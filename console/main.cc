@@ -91,9 +91,10 @@ int serve(const Config &config) {
     Keyring keyring;
     if (!keyring.load(config.console_keys, &error)) return fail(error);
     KeyRegistry registry(config.data_dir);
-    Inbox inbox(config.data_dir);
+    Inbox inbox(config.data_dir, config.journal_segment_bytes, config.max_body_bytes);
     if (!inbox.init(&error)) return fail(error);
     Metrics metrics;
+    metrics.set_journal([&inbox] { return inbox.journal_stats(); });
     std::unique_ptr<Store> store;
     std::unique_ptr<Ingestor> ingestor;
     if (config.ingest) {
@@ -163,13 +164,25 @@ int reingest(const Config &config) {
     Keyring keyring;
     if (!keyring.load(config.console_keys, &error)) return fail(error);
     KeyRegistry registry(config.data_dir);
-    Inbox inbox(config.data_dir);
-    if (!inbox.init(&error)) return fail(error);
+    Inbox inbox(config.data_dir, config.journal_segment_bytes, config.max_body_bytes);
+    // With the service stopped, reingest takes the journal too (the acknowledged files not
+    // archived yet); while it runs, the journal is the service's and reingest reads the archive.
+    bool journal = true;
+    if (!inbox.init(&error)) {
+        if (error.find("in use") == std::string::npos) return fail(error);
+        log(Level::Info, "reingest: " + error + " (the service runs): the archive only");
+        journal = false;
+    }
     std::unique_ptr<Store> store = open_store(config, &error);
     if (!store) return fail(error);
     Metrics metrics;
     Ingestor ingestor(keyring, registry, inbox, *store, metrics, config.max_uncompressed_bytes,
                       config.ingest_batch);
+    if (journal) {
+        std::vector<FileRef> waiting = inbox.pending();
+        for (const FileRef &ref : inbox.journaled()) waiting.push_back(ref);
+        if (!ingestor.apply_pending_files(waiting, &error)) return fail(error);
+    }
     const std::vector<FileRef> files = inbox.all();
     if (!ingestor.apply_inbox_files(files, &error)) return fail(error);
     std::printf("reapplied %zu files\n", files.size());

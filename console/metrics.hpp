@@ -3,9 +3,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+
+#include "journal.hpp"
 
 namespace sonde::console {
 
@@ -20,6 +23,8 @@ class Metrics {
     void applied(uint64_t files) { applied_.fetch_add(files, std::memory_order_relaxed); }
     void backlog(uint64_t files, int64_t oldest_received_unix);
     std::atomic<int64_t> connections{0};
+    // The inbox journal's figures, read at each render. Set before serving.
+    void set_journal(std::function<Journal::Stats()> stats) { journal_ = std::move(stats); }
 
     std::string render(int64_t now_unix) const;
 
@@ -36,6 +41,7 @@ class Metrics {
         int64_t created_unix = 0;
     };
     std::map<std::string, Last> last_;
+    std::function<Journal::Stats()> journal_;
 };
 
 }  // namespace sonde::console

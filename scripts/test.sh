@@ -54,10 +54,10 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 900 -E '^shim_school_year|^browser:')
 
   # ThreadSanitizer: the concurrent parts (recording across threads and processes, the
-  # watcher and shipper threads, the shim's hosts).
-  configure_and_build build-tsan "sonde sonde_abi_tests sonde_abi_child sonde_unit_tests sonde-shim" \
+  # watcher and shipper threads, the shim's hosts, the console's journal and its group commit).
+  configure_and_build build-tsan "sonde sonde_abi_tests sonde_abi_child sonde_unit_tests sonde-shim sonde_console_tests" \
     -DSONDE_SANITIZE=thread -DSONDE_BENCH=OFF
-  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 600 -R '^abi:|^unit:|^shim_(week|crash)$')
+  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 600 -R '^abi:|^unit:|^shim_(week|crash)$|^console:journal: concurrent')
 
   # libFuzzer, every library instrumented (SONDE_FUZZ): each target briefly; scripts/fuzz.sh
   # runs them for longer.

@@ -238,6 +238,19 @@ std::string pin_of(const std::string &cert_pem) {
     return "sha256//" + std::string(reinterpret_cast<const char *>(b64));
 }
 
+// Bytes in the console's journal segments (docs/delivery.md#the-journal).
+uint64_t journal_bytes(const std::string &data) {
+    uint64_t n = 0;
+    std::error_code ec;
+    for (const auto &f : fs::directory_iterator(data + "/journal", ec))
+        if (f.path().extension() == ".journal") {
+            std::error_code gone;  // a segment retired meanwhile
+            const uintmax_t size = fs::file_size(f.path(), gone);
+            if (!gone) n += size;
+        }
+    return n;
+}
+
 // What each kill test checks at the end: the spool drained with a verified receipt for every
 // file (nothing left, nothing set aside), every sequence received once, applied once, and the
 // database equal to the reference figure by figure (a key twice fails in FigureDb::figures).
@@ -298,6 +311,11 @@ void check_exactly_once(const Setup &setup, const std::string &spool_dir, const 
         CHECK(fs::exists(held));
     }
     CHECK(fs::is_empty(setup.data + "/pending"));
+    // Every journal record archived and applied: its segments retired (the last one once idle
+    // for a second; hang guard only).
+    for (int i = 0; i < 1000 && journal_bytes(setup.data) > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(journal_bytes(setup.data) == 0);
 }
 
 // What every test starts from: the shim's spool copied, the reference figures of its files,
@@ -575,11 +593,11 @@ TEST_CASE_METHOD(
         }
     });
     // Even rounds: a kill after a delay, wherever the console is (reading a body, opening,
-    // writing the inbox, applying a file, idle). Odd rounds: a kill as soon as a new file is
-    // linked into the inbox, before its directories are fsynced and the answer is sent; the
-    // uplink then sends that file again and gets `duplicate` with the same receipt.
+    // appending to the journal, archiving, applying a file, retiring a segment, idle). Odd
+    // rounds: a kill as soon as a new record is appended to the journal, before its fdatasync
+    // and the answer; the uplink then sends that file again and gets `duplicate` with the same
+    // receipt (the record was replayed), or `stored` (the record was cut off as a torn tail).
     const int delays_ms[] = {20, 70, 40, 110, 55, 150};
-    const std::string base_dir = setup.data + "/inbox/" + *spool.bases.begin();
     size_t kills = 0, kills_with_pending = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
     for (size_t round = 0; !drained.load() && std::chrono::steady_clock::now() < deadline;
@@ -597,20 +615,14 @@ TEST_CASE_METHOD(
                    stored_total(service->log()) < stored_before + 4)
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
         } else {
-            struct stat st {};
-            const int64_t before =
-                ::stat(base_dir.c_str(), &st) == 0
-                    ? int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec
-                    : 0;
-            for (;;) {  // busy: the window is a few fsyncs long
+            const uint64_t before = journal_bytes(setup.data);
+            for (;;) {  // busy: the window is one fdatasync long
                 if (drained.load() || std::chrono::steady_clock::now() > deadline) break;
-                if (::stat(base_dir.c_str(), &st) == 0 &&
-                    int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec != before)
-                    break;
+                if (journal_bytes(setup.data) > before) break;
             }
         }
         if (drained.load()) break;
-        kills_with_pending += !fs::is_empty(setup.data + "/pending");
+        kills_with_pending += journal_bytes(setup.data) > 0;
         service->kill9();
         ++kills;
         logs += service->log();
