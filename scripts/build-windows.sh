@@ -32,6 +32,8 @@ if [ "$run_tests" = 1 ]; then
   # (wineserver -p fails when the prefix's server already runs: that one is used.)
   bash scripts/wine-run.sh --start > /dev/null 2>&1 < /dev/null || true
   trap 'bash scripts/wine-run.sh --stop > /dev/null 2>&1 || true' EXIT
-  (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 300)
+  # One test at a time: abi:test_processes hung twice (a child host never done, its parent
+  # waiting) when run beside other Wine tests on a machine at load 15 (docs/windows.md).
+  (cd "$dir" && ctest -j1 --output-on-failure --timeout 300)
   echo "== windows: tested under Wine in $((SECONDS - t0)) s"
 fi
