@@ -120,6 +120,19 @@ struct PageData {
     std::vector<int64_t> years;  // home: school years of the accounts' readings
 };
 
+// Every establishment the Principal may read (the filter's list), and those the request asks
+// for among them (all when it names none).
+bool load_page_scope(Reader &reader, const Principal &who, const Request &r, PageData &d,
+                     std::string *error) {
+    if (!load_scope(reader, who, {}, d.all, error)) return false;
+    d.scope.fresh = d.all.fresh;
+    for (const Establishment &e : d.all.establishments)
+        if (r.wanted.empty() ||
+            std::find(r.wanted.begin(), r.wanted.end(), e.uai) != r.wanted.end())
+            d.scope.establishments.push_back(e);
+    return true;
+}
+
 std::string school_year_text(int64_t y) { return std::to_string(y) + "-" + std::to_string(y + 1); }
 
 const char *state_name(State s) {
@@ -716,13 +729,8 @@ Answer render_status(const Principal &who, Request &r, const PageContext &contex
     Reader &reader = *context.reader;
     PageData d;
     std::string error;
-    if (!load_scope(reader, who, {}, d.all, &error))
+    if (!load_page_scope(reader, who, r, d, &error))
         return error_answer(r, 500, "lecture impossible : " + error);
-    d.scope.fresh = d.all.fresh;
-    for (const Establishment &e : d.all.establishments)
-        if (r.wanted.empty() ||
-            std::find(r.wanted.begin(), r.wanted.end(), e.uai) != r.wanted.end())
-            d.scope.establishments.push_back(e);
     std::vector<FeedStatus> rows;
     if (!load_feed_status(reader, d.scope, context.now_unix - kStatusDays * 86400, rows, &error))
         return error_answer(r, 500, "lecture impossible : " + error);
@@ -849,13 +857,8 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
     Reader &reader = *context.reader;
     PageData d;
     std::string error;
-    if (!load_scope(reader, who, {}, d.all, &error))
+    if (!load_page_scope(reader, who, r, d, &error))
         return error_answer(r, 500, "lecture impossible : " + error);
-    d.scope.fresh = d.all.fresh;
-    for (const Establishment &e : d.all.establishments)
-        if (r.wanted.empty() ||
-            std::find(r.wanted.begin(), r.wanted.end(), e.uai) != r.wanted.end())
-            d.scope.establishments.push_back(e);
     d.widgets = visible_widgets(who, *r.menu);
 
     std::string body;
