@@ -321,4 +321,16 @@ Reply Client::put_declared(const std::string &url, uint64_t declared, uint64_t &
     return r;
 }
 
+uint64_t journal_bytes(const std::string &data_dir) {
+    uint64_t n = 0;
+    std::error_code ec;
+    for (const auto &f : fs::directory_iterator(data_dir + "/journal", ec))
+        if (f.path().extension() == ".journal") {
+            std::error_code gone;  // a segment retired meanwhile
+            const uintmax_t size = fs::file_size(f.path(), gone);
+            if (!gone) n += size;
+        }
+    return n;
+}
+
 }  // namespace console_test

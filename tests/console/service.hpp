@@ -81,4 +81,8 @@ class Client {
     std::string ca_;
 };
 
+// Bytes in the console's journal segments (docs/delivery.md#the-journal); a record is at least
+// a 40-byte header.
+uint64_t journal_bytes(const std::string &data_dir);
+
 }  // namespace console_test

@@ -83,20 +83,6 @@ size_t count_files(const std::string &dir) {
     return n;
 }
 
-// Records of the inbox's journal (docs/delivery.md#the-journal), from its segment files' sizes:
-// a record is at least a 40-byte header.
-uint64_t journal_bytes(const std::string &data) {
-    uint64_t n = 0;
-    std::error_code ec;
-    for (const auto &f : fs::directory_iterator(data + "/journal", ec))
-        if (f.path().extension() == ".journal") {
-            std::error_code gone;  // a segment retired meanwhile
-            const uintmax_t size = fs::file_size(f.path(), gone);
-            if (!gone) n += size;
-        }
-    return n;
-}
-
 // Registers the school's key for kBase and the stranger's for kOtherBase.
 struct Registered : Setup {
     Registered() {

@@ -238,19 +238,6 @@ std::string pin_of(const std::string &cert_pem) {
     return "sha256//" + std::string(reinterpret_cast<const char *>(b64));
 }
 
-// Bytes in the console's journal segments (docs/delivery.md#the-journal).
-uint64_t journal_bytes(const std::string &data) {
-    uint64_t n = 0;
-    std::error_code ec;
-    for (const auto &f : fs::directory_iterator(data + "/journal", ec))
-        if (f.path().extension() == ".journal") {
-            std::error_code gone;  // a segment retired meanwhile
-            const uintmax_t size = fs::file_size(f.path(), gone);
-            if (!gone) n += size;
-        }
-    return n;
-}
-
 // What each kill test checks at the end: the spool drained with a verified receipt for every
 // file (nothing left, nothing set aside), every sequence received once, applied once, and the
 // database equal to the reference figure by figure (a key twice fails in FigureDb::figures).
