@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include <string_view>
+
 namespace sonde::console {
 
 void Metrics::rejected(const std::string &reason) {
@@ -49,24 +51,25 @@ std::string Metrics::render(int64_t now) const {
            std::to_string(connections.load(std::memory_order_relaxed)) + "\n";
     if (journal_) {
         const Journal::Stats j = journal_();
-        out += "# TYPE sonde_console_journal_bytes gauge\n";
-        out += "# HELP sonde_console_journal_bytes Bytes in the inbox journal's segments.\n";
-        out += "sonde_console_journal_bytes " + std::to_string(j.bytes) + "\n";
-        out += "# TYPE sonde_console_journal_segments gauge\n";
-        out += "# HELP sonde_console_journal_segments Journal segment files not retired.\n";
-        out += "sonde_console_journal_segments " + std::to_string(j.segments) + "\n";
-        out += "# TYPE sonde_console_journal_records gauge\n";
-        out += "# HELP sonde_console_journal_records Records in the journal's segments.\n";
-        out += "sonde_console_journal_records " + std::to_string(j.records) + "\n";
-        out += "# TYPE sonde_console_journal_appends counter\n";
-        out += "# HELP sonde_console_journal_appends Records appended since start.\n";
-        out += "sonde_console_journal_appends_total " + std::to_string(j.appended) + "\n";
-        out += "# TYPE sonde_console_journal_syncs counter\n";
-        out += "# HELP sonde_console_journal_syncs fdatasyncs of the journal (group commits).\n";
-        out += "sonde_console_journal_syncs_total " + std::to_string(j.syncs) + "\n";
-        out += "# TYPE sonde_console_journal_failed gauge\n";
-        out += "# HELP sonde_console_journal_failed 1 after a failed fdatasync: uploads refused.\n";
-        out += "sonde_console_journal_failed " + std::to_string(int(j.failed)) + "\n";
+        // One metric: its TYPE and HELP lines, then its sample (a counter's ends in _total).
+        const auto metric = [&out](const char *type, const std::string &name, const char *help,
+                                   uint64_t value) {
+            const bool counter = std::string_view(type) == "counter";
+            out += "# TYPE " + name + " " + type + "\n# HELP " + name + " " + help + "\n" + name +
+                   (counter ? "_total " : " ") + std::to_string(value) + "\n";
+        };
+        metric("gauge", "sonde_console_journal_bytes", "Bytes in the inbox journal's segments.",
+               j.bytes);
+        metric("gauge", "sonde_console_journal_segments", "Journal segment files not retired.",
+               j.segments);
+        metric("gauge", "sonde_console_journal_records", "Records in the journal's segments.",
+               j.records);
+        metric("counter", "sonde_console_journal_appends", "Records appended since start.",
+               j.appended);
+        metric("counter", "sonde_console_journal_syncs",
+               "fdatasyncs of the journal (group commits).", j.syncs);
+        metric("gauge", "sonde_console_journal_failed",
+               "1 after a failed fdatasync: uploads refused.", uint64_t(j.failed));
     }
     std::lock_guard lock(mutex_);
     out += "# TYPE sonde_console_rejections counter\n";

@@ -148,6 +148,10 @@ TEST_CASE("an upload is stored with its receipt, and again is a duplicate with t
           std::string::npos);
     CHECK(metrics.body.find("sonde_console_last_snapshot_sequence{base=\"0310001A\"} 43\n") !=
           std::string::npos);
+    // The journal's metrics (docs/delivery.md#the-journal): a counter's sample ends in _total.
+    CHECK(metrics.body.find("# TYPE sonde_console_journal_syncs counter\n") != std::string::npos);
+    CHECK(metrics.body.find("\nsonde_console_journal_appends_total ") != std::string::npos);
+    CHECK(metrics.body.find("\nsonde_console_journal_failed 0\n") != std::string::npos);
     CHECK(metrics.body.ends_with("# EOF\n"));
 }
 
