@@ -101,20 +101,38 @@ class Session:
             links[0].click()  # a download: the page stays
 
     def click_and_wait(self, element):
-        """Clicks and waits until the next page has replaced this one (hang guard only)."""
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.ui import WebDriverWait
-        old = self.one("html")
+        """Clicks and waits until the next page has replaced this one (hang guard only).
+
+        The old page is recognised by a mark set on its window object, which a new document
+        never carries. (Selenium's staleness_of asks about a DOM node, and chromedriver may
+        answer that question with an error instead of "stale" while the navigation is under
+        way.)"""
+        from selenium.common.exceptions import WebDriverException
+        self.driver.execute_script("window.__sonde_old_page = true;")
         element.click()
-        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old))
+        deadline = time.monotonic() + 60  # hang guard
+        while time.monotonic() < deadline:
+            try:
+                if not self.driver.execute_script("return window.__sonde_old_page === true;"):
+                    break
+            except WebDriverException:
+                pass  # asked in the middle of the navigation: ask again
+            time.sleep(0.05)
+        else:
+            raise AssertionError(f"no new page within 60 s after a click on {self.driver.current_url}")
         self.wait_loaded()
 
     def wait_loaded(self):
+        from selenium.common.exceptions import WebDriverException
         deadline = time.monotonic() + 60  # hang guard
         while time.monotonic() < deadline:
-            if self.driver.execute_script("return document.readyState") == "complete":
-                return
+            try:
+                if self.driver.execute_script("return document.readyState") == "complete":
+                    return
+            except WebDriverException:
+                pass  # the document is being replaced: ask again
             time.sleep(0.05)
+        raise AssertionError(f"{self.driver.current_url} not loaded within 60 s")
 
     def type_into(self, css, text):
         e = self.one(css)
