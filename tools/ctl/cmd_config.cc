@@ -2,14 +2,14 @@
 // watch. The secret of an existing file is always kept: a new one would hash the same people
 // to new keys and double them in the distinct-user counts.
 
-#include <sys/stat.h>
-
+#include <cctype>
 #include <cstdio>
 #include <optional>
 
 #include "args.hpp"
 #include "command.hpp"
 #include "core/config.hpp"
+#include "platform/files.hpp"
 #include "secret.hpp"
 #include "shm/layout.hpp"
 #include "time/timezone.hpp"
@@ -48,6 +48,18 @@ constexpr OptionSpec kDisableOptions[] = {
 constexpr std::string_view kSnapshotOptions[] = {"console-key", "sender-key", "interval",
                                                  "k-anonymity", "include-school-only"};
 
+// An absolute path: "/..." and, on Windows, "C:\..." or "C:/..." and "\\server\share\...".
+bool absolute_path(const std::string &v) {
+    if (!v.empty() && v.front() == '/') return true;
+#ifdef _WIN32
+    if (v.size() >= 3 && std::isalpha(static_cast<unsigned char>(v[0])) && v[1] == ':' &&
+        (v[2] == '/' || v[2] == '\\'))
+        return true;
+    if (v.starts_with("\\\\")) return true;
+#endif
+    return false;
+}
+
 // A value that goes into the file: refused (usage error) if the file could not hold it as is.
 bool writable(const ParsedArgs &parsed, std::string_view option, bool absolute, Io io) {
     if (!parsed.has(option)) return true;
@@ -58,7 +70,7 @@ bool writable(const ParsedArgs &parsed, std::string_view option, bool absolute, 
                << " (got '" << printable(value) << "')\n";
         return false;
     }
-    if (absolute && value.front() != '/') {
+    if (absolute && !absolute_path(value)) {
         io.err << "sonde-ctl: --" << option
                << " must be an absolute path: servers do not run in this directory (got '"
                << printable(value) << "')\n";
@@ -88,8 +100,9 @@ std::optional<Target> target_of(const ParsedArgs &parsed, Io io, int &status) {
         return std::nullopt;
     }
     const std::string dir = parsed.get("config-dir");
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    platform::FileInfo st;
+    if (!platform::path_info(dir, st, /*follow=*/true) ||
+        st.kind != platform::FileKind::Directory) {
         io.err << "sonde-ctl: configuration directory " << dir << " does not exist\n";
         status = kExitFailure;
         return std::nullopt;
