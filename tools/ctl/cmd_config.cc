@@ -13,6 +13,7 @@
 #include "secret.hpp"
 #include "shm/layout.hpp"
 #include "time/timezone.hpp"
+#include "uplink.hpp"
 
 namespace sonde::ctl {
 namespace {
@@ -48,18 +49,6 @@ constexpr OptionSpec kDisableOptions[] = {
 constexpr std::string_view kSnapshotOptions[] = {"console-key", "sender-key", "interval",
                                                  "k-anonymity", "include-school-only"};
 
-// An absolute path: "/..." and, on Windows, "C:\..." or "C:/..." and "\\server\share\...".
-bool absolute_path(const std::string &v) {
-    if (!v.empty() && v.front() == '/') return true;
-#ifdef _WIN32
-    if (v.size() >= 3 && std::isalpha(static_cast<unsigned char>(v[0])) && v[1] == ':' &&
-        (v[2] == '/' || v[2] == '\\'))
-        return true;
-    if (v.starts_with("\\\\")) return true;
-#endif
-    return false;
-}
-
 // A value that goes into the file: refused (usage error) if the file could not hold it as is.
 bool writable(const ParsedArgs &parsed, std::string_view option, bool absolute, Io io) {
     if (!parsed.has(option)) return true;
@@ -70,7 +59,7 @@ bool writable(const ParsedArgs &parsed, std::string_view option, bool absolute, 
                << " (got '" << printable(value) << "')\n";
         return false;
     }
-    if (absolute && !absolute_path(value)) {
+    if (absolute && !uplink::absolute_path(value)) {
         io.err << "sonde-ctl: --" << option
                << " must be an absolute path: servers do not run in this directory (got '"
                << printable(value) << "')\n";

@@ -1,6 +1,7 @@
 #include "uplink.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -76,6 +77,21 @@ bool write_atomically(const std::string &path, const std::string &text, std::str
     return true;
 }
 
+}  // namespace
+
+bool absolute_path(const std::string &path) {
+    if (!path.empty() && path.front() == '/') return true;
+#ifdef _WIN32
+    if (path.size() >= 3 && std::isalpha(static_cast<unsigned char>(path[0])) && path[1] == ':' &&
+        (path[2] == '/' || path[2] == '\\'))
+        return true;
+    if (path.starts_with("\\\\")) return true;  // \\server\share
+#endif
+    return false;
+}
+
+namespace {
+
 std::string stem_of(const std::string &name) { return name.substr(0, name.size() - 6); }
 
 int hex_value(char c) {
@@ -133,11 +149,10 @@ bool parse_config(const std::string &text, Config &out, std::string *error) {
         } else if (name == "proxy") {
             c.transport.proxy = value;
         } else if (name == "spool_dir") {
-            if (value.empty() || value[0] != '/') return fail("spool_dir must be an absolute path");
+            if (!absolute_path(value)) return fail("spool_dir must be an absolute path");
             c.spool_dirs.push_back(value);
         } else if (name == "config_dir") {
-            if (value.empty() || value[0] != '/')
-                return fail("config_dir must be an absolute path");
+            if (!absolute_path(value)) return fail("config_dir must be an absolute path");
             c.config_dirs.push_back(value);
         } else if (name == "metrics_file") {
             c.metrics_file = value;
