@@ -186,11 +186,14 @@ if [ "$mode" = uplink ]; then
 fi
 
 if [ "$mode" = service ]; then
+  # A one-minute interval: the base's first slot (its stable offset in the interval) comes
+  # within a minute.
+  echo "interval_minutes = 1" >> "$tmp/uplink.conf"
   check "sonde-uplink.exe install" win "$uplink" install --config "$(w "$tmp/uplink.conf")" \
     --log "$(w "$tmp/uplink.log")"
   cat "$tmp/err"
   check "net start sonde-uplink" win net start sonde-uplink
-  for _ in $(seq 1 600); do [ "$(count_spool)" = 0 ] && break; sleep 0.1; done  # hang guard
+  for _ in $(seq 1 1200); do [ "$(count_spool)" = 0 ] && break; sleep 0.1; done  # hang guard
   check "the service uploaded every file" test "$(count_spool)" = 0
   check "net stop sonde-uplink" win net stop sonde-uplink
   for _ in $(seq 1 100); do grep -q "stopped" "$tmp/uplink.log" 2> /dev/null && break; sleep 0.1; done
