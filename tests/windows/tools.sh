@@ -192,15 +192,25 @@ if [ "$mode" = service ]; then
   check "sonde-uplink.exe install" win "$uplink" install --config "$(w "$tmp/uplink.conf")" \
     --log "$(w "$tmp/uplink.log")"
   cat "$tmp/err"
+  key='HKLM\System\CurrentControlSet\Services\sonde-uplink'
+  win reg query "$key"
+  registered() {
+    grep -q "ObjectName.*NT SERVICE\\\\sonde-uplink" "$tmp/out" &&
+      grep -q "Start.*REG_DWORD.*0x2$" "$tmp/out" &&
+      grep -q "ImagePath.*sonde-uplink.exe\" --service --config" "$tmp/out"
+  }
+  check "registered: its own virtual account, automatic start, --service command line" registered
   check "net start sonde-uplink" win net start sonde-uplink
   for _ in $(seq 1 1200); do [ "$(count_spool)" = 0 ] && break; sleep 0.1; done  # hang guard
   check "the service uploaded every file" test "$(count_spool)" = 0
   check "net stop sonde-uplink" win net stop sonde-uplink
   for _ in $(seq 1 100); do grep -q "stopped" "$tmp/uplink.log" 2> /dev/null && break; sleep 0.1; done
-  check "the service logged its start and a clean stop" \
-    grep -q "sonde-uplink: started" "$tmp/uplink.log" && grep -q "sonde-uplink: stopped" "$tmp/uplink.log"
+  logged() { grep -q "sonde-uplink: started" "$tmp/uplink.log" && grep -q "sonde-uplink: stopped" "$tmp/uplink.log"; }
+  check "the service logged its start and a clean stop" logged
   cat "$tmp/uplink.log"
   check "sonde-uplink.exe uninstall" win "$uplink" uninstall
+  check "... the service is gone" bash -c '! bash "$0" reg query "$1" > /dev/null 2>&1' \
+    "$here/../../scripts/wine-run.sh" "$key"
 fi
 
 stored=$(grep -c "stored" "$tmp/console.log" || true)
