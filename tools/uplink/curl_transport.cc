@@ -137,7 +137,10 @@ class CurlTransport final : public Transport {
             ok &= set(curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, 1L), "proxy tunnel");
         if (!config_.ca_file.empty()) {
             ok &= set(curl_easy_setopt(easy_, CURLOPT_CAINFO, config_.ca_file.c_str()), "CA file");
-            ok &= set(curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr), "CA path");
+            // No CA folder beside the file. A TLS backend without CA folders (Schannel, on
+            // Windows) says CURLE_NOT_BUILT_IN: there is none to turn off.
+            const CURLcode capath = curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr);
+            if (capath != CURLE_NOT_BUILT_IN) ok &= set(capath, "CA path");
             ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L), "verify peer");
             ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L), "verify host");
         } else {
