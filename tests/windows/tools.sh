@@ -13,6 +13,7 @@
 # service: sonde-uplink.exe install, net start (Wine's service manager), the files leave the
 #          spool, net stop ends it cleanly, uninstall.
 # Exit 77 (skipped) when LINUX_CONSOLE is not built. Each check prints "ok" or "FAIL".
+# SONDE_KEEP_TMP=1 keeps the temporary folder (keys, spool, logs) for a look afterwards.
 set -uo pipefail
 mode=$1 ctl=$2 uplink=$3 child=$4 dll=$5 console=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,8 +22,10 @@ base=0751234X
 tmp=$(mktemp -d /tmp/sonde-wintools-XXXXXX)
 console_pid=
 cleanup() {
-  [ -n "${SONDE_KEEP_TMP:-}" ] && { echo "kept $tmp"; return; }
+  # A failed service test leaves no service behind in Wine's prefix.
+  [ "$mode" = service ] && wine_run "$uplink" uninstall > /dev/null 2>&1
   [ -n "$console_pid" ] && kill "$console_pid" 2> /dev/null && wait "$console_pid" 2> /dev/null
+  [ -n "${SONDE_KEEP_TMP:-}" ] && { echo "kept $tmp"; return; }
   rm -rf "$tmp"
 }
 trap cleanup EXIT
