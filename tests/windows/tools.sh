@@ -202,6 +202,7 @@ if [ "$mode" = service ]; then
   # A one-minute interval: the base's first slot (its stable offset in the interval) comes
   # within a minute.
   echo "interval_minutes = 1" >> "$tmp/uplink.conf"
+  wine_run "$uplink" uninstall > /dev/null 2>&1  # one left by a run killed by a timeout
   check "sonde-uplink.exe install" win "$uplink" install --config "$(w "$tmp/uplink.conf")" \
     --log "$(w "$tmp/uplink.log")"
   cat "$tmp/err"
