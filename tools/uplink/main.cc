@@ -71,8 +71,8 @@ class Logger {
     std::ofstream file_;
 };
 
-// The uplink proper, until `stop` says so (or once). Returns the exit status.
-int run(const Options &options, Logger &log, sonde::uplink::StopWait &stop) {
+// The uplink proper, until `stop` says so (or once: `stop` is not used). Returns the exit status.
+int run(const Options &options, Logger &log, sonde::uplink::StopWait *stop) {
     sonde::uplink::Config config;
     std::string error;
     if (!sonde::uplink::load_config(options.config_path, config, &error)) {
@@ -96,7 +96,7 @@ int run(const Options &options, Logger &log, sonde::uplink::StopWait &stop) {
         const int64_t next = engine.step(now);
         const int64_t wait = std::min<int64_t>(std::max<int64_t>(next - wall_ms(), 0), 3600'000);
         // wait == 0: drain without sleeping, but let a stop request in between two uploads.
-        if (stop.wait(wait)) break;
+        if (stop->wait(wait)) break;
     }
     engine.write_status(wall_ms(), true);
     log.line("sonde-uplink: stopped");
@@ -156,11 +156,13 @@ int main(int argc, char **argv) {
     }
     if (options.service)
         return sonde::uplink::service_run(
-            [&](sonde::uplink::StopWait &stop) { return run(options, log, stop); });
+            [&](sonde::uplink::StopWait &stop) { return run(options, log, &stop); });
+    // --once: the signals keep their default action (SIGTERM, Ctrl+C end it at once).
+    if (options.once) return run(options, log, nullptr);
     std::unique_ptr<sonde::uplink::StopWait> stop = sonde::uplink::console_stop_wait();
     if (!stop) {
         log.line("sonde-uplink: cannot set up the stop signals");
         return 2;
     }
-    return run(options, log, *stop);
+    return run(options, log, stop.get());
 }
