@@ -46,6 +46,19 @@ win() {
 }
 count_spool() { find "$tmp/spool" -maxdepth 1 -name "$base-*.sonde" | wc -l; }
 
+# --- the .exe files import Windows' own DLLs only (libstdc++, libgcc, winpthread, libcurl inside)
+windows_only() {
+  local dll
+  for dll in $(x86_64-w64-mingw32-objdump -p "$1" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z'); do
+    case "$dll" in
+      kernel32.dll | msvcrt.dll | bcrypt.dll | advapi32.dll | crypt32.dll | ws2_32.dll) ;;
+      *) echo "$1 imports $dll"; return 1 ;;
+    esac
+  done
+}
+check "sonde-ctl.exe imports Windows DLLs only" windows_only "$ctl"
+check "sonde-uplink.exe imports Windows DLLs only" windows_only "$uplink"
+
 # --- keys, a base enabled with snapshots on, and the DLL counting in a host process ----------
 mkdir -p "$tmp/config" "$tmp/shm" "$tmp/spool"
 chmod 700 "$tmp/spool"
