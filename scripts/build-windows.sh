@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Windows deliverables with MinGW-w64 on Debian 12 (issue 10, docs/windows.md):
-# sonde.dll and the headers a host compiles against, in <build dir>/dist; with --test, also
-# runs the Windows tests under Wine through ctest (and the persistent wineserver they need).
+# sonde.dll and the headers a host compiles against, sonde-ctl.exe and sonde-uplink.exe, in
+# <build dir>/dist; with --test, also runs the Windows tests under Wine through ctest (and the
+# persistent wineserver they need).
 #   bash scripts/build-windows.sh [--test]
-# Environment: SONDE_WINDOWS_BUILD (default build-windows), SONDE_JOBS (default 2), and those of
+# Environment: SONDE_WINDOWS_BUILD (default build-windows), SONDE_JOBS (default 2),
+# SONDE_LINUX_CONSOLE (the Linux sonde-console the uplink tests upload to; default
+# build/console/sonde-console, those tests are skipped without it), and those of
 # scripts/mingw-deps.sh and scripts/wine-run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +21,15 @@ echo "== windows: packages ready after $((SECONDS - t0)) s"
 eval "$(bash scripts/mingw-deps.sh)"
 echo "== windows: dependencies ready after $((SECONDS - t0)) s ($SONDE_WINDOWS_DEPS_PREFIX)"
 
+console_args=()
+[ -n "${SONDE_LINUX_CONSOLE:-}" ] && console_args=(-DSONDE_LINUX_CONSOLE="$(realpath "$SONDE_LINUX_CONSOLE")")
 cmake -S . -B "$dir" --toolchain cmake/mingw-w64-x86_64.cmake -DCMAKE_BUILD_TYPE=Release \
+  "${console_args[@]}" \
   > "$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
 nice -n 19 cmake --build "$dir" -j"$jobs" > "$dir.build.log" 2>&1 || { tail -n 60 "$dir.build.log"; exit 1; }
 mkdir -p "$dir/dist"
-cp "$dir/plugin/sonde.dll" abi/sonde.h "$dir/generated/sonde_catalog.h" "$dir/dist/"
+cp "$dir/plugin/sonde.dll" abi/sonde.h "$dir/generated/sonde_catalog.h" "$dir/tools/sonde-ctl.exe" \
+  "$dir/tools/uplink/sonde-uplink.exe" "$dir/dist/"
 bash scripts/check-dll-exports.sh "$dir/dist/sonde.dll"
 echo "== windows: built in $((SECONDS - t0)) s: $(cd "$dir/dist" && echo *)"
 

@@ -2,9 +2,10 @@
 # Builds the static libraries of the Windows target (x86_64-w64-mingw32, posix thread model)
 # from Debian 12's own source packages, and caches them (docs/windows.md, issue 10 §2):
 #   zstd (libzstd.a), mbedTLS (libmbedcrypto.a, libmbedx509.a, libmbedtls.a), protobuf-lite
-#   (libprotobuf-lite.a; the build machine's protoc generates the code).
+#   (libprotobuf-lite.a; the build machine's protoc generates the code), libcurl (libcurl.a,
+#   HTTP(S) over Schannel, for the uplink).
 # The source versions are those of the Linux packages the project builds with (libzstd-dev,
-# libmbedtls-dev, libprotobuf-dev), so both platforms run the same code. They are fetched
+# libmbedtls-dev, libprotobuf-dev, libcurl4-openssl-dev), so both platforms run the same code. They are fetched
 # with `apt-get source` through a private deb-src list and private index folders: the
 # system's apt configuration and indexes are not touched. The deb-src entries are those of
 # the Debian archives the system already uses (apt-get indextargets).
@@ -31,7 +32,7 @@ bash "$root/scripts/deps.sh" >&2
 bash "$root/scripts/deps-windows.sh" >&2
 
 # Which sources: the Linux -dev packages' source package and version.
-dev_packages=(libzstd-dev libmbedtls-dev libprotobuf-dev)
+dev_packages=(libzstd-dev libmbedtls-dev libprotobuf-dev libcurl4-openssl-dev)
 declare -A want
 for p in "${dev_packages[@]}"; do
   read -r src ver < <(dpkg-query -W -f='${source:Package} ${source:Version}\n' "$p")
@@ -173,6 +174,18 @@ build protobuf "$(srcdir protobuf)" libprotobuf-lite "libprotobuf-lite protobuf-
   -Dprotobuf_BUILD_TESTS=OFF -Dprotobuf_BUILD_PROTOC_BINARIES=OFF -Dprotobuf_BUILD_LIBPROTOC=OFF \
   -Dprotobuf_BUILD_SHARED_LIBS=OFF -Dprotobuf_WITH_ZLIB=OFF -Dprotobuf_BUILD_EXAMPLES=OFF
 
+# libcurl (the uplink's transport, sonde-ctl upload and sonde-uplink.exe): static, HTTP(S)
+# only, over Schannel, the Windows TLS stack (its certificate store and updates; pinning
+# and CA files are supported by curl's Schannel backend). No other dependency: no OpenSSL,
+# zlib, nghttp2, IDN, SSH, PSL or LDAP. Windows' threaded resolver (DNS with a timeout).
+build curl "$(srcdir curl)" "" "" -- \
+  -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF -DENABLE_MANUAL=OFF -DHTTP_ONLY=ON \
+  -DCURL_USE_SCHANNEL=ON -DCURL_USE_OPENSSL=OFF -DCURL_USE_MBEDTLS=OFF -DCURL_USE_WOLFSSL=OFF \
+  -DCURL_USE_BEARSSL=OFF -DCURL_USE_NSS=OFF -DCURL_USE_GNUTLS=OFF -DCURL_USE_LIBSSH2=OFF \
+  -DCURL_USE_LIBSSH=OFF -DCURL_USE_GSSAPI=OFF -DCURL_ZLIB=OFF -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF \
+  -DUSE_NGHTTP2=OFF -DUSE_LIBIDN2=OFF -DUSE_WIN32_IDN=OFF -DCURL_DISABLE_LDAP=ON \
+  -DENABLE_UNIX_SOCKETS=OFF -DCURL_CA_BUNDLE=none -DCURL_CA_PATH=none -DCURL_LTO=OFF
+
 # --- host/include: the header-only packages, one link per library ---------------------------
 host=$prefix/host
 mkdir -p "$host/include" "$host/lib/cmake/Catch2" "$host/lib/cmake/nlohmann_json"
@@ -204,7 +217,7 @@ VERSION
 package_files "$host/lib/cmake/Catch2" Catch2 Catch2::Catch2 "$catch2_version"
 package_files "$host/lib/cmake/nlohmann_json" nlohmann_json nlohmann_json::nlohmann_json "$json_version"
 
-for lib in libzstd.a libmbedcrypto.a libprotobuf-lite.a; do
+for lib in libzstd.a libmbedcrypto.a libprotobuf-lite.a libcurl.a; do
   [ -f "$prefix/lib/$lib" ] || { log "$lib missing from $prefix/lib"; exit 1; }
 done
 rm -rf "$work"

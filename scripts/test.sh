@@ -69,7 +69,9 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
   # MinGW dependencies; docs/windows.md has the measured times).
   if [ "${SONDE_SKIP_WINDOWS:-0}" != 1 ]; then
     started=$SECONDS
-    SONDE_JOBS=$jobs bash scripts/build-windows.sh --test
+    # The uplink tests under Wine upload to the Release build's sonde-console (Linux).
+    SONDE_LINUX_CONSOLE=build-release/console/sonde-console SONDE_JOBS=$jobs \
+      bash scripts/build-windows.sh --test
     echo "   windows stage in $((SECONDS - started)) s"
   fi
 

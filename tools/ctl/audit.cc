@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "catalog_layout.hpp"
+#include "text.hpp"
 #include "time/calendar.hpp"
 #include "time/timezone.hpp"
 
@@ -133,9 +134,8 @@ bool social(const char *key) {
 std::string when(int64_t t) {
     if (t == INT64_MIN) return "origin";
     char buf[32];
-    const time_t tt = t;
     std::tm tm{};
-    gmtime_r(&tt, &tm);
+    utc_parts(t, tm);
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%MZ", &tm);
     return buf;
 }

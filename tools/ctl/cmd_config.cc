@@ -2,17 +2,18 @@
 // watch. The secret of an existing file is always kept: a new one would hash the same people
 // to new keys and double them in the distinct-user counts.
 
-#include <sys/stat.h>
-
+#include <cctype>
 #include <cstdio>
 #include <optional>
 
 #include "args.hpp"
 #include "command.hpp"
 #include "core/config.hpp"
+#include "platform/files.hpp"
 #include "secret.hpp"
 #include "shm/layout.hpp"
 #include "time/timezone.hpp"
+#include "uplink.hpp"
 
 namespace sonde::ctl {
 namespace {
@@ -58,7 +59,7 @@ bool writable(const ParsedArgs &parsed, std::string_view option, bool absolute, 
                << " (got '" << printable(value) << "')\n";
         return false;
     }
-    if (absolute && value.front() != '/') {
+    if (absolute && !uplink::absolute_path(value)) {
         io.err << "sonde-ctl: --" << option
                << " must be an absolute path: servers do not run in this directory (got '"
                << printable(value) << "')\n";
@@ -88,8 +89,9 @@ std::optional<Target> target_of(const ParsedArgs &parsed, Io io, int &status) {
         return std::nullopt;
     }
     const std::string dir = parsed.get("config-dir");
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    platform::FileInfo st;
+    if (!platform::path_info(dir, st, /*follow=*/true) ||
+        st.kind != platform::FileKind::Directory) {
         io.err << "sonde-ctl: configuration directory " << dir << " does not exist\n";
         status = kExitFailure;
         return std::nullopt;

@@ -1,13 +1,12 @@
 // `sonde-ctl dump BASE`: every indicator of the catalogue as the base's segment holds it.
 
-#include <sys/stat.h>
-
 #include <ctime>
 
 #include "args.hpp"
 #include "command.hpp"
 #include "core/config.hpp"
 #include "formats.hpp"
+#include "platform/files.hpp"
 #include "text.hpp"
 #include "time/timezone.hpp"
 
@@ -102,8 +101,8 @@ int cmd_dump(const Args &args, Io io) {
 
     const std::string shm_dir = parsed->get("shm-dir", shm::default_segment_dir());
     const std::string path = shm::segment_path(shm_dir, base);
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
+    platform::FileInfo st;
+    if (!platform::path_info(path, st)) {
         io.err << "sonde-ctl: no segment for base " << base << " (" << path
                << " does not exist): unknown base, not enabled, or no server has opened it yet\n";
         return kExitFailure;

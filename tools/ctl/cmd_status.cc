@@ -1,17 +1,11 @@
 // `sonde-ctl status`: the segments in the shm directory (usable or not), the configured
 // bases, and the leftovers an operator should look at.
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -20,6 +14,7 @@
 #include "catalog_lookup.hpp"
 #include "command.hpp"
 #include "core/config.hpp"
+#include "platform/files.hpp"
 #include "platform/read_file.hpp"
 #include "reader/view.hpp"
 #include "segment_probe.hpp"
@@ -96,16 +91,7 @@ Json shipper_json(const std::string &spool_dir, const std::string &base) {
     // Whether the shipper process still runs: a stopped one (SIGSTOP, a debugger) keeps the
     // election, and nothing is latched or shipped until it continues.
     if (j.contains("pid") && j["pid"].get<int64_t>() > 0) {
-        std::ifstream stat("/proc/" + std::to_string(j["pid"].get<int64_t>()) + "/stat");
-        std::string text;
-        std::getline(stat, text);
-        const size_t paren = text.rfind(')');
-        if (!stat && text.empty())
-            j["process"] = "gone";
-        else if (paren != std::string::npos && paren + 2 < text.size())
-            j["process"] = text[paren + 2] == 'T' || text[paren + 2] == 't' ? "stopped"
-                           : text[paren + 2] == 'Z'                         ? "gone"
-                                                                            : "running";
+        if (const char *state = process_state(j["pid"].get<int64_t>())) j["process"] = state;
     }
     for (const char *t : {"updated", "last_snapshot_at", "last_error_at"})
         if (j.contains(t) && j[t].get<int64_t>() > 0)
@@ -201,9 +187,9 @@ Json segment_json(const SegmentFile &f) {
     const std::optional<reader::SegmentView> view =
         reader::SegmentView::open(f.path, &error, shm::Access::Copy);
     // The plugin refuses a segment owned by another user (squatted at the path): say so.
-    struct stat st {};
-    if (view && ::lstat(f.path.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
-        error = f.path + ": owned by uid " + std::to_string(st.st_uid) +
+    platform::FileInfo st;
+    if (view && platform::path_info(f.path, st) && !st.owned_by_me) {
+        error = f.path + ": owned by uid " + std::to_string(st.owner) +
                 ", not by the server's account: the plugin refuses it (set it aside, counted "
                 "in segments_refused, and tries again every 5 s)";
         j["compatible"] = false;
@@ -240,19 +226,17 @@ Json segment_json(const SegmentFile &f) {
 }
 
 std::optional<Json> configured_json(const std::string &dir, std::string *error) {
-    DIR *d = ::opendir(dir.c_str());
-    if (!d) {
-        *error = "cannot read " + dir + ": " + std::strerror(errno);
+    std::vector<std::string> names;
+    if (!platform::list_directory(dir, names)) {
+        *error = "cannot read " + dir + ": " + platform::error_text(errno);
         return std::nullopt;
     }
     std::vector<std::string> bases;
-    while (const dirent *e = ::readdir(d)) {
-        const std::string name = e->d_name;
+    for (const std::string &name : names) {
         if (name.size() == 13 && name.ends_with(".conf") &&
             valid_base_id(name.substr(0, 8).c_str()))
             bases.push_back(name.substr(0, 8));
     }
-    ::closedir(d);
     std::sort(bases.begin(), bases.end());
     Json list = Json::array();
     for (const std::string &base : bases) {

@@ -1,17 +1,15 @@
 #include "segment_probe.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
+#include <climits>
 #include <cstddef>
 #include <cstring>
 
 #include "core/config.hpp"
+#include "platform/files.hpp"
+#include "platform/process.hpp"
+#include "platform/read_file.hpp"
 #include "shm/layout.hpp"
 
 namespace sonde::ctl {
@@ -33,10 +31,10 @@ std::optional<SegmentFile> classify(const std::string &dir, const std::string &n
         f.kind = SegmentFile::Kind::InitTemp;
     else
         return std::nullopt;
-    struct stat st {};
-    if (::lstat(f.path.c_str(), &st) == 0) {
-        f.size = uint64_t(st.st_size);
-        f.mtime = int64_t(st.st_mtim.tv_sec);
+    platform::FileInfo st;
+    if (platform::path_info(f.path, st)) {
+        f.size = st.size;
+        f.mtime = st.modified_unix;
     }
     return f;
 }
@@ -52,15 +50,14 @@ T field(const unsigned char *bytes, size_t offset) {
 
 std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &dir,
                                                            std::string *error) {
-    DIR *d = ::opendir(dir.c_str());
-    if (!d) {
-        *error = "cannot read " + dir + ": " + std::strerror(errno);
+    std::vector<std::string> names;
+    if (!platform::list_directory(dir, names)) {
+        *error = "cannot read " + dir + ": " + platform::error_text(errno);
         return std::nullopt;
     }
     std::vector<SegmentFile> files;
-    while (const dirent *e = ::readdir(d))
-        if (auto f = classify(dir, e->d_name)) files.push_back(std::move(*f));
-    ::closedir(d);
+    for (const std::string &name : names)
+        if (auto f = classify(dir, name)) files.push_back(std::move(*f));
     std::sort(files.begin(), files.end(),
               [](const SegmentFile &a, const SegmentFile &b) { return a.name < b.name; });
     return files;
@@ -69,17 +66,15 @@ std::optional<std::vector<SegmentFile>> list_segment_files(const std::string &di
 std::optional<HeaderProbe> probe_header(const std::string &path) {
     using shm::Header;
     // Never blocks (a FIFO squatted at the path) and reads regular files only.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) return std::nullopt;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        return std::nullopt;
-    }
+    platform::File file =
+        platform::File::open(path, platform::kRead | platform::kNoFollow | platform::kNonBlock);
+    if (!file) return std::nullopt;
+    platform::FileInfo st;
+    if (!file.info(st) || st.kind != platform::FileKind::Regular) return std::nullopt;
     unsigned char bytes[sizeof(Header)] = {};
-    const ssize_t n = ::pread(fd, bytes, sizeof bytes, 0);
-    ::close(fd);
-    if (n < ssize_t(offsetof(Header, ready))) return std::nullopt;
+    const int64_t n = file.read_at(bytes, sizeof bytes, 0);
+    file.close();
+    if (n < int64_t(offsetof(Header, ready))) return std::nullopt;
 
     HeaderProbe p;
     p.magic_ok = field<uint64_t>(bytes, offsetof(Header, magic)) == shm::kMagic &&
@@ -93,7 +88,7 @@ std::optional<HeaderProbe> probe_header(const std::string &path) {
     p.generation = field<uint64_t>(bytes, offsetof(Header, generation));
     // base_id and product sit at the same offsets in layout versions 1 to 3.
     if (p.layout_version >= 1 && p.layout_version <= shm::kLayoutVersion &&
-        n >= ssize_t(offsetof(Header, product) + sizeof(uint32_t))) {
+        n >= int64_t(offsetof(Header, product) + sizeof(uint32_t))) {
         const char *id = reinterpret_cast<const char *>(bytes + offsetof(Header, base_id));
         p.base_id.assign(id, strnlen(id, sizeof Header::base_id));
         p.product = field<uint32_t>(bytes, offsetof(Header, product));
@@ -101,6 +96,39 @@ std::optional<HeaderProbe> probe_header(const std::string &path) {
     return p;
 }
 
-bool pid_alive(int32_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool pid_alive(int32_t pid) {
+    // Any process with this pid (POSIX kill(pid, 0); Windows OpenProcess): a pid reused since
+    // reads as alive, as before; the liveness checks that matter use the start time.
+    if (pid <= 0) return false;
+    uint64_t start = 0;
+    return platform::process_start(pid, start) || errno == EACCES;
+}
+
+const char *process_state(int64_t pid) {
+    if (pid <= 0 || pid > INT32_MAX) return "gone";
+#ifdef _WIN32
+    uint64_t start = 0;
+    if (!platform::process_start(platform::Pid(pid), start))
+        return errno == EACCES ? nullptr : "gone";
+    switch (platform::process_liveness(platform::Pid(pid), uint32_t(start))) {
+        case platform::Liveness::Alive:
+            return "running";
+        case platform::Liveness::Dead:
+            return "gone";
+        default:
+            return nullptr;
+    }
+#else
+    // Field 3 of /proc/<pid>/stat, after the command name's last ')'.
+    std::string text;
+    const platform::ReadResult r = platform::read_file("/proc/" + std::to_string(pid) + "/stat",
+                                                       4096, text, {.special_files = true});
+    if (!r) return r.error == platform::ReadError::Missing ? "gone" : nullptr;
+    const size_t paren = text.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= text.size()) return nullptr;
+    const char state = text[paren + 2];
+    return state == 'T' || state == 't' ? "stopped" : state == 'Z' ? "gone" : "running";
+#endif
+}
 
 }  // namespace sonde::ctl

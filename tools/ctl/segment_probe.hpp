@@ -38,4 +38,8 @@ std::optional<HeaderProbe> probe_header(const std::string &path);
 
 bool pid_alive(int32_t pid);
 
+// What process `pid` is doing: "running", "stopped" (POSIX: SIGSTOP, a debugger; Windows
+// cannot tell) or "gone" (exited, a zombie); nullptr when it cannot be told.
+const char *process_state(int64_t pid);
+
 }  // namespace sonde::ctl

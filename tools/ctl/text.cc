@@ -1,16 +1,40 @@
 #include "text.hpp"
 
 #include <cinttypes>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 
+#include "time/calendar.hpp"
+
 namespace sonde::ctl {
 
+bool utc_parts(int64_t unix_seconds, std::tm &out) {
+    // gmtime_r without the C library (MinGW has none): days and seconds of the day, floored.
+    int64_t days = unix_seconds / 86400, second = unix_seconds % 86400;
+    if (second < 0) {
+        second += 86400;
+        --days;
+    }
+    int64_t year = 0;
+    unsigned month = 0, day = 0;
+    sonde::time::civil_from_days(days, year, month, day);
+    if (year - 1900 < INT32_MIN || year - 1900 > INT32_MAX) return false;
+    out = std::tm{};
+    out.tm_year = int(year - 1900);
+    out.tm_mon = int(month) - 1;
+    out.tm_mday = int(day);
+    out.tm_hour = int(second / 3600);
+    out.tm_min = int(second / 60 % 60);
+    out.tm_sec = int(second % 60);
+    out.tm_wday = int(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
+    return true;
+}
+
 std::string iso8601_utc(int64_t unix_seconds) {
-    const time_t t = time_t(unix_seconds);
-    tm parts{};
-    if (!gmtime_r(&t, &parts)) return std::to_string(unix_seconds);
+    std::tm parts{};
+    if (!utc_parts(unix_seconds, parts)) return std::to_string(unix_seconds);
     char buf[40];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &parts);
     return buf;

@@ -1,8 +1,8 @@
 #include <curl/curl.h>
-#include <signal.h>
-#include <strings.h>
 
+#include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <cstring>
 #include <mutex>
 
@@ -46,7 +46,9 @@ size_t read_header(char *data, size_t size, size_t count, void *user) {
     auto *r = static_cast<Received *>(user);
     const std::string_view line(data, size * count);
     constexpr std::string_view kName = "retry-after:";
-    if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0)
+    auto lower = [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); };
+    if (line.size() > kName.size() && std::equal(kName.begin(), kName.end(), line.begin(),
+                                                 [&](char a, char b) { return a == lower(b); }))
         r->retry_after_s = parse_retry_after(line.substr(kName.size()));
     // A new response (after 100 Continue, or a proxy's CONNECT answer) starts with a status
     // line: forget what an earlier one said.
@@ -135,7 +137,10 @@ class CurlTransport final : public Transport {
             ok &= set(curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, 1L), "proxy tunnel");
         if (!config_.ca_file.empty()) {
             ok &= set(curl_easy_setopt(easy_, CURLOPT_CAINFO, config_.ca_file.c_str()), "CA file");
-            ok &= set(curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr), "CA path");
+            // No CA folder beside the file. A TLS backend without CA folders (Schannel, on
+            // Windows) says CURLE_NOT_BUILT_IN: there is none to turn off.
+            const CURLcode capath = curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr);
+            if (capath != CURLE_NOT_BUILT_IN) ok &= set(capath, "CA path");
             ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L), "verify peer");
             ok &= set(curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L), "verify host");
         } else {
@@ -170,9 +175,12 @@ std::unique_ptr<Transport> make_curl_transport(const TransportConfig &config, st
     static std::once_flag once;
     std::call_once(once, [] {
         curl_global_init(CURL_GLOBAL_DEFAULT);
+#ifdef SIGPIPE
         // With CURLOPT_NOSIGNAL, a write to a connection the console closed raises SIGPIPE in
         // OpenSSL: the uplink's processes (sonde-uplink, sonde-ctl) ignore it, the write fails.
-        ::signal(SIGPIPE, SIG_IGN);
+        // (Windows has no SIGPIPE: the write fails.)
+        std::signal(SIGPIPE, SIG_IGN);
+#endif
     });
     if (!config.url.starts_with("https://") || config.url.size() <= 8 ||
         config.url.find_first_of("/?#@", 8) != std::string::npos) {

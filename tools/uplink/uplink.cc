@@ -1,11 +1,7 @@
 #include "uplink.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
@@ -16,6 +12,8 @@
 
 #include "core/config.hpp"
 #include "pacing.hpp"
+#include "platform/files.hpp"
+#include "platform/process.hpp"
 #include "platform/read_file.hpp"
 
 namespace sonde::uplink {
@@ -31,7 +29,7 @@ std::string trim(std::string_view s) {
 }
 
 std::string errno_text(const std::string &what, const std::string &path) {
-    return what + " " + path + ": " + std::strerror(errno);
+    return what + " " + path + ": " + platform::error_text(errno);
 }
 
 // Reads at most `cap` bytes of a regular file, without following a link or blocking on a
@@ -62,20 +60,37 @@ bool read_small_file(const std::string &path, size_t cap, std::string &out, bool
 
 bool write_atomically(const std::string &path, const std::string &text, std::string *error) {
     const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    platform::File file = platform::File::open(
+        tmp, platform::kWrite | platform::kCreate | platform::kTruncate | platform::kNoFollow,
+        0640);
+    if (!file) {
         if (error) *error = errno_text("cannot create", tmp);
         return false;
     }
-    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    bool ok = file.write_all(text.data(), text.size());
+    ok = file.close() && ok;
+    if (!ok || !platform::rename_replace(tmp, path)) {
         if (error) *error = errno_text("cannot write", path);
-        ::unlink(tmp.c_str());
+        platform::remove_file(tmp);
         return false;
     }
     return true;
 }
+
+}  // namespace
+
+bool absolute_path(const std::string &path) {
+    if (!path.empty() && path.front() == '/') return true;
+#ifdef _WIN32
+    if (path.size() >= 3 && std::isalpha(static_cast<unsigned char>(path[0])) && path[1] == ':' &&
+        (path[2] == '/' || path[2] == '\\'))
+        return true;
+    if (path.starts_with("\\\\")) return true;  // \\server\share
+#endif
+    return false;
+}
+
+namespace {
 
 std::string stem_of(const std::string &name) { return name.substr(0, name.size() - 6); }
 
@@ -134,11 +149,10 @@ bool parse_config(const std::string &text, Config &out, std::string *error) {
         } else if (name == "proxy") {
             c.transport.proxy = value;
         } else if (name == "spool_dir") {
-            if (value.empty() || value[0] != '/') return fail("spool_dir must be an absolute path");
+            if (!absolute_path(value)) return fail("spool_dir must be an absolute path");
             c.spool_dirs.push_back(value);
         } else if (name == "config_dir") {
-            if (value.empty() || value[0] != '/')
-                return fail("config_dir must be an absolute path");
+            if (!absolute_path(value)) return fail("config_dir must be an absolute path");
             c.config_dirs.push_back(value);
         } else if (name == "metrics_file") {
             c.metrics_file = value;
@@ -185,19 +199,17 @@ bool load_config(const std::string &path, Config &out, std::string *error) {
 std::vector<std::string> spool_dirs_of(const Config &config, std::vector<std::string> *problems) {
     std::set<std::string> dirs(config.spool_dirs.begin(), config.spool_dirs.end());
     for (const std::string &cdir : config.config_dirs) {
-        DIR *d = ::opendir(cdir.c_str());
-        if (!d) {
+        std::vector<std::string> names;
+        if (!platform::list_directory(cdir, names)) {
             if (problems) problems->push_back(errno_text("cannot read", cdir));
             continue;
         }
         std::vector<std::string> bases;
-        while (const dirent *e = ::readdir(d)) {
-            const std::string name = e->d_name;
+        for (const std::string &name : names) {
             if (name.size() == 13 && name.ends_with(".conf") &&
                 valid_base_id(name.substr(0, 8).c_str()))
                 bases.push_back(name.substr(0, 8));
         }
-        ::closedir(d);
         for (const std::string &base : bases) {
             BaseConfig bc;
             std::string why;
@@ -245,46 +257,43 @@ std::optional<SpoolFile> parse_spool_name(const std::string &name) {
 // unlinks of a delivered file, or the shipper between its two renames. The shipper sweeps them
 // too, but a disabled base has no shipper. Only old ones: a shipper may be writing the .sonde
 // of a fresh receipt right now (the same rule as Spool::remove_temporaries).
-static void remove_orphan_receipts(int dfd, const std::vector<std::string> &receipts) {
-    const time_t now = ::time(nullptr);
+static void remove_orphan_receipts(const std::string &dir,
+                                   const std::vector<std::string> &receipts) {
+    const int64_t now = platform::unix_now();
     for (const std::string &name : receipts) {
         const std::string sonde = name.substr(0, name.size() - 8) + ".sonde";
         if (!parse_spool_name(sonde)) continue;  // not one of ours
-        struct stat st {};
-        if (::fstatat(dfd, sonde.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        platform::FileInfo st;
+        if (platform::path_info(dir + "/" + sonde, st) || errno != ENOENT) continue;
+        if (!platform::path_info(dir + "/" + name, st) || st.kind != platform::FileKind::Regular ||
+            now - st.modified_unix < kOrphanReceiptAgeSeconds)
             continue;
-        if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-            now - st.st_mtime < kOrphanReceiptAgeSeconds)
-            continue;
-        ::unlinkat(dfd, name.c_str(), 0);
+        platform::remove_file(dir + "/" + name);
     }
 }
 
 std::vector<SpoolFile> scan_spool(const std::string &dir, std::string *error) {
     std::vector<SpoolFile> files;
-    DIR *d = ::opendir(dir.c_str());
-    if (!d) {
+    std::vector<std::string> names;
+    if (!platform::list_directory(dir, names)) {
         if (error) *error = errno_text("cannot read", dir);
         return files;
     }
-    const int dfd = ::dirfd(d);
     std::vector<std::string> receipts;
-    while (const dirent *e = ::readdir(d)) {
-        std::optional<SpoolFile> f = parse_spool_name(e->d_name);
+    for (const std::string &name : names) {
+        std::optional<SpoolFile> f = parse_spool_name(name);
         if (!f) {
-            const std::string name = e->d_name;
             if (name.ends_with(".receipt")) receipts.push_back(name);
             continue;
         }
-        struct stat st {};
-        if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        platform::FileInfo st;
+        if (!platform::path_info(dir + "/" + name, st) || st.kind != platform::FileKind::Regular)
             continue;  // merged away meanwhile, or not a file
         f->dir = dir;
-        f->size = uint64_t(st.st_size);
+        f->size = st.size;
         files.push_back(std::move(*f));
     }
-    remove_orphan_receipts(dfd, receipts);
-    ::closedir(d);
+    remove_orphan_receipts(dir, receipts);
     std::sort(files.begin(), files.end(), [](const SpoolFile &a, const SpoolFile &b) {
         return a.uai != b.uai ? a.uai < b.uai : a.sequence < b.sequence;
     });
@@ -407,17 +416,17 @@ bool set_aside(const SpoolFile &f, const char *sub, const std::string &reason, b
                std::string *error) {
     *vanished = false;
     const std::string target = f.dir + "/" + sub;
-    if (::mkdir(target.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (!platform::make_directory(target, 0700) && errno != EEXIST) {
         *error = errno_text("cannot create", target);
         return false;
     }
-    struct stat st {};
-    if (::lstat(target.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    platform::FileInfo st;
+    if (!platform::path_info(target, st) || st.kind != platform::FileKind::Directory) {
         *error = target + " is not a directory";
         return false;
     }
     const std::string from = f.dir + "/" + f.name;
-    if (::rename(from.c_str(), (target + "/" + f.name).c_str()) != 0) {
+    if (!platform::rename_replace(from, target + "/" + f.name)) {
         if (errno == ENOENT) {
             *vanished = true;
             return false;
@@ -426,7 +435,7 @@ bool set_aside(const SpoolFile &f, const char *sub, const std::string &reason, b
         return false;
     }
     const std::string stem = stem_of(f.name);
-    ::rename((f.dir + "/" + stem + ".receipt").c_str(), (target + "/" + stem + ".receipt").c_str());
+    platform::rename_replace(f.dir + "/" + stem + ".receipt", target + "/" + stem + ".receipt");
     std::string why;
     write_atomically(target + "/" + stem + ".reason", reason + "\n", &why);
     return true;
@@ -588,12 +597,12 @@ Attempt attempt(const SpoolFile &f, size_t max_bytes, Transport &transport) {
         return a;
     }
     // Verified: the .sonde first, so a .sonde never lacks its sidecar.
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    if (!platform::remove_file(path) && errno != ENOENT) {
         a.outcome = Outcome::LocalError;
         a.text = errno_text("delivered but cannot delete", path);
         return a;
     }
-    ::unlink((f.dir + "/" + stem_of(f.name) + ".receipt").c_str());
+    platform::remove_file(f.dir + "/" + stem_of(f.name) + ".receipt");
     a.outcome = v.duplicate ? Outcome::Duplicate : Outcome::Stored;
     a.text += std::to_string(f.size) + " bytes, receipt verified";
     return a;
@@ -734,7 +743,7 @@ void Engine::write_status(int64_t now_ms, bool force) {
         const bool has_files = b.backlog.files > 0;
         const Json j = {
             {"format", "sonde-uplink-status 1"},
-            {"pid", int64_t(::getpid())},
+            {"pid", int64_t(platform::current_pid())},
             {"updated", now_ms / 1000},
             {"base", b.uai},
             {"spool_dir", b.spool_dir},

@@ -28,6 +28,8 @@ struct Config {
 };
 
 bool parse_config(const std::string &text, Config &out, std::string *error);
+// An absolute path: "/..." and, on Windows, also "C:\..." or "C:/..." and "\\server\share\...".
+bool absolute_path(const std::string &path);
 bool load_config(const std::string &path, Config &out, std::string *error);
 
 // The spool directories to upload: the configured ones, plus the spool_dir of each base
