@@ -39,8 +39,9 @@ if [ "$run_tests" = 1 ]; then
   # (wineserver -p fails when the prefix's server already runs: that one is used.)
   bash scripts/wine-run.sh --start > /dev/null 2>&1 < /dev/null || true
   trap 'bash scripts/wine-run.sh --stop > /dev/null 2>&1 || true' EXIT
-  # One test at a time: abi:test_processes hung twice (a child host never done, its parent
-  # waiting) when run beside other Wine tests on a machine at load 15 (docs/windows.md).
-  (cd "$dir" && ctest -j1 --output-on-failure --timeout 300)
+  # One test at a time, and a failed test run once more: Wine 8.0 loses a thread's wake-up
+  # now and then under load (a host stuck in CreateFileW, docs/windows.md, "The intermittent
+  # hang"); a test that fails twice fails the stage.
+  (cd "$dir" && ctest -j1 --repeat until-pass:2 --output-on-failure --timeout 300)
   echo "== windows: tested under Wine in $((SECONDS - t0)) s"
 fi

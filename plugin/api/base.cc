@@ -286,6 +286,12 @@ void apply_config_locked(BaseState &b, const BaseConfig &c) {
     b.key1.store(c.secret.k1, std::memory_order_relaxed);
     update_stamps_locked(b);
     const bool record = c.enabled && ensure_segment_locked(b);
+    // Windows' own zone, as a diagnostic only (issue 10 §1): its offset now against the base's
+    // zone's, once per configuration applied (base_open and each change). Counted in the
+    // base's segment (process-wide while it has none); the base's zone is used either way.
+    if (int32_t system = 0;
+        platform::system_utc_offset_now(system) && system != b.tz->utc_offset(platform::unix_now()))
+        add_diag(&b, shm::Diag::TimezoneDisagreements, 1);
     const bool was = b.recording.exchange(record, std::memory_order_seq_cst);
     // Either way, inline counters must resolve their target again (a disabled base's counters
     // point at a sink).

@@ -121,6 +121,12 @@ class DirectoryLock {
 // Wall clock, seconds and nanoseconds since 1970 (UTC).
 int64_t unix_now() noexcept;
 int64_t unix_now_ns() noexcept;
+// The machine's own UTC offset now, in seconds east of UTC, as the system's time zone settings
+// give it: on Windows GetDynamicTimeZoneInformation (its bias, with the daylight or standard
+// bias in force). Only a diagnostic, never the base's zone (docs/windows.md, "Time zones").
+// False where it is not consulted (POSIX: the plugin reads the system's own tzdata there) or
+// unknown.
+bool system_utc_offset_now(int32_t &seconds_east) noexcept;
 void sleep_ms(unsigned ms) noexcept;
 
 // strerror, thread-safe enough for messages.

@@ -96,10 +96,11 @@ enum class Diag : uint32_t {
     SnapshotErrors,
     SpoolMerges,
     ForeignThreadCalls,
-    SegmentReboots,     // attached after a reboot (boot id changed): every lease folded
-    SegmentsRecovered,  // the file was deleted or truncated under live hosts and re-published
-    EntriesReclaimed,   // table entries of closed windows taken back for new people
-    SegmentsRefused,    // the path held something unusable that could not be set aside
+    SegmentReboots,         // attached after a reboot (boot id changed): every lease folded
+    SegmentsRecovered,      // the file was deleted or truncated under live hosts and re-published
+    EntriesReclaimed,       // table entries of closed windows taken back for new people
+    SegmentsRefused,        // the path held something unusable that could not be set aside
+    TimezoneDisagreements,  // Windows' own UTC offset now differed from the base's zone's
     Count_
 };
 inline constexpr uint32_t kDiagSlots = 32;

@@ -1,5 +1,6 @@
-// A separate host process for the cross-process tests: loads the plugin with dlopen, opens the
-// base and records a known pattern. Run as (see also run_until below):
+// A separate host process for the cross-process tests: loads the plugin with dlopen (LoadLibrary
+// on Windows), opens the base and records a known pattern. The tests start it through
+// tests/abi/host_process.hpp on both systems. Run as (see also run_until, replay and ship below):
 //   sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE count N LEVEL   -> N x count(message_sent,
 //   LEVEL) sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE hold N          -> records N, prints
 //   "ready", sleeps sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE exit N          -> records N,
@@ -99,6 +100,39 @@ int run_until(const sonde_api *api, sonde_base *base, int threads, const char *s
     return 0;
 }
 
+// sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE replay START STEPS
+// For STEPS steps, moves its own manual clock (from START, 15 minutes a step) and counts one
+// message_sent at level 1. Every clock_set is a shipper step, so whoever is elected latches and
+// ships as it goes. Exits 0, or 4 (a clock_set refused) or 5 (a count refused).
+int replay(const sonde_api *api, sonde_base *base, long long start, int steps) {
+    sonde_writer *w = nullptr;
+    if (api->writer_get(base, &w) != SONDE_OK) return 3;
+    int rc = 0;
+    for (int i = 0; i < steps; ++i) {
+        if (api->clock_set(base, start + i * 900LL) != SONDE_OK) rc = 4;
+        if (api->count(w, SONDE_EV_MESSAGE_SENT, 1, 1) != SONDE_OK) rc = 5;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    api->writer_release(w);
+    api->base_close(base);
+    return rc;
+}
+
+// sonde_abi_child PLUGIN CONFIG_DIR SHM_DIR BASE ship FIRST THEN
+// Sets its clock to FIRST (its first shipper step: elected if nobody ships), prints "ready",
+// waits for a line on stdin, sets its clock to THEN (unless 0) and closes the base (the final
+// snapshot of a shipper).
+int ship(const sonde_api *api, sonde_base *base, long long first, long long then) {
+    if (api->clock_set(base, first) != SONDE_OK) return 4;
+    std::printf("ready\n");
+    std::fflush(stdout);
+    char line[64];
+    if (!std::fgets(line, sizeof line, stdin)) return 5;
+    if (then != 0 && api->clock_set(base, then) != SONDE_OK) return 6;
+    api->base_close(base);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -116,6 +150,10 @@ int main(int argc, char **argv) {
     if (api->base_open(&p, &base) != SONDE_OK) return 5;
     if (std::strcmp(argv[5], "run") == 0 && argc > 7)
         return run_until(api, base, std::atoi(argv[6]), argv[7]);
+    if (std::strcmp(argv[5], "replay") == 0 && argc > 7)
+        return replay(api, base, std::atoll(argv[6]), std::atoi(argv[7]));
+    if (std::strcmp(argv[5], "ship") == 0 && argc > 7)
+        return ship(api, base, std::atoll(argv[6]), std::atoll(argv[7]));
     if (api->writer_get(base, &w) != SONDE_OK) return 5;
     const long n = std::atol(argv[6]);
     const uint32_t level = argc > 7 ? uint32_t(std::atoi(argv[7])) : 0;

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "core/config.hpp"
+#include "host_process.hpp"
 #include "shm/segment.hpp"
 
 namespace test {
@@ -112,6 +113,12 @@ sonde::reader::SegmentView TempBase::view() const {
     auto v = sonde::reader::SegmentView::open(segment_path(), &error);
     if (!v) FAIL(error);
     return std::move(*v);
+}
+
+std::vector<std::string> child_args(const TempBase &tb, const std::vector<std::string> &args) {
+    std::vector<std::string> all{SONDE_PLUGIN_PATH, tb.config_dir, tb.shm_dir, tb.id};
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
 }
 
 sonde_diagnostics diagnostics(const sonde_base *base) {

@@ -1,50 +1,29 @@
 // Exact counts across threads and processes; rows released at thread end and taken back
 // from dead processes without losing or double counting anything.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <csignal>
-#include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/config.hpp"
+#include "host_process.hpp"
 #include "plugin.hpp"
 
 using test::api;
 
 namespace {
 
-pid_t spawn_child(const test::TempBase &tb, const char *mode, long n, int level,
-                  FILE **out = nullptr) {
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fds[1], 1);
-        ::close(fds[0]);
-        const std::string ns = std::to_string(n), ls = std::to_string(level);
-        ::execl(SONDE_CHILD_PATH, SONDE_CHILD_PATH, SONDE_PLUGIN_PATH, tb.config_dir.c_str(),
-                tb.shm_dir.c_str(), tb.id.c_str(), mode, ns.c_str(), ls.c_str(), nullptr);
-        ::_exit(127);
-    }
-    ::close(fds[1]);
-    if (out)
-        *out = ::fdopen(fds[0], "r");
-    else
-        ::close(fds[0]);
-    return pid;
-}
-
-int wait_exit(pid_t pid) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// A host process (tests/abi/child.cc) recording `n` message_sent at `level` on `tb`'s base.
+std::unique_ptr<test::HostProcess> spawn_child(const test::TempBase &tb, const char *mode, long n,
+                                               int level) {
+    auto p = std::make_unique<test::HostProcess>(
+        SONDE_CHILD_PATH, test::child_args(tb, {mode, std::to_string(n), std::to_string(level)}));
+    REQUIRE(p->started());
+    return p;
 }
 
 }  // namespace
@@ -83,9 +62,9 @@ TEST_CASE("exact counts across threads", "[abi][counts]") {
 TEST_CASE("exact counts across processes", "[abi][counts]") {
     test::TempBase tb;
     tb.enable();
-    std::vector<pid_t> pids;
-    for (int p = 0; p < 4; ++p) pids.push_back(spawn_child(tb, "count", 100000 + p, p));
-    for (pid_t pid : pids) CHECK(wait_exit(pid) == 0);
+    std::vector<std::unique_ptr<test::HostProcess>> hosts;
+    for (int p = 0; p < 4; ++p) hosts.push_back(spawn_child(tb, "count", 100000 + p, p));
+    for (auto &h : hosts) CHECK(h->wait() == 0);
     auto v = tb.view();
     CHECK(v.event(SONDE_EV_MESSAGE_SENT) == 4 * 100000 + 0 + 1 + 2 + 3);
     for (int p = 0; p < 4; ++p) CHECK(v.event(SONDE_EV_MESSAGE_SENT, p) == 100000 + p);
@@ -122,14 +101,13 @@ TEST_CASE("when every row is leased, writers share a slower row and stay exact",
 TEST_CASE("rows of a killed process are reclaimed; its counts stay, once", "[abi][counts][crash]") {
     test::TempBase tb;
     tb.enable();
-    FILE *out = nullptr;
-    pid_t victim = spawn_child(tb, "hold", 12345, 3, &out);
-    char line[16] = {};
-    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);  // "ready": counted and holding its row
-    std::fclose(out);
+    auto victim = spawn_child(tb, "hold", 12345, 3);
+    std::string line;
+    REQUIRE(victim->read_line(line));
+    REQUIRE(line == "ready");  // counted, and holding its row
     CHECK(tb.view().rows_leased() == 1);
-    ::kill(victim, SIGKILL);
-    ::waitpid(victim, nullptr, 0);
+    victim->kill();
+    CHECK(victim->wait() == -1);
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 3) == 12345);
 
     // Lease every free row, so the next writer must take the dead one back.
@@ -150,13 +128,12 @@ TEST_CASE("the watcher takes back rows of dead processes in the background",
     test::TempBase tb;
     tb.enable();
     sonde_base *base = tb.open();
-    FILE *out = nullptr;
-    pid_t victim = spawn_child(tb, "hold", 10, 0, &out);
-    char line[16] = {};
-    REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
-    std::fclose(out);
-    ::kill(victim, SIGKILL);
-    ::waitpid(victim, nullptr, 0);
+    auto victim = spawn_child(tb, "hold", 10, 0);
+    std::string line;
+    REQUIRE(victim->read_line(line));
+    REQUIRE(line == "ready");
+    victim->kill();
+    CHECK(victim->wait() == -1);
     REQUIRE(test::eventually([&] { return tb.view().rows_leased() == 0; }));
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT) == 10);
     api().base_close(base);
@@ -165,7 +142,7 @@ TEST_CASE("the watcher takes back rows of dead processes in the background",
 TEST_CASE("a host may exit with its base still open", "[abi][counts]") {
     test::TempBase tb;
     tb.enable();
-    CHECK(wait_exit(spawn_child(tb, "exit", 500, 1)) == 0);  // no crash in static destructors
+    CHECK(spawn_child(tb, "exit", 500, 1)->wait() == 0);  // no crash in static destructors
     CHECK(tb.view().event(SONDE_EV_MESSAGE_SENT, 1) == 500);
     sonde_base *base = tb.open();  // a live process's watcher takes the dead row back
     REQUIRE(test::eventually([&] { return tb.view().rows_leased() == 0; }));

@@ -2,23 +2,28 @@
 // files that block or are huge, a deleted election lock, a stopped shipper, clock jumps, a
 // spool that refuses the final snapshot. Through the real plugin (dlopen, C ABI) and, for the
 // figures, through the snapshots as the console reads them.
+#if defined(_WIN32)
+#include <windows.h>
+// (after windows.h)
+#include <psapi.h>
+#else
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "channel.hpp"
+#include "host_process.hpp"
 #include "plugin.hpp"
 #include "ship/spool.hpp"
 #include "snapshot/ingest.hpp"
@@ -33,6 +38,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+#if !defined(_WIN32)
 // Replaces `path` by a FIFO. A watcher that opens it for reading without O_NONBLOCK blocks
 // until a writer comes; Unblocker releases such a reader at the end of the test (opening the
 // write side succeeds only while someone is blocked reading), so that a failing test fails
@@ -60,17 +66,29 @@ struct Unblocker {
 bool disabled(sonde_writer *w) {
     return api().count(w, SONDE_EV_MESSAGE_SENT, 0, 1) == SONDE_DISABLED;
 }
+#endif
 
-// The process's peak resident set, kB, after resetting it (/proc/self/clear_refs "5").
+// The process's peak resident set, kB, after resetting it (/proc/self/clear_refs "5"). Windows
+// cannot reset its peak working set: the peak so far, which a 58 MB read would still raise
+// (the test process stays far below it before).
 long peak_rss_kb(bool reset) {
+#if defined(_WIN32)
+    (void)reset;
+    PROCESS_MEMORY_COUNTERS pmc{};
+    pmc.cb = sizeof pmc;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) return -1;
+    return long(pmc.PeakWorkingSetSize / 1024);
+#else
     if (reset) std::ofstream("/proc/self/clear_refs") << "5";
     std::ifstream status("/proc/self/status");
     std::string line;
     while (std::getline(status, line))
         if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
     return -1;
+#endif
 }
 
+#if !defined(_WIN32)
 // Closes `base` with a watchdog: if the close is still running after 5 s (the watcher stuck on
 // a FIFO), the watchdog releases the FIFO. Returns how long the close took.
 double close_with_watchdog(sonde_base *base, Unblocker &unblock) {
@@ -100,9 +118,11 @@ void check_disable_applies(test::TempBase &other, sonde_writer *w) {
     CHECK(applied);
     CHECK(took < 2.5);
 }
+#endif
 
 }  // namespace
 
+#if !defined(_WIN32)  // Windows has no FIFO in a folder (its named pipes live in \\.\pipe\)
 TEST_CASE("a FIFO as a configuration file does not stall the watcher", "[abi][faults]") {
     test::TempBase a, b;
     a.enable();
@@ -154,6 +174,8 @@ TEST_CASE("a FIFO as the sender key does not stall the watcher", "[abi][faults]"
     CHECK(unblock.released == 0);
 }
 
+#endif
+
 TEST_CASE("a 58 MB configuration is refused without being read", "[abi][faults]") {
     test::TempBase tb;
     tb.enable();
@@ -162,14 +184,10 @@ TEST_CASE("a 58 MB configuration is refused without being read", "[abi][faults]"
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
     const uint64_t errors = test::diagnostics(base).config_errors;
     const std::string conf = sonde::config_path(tb.config_dir, tb.id), big = conf + ".big";
-    {
-        const int fd = ::open(big.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        REQUIRE(fd >= 0);
-        REQUIRE(::ftruncate(fd, 58 << 20) == 0);  // sparse: the size is what matters
-        ::close(fd);
-    }
+    std::ofstream(big, std::ios::binary).close();
+    std::filesystem::resize_file(big, 58 << 20);  // sparse on Linux: the size is what matters
     const long before = peak_rss_kb(true);
-    REQUIRE(std::rename(big.c_str(), conf.c_str()) == 0);
+    std::filesystem::rename(big, conf);  // replaces the file on Windows too
     REQUIRE(test::eventually([&] { return test::diagnostics(base).config_errors > errors; }));
     const long after = peak_rss_kb(false);
     INFO("peak RSS before " << before << " kB, after " << after << " kB");
@@ -183,31 +201,16 @@ TEST_CASE("a 58 MB configuration is refused without being read", "[abi][faults]"
 
 namespace {
 
-// A host process forked from the test: opens the base, then for `steps` steps moves its own
-// manual clock (from `start`, 15 minutes a step) and counts. Every clock_set is a shipper step,
-// so whoever is elected latches and ships as it goes.
-pid_t spawn_replayer(const test::TempBase &tb, int64_t start, int steps) {
-    const pid_t pid = ::fork();
-    if (pid != 0) return pid;
-    int rc = 0;
-    sonde_open_params p{};
-    p.struct_size = sizeof p;
-    p.product = SONDE_PRODUCT_PRONOTE;
-    p.base_id = tb.id.c_str();
-    p.config_dir = tb.config_dir.c_str();
-    p.shm_dir = tb.shm_dir.c_str();
-    sonde_base *base = nullptr;
-    sonde_writer *w = nullptr;
-    if (api().base_open(&p, &base) != SONDE_OK || api().writer_get(base, &w) != SONDE_OK)
-        ::_exit(3);
-    for (int i = 0; i < steps; ++i) {
-        if (api().clock_set(base, start + i * 900) != SONDE_OK) rc = 4;
-        if (api().count(w, SONDE_EV_MESSAGE_SENT, 1, 1) != SONDE_OK) rc = 5;
-        ::usleep(5000);
-    }
-    api().writer_release(w);
-    api().base_close(base);
-    ::_exit(rc);
+// A host process (tests/abi/child.cc "replay"): opens the base, then for `steps` steps moves
+// its own manual clock (from `start`, 15 minutes a step) and counts. Every clock_set is a
+// shipper step, so whoever is elected latches and ships as it goes.
+std::unique_ptr<test::HostProcess> spawn_replayer(const test::TempBase &tb, int64_t start,
+                                                  int steps) {
+    auto p = std::make_unique<test::HostProcess>(
+        SONDE_CHILD_PATH,
+        test::child_args(tb, {"replay", std::to_string(start), std::to_string(steps)}));
+    REQUIRE(p->started());
+    return p;
 }
 
 }  // namespace
@@ -223,21 +226,25 @@ TEST_CASE("a deleted lock file never makes two shippers write one sequence", "[a
     }
     const std::string lock = c.spool + "/" + tb.id + ".lock";
     // Two hosts whose clocks are one second apart (so their files never have the same name).
-    pid_t one = spawn_replayer(tb, kTue24Nov10h + 900, 60);
-    pid_t two = spawn_replayer(tb, kTue24Nov10h + 901, 60);
+    auto one = spawn_replayer(tb, kTue24Nov10h + 900, 60);
+    auto two = spawn_replayer(tb, kTue24Nov10h + 901, 60);
     int one_status = -1, two_status = -1;
+    bool one_done = false, two_done = false;
     for (int i = 0; i < 2000; ++i) {
-        ::unlink(lock.c_str());  // the operator's (or a cleaner's) mistake, again and again
-        ::usleep(20000);
-        if (one && ::waitpid(one, &one_status, WNOHANG) == one) one = 0;
-        if (two && ::waitpid(two, &two_status, WNOHANG) == two) two = 0;
-        if (!one && !two) break;
+        // The operator's (or a cleaner's) mistake, again and again. (On Windows the removal
+        // fails while a shipper has the file open without FILE_SHARE_DELETE; it is tried
+        // whenever nobody has it open.)
+        std::error_code ec;
+        std::filesystem::remove(lock, ec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        one_done = one_done || one->try_wait(one_status);
+        two_done = two_done || two->try_wait(two_status);
+        if (one_done && two_done) break;
     }
-    REQUIRE(!one);
-    REQUIRE(!two);
-    CHECK(WIFEXITED(one_status));
-    CHECK(WEXITSTATUS(one_status) == 0);
-    CHECK(WEXITSTATUS(two_status) == 0);
+    REQUIRE(one_done);
+    REQUIRE(two_done);
+    CHECK(one_status == 0);
+    CHECK(two_status == 0);
     sonde::ship::Spool spool(c.spool, tb.id);
     const auto files = spool.pending();
     CHECK(files.size() > 10);
@@ -266,30 +273,16 @@ TEST_CASE("a stopped shipper keeps the lock; its next step after SIGCONT ships e
         c = make_channel(tb, base, kTue24Nov10h);
         api().base_close(base);  // sequence 1
     }
-    int to_child[2], from_child[2];
-    REQUIRE(::pipe(to_child) == 0);
-    REQUIRE(::pipe(from_child) == 0);
-    const pid_t shipper = ::fork();
-    if (shipper == 0) {
-        sonde_open_params p{};
-        p.struct_size = sizeof p;
-        p.product = SONDE_PRODUCT_PRONOTE;
-        p.base_id = tb.id.c_str();
-        p.config_dir = tb.config_dir.c_str();
-        p.shm_dir = tb.shm_dir.c_str();
-        sonde_base *base = nullptr;
-        if (api().base_open(&p, &base) != SONDE_OK) ::_exit(3);
-        api().clock_set(base, kTue24Nov10h + 60);  // elected: latches
-        char byte = 'r';
-        if (::write(from_child[1], &byte, 1) != 1) ::_exit(4);
-        if (::read(to_child[0], &byte, 1) != 1) ::_exit(5);
-        api().clock_set(base, kTue24Nov10h + 3600);  // 11:00: the 10:00 hour closes, a snapshot
-        api().base_close(base);
-        ::_exit(0);
-    }
-    char byte = 0;
-    REQUIRE(::read(from_child[0], &byte, 1) == 1);
-    ::kill(shipper, SIGSTOP);
+    // The shipper (tests/abi/child.cc "ship"): elected at 10:01, it latches; told to go on, it
+    // moves to 11:00 (the 10:00 hour closes: a snapshot) and closes the base.
+    test::HostProcess shipper(SONDE_CHILD_PATH,
+                              test::child_args(tb, {"ship", std::to_string(kTue24Nov10h + 60),
+                                                    std::to_string(kTue24Nov10h + 3600)}));
+    REQUIRE(shipper.started());
+    std::string line;
+    REQUIRE(shipper.read_line(line));
+    REQUIRE(line == "ready");
+    REQUIRE(shipper.suspend());  // SIGSTOP; NtSuspendProcess on Windows
     sonde_base *base = tb.open();
     sonde_writer *w = nullptr;
     REQUIRE(api().writer_get(base, &w) == SONDE_OK);
@@ -308,12 +301,9 @@ TEST_CASE("a stopped shipper keeps the lock; its next step after SIGCONT ships e
     CHECK(spool.pending().size() == 1);
     CHECK(test::diagnostics(base).snapshots_written == written);
     // ...and nothing is lost: the shipper's first step after SIGCONT ships it all.
-    ::kill(shipper, SIGCONT);
-    byte = 'c';
-    REQUIRE(::write(to_child[1], &byte, 1) == 1);
-    int status = -1;
-    REQUIRE(::waitpid(shipper, &status, 0) == shipper);
-    CHECK(WEXITSTATUS(status) == 0);
+    REQUIRE(shipper.resume());
+    REQUIRE(shipper.send_line("go"));
+    CHECK(shipper.wait() == 0);
     snap::IngestStore store;
     for (const auto &f : spool.pending()) store.ingest(test::open(c, f.path));
     int64_t hour10 = 0, day = 0;
@@ -457,9 +447,12 @@ struct BlockedSpool {
     std::string path;
     BlockedSpool(const Channel &c, const std::string &id)
         : path(c.spool + "/" + id + ".state.tmp") {
-        REQUIRE(::mkdir(path.c_str(), 0700) == 0);
+        REQUIRE(std::filesystem::create_directory(path));
     }
-    void free() { ::rmdir(path.c_str()); }
+    void free() {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+    }
     ~BlockedSpool() { free(); }
 };
 

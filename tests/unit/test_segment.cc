@@ -1,17 +1,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
-#ifndef _WIN32
-#include <sys/wait.h>
-#endif
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "host_process.hpp"
+#include "roles.hpp"
 #include "shm/segment.hpp"
 #include "temp_dir.hpp"
 
@@ -209,32 +210,51 @@ TEST_CASE("read-only attach refuses what it cannot trust", "[segment]") {
     CHECK(r.error.find("bad magic") != std::string::npos);
 }
 
-#ifndef _WIN32  // fork: on Windows, tests/windows/test_processes.cc opens one base from 4 processes
+namespace {
+
+// A creator (`--role segment-create DIR`): waits for "go" on stdin, opens the segment and
+// prints its generation (0 if it got none).
+int segment_create(const std::vector<std::string> &args) {
+    if (args.size() != 1) return 2;
+    std::printf("ready\n");
+    std::fflush(stdout);
+    char line[16];
+    if (!std::fgets(line, sizeof line, stdin)) return 3;
+    shm::OpenResult r = shm::open_segment(args[0], "0310001A", 1);
+    std::printf("%llu\n",
+                (unsigned long long)(r.mapping.valid() ? r.mapping.header().generation : 0));
+    std::fflush(stdout);
+    return 0;
+}
+SONDE_TEST_ROLE("segment-create", segment_create);
+
+}  // namespace
+
 TEST_CASE("concurrent creators agree on one segment", "[segment]") {
+    // Eight processes (this program again, in a role) told to go at once.
     const std::string dir = temp_dir();
     constexpr int kProcs = 8;
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
+    std::vector<std::unique_ptr<test::HostProcess>> procs;
+    std::string line;
     for (int i = 0; i < kProcs; ++i) {
-        if (::fork() == 0) {
-            shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
-            uint64_t g = r.mapping.valid() ? r.mapping.header().generation : 0;
-            (void)!::write(fds[1], &g, sizeof g);
-            ::_exit(0);
-        }
+        procs.push_back(std::make_unique<test::HostProcess>(
+            test::self_path(), std::vector<std::string>{"--role", "segment-create", dir}));
+        REQUIRE(procs.back()->started());
+        REQUIRE(procs.back()->read_line(line));
+        REQUIRE(line == "ready");
     }
-    ::close(fds[1]);
+    for (auto &p : procs) REQUIRE(p->send_line("go"));
     std::vector<uint64_t> gens;
-    uint64_t g;
-    while (::read(fds[0], &g, sizeof g) == sizeof g) gens.push_back(g);
-    while (::wait(nullptr) > 0) {
+    for (auto &p : procs) {
+        REQUIRE(p->read_line(line));
+        gens.push_back(std::strtoull(line.c_str(), nullptr, 10));
+        CHECK(p->wait() == 0);
     }
     REQUIRE(gens.size() == kProcs);
     for (uint64_t x : gens) CHECK(x == gens[0]);
     CHECK(gens[0] != 0);
     CHECK(entries(dir).size() == 1);
 }
-#endif
 
 #include "shm/latch.hpp"
 

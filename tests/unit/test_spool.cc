@@ -2,18 +2,17 @@
 // written durably before the file is renamed into place; crash leftovers are cleaned.
 
 #include <sys/stat.h>
-#ifndef _WIN32
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include "host_process.hpp"
+#include "roles.hpp"
 #include "ship/spool.hpp"
 #include "temp_dir.hpp"
 
@@ -93,33 +92,39 @@ TEST_CASE("each spooled file has its receipt beside it: 64 lowercase hex digits,
     CHECK(!exists(sidecar));
 }
 
-#ifndef _WIN32  // fork: the Windows tests kill processes in tests/windows/test_processes.cc
+namespace {
+
+// A shipper that dies (`--role spool-crash DIR`) between the receipt's rename and the file's:
+// exits 0 there, 1 if the write did not get to the file's rename.
+int spool_crash(const std::vector<std::string> &args) {
+    if (args.size() != 1) return 2;
+    const SpoolEntry meta{3, 1795510800, 1795512600, {}};
+    Spool spool(args[0], "0310001A");
+    int renames = 0;
+    // The first rename is the receipt's, the second the file's: die just before it.
+    spool.before_rename = [&] {
+        if (++renames == 2) std::_Exit(0);
+    };
+    std::string error;
+    spool.write(meta, {1, 2, 3}, sample_receipt(1), &error);
+    return 1;
+}
+SONDE_TEST_ROLE("spool-crash", spool_crash);
+
+}  // namespace
+
 TEST_CASE(
     "a crash between the receipt and the file's rename leaves no file, and the receipt "
     "is cleaned later",
     "[spool]") {
     TempDir dir;
-    const SpoolEntry meta{3, 1795510800, 1795512600, {}};
     const std::string sonde =
         dir.path + "/0310001A-00000000000000000003-1795510800-1795512600.sonde";
     const std::string sidecar = Spool::receipt_path(sonde);
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        Spool spool(dir.path, "0310001A");
-        int renames = 0;
-        // The first rename is the receipt's, the second the file's: die just before it.
-        spool.before_rename = [&] {
-            if (++renames == 2) ::_exit(0);
-        };
-        std::string error;
-        spool.write(meta, {1, 2, 3}, sample_receipt(1), &error);
-        ::_exit(1);  // the write did not get to the file's rename
-    }
-    int status = -1;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    REQUIRE(WEXITSTATUS(status) == 0);
+    // Another process (this program again, in the role above) dies there.
+    test::HostProcess child(test::self_path(), {"--role", "spool-crash", dir.path});
+    REQUIRE(child.started());
+    REQUIRE(child.wait() == 0);
 
     const Spool spool(dir.path, "0310001A");
     CHECK(spool.pending().empty());  // never renamed: never shipped
@@ -135,7 +140,6 @@ TEST_CASE(
     CHECK(spool.remove_temporaries() == 1);
     CHECK(!exists(sidecar));
 }
-#endif
 
 TEST_CASE("cleaning never removes the receipt of a file in the spool, nor another base's",
           "[spool]") {

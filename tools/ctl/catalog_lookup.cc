@@ -221,6 +221,8 @@ const char *diag_name(shm::Diag what) {
             return "entries_reclaimed";
         case shm::Diag::SegmentsRefused:
             return "segments_refused";
+        case shm::Diag::TimezoneDisagreements:
+            return "timezone_disagreements";
         case shm::Diag::SpoolMerges:
             return "spool_merges";
         case shm::Diag::ForeignThreadCalls:

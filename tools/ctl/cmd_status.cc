@@ -39,7 +39,7 @@ constexpr shm::Diag kKeyDiagnostics[] = {
     shm::Diag::UsersTableFull, shm::Diag::StudentsTableFull, shm::Diag::SharedRowWriters,
     shm::Diag::RowsReclaimed,  shm::Diag::ConfigErrors,      shm::Diag::SegmentsReplaced,
     shm::Diag::OutOfRange,     shm::Diag::BadArgument,       shm::Diag::BadHandle,
-    shm::Diag::NullArgument,   shm::Diag::SnapshotErrors,
+    shm::Diag::NullArgument,   shm::Diag::SnapshotErrors,    shm::Diag::TimezoneDisagreements,
 };
 
 // A status file, opened without blocking or following a link: nullopt, with j["problem"] set,

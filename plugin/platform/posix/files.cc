@@ -188,6 +188,8 @@ int64_t unix_now() noexcept {
     return int64_t(ts.tv_sec);
 }
 
+bool system_utc_offset_now(int32_t &) noexcept { return false; }
+
 int64_t unix_now_ns() noexcept {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);

@@ -440,6 +440,17 @@ int64_t unix_now_ns() noexcept {
     return win32::unix_nanoseconds(ft);
 }
 
+bool system_utc_offset_now(int32_t &seconds_east) noexcept {
+    DYNAMIC_TIME_ZONE_INFORMATION tz{};
+    const DWORD id = GetDynamicTimeZoneInformation(&tz);
+    if (id == TIME_ZONE_ID_INVALID) return false;
+    LONG bias = tz.Bias;  // minutes west of UTC
+    if (id == TIME_ZONE_ID_DAYLIGHT) bias += tz.DaylightBias;
+    if (id == TIME_ZONE_ID_STANDARD) bias += tz.StandardBias;
+    seconds_east = int32_t(-bias) * 60;
+    return true;
+}
+
 void sleep_ms(unsigned ms) noexcept { Sleep(ms); }
 
 std::string error_text(int err) { return std::strerror(err); }
