@@ -1300,6 +1300,82 @@ TEST_CASE("pages_status: last snapshot, complete hours, gaps, clock skew, reject
     }
 }
 
+TEST_CASE("pages_status_reading: a week of files streamed from an index that holds them") {
+    Seeded seeded;
+    std::string error;
+    INFO(error);
+    const int64_t h0 = (kReference / 3600 - 30) * 3600;
+    std::vector<sonde::console::SnapshotRow> rows;
+    for (uint64_t q = 0; q < 40; ++q)  // a generation above 2^63, as SQLite stores it signed
+        rows.push_back(snapshot_row(
+            "0310001A", 11 + q, 0x8000000000000001ULL, h0 + 900 * q, h0 + 900 * q + 7,
+            q == 7 ? std::nullopt
+                   : std::optional(cover(h0 + 3600 * (q / 4), h0 + 3600 * (q / 4 + 1)))));
+    rows.push_back(snapshot_row("0310002B", 11, 7, h0, h0 + 5, std::nullopt, "unreadable"));
+    REQUIRE(seeded.store->apply(rows, {}, &error));
+    // query_each hands over the same rows, NULLs included, as query copies them.
+    const std::string sql =
+        "SELECT base, generation, coverage, received_unix - created_unix FROM snapshots WHERE "
+        "base IN (?, ?) ORDER BY base, sequence";
+    std::vector<Reader::Row> copied;
+    REQUIRE(seeded.reader->query(sql, {"0310001A", "0310002B"}, copied, &error));
+    std::vector<Reader::Row> streamed;
+    REQUIRE(seeded.reader->query_each(
+        sql, {"0310001A", "0310002B"},
+        [&](Reader::RowView r) {
+            Reader::Row row;
+            for (const auto &c : r)
+                row.push_back(c ? std::optional(std::string(*c)) : std::nullopt);
+            streamed.push_back(row);
+        },
+        &error));
+    CHECK(copied.size() == 43);  // 40, 1, and the seeded snapshots of the two
+    CHECK(streamed == copied);
+    CHECK(std::count_if(copied.begin(), copied.end(),
+                        [](const Reader::Row &r) { return !r[2].has_value(); }) == 4);
+    // The page reads them through one index holding every column it asks for (docs/console.md,
+    // État des remontées): on SQLite the plan says so; on both the former index is gone.
+    std::vector<Reader::Row> found;
+    if (postgres()) {
+        REQUIRE(
+            seeded.reader->query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename "
+                                 "= 'snapshots' AND schemaname = current_schema()",
+                                 {}, found, &error));
+    } else {
+        REQUIRE(seeded.reader->query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'snapshots'",
+            {}, found, &error));
+        std::vector<Reader::Row> plan;
+        for (const std::string q :
+             {"SELECT base, generation, coverage FROM snapshots WHERE base IN (?, ?) AND "
+              "received_unix >= ? AND status = 'applied' AND coverage IS NOT NULL",
+              "SELECT base, MIN(received_unix - created_unix) FROM snapshots WHERE base IN (?, ?) "
+              "AND received_unix >= ? AND created_unix > 0 GROUP BY base"}) {
+            REQUIRE(seeded.reader->query("EXPLAIN QUERY PLAN " + q, {"0310001A", "0310002B", "0"},
+                                         plan, &error));
+            std::string text;
+            for (const auto &r : plan) text += (r.back() ? *r.back() : "") + "\n";
+            INFO(q << "\n" << text);
+            CHECK(text.find("COVERING INDEX snapshots_feed") != std::string::npos);
+        }
+    }
+    std::string names;
+    for (const auto &r : found) names += (r[0] ? *r[0] : "") + " ";
+    INFO(names);
+    CHECK(names.find("snapshots_feed") != std::string::npos);
+    CHECK(names.find("snapshots_received") == std::string::npos);
+    // And the page finds the gap of the file without coverage's hour... none: coverage of the
+    // other files of that hour covers it; the chain is whole, 10 hours complete.
+    const json status = json::parse(seeded.get(administrator(), "/api/remontees").body);
+    for (const json &e : status["establishments"])
+        if (e["uai"] == "0310001A") {
+            CHECK(e["coverage_seen"] == true);
+            CHECK(e["gap_hours"] == 0);
+            CHECK(e["complete_until_unix"] == h0 + 36000);
+            CHECK(e["skew_seconds"] == 7);
+        }
+}
+
 TEST_CASE("pages_pdf: the page printed, with its figures, filters, data date and page numbers") {
     Seeded seeded;
     const sonde::console::PdfOptions options = pdf_options(seeded.setup.dir.path);
