@@ -425,7 +425,7 @@ std::string content_disposition(const Request &r, const PageData &d, const std::
             if (r.page == id) ascii.push_back(slug);
     }
     words.push_back(title);
-    if (!d.selected.empty() && r.page != "accueil") {
+    if (!d.selected.empty() && r.page != "accueil" && d.tabs.size() > 1) {  // one of several
         ascii.push_back(ascii_slug(d.selected));
         for (const auto &[id, label] : d.tabs)
             if (id == d.selected) words.push_back(label);
@@ -451,7 +451,7 @@ std::string content_disposition(const Request &r, const PageData &d, const std::
     words.push_back(iso_date(r.reference_day));
     std::string plain, utf8;
     for (const std::string &a : ascii) plain += (plain.empty() ? "" : "_") + a;
-    for (const std::string &w : words) utf8 += (utf8.empty() ? "" : " - ") + w;
+    for (const std::string &w : words) utf8 += (utf8.empty() ? "" : " — ") + w;
     // No character a file system refuses, none a header cannot carry.
     for (char &c : utf8)
         if (std::string_view("/\\:*?\"<>|").find(c) != std::string_view::npos ||

@@ -819,6 +819,10 @@ TEST_CASE("pages_links_exports: fixed windows of the series, export names, page 
          {"suivi-heure-par-heure", "21-jours", "2026-11-24"},
          {"Suivi heure par heure", "21 jours"}},
         {"/csv/remontees", {"etat-des-remontees", "2026-11-24"}, {"État des remontées"}},
+        // A menu of one table: its name once.
+        {"/csv/menus/demandes-travaux/etablissements",
+         {"demandes-travaux_par-etablissement_mois-en-cours_2026-11-24.csv"},
+         {"Demandes de travaux — Par établissement — Mois en cours — 2026-11-24.csv"}},
         {"/csv/", {"accueil", "2026-11-24"}, {"Accueil"}},
     };
     for (const Want &w : wants) {
