@@ -166,7 +166,9 @@ constexpr const char *kStyle =
     "font-weight:bold}td.min{color:#00703c;font-weight:bold}td.held{font-style:italic}.sr{"
     "position:absolute;left:-10000px}.chart{width:100%;max-width:900px;height:auto}.bar{fill:"
     "#2c6db3}.bar.held{fill:#9bb7d9}.axis{stroke:#555}.tick{font-size:10px;fill:#333}"
-    ".tabs a[aria-current]{font-weight:bold}.print-only{display:none}"
+    ".tabs a[aria-current]{font-weight:bold}.pages a,.tabs a{margin-right:1em}.pages a[aria-"
+    "current]{font-weight:bold}.exports{list-style:none;padding:0;margin:.5em 0;display:flex;"
+    "gap:1.5em}.print-only{display:none}"
     // Print (the PDF export and the browser's printing): the page without its navigation and
     // forms, the print header (logo, filters, data date), page numbers, table headers repeated.
     "@page{size:A4 landscape;margin:1.2cm 1cm 1.6cm 1cm;@bottom-right{content:\"page \" "
