@@ -337,12 +337,14 @@ std::string here_of(const Request &r) {
     return r.path + build_query(p);
 }
 
-// The exports of the page, as the guide places them: the PDF's button left of the CSV's.
+// The exports of the page, as the guide places them: the PDF's button left of the CSV's. No
+// `download` attribute: a successful export is an attachment (Content-Disposition), and a
+// refusal or a failure is then shown as a page rather than saved as a file.
 std::string export_links(const Request &r) {
     const std::string here = escape(here_of(r));
     return "<ul class=\"exports\" aria-label=\"Exports\"><li><a href=\"/pdf" + here +
-           "\" download>Export PDF</a></li><li><a href=\"/csv" + here +
-           "\" download>Export CSV</a></li><li><a href=\"/api" + here +
+           "\">Export PDF</a></li><li><a href=\"/csv" + here +
+           "\">Export CSV</a></li><li><a href=\"/api" + here +
            "\" type=\"application/json\">JSON</a></li></ul>";
 }
 
