@@ -26,7 +26,11 @@ int64_t now_unix() { return int64_t(std::time(nullptr)); }
 
 const char *kStyle =
     "body{font-family:sans-serif;margin:0}header{background:#234;color:#fff;padding:.5em 1em;"
-    "display:flex;gap:1em;align-items:center}header a,header button{color:#fff}main{padding:"
+    "display:flex;flex-wrap:wrap;gap:.5em 1.5em;align-items:center}header ul{list-style:none;"
+    "margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.5em 1.5em}header form{margin:0}header "
+    "a,header button{color:#fff}header button{background:none;border:1px solid #fff}header img{"
+    "max-height:40px}.skip{position:absolute;left:-10000px}.skip:focus{left:1em;top:.5em;"
+    "background:#fff;color:#234;padding:.25em .5em}main{padding:"
     "1em}.error{color:#a00;font-weight:bold}.ok{color:#060}table{border-collapse:collapse}"
     "td,th{border:1px solid #999;padding:.2em .5em}label{display:block;margin:.3em 0}";
 
@@ -141,25 +145,33 @@ std::string WebApp::frame(Ctx &c, const std::string &title, const std::string &b
         "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
         "content=\"width=device-width\"><title>" +
         html(title) + " – Console territoriale</title><style>" + kStyle +
-        "</style></head><body><header>";
+        "</style></head><body><a class=\"skip\" href=\"#contenu\">Aller au contenu</a><header>"
+        "<span class=\"who\"><strong>Console territoriale</strong>";
     if (c.principal) {
-        h += "<a href=\"/\">Accueil</a><span>" + html(c.principal->user) + "</span>" +
-             session_header(c);
+        h +=
+            " · " + html(c.principal->collectivite) + " · " + html(c.principal->user) +
+            "</span><nav aria-label=\"Console\"><ul><li><a href=\"/\">Accueil</a></li></ul></nav>" +
+            session_header(c);
     } else {
-        h += "<strong>Console territoriale</strong>";
+        h += "</span>";
     }
-    h += "</header><main><h1>" + html(title) + "</h1>" + body + "</main></body></html>\n";
+    h += "</header><main id=\"contenu\"><h1>" + html(title) + "</h1>" + body +
+         "</main></body></html>\n";
     return h;
 }
 
 std::string WebApp::session_header(Ctx &c) {
     const Principal &p = *c.principal;
     std::string h;
-    if (accounts_.logo(p.collectivite)) h += "<img src=\"/logo\" alt=\"Logo\" height=\"40\">";
+    // Separate items with their own accessible names (RGAA): the logo, the administrators'
+    // links as a list in a navigation landmark, the logout form.
+    if (accounts_.logo(p.collectivite))
+        h += "<img class=\"logo\" src=\"/logo\" alt=\"Logo de la collectivité\" height=\"40\">";
     if (p.administrator)
-        h += "<a href=\"/gestion/utilisateurs\">Gestion des utilisateurs</a><a "
-             "href=\"/gestion/logo\">Logo de la collectivité</a>";
-    h += "<form method=\"post\" action=\"/logout\">" +
+        h += "<nav aria-label=\"Administration\"><ul><li><a href=\"/gestion/utilisateurs\">"
+             "Gestion des utilisateurs</a></li><li><a href=\"/gestion/logo\">Logo de la "
+             "collectivité</a></li></ul></nav>";
+    h += "<form class=\"logout\" method=\"post\" action=\"/logout\">" +
          hidden("csrf", csrf_of_session(c.session_id)) +
          "<button type=\"submit\">Se déconnecter</button></form>";
     return h;

@@ -23,7 +23,7 @@ class SqliteReader final : public Reader {
     }
 
   protected:
-    bool run(const std::string &sql, const std::vector<std::string> &params, std::vector<Row> &out,
+    bool run(const std::string &sql, const std::vector<std::string> &params, const Visitor &visit,
              std::string *error) override {
         sqlite3_stmt *s = nullptr;
         if (sqlite3_prepare_v2(db_, sql.c_str(), int(sql.size()), &s, nullptr) != SQLITE_OK) {
@@ -34,18 +34,17 @@ class SqliteReader final : public Reader {
             sqlite3_bind_text(s, int(i + 1), params[i].data(), int(params[i].size()),
                               SQLITE_TRANSIENT);
         int rc;
+        std::vector<std::optional<std::string_view>> row(size_t(sqlite3_column_count(s)));
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            Row row;
-            const int n = sqlite3_column_count(s);
-            for (int c = 0; c < n; ++c) {
-                if (sqlite3_column_type(s, c) == SQLITE_NULL) {
-                    row.emplace_back();
+            for (size_t c = 0; c < row.size(); ++c) {
+                if (sqlite3_column_type(s, int(c)) == SQLITE_NULL) {
+                    row[c].reset();
                     continue;
                 }
-                const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(s, c));
-                row.emplace_back(std::string(text, size_t(sqlite3_column_bytes(s, c))));
+                const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(s, int(c)));
+                row[c].emplace(text ? text : "", size_t(sqlite3_column_bytes(s, int(c))));
             }
-            out.push_back(std::move(row));
+            visit(row);
         }
         sqlite3_finalize(s);
         if (rc == SQLITE_DONE) return true;
@@ -66,7 +65,7 @@ class PostgresReader final : public Reader {
     }
 
   protected:
-    bool run(const std::string &sql, const std::vector<std::string> &params, std::vector<Row> &out,
+    bool run(const std::string &sql, const std::vector<std::string> &params, const Visitor &visit,
              std::string *error) override {
         if (PQstatus(conn_) != CONNECTION_OK && !connect(error)) return false;
         std::vector<const char *> values;
@@ -76,17 +75,16 @@ class PostgresReader final : public Reader {
                                    values.data(), nullptr, nullptr, 0);
         const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
         if (ok) {
-            const int rows = PQntuples(r), columns = PQnfields(r);
+            const int rows = PQntuples(r);
+            std::vector<std::optional<std::string_view>> row(size_t(PQnfields(r)));
             for (int i = 0; i < rows; ++i) {
-                Row row;
-                for (int c = 0; c < columns; ++c) {
-                    if (PQgetisnull(r, i, c))
-                        row.emplace_back();
+                for (size_t c = 0; c < row.size(); ++c) {
+                    if (PQgetisnull(r, i, int(c)))
+                        row[c].reset();
                     else
-                        row.emplace_back(
-                            std::string(PQgetvalue(r, i, c), size_t(PQgetlength(r, i, c))));
+                        row[c].emplace(PQgetvalue(r, i, int(c)), size_t(PQgetlength(r, i, int(c))));
                 }
-                out.push_back(std::move(row));
+                visit(row);
             }
         } else if (error) {
             *error = std::string("postgresql: ") + PQerrorMessage(conn_);

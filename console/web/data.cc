@@ -2,6 +2,7 @@
 #include "data.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -54,14 +55,27 @@ struct Span {
     int64_t from = 0, to = 0;
     bool restart = false;
 };
-bool parse_coverage(const std::optional<std::string> &v, Span &out) {
+// "hours_from,hours_to,restart" (snapshots.coverage): two integers and a flag, nothing else.
+bool parse_coverage(const std::optional<std::string_view> &v, Span &out) {
     if (!v) return false;
+    const char *p = v->data(), *end = p + v->size();
     long long a = 0, b = 0;
     int r = 0;
-    char tail = 0;
-    if (std::sscanf(v->c_str(), "%lld,%lld,%d%c", &a, &b, &r, &tail) != 3 || b < a) return false;
+    auto field = [&](auto &value, bool last) {
+        const auto [next, ec] = std::from_chars(p, end, value);
+        if (ec != std::errc() || next == p) return false;
+        p = next;
+        if (last) return p == end;
+        if (p == end || *p != ',') return false;
+        ++p;
+        return true;
+    };
+    if (!field(a, false) || !field(b, false) || !field(r, true) || b < a) return false;
     out = {a, b, r != 0};
     return true;
+}
+bool parse_coverage(const std::optional<std::string> &v, Span &out) {
+    return v ? parse_coverage(std::optional<std::string_view>(*v), out) : false;
 }
 
 }  // namespace
@@ -339,23 +353,40 @@ bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
             f->skew_known = true;
             f->skew_seconds = num(r[1]);
         }
-    if (!reader.query("SELECT base, generation, coverage FROM snapshots WHERE base IN " +
-                          in_list(list.size()) +
-                          " AND received_unix >= ? AND status = 'applied' AND coverage IS NOT "
-                          "NULL",
-                      params, rows, error))
+    // A week of files is hundreds of thousands of rows: read without copying them, through the
+    // index snapshots_feed that holds these columns, each row added to the chain of its base
+    // (an index in `out`) and generation (its text), found again only when they change.
+    std::map<std::pair<size_t, std::string>, std::vector<Span>> chains;
+    std::string last_base, last_generation;
+    FeedStatus *last = nullptr;
+    std::vector<Span> *chain = nullptr;
+    if (!reader.query_each(
+            "SELECT base, generation, coverage FROM snapshots WHERE base IN " +
+                in_list(list.size()) +
+                " AND received_unix >= ? AND status = 'applied' AND coverage IS NOT NULL",
+            params,
+            [&](Reader::RowView r) {
+                Span span;
+                if (!r[0] || !r[1] || !parse_coverage(r[2], span)) return;
+                if (!last || *r[0] != last_base) {
+                    last_base = *r[0];
+                    last_generation.clear();
+                    auto it = index.find(last_base);
+                    last = it == index.end() ? nullptr : &out[it->second];
+                    chain = nullptr;
+                }
+                if (!last) return;
+                if (!chain || *r[1] != last_generation) {
+                    last_generation = *r[1];
+                    chain = &chains[{size_t(last - out.data()), last_generation}];
+                }
+                last->coverage_seen = true;
+                chain->push_back(span);
+            },
+            error))
         return false;
-    std::map<std::pair<std::string, uint64_t>, std::vector<Span>> chains;
-    for (const auto &r : rows) {
-        FeedStatus *f = at(r[0]);
-        Span span;
-        if (f && parse_coverage(r[2], span)) {
-            f->coverage_seen = true;
-            chains[{text(r[0]), u64(r[1])}].push_back(span);
-        }
-    }
     for (auto &[key, spans] : chains) {
-        FeedStatus &f = *at(key.first);
+        FeedStatus &f = out[key.first];
         std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) {
             return std::tie(a.from, a.to) < std::tie(b.from, b.to);
         });

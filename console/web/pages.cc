@@ -43,12 +43,21 @@ Answer answer(unsigned status, std::string body, std::string type) {
 }
 
 Answer error_answer(const Request &r, unsigned status, const std::string &message) {
-    if (r.format == Format::Html || r.format == Format::Pdf)
+    if (r.format == Format::Html || r.format == Format::Pdf) {
+        const char *what = status == 400   ? "Requête invalide"
+                           : status == 403 ? "Accès refusé"
+                           : status == 404 ? "Page introuvable"
+                           : status == 503 ? "Service momentanément indisponible"
+                                           : "Erreur du service";
         return answer(status,
                       "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>" +
-                          std::to_string(status) + "</title></head><body><p>" + escape(message) +
-                          "</p></body></html>",
+                          std::string(what) +
+                          " — Console territoriale</title></head><body><main>"
+                          "<h1>" +
+                          what + "</h1><p>" + escape(message) +
+                          "</p><p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
                       "text/html; charset=utf-8");
+    }
     return answer(status, json{{"error", message}}.dump(), "application/json");
 }
 
@@ -144,19 +153,28 @@ const char *state_name(State s) {
 
 constexpr const char *kStyle =
     "body{font-family:sans-serif;margin:0;color:#1e1e1e}header{background:#003a70;color:#fff;"
-    "padding:.5em 1em}nav ul{list-style:none;margin:0;padding:.5em 1em;display:flex;flex-wrap:"
-    "wrap;gap:1em;background:#eef2f7}nav a{color:#003a70}main{padding:1em}table.data{border-"
+    "padding:.5em 1em;display:flex;flex-wrap:wrap;align-items:center;gap:.5em 1.5em}header "
+    "ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.5em 1.5em}header "
+    "a,header button{color:#fff}header form{margin:0}header button{background:none;border:1px "
+    "solid #fff;padding:.2em .6em;cursor:pointer}header img{max-height:40px}.skip{position:"
+    "absolute;left:-10000px}.skip:focus{left:1em;top:.5em;background:#fff;color:#003a70;"
+    "padding:.25em .5em;z-index:1}nav.menus ul{list-style:none;margin:0;padding:.5em 1em;"
+    "display:flex;flex-wrap:wrap;gap:1em;background:#eef2f7}nav.menus a{color:#003a70}main{"
+    "padding:1em}table.data{border-"
     "collapse:collapse;margin:1em 0}table.data th,table.data td{border:1px solid #c8ccd2;"
     "padding:.25em .5em}td.num{text-align:right;white-space:nowrap}td.max{color:#b00020;"
     "font-weight:bold}td.min{color:#00703c;font-weight:bold}td.held{font-style:italic}.sr{"
     "position:absolute;left:-10000px}.chart{width:100%;max-width:900px;height:auto}.bar{fill:"
     "#2c6db3}.bar.held{fill:#9bb7d9}.axis{stroke:#555}.tick{font-size:10px;fill:#333}"
-    ".tabs a[aria-current]{font-weight:bold}.print-only{display:none}"
+    ".tabs a[aria-current]{font-weight:bold}.pages a,.tabs a{margin-right:1em}.pages a[aria-"
+    "current]{font-weight:bold}.exports{list-style:none;padding:0;margin:.5em 0;display:flex;"
+    "gap:1.5em}.print-only{display:none}"
     // Print (the PDF export and the browser's printing): the page without its navigation and
     // forms, the print header (logo, filters, data date), page numbers, table headers repeated.
     "@page{size:A4 landscape;margin:1.2cm 1cm 1.6cm 1cm;@bottom-right{content:\"page \" "
     "counter(page) \" / \" counter(pages);font-size:9pt}@bottom-left{content:\"Console "
-    "territoriale\";font-size:9pt}}@media print{header,nav,form,.pages,.tabs{display:none}"
+    "territoriale\";font-size:9pt}}@media print{header,nav,form,.pages,.tabs,.exports,.skip{"
+    "display:none}"
     ".print-only{display:block}body{font-size:9pt}main{padding:0}table.data{font-size:7.5pt}"
     "thead{display:table-header-group}tfoot{display:table-row-group}tr{break-inside:avoid}"
     "td,th{vertical-align:top}.sr{display:none}"
@@ -169,18 +187,21 @@ std::string layout(const Principal &who, const Request &r, const std::string &ti
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width\"><title>" +
         escape(title) + " — Console territoriale</title><style>" + kStyle +
-        "</style></head><body><header><strong>Console territoriale</strong> · " +
-        escape(who.collectivite) + " · " + escape(who.user) + header_html +
-        "</header><nav aria-label=\"Menus\"><ul><li><a href=\"/\">Accueil</a></li>";
+        "</style></head><body><a class=\"skip\" href=\"#contenu\">Aller au contenu</a><header>"
+        "<span class=\"who\"><strong>Console territoriale</strong> · " +
+        escape(who.collectivite) + " · " + escape(who.user) + "</span>" + header_html +
+        "</header><nav class=\"menus\" aria-label=\"Menus\"><ul><li><a href=\"/\"" +
+        (r.page == "accueil" ? " aria-current=\"page\"" : "") + ">Accueil</a></li>";
     for (const Menu &m : menus()) {
         if (!who.may_see_category(m.id)) continue;
         h += "<li><a href=\"/menus/" + escape(m.id) + "/synthese\"" +
-             (r.menu == &m ? " aria-current=\"page\"" : "") + ">" + escape(m.label) + "</a></li>";
+             (r.menu == &m && r.page != "accueil" ? " aria-current=\"page\"" : "") + ">" +
+             escape(m.label) + "</a></li>";
     }
     h += std::string("<li><a href=\"/remontees\"") +
          (r.page == "remontees" ? " aria-current=\"page\"" : "") +
-         ">État des remontées</a></li></ul></nav><main>" + print_html + "<h1>" + escape(title) +
-         "</h1>" + body + "</main></body></html>";
+         ">État des remontées</a></li></ul></nav><main id=\"contenu\">" + print_html + "<h1>" +
+         escape(title) + "</h1>" + body + "</main></body></html>";
     return h;
 }
 
@@ -307,6 +328,149 @@ std::string caption_of(const Request &r, const Table &t) {
     return c;
 }
 
+bool is_series(std::string_view page) { return page == "journalier" || page == "horaire"; }
+
+// The current page's path and query, for the export links.
+std::string here_of(const Request &r) {
+    std::vector<std::pair<std::string, std::string>> p;
+    for (const auto &[k, v] : r.query) p.emplace_back(k, v);
+    return r.path + build_query(p);
+}
+
+// The exports of the page, as the guide places them: the PDF's button left of the CSV's. No
+// `download` attribute: a successful export is an attachment (Content-Disposition), and a
+// refusal or a failure is then shown as a page rather than saved as a file.
+std::string export_links(const Request &r) {
+    const std::string here = escape(here_of(r));
+    return "<ul class=\"exports\" aria-label=\"Exports\"><li><a href=\"/pdf" + here +
+           "\">Export PDF</a></li><li><a href=\"/csv" + here +
+           "\">Export CSV</a></li><li><a href=\"/api" + here +
+           "\" type=\"application/json\">JSON</a></li></ul>";
+}
+
+// ---- the names of the exported files ----
+
+// ASCII letters and digits, lower case, French accents dropped, anything else a single '-'.
+std::string ascii_slug(std::string_view s) {
+    static const std::pair<std::string_view, const char *> kAccents[] = {
+        {"à", "a"}, {"â", "a"},  {"ä", "a"},  {"é", "e"}, {"è", "e"}, {"ê", "e"}, {"ë", "e"},
+        {"î", "i"}, {"ï", "i"},  {"ô", "o"},  {"ö", "o"}, {"ù", "u"}, {"û", "u"}, {"ü", "u"},
+        {"ç", "c"}, {"œ", "oe"}, {"æ", "ae"}, {"É", "e"}, {"È", "e"}, {"À", "a"}, {"Ç", "c"}};
+    std::string out;
+    auto dash = [&] {
+        if (!out.empty() && out.back() != '-') out += '-';
+    };
+    for (size_t i = 0; i < s.size();) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out += char(c);
+            ++i;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z') {
+            out += char(c - 'A' + 'a');
+            ++i;
+            continue;
+        }
+        bool found = false;
+        for (const auto &[from, to] : kAccents)
+            if (s.substr(i).starts_with(from)) {
+                out += to;
+                i += from.size();
+                found = true;
+                break;
+            }
+        if (found) continue;
+        dash();
+        ++i;
+        while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+    }
+    while (!out.empty() && out.back() == '-') out.pop_back();
+    return out;
+}
+
+// RFC 8187's value-chars: attr-char as is, every other byte %XX.
+std::string rfc8187(std::string_view s) {
+    static const char *hex = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            std::string_view("!#$&+-.^_`|~").find(char(c)) != std::string_view::npos) {
+            out += char(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// `attachment` with the file's name: the page, its table, the mode, the period (or the series'
+// fixed window, or the home's year) and the reference day. `filename` in ASCII for every client,
+// `filename*` in UTF-8 with the page's own words (docs/console.md#csv).
+std::string content_disposition(const Request &r, const PageData &d, const std::string &title,
+                                const char *extension) {
+    static const std::pair<std::string_view, const char *> kPages[] = {
+        {"synthese", "synthese"},
+        {"etablissements", "par-etablissement"},
+        {"niveaux", "details-par-niveaux"},
+        {"journalier", "suivi-journalier"},
+        {"horaire", "suivi-heure-par-heure"}};
+    std::vector<std::string> ascii, words;
+    if (r.page == "accueil") {
+        ascii.push_back("accueil");
+    } else if (r.page == "remontees") {
+        ascii.push_back("etat-des-remontees");
+    } else {
+        ascii.push_back(ascii_slug(r.menu->id));
+        for (const auto &[id, slug] : kPages)
+            if (r.page == id) ascii.push_back(slug);
+    }
+    words.push_back(title);
+    if (!d.selected.empty() && r.page != "accueil" && d.tabs.size() > 1) {  // one of several
+        ascii.push_back(ascii_slug(d.selected));
+        for (const auto &[id, label] : d.tabs)
+            if (id == d.selected) words.push_back(label);
+    }
+    if (r.mode == Mode::Rates && r.page != "synthese" && !is_series(r.page)) {
+        ascii.push_back("taux");
+        words.push_back("T%");
+    }
+    if (r.page == "journalier" || r.page == "horaire") {
+        const char *days = r.page == "journalier" ? "28" : "21";
+        ascii.push_back(std::string(days) + "-jours");
+        words.push_back(std::string(days) + " jours");
+    } else if (r.page == "accueil") {
+        if (r.year >= 0) {
+            ascii.push_back("annee-" + school_year_text(r.year));
+            words.push_back("année " + school_year_text(r.year));
+        }
+    } else if (r.page != "remontees") {
+        ascii.push_back(period_id(r.period));
+        words.push_back(period_label(r.period));
+    }
+    ascii.push_back(iso_date(r.reference_day));
+    words.push_back(iso_date(r.reference_day));
+    std::string plain, utf8;
+    for (const std::string &a : ascii) plain += (plain.empty() ? "" : "_") + a;
+    for (const std::string &w : words) utf8 += (utf8.empty() ? "" : " — ") + w;
+    // No character a file system refuses, none a header cannot carry.
+    for (char &c : utf8)
+        if (std::string_view("/\\:*?\"<>|").find(c) != std::string_view::npos ||
+            static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            c = '-';
+    return "attachment; filename=\"" + plain + "." + extension + "\"; filename*=UTF-8''" +
+           rfc8187(utf8) + "." + extension;
+}
+
+Answer csv_answer(const Request &r, const PageData &d, const std::string &title, std::string body) {
+    Answer a = answer(200, std::move(body), "text/csv; charset=utf-8");
+    a.headers.emplace_back("Content-Disposition", content_disposition(r, d, title, "csv"));
+    return a;
+}
+
 std::string page_links(const Request &r) {
     if (!r.menu) return "";
     std::string base = "/menus/" + r.menu->id + "/";
@@ -320,25 +484,19 @@ std::string page_links(const Request &r) {
         pages.emplace_back("horaire", "Suivi heure par heure");
     }
     std::string h = "<p class=\"pages\">";
-    for (const auto &[id, label] : pages)
-        h += "<a href=\"" +
-             escape(link(r, base + id, {{"tableau", ""}, {"tri", ""}, {"ordre", ""}})) + "\"" +
+    for (const auto &[id, label] : pages) {
+        // Suivi journalier and Suivi heure par heure have fixed windows (the guide's 4 and 3
+        // weeks): their links carry no period, mode nor table (docs/console.md#pages-and-urls).
+        std::vector<std::pair<std::string, std::string>> changes = {
+            {"tableau", ""}, {"indicateur", ""}, {"tri", ""}, {"ordre", ""}};
+        if (is_series(id)) {
+            changes.emplace_back("periode", "");
+            changes.emplace_back("mode", "");
+        }
+        h += "<a href=\"" + escape(link(r, base + id, changes)) + "\"" +
              (id == r.page ? " aria-current=\"page\"" : "") + ">" + escape(label) + "</a> ";
-    const std::string here = r.path + build_query([&] {
-                                 std::vector<std::pair<std::string, std::string>> p;
-                                 for (const auto &[k, v] : r.query) p.emplace_back(k, v);
-                                 return p;
-                             }());
-    h += "· <a href=\"/csv" + escape(here) + "\">Export CSV</a> · <a href=\"/pdf" + escape(here) +
-         "\">Export PDF</a> · <a href=\"/api" + escape(here) + "\">JSON</a></p>";
-    return h;
-}
-
-// The current page's path and query, for the export links.
-std::string here_of(const Request &r) {
-    std::vector<std::pair<std::string, std::string>> p;
-    for (const auto &[k, v] : r.query) p.emplace_back(k, v);
-    return r.path + build_query(p);
+    }
+    return h + "</p>" + export_links(r);
 }
 
 // ---- print: the header of the PDF (and of the browser's printing) ----
@@ -424,9 +582,7 @@ Answer finish(const Principal &who, const Request &r, const PageData &d, const s
         return error_answer(r, 500, "export PDF impossible");
     }
     Answer a = answer(200, std::move(out), "application/pdf");
-    std::string name = r.path == "/" ? "accueil" : r.path.substr(1);
-    std::replace(name.begin(), name.end(), '/', '-');
-    a.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + ".pdf\"");
+    a.headers.emplace_back("Content-Disposition", content_disposition(r, d, title, "pdf"));
     return a;
 }
 
@@ -605,6 +761,12 @@ std::optional<Answer> parse_request(const Principal &who, std::string_view targe
             return error_answer(r, 404, "page inconnue");
     } else {
         return error_answer(r, 404, "page inconnue");
+    }
+    // The series have fixed windows (4 and 3 weeks): a period or a mode in their query is
+    // ignored, and none of their links, forms or exports carries it on.
+    if (is_series(r.page)) {
+        r.query.erase("periode");
+        r.query.erase("mode");
     }
     // Home is everyone's; its accounts table only for those granted the accounts.
     if (r.menu && !who.may_see_category(r.menu->id) && r.page != "accueil")
@@ -792,13 +954,10 @@ Answer render_status(const Principal &who, Request &r, const PageContext &contex
                    (f.last_rejection_unix ? csv_field(utc_text(f.last_rejection_unix)) : "") + ";" +
                    csv_field(f.last_rejection) + "\r\n";
         }
-        return answer(200, out, "text/csv; charset=utf-8");
+        return csv_answer(r, d, "État des remontées", std::move(out));
     }
 
-    const std::string here = here_of(r);
-    std::string body = "<p class=\"pages\"><a href=\"/csv" + escape(here) +
-                       "\">Export CSV</a> · <a href=\"/pdf" + escape(here) +
-                       "\">Export PDF</a> · <a href=\"/api" + escape(here) + "\">JSON</a></p>";
+    std::string body = export_links(r);
     body += filters(r, d, false, false);
     const std::string dir = r.order == "desc" ? "desc" : "asc";
     body += "<table class=\"data\" id=\"remontees\"><caption>Remontées par établissement (" +
@@ -956,7 +1115,7 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
     if (r.format == Format::Json) {
         json j = {{"menu", r.menu->id},
                   {"page", r.page},
-                  {"period", period_id(r.period)},
+                  {"period", series ? json(nullptr) : json(period_id(r.period))},
                   {"reference_date", iso_date(r.reference_day)},
                   {"mode", r.mode == Mode::Rates ? "taux" : "valeurs"}};
         json est = json::array();
@@ -1017,16 +1176,27 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                     out += date_text(at.first) + ";" + std::to_string(at.second) + ";" +
                            std::to_string(v) + "\r\n";
             }
-            return answer(200, out, "text/csv; charset=utf-8");
+            return csv_answer(r, d, title, std::move(out));
         }
-        return answer(200, tables_csv(d.tables), "text/csv; charset=utf-8");
+        return csv_answer(r, d, title, tables_csv(d.tables));
     }
 
     body += page_links(r);
     body += filters(r, d, !series && r.page != "accueil",
                     r.page != "synthese" && !series && (r.menu->has_rates || r.page == "niveaux"));
-    body += "<p>Période : " + std::string(period_label(r.period)) + " (jour de référence " +
-            date_text(r.reference_day) + ")</p>";
+    // The period the figures are read at; the series have their own fixed windows, and the
+    // home's accounts are gauges (their latest reading, or the chosen year's).
+    if (r.page == "journalier")
+        body += "<p class=\"window\">Les 4 dernières semaines : les 28 jours du " +
+                date_text(d.first_day) + " au " + date_text(d.last_day) +
+                " (jours locaux des établissements ; le dernier est en cours).</p>";
+    else if (r.page == "horaire")
+        body += "<p class=\"window\">Les 3 dernières semaines : les 21 jours du " +
+                date_text(d.first_hour_day) + " au " + date_text(d.last_day) +
+                " (heures locales des établissements ; le dernier jour est en cours).</p>";
+    else if (r.page != "accueil")
+        body += "<p class=\"window\">Période : " + std::string(period_label(r.period)) +
+                " (jour de référence " + date_text(r.reference_day) + ")</p>";
     if (series) {
         body += series_html(r, d);
     } else if (r.page == "synthese") {

@@ -4,7 +4,7 @@ headless Chromium drives the real sonde-console, over HTTPS, on a copy of the da
 seed.py (a simulated fortnight of five establishments, four of collectivité D031).
 
 usage: test_console.py TEST --seed SEED_DIR --console SONDE_CONSOLE [--screenshots DIR]
-TEST: login_logout | every_page | csv_export | limited_user
+TEST: login_logout | every_page | csv_export | pdf_export | limited_user
 
 Reference of the figures. Every table the browser shows is read cell by cell and compared
 with the JSON API of the same URL and session (its values, states, minima and maxima): that
@@ -23,6 +23,7 @@ import html.parser
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 
@@ -441,6 +442,7 @@ def every_page(s):
     check(all("aucune donnée" not in r[3]["text"] for t in home if t["id"] == "etablissements"
               for r in t["rows"]), "every establishment shows 'données au'")
     compare_page(s, "home")
+    header_items(s, "home")
     s.screenshot("home")
     nav = [a.text.strip() for a in s.by("nav a")]
     check(all(m in nav for m in MENUS), f"an administrator sees the 7 menus: {nav}")
@@ -465,6 +467,8 @@ def every_page(s):
                 if menu == "Connexions":
                     s.screenshot("par-etablissement", 760)
                 pages_seen += periods_and_modes(s, where)
+                if menu == "Connexions":
+                    series_windows(s)
             if label == "Suivi heure par heure":
                 hourly(s, d031)
                 s.screenshot("suivi-horaire", 640)
@@ -473,6 +477,53 @@ def every_page(s):
     print(f"every_page: {pages_seen} pages opened by clicks and compared")
     connections_last_day(s, d031)
     sorting(s)
+    s.click_link("Gestion des utilisateurs", "header")
+    header_items(s, "Gestion des utilisateurs")
+
+
+def header_items(s, where):
+    """The header's items are separate (a list, each with its accessible name), not one run of
+    text such as "Gestion des utilisateursLogo de la collectivité"."""
+    admin = s.by("header nav[aria-label=Administration] li")
+    names = [li.text.strip() for li in admin]
+    check(names == ["Gestion des utilisateurs", "Logo de la collectivité"],
+          f"{where}: the administrator's header items {names}")
+    for li in admin:
+        links = li.find_elements("css selector", "a")
+        check(len(links) == 1 and links[0].accessible_name == li.text.strip(),
+              f"{where}: the header link {li.text!r} has its own accessible name")
+    text = s.one("header").text
+    check(not re.search(r"utilisateursLogo|collectivitéSe|[a-z]Se déconnecter", text),
+          f"{where}: the header's words run together: {text!r}")
+    check(s.by("header button")[0].accessible_name == "Se déconnecter",
+          f"{where}: the logout button's name")
+    skip = s.by("body > a.skip")
+    check(bool(skip) and skip[0].get_attribute("href").endswith("#contenu")
+          and s.by("main#contenu"), f"{where}: a skip link to the main content")
+    check(s.driver.find_element("css selector", "html").get_attribute("lang") == "fr"
+          and s.driver.title.endswith("Console territoriale") and len(s.driver.title) > 25,
+          f"{where}: lang and title ({s.driver.title!r})")
+
+
+def series_windows(s):
+    """A period chosen on Par établissement (the last one of periods_and_modes) does not follow
+    the links to Suivi journalier and Suivi heure par heure: they have their own fixed windows,
+    the last 4 and 3 weeks (the guide), and say so, not the period."""
+    for label, weeks, days in (("Suivi journalier", 4, 28), ("Suivi heure par heure", 3, 21)):
+        select_and_show(s, "periode", "annee-derniere")
+        check("periode=annee-derniere" in s.path(), f"the period chosen ({s.path()})")
+        s.click_link(label, "p.pages")
+        check("periode=" not in s.path() and "mode=" not in s.path(),
+              f"{label}: the URL carries no period ({s.path()})")
+        text = s.one("main").text
+        check(f"{weeks} dernières semaines" in text and f"les {days} jours du" in text,
+              f"{label}: the page states its window of {days} days")
+        check(not any(p in text for p in ("Année scolaire", "Mois en cours", "Mois dernier",
+                                          "Dernier jour")), f"{label}: a period shown")
+        check(not s.by("select[name=periode]"), f"{label}: a period list on the page")
+        hrefs = [a.get_attribute("href") for a in s.by("main a")]
+        check(not any("periode=" in h for h in hrefs), f"{label}: a link carries a period on")
+        s.click_link("Par établissement", "p.pages")
 
 
 def sorting(s):
@@ -496,9 +547,8 @@ def sorting(s):
 
 
 def page_links(s):
-    """The pages of the current menu (its links but the exports and the JSON)."""
-    return [a.text.strip() for a in s.by("p.pages a")
-            if not a.text.strip().startswith("Export") and a.text.strip() != "JSON"]
+    """The pages of the current menu (the exports and the JSON are a list of their own)."""
+    return [a.text.strip() for a in s.by("p.pages a")]
 
 
 def select_and_show(s, name, value):
@@ -596,52 +646,115 @@ def connections_last_day(s, uais):
                   f"Dernier jour {uai}: the oracle has connections on {yesterday}")
 
 
+def csv_cell_text(cell):
+    """docs/console.md#csv: a JSON cell as the CSV writes it."""
+    if cell["state"] == "suppressed":
+        return "s"
+    if cell["state"] == "missing":
+        return "nd"
+    v = cell["value"]
+    t = str(v) if isinstance(v, int) else f"{v:.1f}".replace(".", ",")
+    return ("≈" + t) if cell["state"] == "rounded" else t
+
+
+def export_click(s, label, suffix):
+    """Clicks an export link as a person does; the file Chromium saved: (name, bytes)."""
+    before = set(os.listdir(s.downloads))
+    s.click_link(label, "ul.exports", navigates=False)
+    name, data = wait_download(s, before, suffix)
+    print(f"{label}: {name} ({len(data)} bytes)")
+    return name, data
+
+
 def csv_export(s):
     s.admin()
-    s.click_link("Connexions", "nav")
-    s.click_link("Par établissement", "p.pages")
-    select_and_show(s, "periode", "mois-dernier")
-    for label in ("Comptes utilisateurs", "Connexions", "Scolarité"):
+    held = 0
+    # (menu, table tab or None, mode, period): Connexions in T% for decimal figures, Social's
+    # Élèves for held-back figures (the plugin holds back the small counts of the replay).
+    for label, tab, mode, period in (("Comptes utilisateurs", None, None, None),
+                                     ("Connexions", None, "taux", "mois-dernier"),
+                                     ("Scolarité", None, None, None),
+                                     ("Social", "Élèves", None, "annee-en-cours")):
         s.click_link(label, "nav")
         s.click_link("Par établissement", "p.pages")
-        if label == "Connexions":
-            select_and_show(s, "mode", "taux")  # decimal figures
+        if tab:
+            s.click_link(tab, "p.tabs")
+        if period:
+            select_and_show(s, "periode", period)
+        if mode:
+            select_and_show(s, "mode", mode)
         shown = s.tables()[0]
-        before = set(os.listdir(s.downloads))
-        s.click_link("Export CSV", "p.pages", navigates=False)
-        data = wait_download(s, before)
+        api = s.http().json(s.console.url("/api" + s.path()))
+        table = api["tables"][0]
+        name, data = export_click(s, "Export CSV", ".csv")
+        # The file's name says the page, the period and the day (Content-Disposition).
+        check(name.endswith(".csv") and api["reference_date"] in name
+              and ("Par établissement" in name or "par-etablissement" in name)
+              and any(p in name for p in (period_label_of(api["period"]), api["period"])),
+              f"{label}: the CSV's file name {name!r}")
         check(data.startswith(b"\xef\xbb\xbf"), f"{label}: the CSV starts with a BOM")
         text = data[3:].decode("utf-8")
         lines = text.split("\r\n")
         head = lines[0].split(";")
         check(head[:3] == ["UAI", "Nom", "Commune"], f"{label}: the CSV's columns {head[:3]}")
+        check(head[3:-1] == [c["label"] + (" (%)" if c["rate"] else "") for c in table["columns"]],
+              f"{label}: the CSV's column titles {head[3:]}")
         body = [l.split(";") for l in lines[1:] if l and not l.startswith(";")]
-        check(len(body) == len(shown["rows"]), f"{label}: {len(body)} CSV rows, "
-              f"{len(shown['rows'])} on the page")
+        check(len(body) == len(shown["rows"]) == len(table["rows"]),
+              f"{label}: {len(body)} CSV rows, {len(shown['rows'])} on the page")
         decimal = 0
-        for csv_row, row in zip(body, shown["rows"]):
-            check(csv_row[:3] == [row[0]["text"], row[1]["text"], row[2]["text"]],
+        for csv_row, row, api_row in zip(body, shown["rows"], table["rows"]):
+            check(csv_row[:3] == [row[0]["text"], row[1]["text"], row[2]["text"]]
+                  == [api_row["uai"], api_row["name"], api_row["commune"]],
                   f"{label}: CSV row {csv_row[:3]}")
-            for csv_cell, cell in zip(csv_row[3:-1], row[3:-1]):
+            for csv_cell, cell, api_cell in zip(csv_row[3:-1], row[3:-1], api_row["cells"]):
                 v = cell["value"]
                 want = {"s": "s", "—": "nd"}.get(v)
                 if want is None:
                     want = v.replace(NBSP, "").replace(" %", "").replace("≈ ", "≈")
                 check(csv_cell == want, f"{label} {row[0]['text']}: CSV '{csv_cell}', page "
                       f"'{v}'")
+                check(csv_cell == csv_cell_text(api_cell), f"{label} {row[0]['text']}: CSV "
+                      f"'{csv_cell}', API {api_cell}")
                 decimal += "," in csv_cell
-                COUNTS["CSV cells compared with the page"] += 1
+                held += csv_cell == "s"
+                COUNTS["CSV cells compared with the page and the API"] += 1
                 check("." not in csv_cell, f"{label}: a decimal point in the CSV: {csv_cell}")
+        # The total and the count of establishments left out of it.
+        tail = [l.split(";") for l in lines[1:] if l.startswith(";")]
+        check(len(tail) == 2 and tail[0][1] == "Total"
+              and tail[0][3:3 + len(table["total"])] == [csv_cell_text(c) for c in table["total"]]
+              and tail[1][3:3 + len(table["total"])] == [str(c["excluded"])
+                                                         for c in table["total"]],
+              f"{label}: the CSV's total lines {tail}")
         if label == "Connexions":
             check(decimal > 0, "the T% CSV has decimal commas")
-        status, _, _ = s.http().get(s.console.url("/csv" + s.path()))
-        check(status == 200, "the CSV with the session")
+    check(held > 0, f"the CSVs keep the held-back marker 's' ({held} cells)")
+    COUNTS["held-back cells in the CSVs"] += held
+    # A series: its fixed window in the name, not the period chosen before.
+    s.click_link("Connexions", "nav")
+    s.click_link("Par établissement", "p.pages")
+    select_and_show(s, "periode", "dernier-jour")
+    s.click_link("Suivi journalier", "p.pages")
+    name, data = export_click(s, "Export CSV", ".csv")
+    check("28" in name and "Dernier jour" not in name and "dernier-jour" not in name,
+          f"Suivi journalier: the CSV's name {name!r}")
+    days = [l for l in data[3:].decode("utf-8").split("\r\n")[1:] if l]
+    check(len(days) == 28, f"Suivi journalier: {len(days)} days in the CSV")
     audit = s.console.cli(["audit", "list", "--collectivite", "D031"])
-    check(audit.count("export.csv") >= 3, "every CSV export is in the audit log")
+    check(audit.count("export.csv") >= 5, "every CSV export is in the audit log")
 
 
-def wait_download(s, before):
-    deadline = time.monotonic() + 60  # hang guard
+def period_label_of(period_id):
+    return {"dernier-jour": "Dernier jour", "mois-en-cours": "Mois en cours",
+            "mois-dernier": "Mois dernier", "annee-en-cours": "Année scolaire en cours",
+            "annee-derniere": "Année scolaire dernière"}.get(period_id, "?")
+
+
+def wait_download(s, before, suffix):
+    """The file Chromium saves in the download directory (hang guard only); renamed afterwards
+    so that the next export may come under the same name."""
+    deadline = time.monotonic() + 300  # hang guard: a PDF is converted by WeasyPrint first
     while time.monotonic() < deadline:
         new = [n for n in set(os.listdir(s.downloads)) - before
                if not n.endswith((".crdownload", ".tmp", ".read"))]
@@ -650,10 +763,98 @@ def wait_download(s, before):
             path = os.path.join(s.downloads, new[0])
             with open(path, "rb") as f:
                 data = f.read()
-            os.rename(path, path + ".read")  # the next export comes under the same name
-            return data
+            os.rename(path, path + ".read")
+            check(new[0].endswith(suffix), f"downloaded {new[0]!r}, not a {suffix}")
+            return new[0], data
         time.sleep(0.1)
-    raise AssertionError("no CSV downloaded")
+    raise AssertionError(f"no {suffix} downloaded")
+
+
+# ---- PDF (pdftotext -layout, poppler-utils) ----
+def pdf_text_pages(s, data):
+    path = os.path.join(s.work, "export.pdf")
+    with open(path, "wb") as f:
+        f.write(data)
+    out = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    pages = out.split("\f")
+    return [p for p in pages if p.strip()]
+
+
+def squeeze(text):
+    return re.sub(r"[\s\u202f\u00a0]+", "", text)
+
+
+def utc_text(unix):
+    t = datetime.datetime.fromtimestamp(unix, datetime.timezone.utc)
+    return t.strftime("%d/%m/%Y %H:%M UTC")
+
+
+def check_pdf_pages(where, pages):
+    """"page X / Y" on every page, X its number and Y their count."""
+    for i, text in enumerate(pages):
+        m = re.findall(r"page (\d+) / (\d+)", text)
+        check(m == [(str(i + 1), str(len(pages)))], f"{where}: page {i + 1} numbered {m}")
+
+
+def pdf_export(s):
+    s.admin()
+    # Par établissement, a period chosen: the filters, the data date, every figure.
+    s.click_link("Demandes de travaux", "nav")
+    s.click_link("Par établissement", "p.pages")
+    select_and_show(s, "periode", "mois-dernier")
+    select_and_show(s, "mode", "taux")
+    shown = s.tables()[0]
+    api = s.http().json(s.console.url("/api" + s.path()))
+    name, data = export_click(s, "Export PDF", ".pdf")
+    check(data.startswith(b"%PDF"), "the PDF is a PDF")
+    check(api["reference_date"] in name and ("Mois dernier" in name or "mois-dernier" in name)
+          and ("Par établissement" in name or "par-etablissement" in name),
+          f"the PDF's file name {name!r}")
+    pages = pdf_text_pages(s, data)
+    check_pdf_pages("Demandes de travaux", pages)
+    first = squeeze(pages[0])
+    day = datetime.date.fromisoformat(api["reference_date"]).strftime("%d/%m/%Y")
+    for words in (f"Période : Mois dernier (jour de référence {day})",
+                  f"Établissements : tous ({len(api['establishments'])})", "Affichage : T%",
+                  "Données au " + utc_text(max(e["fresh_unix"] for e in api["establishments"]))):
+        check(squeeze(words) in first, f"the PDF's first page says {words!r}")
+    check("Export CSV" not in "".join(pages) and "Se déconnecter" not in "".join(pages),
+          "the PDF has no navigation nor forms")
+    lines = [l for p in pages for l in p.splitlines()]
+    for row in shown["rows"]:
+        line = next((l for l in lines if row[0]["text"] in l), None)
+        if check(line is not None, f"the PDF has a line for {row[0]['text']}"):
+            want = "".join(squeeze(c["text"]) for c in row[3:-1])
+            check(want in squeeze(line), f"the PDF's line of {row[0]['text']}: {line.strip()!r}, "
+                  f"the page's figures {want!r}")
+            COUNTS["PDF rows compared with the page"] += 1
+    # A long table: Suivi heure par heure, over several pages, its header on each.
+    s.click_link("Connexions", "nav")
+    s.click_link("Suivi heure par heure", "p.pages")
+    shown = {r[0]["text"]: r[1]["value"] for r in next(t for t in s.tables()
+                                                       if t["id"] == "horaire")["rows"]}
+    name, data = export_click(s, "Export PDF", ".pdf")
+    pages = pdf_text_pages(s, data)
+    check(len(pages) >= 3, f"Suivi heure par heure: {len(pages)} PDF pages")
+    check_pdf_pages("Suivi heure par heure", pages)
+    check(squeeze("Période : les 21 jours jusqu'au") in squeeze(pages[0]),
+          "Suivi heure par heure: its window in the PDF's filters")
+    in_pdf = {}
+    for i, text in enumerate(pages):
+        rows = re.findall(r"^\s*(\d\d/\d\d/\d{4} \d{1,2} h)\s+([\d\u202f\u00a0 ]*\d)\s*$",
+                          text, re.M)
+        heads = [l for l in text.splitlines() if re.fullmatch(r"\s*Heure\s+Connexions\s*", l)]
+        if rows:
+            check(len(heads) == 1, f"Suivi heure par heure, PDF page {i + 1}: the table's "
+                  f"header {len(heads)} times")
+            COUNTS["PDF pages with the table's header"] += 1
+        in_pdf.update(rows)
+    check({k: squeeze(v) for k, v in in_pdf.items()} == {k: squeeze(v) for k, v in shown.items()},
+          f"Suivi heure par heure: {len(in_pdf)} hours in the PDF, {len(shown)} on the page")
+    COUNTS["PDF hours compared with the page"] += len(in_pdf)
+    audit = s.console.cli(["audit", "list", "--collectivite", "D031"])
+    check(audit.count("export.pdf") >= 2, "every PDF export is in the audit log")
 
 
 def limited_user(s):
@@ -722,15 +923,13 @@ def limited_user(s):
         for page in pages:
             for prefix in ("", "/api", "/csv", "/pdf"):
                 status, body, _ = http.get(s.console.url(f"{prefix}{page}?etab={uai}"))
-                if prefix == "/pdf" and status == 404:
-                    continue  # no PDF export in this service (yet)
                 tried += 1
-                check(status in (403, 404) and uai.encode() not in body,
+                check(status == 403 and uai.encode() not in body,
                       f"limited user, {prefix}{page}?etab={uai}: {status}")
     for page in ("/menus/social/synthese", "/menus/social/etablissements",
                  "/menus/communications/etablissements", "/menus/moyens-generaux/etablissements"
                  "?tableau=salles"):
-        for prefix in ("", "/api", "/csv"):
+        for prefix in ("", "/api", "/csv", "/pdf"):
             status, _, _ = http.get(s.console.url(prefix + page))
             tried += 1
             check(status == 403, f"limited user, forbidden category {prefix}{page}: {status}")
@@ -742,17 +941,20 @@ def limited_user(s):
     status, body, _ = http.get(s.console.url("/csv/menus/connexions/etablissements"))
     rows = [l.split(";")[0] for l in body.decode("utf-8-sig").split("\r\n")[1:] if l[:1].isdigit()]
     check(status == 200 and rows == [mine], f"the user's CSV has only {mine}: {rows}")
-    # The PDF of their own page, if the service has the export (docs/console.md#what-is-left).
-    status, body, _ = http.get(s.console.url("/pdf/menus/connexions/etablissements"))
-    if status == 404:
-        print("limited_user: no /pdf/ export in this service: not checked")
-    else:
-        check(status == 200 and body.startswith(b"%PDF"), f"the user's own PDF: {status}")
+    # The PDF of their own page, downloaded as they would: only their establishment in it.
+    s.driver.get(s.console.url("/"))
+    s.wait_loaded()
+    s.click_link("Connexions", "nav")
+    s.click_link("Par établissement", "p.pages")
+    _, data = export_click(s, "Export PDF", ".pdf")
+    text = "".join(pdf_text_pages(s, data))
+    check(mine in text and other not in text and foreign not in text,
+          "the user's own PDF holds only their establishment")
     print(f"limited_user: {tried} requests for figures out of reach refused")
 
 
 TESTS = {"login_logout": login_logout, "every_page": every_page, "csv_export": csv_export,
-         "limited_user": limited_user}
+         "pdf_export": pdf_export, "limited_user": limited_user}
 
 
 def main():

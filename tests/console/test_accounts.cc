@@ -625,6 +625,24 @@ TEST_CASE("accounts: the figure pages are served behind the login, with the user
     const Page admin_page = admin.get(s.url("/menus/connexions/synthese"));
     REQUIRE(admin_page.status == 200);
     CHECK(admin_page.body.find("Gestion des utilisateurs") != std::string::npos);
+    // The administrator's header items are separate (RGAA): a list in a navigation landmark
+    // of its own name, each link its own item, not "Gestion des utilisateursLogo de la…".
+    const std::string admin_links =
+        "<nav aria-label=\"Administration\"><ul><li><a href=\"/gestion/utilisateurs\">Gestion "
+        "des utilisateurs</a></li><li><a href=\"/gestion/logo\">Logo de la "
+        "collectivité</a></li></ul></nav>";
+    for (const std::string path : {"/menus/connexions/synthese", "/gestion/utilisateurs"}) {
+        const Page p = admin.get(s.url(path));
+        INFO(path << ": " << p.body.substr(0, 2500));
+        REQUIRE(p.status == 200);
+        const size_t from = p.body.find("<header>"), to = p.body.find("</header>");
+        REQUIRE(to != std::string::npos);
+        const std::string header = p.body.substr(from, to - from);
+        CHECK(header.find(admin_links) != std::string::npos);
+        CHECK(header.find("<form class=\"logout\"") != std::string::npos);
+        CHECK(p.body.find("<a class=\"skip\" href=\"#contenu\">") < from);
+        CHECK(p.body.find("<main id=\"contenu\">") != std::string::npos);
+    }
     // The logout form of a figure page works.
     Browser other(t);
     require_logged_in(login(other, s, email, "Ecole#2026x"));

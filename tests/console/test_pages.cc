@@ -704,6 +704,186 @@ TEST_CASE("pages_html: escaped names, sorting links, a non-colour cue on extreme
     CHECK(later["tables"] == now["tables"]);
 }
 
+namespace {
+
+// The hrefs of the links in the element <p class="pages"> of a page, by their text.
+std::map<std::string, std::string> page_hrefs(const std::string &html) {
+    std::map<std::string, std::string> out;
+    const size_t from = html.find("<p class=\"pages\">");
+    const size_t to = html.find("</p>", from);
+    if (from == std::string::npos || to == std::string::npos) return out;
+    static const std::regex a("<a href=\"([^\"]*)\"[^>]*>([^<]*)</a>");
+    const std::string p = html.substr(from, to - from);
+    for (auto it = std::sregex_iterator(p.begin(), p.end(), a); it != std::sregex_iterator(); ++it)
+        out[(*it)[2]] = (*it)[1];
+    return out;
+}
+
+std::string header_value(const sonde::console::Answer &a, const std::string &name) {
+    for (const auto &[k, v] : a.headers)
+        if (k == name) return v;
+    return "";
+}
+
+// RFC 8187's %XX decoded; "" when a byte is neither an attr-char nor %XX.
+std::string percent_decoded(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out += char(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else if (std::isalnum(static_cast<unsigned char>(s[i])) ||
+                   std::string("!#$&+-.^_`|~").find(s[i]) != std::string::npos) {
+            out += s[i];
+        } else {
+            return "";
+        }
+    }
+    return out;
+}
+
+// A file name as Content-Disposition gives it: `filename` (ASCII) and `filename*` (UTF-8).
+struct FileName {
+    std::string ascii, utf8;
+};
+FileName attachment_name(const sonde::console::Answer &a) {
+    const std::string v = header_value(a, "Content-Disposition");
+    std::smatch m;
+    FileName f;
+    if (v.rfind("attachment;", 0) != 0) return f;
+    if (std::regex_search(v, m, std::regex("filename=\"([^\"]*)\""))) f.ascii = m[1];
+    if (std::regex_search(v, m, std::regex("filename\\*=UTF-8''([^; ]*)")))
+        f.utf8 = percent_decoded(m[1]);
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("pages_links_exports: fixed windows of the series, export names, page structure") {
+    Seeded seeded;
+    const Principal admin = administrator();
+    // (a) A period chosen on Par établissement does not follow the links to the series, which
+    // have their fixed windows (the guide: the last 4 weeks, the last 3 weeks); the other links
+    // keep it, and every link keeps the establishments chosen.
+    const auto page = seeded.get(admin,
+                                 "/menus/connexions/etablissements?periode=dernier-jour&mode=taux&"
+                                 "tableau=individus&etab=0310001A");
+    REQUIRE(page.status == 200);
+    const auto links = page_hrefs(page.body);
+    INFO(page.body.substr(0, 3000));
+    for (const char *series : {"Suivi journalier", "Suivi heure par heure"}) {
+        INFO(series);
+        REQUIRE(links.count(series));
+        const std::string &href = links.at(series);
+        CHECK(href.find("periode") == std::string::npos);
+        CHECK(href.find("mode") == std::string::npos);
+        CHECK(href.find("tableau") == std::string::npos);
+        CHECK(href.find("etab=0310001A") != std::string::npos);
+    }
+    REQUIRE(links.count("Synthèse"));
+    CHECK(links.at("Synthèse").find("periode=dernier-jour") != std::string::npos);
+    // The series pages, even when asked with a period, say their own window and no period.
+    for (const auto &[path, words] : std::vector<std::pair<std::string, std::string>>{
+             {"/menus/connexions/journalier", "les 28 jours du 28/10/2026 au 24/11/2026"},
+             {"/menus/connexions/horaire", "les 21 jours du 04/11/2026 au 24/11/2026"}}) {
+        INFO(path);
+        const auto a = seeded.get(admin, path + "?periode=dernier-jour&mode=taux");
+        REQUIRE(a.status == 200);
+        CHECK(a.body.find(words) != std::string::npos);
+        for (const auto p : sonde::console::web::kPeriods)
+            CHECK(a.body.find(sonde::console::web::period_label(p)) == std::string::npos);
+        CHECK(a.body.find("periode=") == std::string::npos);  // no link carries it on
+        const json j = json::parse(seeded.get(admin, "/api" + path + "?periode=dernier-jour").body);
+        CHECK(j["period"].is_null());
+    }
+
+    // (c) Exports are attachments named after the page, its period and its reference day:
+    // `filename` in ASCII, `filename*` in UTF-8 (RFC 6266, RFC 8187).
+    struct Want {
+        std::string target;
+        std::vector<std::string> ascii, words;
+    };
+    const std::vector<Want> wants = {
+        {"/csv/menus/connexions/etablissements?periode=mois-dernier&mode=taux&tableau=individus",
+         {"connexions", "par-etablissement", "individus", "taux", "mois-dernier", "2026-11-24"},
+         {"Connexions", "Par établissement", "Individus", "T%", "Mois dernier", "2026-11-24"}},
+        {"/csv/menus/social/synthese?periode=annee-en-cours&date=2026-12-01",
+         {"social", "synthese", "annee-en-cours", "2026-12-01"},
+         {"Social", "Synthèse", "Année scolaire en cours", "2026-12-01"}},
+        {"/csv/menus/connexions/journalier?periode=dernier-jour",
+         {"connexions", "suivi-journalier", "28-jours", "2026-11-24"},
+         {"Suivi journalier", "28 jours", "2026-11-24"}},
+        {"/csv/menus/connexions/horaire",
+         {"suivi-heure-par-heure", "21-jours", "2026-11-24"},
+         {"Suivi heure par heure", "21 jours"}},
+        {"/csv/remontees", {"etat-des-remontees", "2026-11-24"}, {"État des remontées"}},
+        // A menu of one table: its name once.
+        {"/csv/menus/demandes-travaux/etablissements",
+         {"demandes-travaux_par-etablissement_mois-en-cours_2026-11-24.csv"},
+         {"Demandes de travaux — Par établissement — Mois en cours — 2026-11-24.csv"}},
+        {"/csv/", {"accueil", "2026-11-24"}, {"Accueil"}},
+    };
+    for (const Want &w : wants) {
+        INFO(w.target);
+        const auto a = seeded.get(admin, w.target);
+        REQUIRE(a.status == 200);
+        const FileName f = attachment_name(a);
+        INFO(header_value(a, "Content-Disposition"));
+        CHECK(f.ascii.ends_with(".csv"));
+        CHECK(f.utf8.ends_with(".csv"));
+        CHECK(std::all_of(f.ascii.begin(), f.ascii.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        }));
+        for (const std::string &part : w.ascii) CHECK(f.ascii.find(part) != std::string::npos);
+        for (const std::string &part : w.words) CHECK(f.utf8.find(part) != std::string::npos);
+        // The periods the page does not read are not in its name.
+        if (w.target.find("journalier") != std::string::npos)
+            CHECK(f.ascii.find("dernier-jour") == std::string::npos);
+        CHECK(f.utf8.find_first_of("/\\:*?\"<>|") == std::string::npos);
+    }
+
+    // Every page: French, a title, a skip link to the main content, captions and scoped headers.
+    for (const std::string target :
+         {"/", "/menus/connexions/synthese", "/menus/connexions/etablissements",
+          "/menus/moyens-generaux/niveaux", "/menus/connexions/journalier",
+          "/menus/connexions/horaire", "/remontees"}) {
+        INFO(target);
+        const auto a = seeded.get(admin, target);
+        REQUIRE(a.status == 200);
+        CHECK(a.body.find("<html lang=\"fr\">") != std::string::npos);
+        std::smatch m;
+        REQUIRE(std::regex_search(a.body, m, std::regex("<title>([^<]+)</title>")));
+        CHECK(m[1].str().find("Console territoriale") != std::string::npos);
+        CHECK(m[1].str().size() > std::string(" — Console territoriale").size());
+        const size_t skip = a.body.find("<a class=\"skip\" href=\"#contenu\">");
+        CHECK(skip != std::string::npos);
+        CHECK(skip < a.body.find("<header"));
+        CHECK(a.body.find("<main id=\"contenu\">") != std::string::npos);
+        size_t tables = 0;
+        for (size_t at = a.body.find("<table"); at != std::string::npos;
+             at = a.body.find("<table", at + 1)) {
+            ++tables;
+            CHECK(a.body.compare(a.body.find('>', at) + 1, 9, "<caption>") == 0);
+        }
+        CHECK(tables > 0);
+        CHECK(std::regex_search(a.body, std::regex("<th(?! scope=)[ >]")) == false);
+        // The navigation says where the page is, once.
+        size_t current = 0;
+        const std::string nav = a.body.substr(a.body.find("<nav class=\"menus\""));
+        for (size_t at = nav.find("aria-current=\"page\""); at < nav.find("</nav>");
+             at = nav.find("aria-current=\"page\"", at + 1))
+            ++current;
+        CHECK(current == 1);
+    }
+    // An error page is a page too: its title, and a way back.
+    const auto refused = seeded.get(admin, "/menus/connexions/etablissements?etab=0999999Z");
+    CHECK(refused.status == 403);
+    CHECK(refused.body.find("<title>Accès refusé") != std::string::npos);
+    CHECK(refused.body.find("<a href=\"/\">") != std::string::npos);
+}
+
 TEST_CASE("pages_levels: Détails par niveaux by level label, and the series of Connexions") {
     Seeded seeded;
     const Principal admin = administrator();
@@ -1122,6 +1302,82 @@ TEST_CASE("pages_status: last snapshot, complete hours, gaps, clock skew, reject
             CHECK(mine.body.find(other) == std::string::npos);
         CHECK(seeded.get(limited, prefix + "/remontees?etab=0310001A").status == 403);
     }
+}
+
+TEST_CASE("pages_status_reading: a week of files streamed from an index that holds them") {
+    Seeded seeded;
+    std::string error;
+    INFO(error);
+    const int64_t h0 = (kReference / 3600 - 30) * 3600;
+    std::vector<sonde::console::SnapshotRow> rows;
+    for (uint64_t q = 0; q < 40; ++q)  // a generation above 2^63, as SQLite stores it signed
+        rows.push_back(snapshot_row(
+            "0310001A", 11 + q, 0x8000000000000001ULL, h0 + 900 * q, h0 + 900 * q + 7,
+            q == 7 ? std::nullopt
+                   : std::optional(cover(h0 + 3600 * (q / 4), h0 + 3600 * (q / 4 + 1)))));
+    rows.push_back(snapshot_row("0310002B", 11, 7, h0, h0 + 5, std::nullopt, "unreadable"));
+    REQUIRE(seeded.store->apply(rows, {}, &error));
+    // query_each hands over the same rows, NULLs included, as query copies them.
+    const std::string sql =
+        "SELECT base, generation, coverage, received_unix - created_unix FROM snapshots WHERE "
+        "base IN (?, ?) ORDER BY base, sequence";
+    std::vector<Reader::Row> copied;
+    REQUIRE(seeded.reader->query(sql, {"0310001A", "0310002B"}, copied, &error));
+    std::vector<Reader::Row> streamed;
+    REQUIRE(seeded.reader->query_each(
+        sql, {"0310001A", "0310002B"},
+        [&](Reader::RowView r) {
+            Reader::Row row;
+            for (const auto &c : r)
+                row.push_back(c ? std::optional(std::string(*c)) : std::nullopt);
+            streamed.push_back(row);
+        },
+        &error));
+    CHECK(copied.size() == 43);  // 40, 1, and the seeded snapshots of the two
+    CHECK(streamed == copied);
+    CHECK(std::count_if(copied.begin(), copied.end(),
+                        [](const Reader::Row &r) { return !r[2].has_value(); }) == 4);
+    // The page reads them through one index holding every column it asks for (docs/console.md,
+    // État des remontées): on SQLite the plan says so; on both the former index is gone.
+    std::vector<Reader::Row> found;
+    if (postgres()) {
+        REQUIRE(
+            seeded.reader->query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename "
+                                 "= 'snapshots' AND schemaname = current_schema()",
+                                 {}, found, &error));
+    } else {
+        REQUIRE(seeded.reader->query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'snapshots'",
+            {}, found, &error));
+        std::vector<Reader::Row> plan;
+        for (const std::string q :
+             {"SELECT base, generation, coverage FROM snapshots WHERE base IN (?, ?) AND "
+              "received_unix >= ? AND status = 'applied' AND coverage IS NOT NULL",
+              "SELECT base, MIN(received_unix - created_unix) FROM snapshots WHERE base IN (?, ?) "
+              "AND received_unix >= ? AND created_unix > 0 GROUP BY base"}) {
+            REQUIRE(seeded.reader->query("EXPLAIN QUERY PLAN " + q, {"0310001A", "0310002B", "0"},
+                                         plan, &error));
+            std::string text;
+            for (const auto &r : plan) text += (r.back() ? *r.back() : "") + "\n";
+            INFO(q << "\n" << text);
+            CHECK(text.find("COVERING INDEX snapshots_feed") != std::string::npos);
+        }
+    }
+    std::string names;
+    for (const auto &r : found) names += (r[0] ? *r[0] : "") + " ";
+    INFO(names);
+    CHECK(names.find("snapshots_feed") != std::string::npos);
+    CHECK(names.find("snapshots_received") == std::string::npos);
+    // And the page finds the gap of the file without coverage's hour... none: coverage of the
+    // other files of that hour covers it; the chain is whole, 10 hours complete.
+    const json status = json::parse(seeded.get(administrator(), "/api/remontees").body);
+    for (const json &e : status["establishments"])
+        if (e["uai"] == "0310001A") {
+            CHECK(e["coverage_seen"] == true);
+            CHECK(e["gap_hours"] == 0);
+            CHECK(e["complete_until_unix"] == h0 + 36000);
+            CHECK(e["skew_seconds"] == 7);
+        }
 }
 
 TEST_CASE("pages_pdf: the page printed, with its figures, filters, data date and page numbers") {
