@@ -600,7 +600,11 @@ TEST_CASE("each upload carries the uplink's clock as it leaves, in the Date head
     for (uint64_t s = 1; s <= 3; ++s) write_snapshot(dir.str(), "0310001A", s);
     Rig rig(config_for(server, dir.str()));
     const int64_t before = std::time(nullptr);
-    CHECK(rig.engine->run_once(kT0));
+    const bool ran = rig.engine->run_once(kT0);
+    std::string logs;
+    for (const std::string &l : rig.logs) logs += l + "\n";
+    INFO(logs);
+    CHECK(ran);
     const int64_t after = std::time(nullptr);
     std::lock_guard lock(mu);
     REQUIRE(dates.size() == 3);

@@ -100,6 +100,7 @@ class CurlTransport final : public Transport {
             headers = longer;
         }
         curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers ? headers : headers_);
+        curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
         curl_easy_setopt(easy_, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.size()));
         curl_easy_setopt(easy_, CURLOPT_READFUNCTION, read_body);
