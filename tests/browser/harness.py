@@ -110,9 +110,8 @@ class Console:
 
 
 def browser_available():
-    """None if Chromium, chromedriver, selenium (and faketime, for the seed's replay) are there;
-    otherwise what is missing."""
-    missing = [b for b in ("chromium", "chromedriver", "faketime") if not shutil.which(b)]
+    """None if Chromium, chromedriver and selenium are there; otherwise what is missing."""
+    missing = [b for b in ("chromium", "chromedriver") if not shutil.which(b)]
     try:
         import selenium  # noqa: F401
     except ImportError:
