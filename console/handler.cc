@@ -1,8 +1,10 @@
 #include "handler.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -132,6 +134,79 @@ std::optional<Answer> Handler::before_body(const Head &head) {
     return std::nullopt;
 }
 
+namespace {
+constexpr const char *kWeekdays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+constexpr const char *kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = unsigned(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + int64_t(doe) - 719468;
+}
+}  // namespace
+
+std::optional<int64_t> parse_http_date(std::string_view t) {
+    // "Sun, 06 Nov 1994 08:49:37 GMT": 29 characters exactly.
+    if (t.size() != 29 || t.substr(3, 2) != ", " || t[7] != ' ' || t[11] != ' ' || t[16] != ' ' ||
+        t[19] != ':' || t[22] != ':' || t.substr(25) != " GMT")
+        return std::nullopt;
+    auto number = [&](size_t at, size_t n, int64_t &out) {
+        out = 0;
+        for (size_t i = at; i < at + n; ++i) {
+            if (t[i] < '0' || t[i] > '9') return false;
+            out = out * 10 + (t[i] - '0');
+        }
+        return true;
+    };
+    int64_t day, year, h, m, sec;
+    if (!number(5, 2, day) || !number(12, 4, year) || !number(17, 2, h) || !number(20, 2, m) ||
+        !number(23, 2, sec))
+        return std::nullopt;
+    unsigned month = 0;
+    for (unsigned i = 0; i < 12; ++i)
+        if (t.substr(8, 3) == kMonths[i]) month = i + 1;
+    static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!month || day < 1 || day > kDays[month - 1] || h > 23 || m > 59 || sec > 60)
+        return std::nullopt;
+    const int64_t days = days_from_civil(year, month, unsigned(day));
+    // 29 February of a year that has none, and a weekday that is not the date's.
+    unsigned mm;
+    {
+        int64_t z = days + 719468;
+        const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+        const int64_t doe = z - era * 146097;
+        const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        const int64_t mp = (5 * doy + 2) / 153;
+        mm = unsigned(mp < 10 ? mp + 3 : mp - 9);
+    }
+    if (mm != month || t.substr(0, 3) != kWeekdays[((days % 7) + 7) % 7]) return std::nullopt;
+    return days * 86400 + h * 3600 + m * 60 + std::min<int64_t>(sec, 59);
+}
+
+std::string format_http_date(int64_t unix) {
+    const int64_t days = unix >= 0 ? unix / 86400 : (unix - 86399) / 86400;
+    const int64_t secs = unix - days * 86400;
+    const int64_t z = days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    const int64_t y = yoe + era * 400 + (m <= 2);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s, %02lld %s %04lld %02lld:%02lld:%02lld GMT",
+                  kWeekdays[((days % 7) + 7) % 7], static_cast<long long>(d), kMonths[m - 1],
+                  static_cast<long long>(y), static_cast<long long>(secs / 3600),
+                  static_cast<long long>(secs % 3600 / 60), static_cast<long long>(secs % 60));
+    return buf;
+}
+
 Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
     std::string base;
     uint64_t sequence = 0;
@@ -185,6 +260,11 @@ Answer Handler::upload(const Head &head, std::span<const uint8_t> body) {
     FileRef stored;
     const Inbox::Put put = inbox_.put(base, sequence, body, &why, &err, &stored);
     const std::string receipt_hex = snapshot::to_hex(receipt);
+    // The clock skew, once the file is the school's (authenticated) and kept: the console's
+    // clock when the headers were in minus the sender's `Date` (docs/delivery.md#clock).
+    if (put == Inbox::Put::Stored || put == Inbox::Put::Duplicate)
+        if (const auto sent = parse_http_date(head.date); sent && ingestor_ && head.headers_unix)
+            ingestor_->clock_measured(base, head.headers_unix - *sent, head.headers_unix);
     switch (put) {
         case Inbox::Put::Stored:
             metrics_.upload(Metrics::Upload::Stored);

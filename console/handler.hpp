@@ -34,6 +34,12 @@ struct Answer {
 // leading zero, nothing else.
 bool parse_upload_path(std::string_view target, std::string &base, uint64_t &sequence);
 
+// An HTTP date in the IMF-fixdate form of RFC 9110 ("Sun, 06 Nov 1994 08:49:37 GMT"), as unix
+// seconds; nullopt for anything else (the obsolete forms included).
+std::optional<int64_t> parse_http_date(std::string_view text);
+// The same form of a unix time (the uplink's `Date` header).
+std::string format_http_date(int64_t unix);
+
 class Handler {
   public:
     Handler(const Config &config, const Keyring &keyring, const KeyRegistry &registry, Inbox &inbox,
@@ -46,6 +52,10 @@ class Handler {
         std::optional<uint64_t> content_length;
         bool chunked = false;
         std::string_view peer;
+        // The sender's clock (its `Date` header, empty when absent) and the console's when the
+        // headers were in: the clock skew of an accepted upload (docs/delivery.md#clock).
+        std::string_view date = {};
+        int64_t headers_unix = 0;
     };
     // nullopt: the body may be read (PUT of a snapshot); otherwise the answer (body unread).
     std::optional<Answer> before_body(const Head &head);

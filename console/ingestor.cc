@@ -126,14 +126,28 @@ void Ingestor::rejected(const std::string &base, const std::string &reason,
     r.detail = detail.substr(0, 300);
 }
 
+void Ingestor::clock_measured(const std::string &base, int64_t skew_seconds, int64_t now_unix) {
+    std::lock_guard lock(mutex_);
+    auto it = skews_.find(base);
+    if (it == skews_.end() && skews_.size() >= kMaxPendingRejections) return;
+    SkewRow &r = skews_[base];
+    if (now_unix >= r.measured_unix) r = {base, skew_seconds, now_unix};
+}
+
 void Ingestor::flush_rejections(std::unique_lock<std::mutex> &lock) {
-    if (rejections_.empty() && !rejections_dropped_) return;
+    if (rejections_.empty() && !rejections_dropped_ && skews_.empty()) return;
     std::vector<RejectionRow> rows;
     for (auto &[key, row] : rejections_) rows.push_back(std::move(row));
     rejections_.clear();
+    std::vector<SkewRow> skews;
+    for (auto &[key, row] : skews_) skews.push_back(std::move(row));
+    skews_.clear();
     const uint64_t dropped = std::exchange(rejections_dropped_, 0);
     lock.unlock();
     std::string error;
+    if (!skews.empty() && !store_.record_skews(skews, &error))
+        log(Level::Warn,
+            "ingestor: " + std::to_string(skews.size()) + " clock measures not recorded: " + error);
     if (!rows.empty() && !store_.record_rejections(rows, &error))
         log(Level::Warn,
             "ingestor: " + std::to_string(rows.size()) + " refused uploads not recorded: " + error);
@@ -196,6 +210,7 @@ void Ingestor::retire(int64_t idle_seconds) {
 bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::string *error) {
     std::vector<SnapshotRow> snapshots;
     std::vector<FigureRow> figures;
+    std::vector<GaugeYearRow> gauge_years;  // before the batch keeps one reading per key
     std::vector<FileRef> done;
     const int64_t now = std::time(nullptr);
     const uint64_t max_file = snapshot::kOverhead + max_uncompressed_ + (max_uncompressed_ >> 7) +
@@ -249,6 +264,7 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
         if (e == snapshot::OpenError::None) {
             const size_t before = figures.size();
             figure_rows(s, figures);
+            add_gauge_years(figures, before, header.created_unix, gauge_years);
             row.generation = s.segment_generation();
             row.figures = figures.size() - before;
             row.status = "applied";
@@ -266,7 +282,8 @@ bool Ingestor::apply(const std::vector<FileRef> &refs, bool from_pending, std::s
         done.push_back(ref);
     }
     keep_newest_per_key(figures);
-    if (!store_.apply(snapshots, figures, error)) return false;
+    keep_last_reading_per_year(gauge_years);
+    if (!store_.apply(snapshots, figures, gauge_years, error)) return false;
     if (from_pending && !inbox_.done(done, error)) return false;
     metrics_.applied(snapshots.size());
     if (!snapshots.empty())

@@ -54,6 +54,10 @@ class Ingestor {
     void rejected(const std::string &base, const std::string &reason, const std::string &detail,
                   int64_t now_unix);
     static constexpr size_t kMaxPendingRejections = 4096;
+    // The clock skew of `base` measured at an accepted upload: kept in memory (the newest per
+    // base, at most kMaxPendingRejections bases) and written to the store's clock_skew with the
+    // refusals.
+    void clock_measured(const std::string &base, int64_t skew_seconds, int64_t now_unix);
 
     // Applies files synchronously (reingest): from the inbox, in batches. False on a store error.
     bool apply_inbox_files(const std::vector<FileRef> &refs, std::string *error);
@@ -83,6 +87,7 @@ class Ingestor {
     bool stopping_ = false;
     std::map<std::pair<std::string, std::string>, RejectionRow> rejections_;
     uint64_t rejections_dropped_ = 0;
+    std::map<std::string, SkewRow> skews_;
     std::thread thread_;
 };
 

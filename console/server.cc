@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 #include <vector>
 
@@ -141,7 +142,10 @@ struct Server::Impl {
             const std::string method = str(req.method_string());
             const std::string target = str(req.target());
             const std::string content_type = str(req[http::field::content_type]);
+            const std::string date = str(req[http::field::date]);
             Handler::Head head{method, target, content_type, std::nullopt, parser.chunked(), peer};
+            head.date = date;
+            head.headers_unix = std::time(nullptr);
             if (const auto length = parser.content_length()) head.content_length = *length;
 
             std::optional<Answer> early = answer_before_body(config, handler, web, head);

@@ -4,6 +4,9 @@
 // (never negative), hence "sequence < 0 DESC" first.
 #include "store.hpp"
 
+#include <map>
+#include <tuple>
+
 #include "snapshot/ingest.hpp"
 
 namespace sonde::console {
@@ -49,6 +52,77 @@ std::string window_figures_select(const std::string &where) {
 
 std::string window_figures_view_sql() {
     return "CREATE VIEW window_figures AS " + window_figures_select("");
+}
+
+int64_t school_year_of_unix(int64_t unix) {
+    // The UTC date (days_from_civil's inverse, H. Hinnant's algorithm), in a year starting in
+    // March: September to February belong to the school year starting that March's year.
+    const int64_t days = unix >= 0 ? unix / 86400 : (unix - 86399) / 86400;
+    const int64_t z = days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;  // 0 = March ... 6 = September, 11 = February
+    return era * 400 + yoe - (mp < 6 ? 1 : 0);
+}
+
+std::string gauge_years_backfill_sql() {
+    // The same arithmetic as school_year_of_unix for t >= 0, in layers so that each step is
+    // named once.
+    return "INSERT INTO gauge_years (base, school_year, gauge, level, value, suppressed, rounded, "
+           "set_unix, read_unix, sequence) SELECT base, era * 400 + yoe - CASE WHEN (5 * doy + "
+           "2) / 153 < 6 THEN 1 ELSE 0 END, gauge, level, value, suppressed, rounded, set_unix, "
+           "t, sequence FROM (SELECT y.*, doe - (365 * yoe + yoe / 4 - yoe / 100) AS doy FROM "
+           "(SELECT e.*, (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365 AS yoe FROM "
+           "(SELECT c.*, z - era * 146097 AS doe FROM (SELECT b.*, z / 146097 AS era FROM "
+           "(SELECT a.*, t / 86400 + 719468 AS z FROM (SELECT w.base AS base, w.d0 AS gauge, "
+           "w.d1 AS level, w.value AS value, w.suppressed AS suppressed, w.rounded AS rounded, "
+           "w.set_unix AS set_unix, w.sequence AS sequence, COALESCE(s.created_unix, "
+           "w.set_unix) AS t FROM window_figures w LEFT JOIN snapshots s ON s.base = w.base AND "
+           "s.sequence = w.sequence WHERE w.family = 1) AS a WHERE t >= 0) AS b) AS c) AS e) AS "
+           "y) AS g WHERE NOT EXISTS (SELECT 1 FROM gauge_years) ON CONFLICT (base, school_year, "
+           "gauge, level) DO NOTHING";
+}
+
+void add_gauge_years(const std::vector<FigureRow> &figures, size_t from, int64_t read_unix,
+                     std::vector<GaugeYearRow> &out) {
+    const int64_t year = school_year_of_unix(read_unix);
+    for (size_t i = from; i < figures.size(); ++i) {
+        const FigureRow &f = figures[i];
+        if (f.family != uint32_t(IngestStore::Family::Gauge)) continue;
+        out.push_back({f.base, year, f.dims[0], f.dims[1], f.value, f.suppressed, f.rounded,
+                       f.set_unix, read_unix, f.sequence});
+    }
+}
+
+void keep_last_reading_per_year(std::vector<GaugeYearRow> &rows) {
+    std::map<std::tuple<std::string, int64_t, uint32_t, uint32_t>, size_t> best;
+    std::vector<GaugeYearRow> out;
+    for (GaugeYearRow &r : rows) {
+        auto [it, fresh] = best.try_emplace({r.base, r.school_year, r.gauge, r.level}, out.size());
+        if (fresh)
+            out.push_back(std::move(r));
+        else if (r.sequence > out[it->second].sequence)
+            out[it->second] = std::move(r);
+    }
+    rows = std::move(out);
+}
+
+bool Store::apply(const std::vector<SnapshotRow> &snapshots, const std::vector<FigureRow> &figures,
+                  std::string *error) {
+    std::map<std::pair<std::string, uint64_t>, int64_t> created;
+    for (const SnapshotRow &s : snapshots) created[{s.base, s.sequence}] = s.created_unix;
+    std::vector<GaugeYearRow> years;
+    for (const FigureRow &f : figures) {
+        if (f.family != uint32_t(IngestStore::Family::Gauge)) continue;
+        auto it = created.find({f.base, f.sequence});
+        const int64_t read = it != created.end() ? it->second : f.set_unix;
+        years.push_back({f.base, school_year_of_unix(read), f.dims[0], f.dims[1], f.value,
+                         f.suppressed, f.rounded, f.set_unix, read, f.sequence});
+    }
+    keep_last_reading_per_year(years);
+    return apply(snapshots, figures, years, error);
 }
 
 bool valid_uai(std::string_view uai) {

@@ -63,17 +63,58 @@ struct RejectionRow {
     int64_t first_unix = 0, last_unix = 0;
 };
 
+// The last reading of one gauge in one school year (table `gauge_years`, docs/delivery.md#the-
+// ingestor): the history of the gauges that the home's years read (docs/console.md#home). A
+// reading belongs to the school year (1 September to 31 August, UTC date) of the snapshot that
+// carried it (its creation time); within one year the file with the highest sequence wins.
+struct GaugeYearRow {
+    std::string base;
+    int64_t school_year = 0;  // the year it starts: 2025 for 2025-2026
+    uint32_t gauge = 0, level = 0;
+    int64_t value = 0;
+    bool suppressed = false, rounded = false;
+    int64_t set_unix = 0;   // when the gauge was set (the figure's)
+    int64_t read_unix = 0;  // the carrying snapshot's creation time
+    uint64_t sequence = 0;  // the carrying snapshot's sequence
+};
+// The school year (by the year it starts) of a unix time, its UTC date.
+int64_t school_year_of_unix(int64_t unix);
+// Appends the gauge readings (family 1) of `figures[from..]`, all carried by one snapshot created
+// at `read_unix`, as GaugeYearRows.
+void add_gauge_years(const std::vector<FigureRow> &figures, size_t from, int64_t read_unix,
+                     std::vector<GaugeYearRow> &out);
+// Keeps one row per (base, school_year, gauge, level): the highest sequence.
+void keep_last_reading_per_year(std::vector<GaugeYearRow> &rows);
+
+// The clock skew of one base, measured at an upload (docs/delivery.md#clock): the console's
+// clock minus the sender's (its `Date` header) when the request's headers were in. Negative: the
+// school's clock is ahead.
+struct SkewRow {
+    std::string base;
+    int64_t skew_seconds = 0;
+    int64_t measured_unix = 0;  // the console's clock then
+};
+
 class Store {
   public:
     virtual ~Store() = default;
-    // Upserts the figures (highest sequence wins per key) and the snapshot rows, atomically.
+    // Upserts the figures (highest sequence wins per key), the gauges' history (highest sequence
+    // wins per base, school year, gauge and level: an older file never overwrites a newer
+    // reading) and the snapshot rows, atomically. `gauge_years` may hold several rows per key.
     virtual bool apply(const std::vector<SnapshotRow> &snapshots,
-                       const std::vector<FigureRow> &figures, std::string *error) = 0;
+                       const std::vector<FigureRow> &figures,
+                       const std::vector<GaugeYearRow> &gauge_years, std::string *error) = 0;
+    // The same, the history taken from the figures' gauges: each read at the creation time of
+    // the snapshot row of the same base and sequence, or else at its own set_unix.
+    bool apply(const std::vector<SnapshotRow> &snapshots, const std::vector<FigureRow> &figures,
+               std::string *error);
     // Inserts or replaces establishments by UAI, atomically.
     virtual bool upsert_establishments(const std::vector<Establishment> &rows,
                                        std::string *error) = 0;
     // Adds the rows' counts to the table `upload_rejections`, atomically.
     virtual bool record_rejections(const std::vector<RejectionRow> &rows, std::string *error) = 0;
+    // Keeps, per base, the newest of the rows' measures and the table's (`clock_skew`).
+    virtual bool record_skews(const std::vector<SkewRow> &rows, std::string *error) = 0;
 };
 
 // `sonde-console establishments import FILE`: tab-separated "UAI NAME COMMUNE [TIMEZONE]" per
@@ -111,6 +152,36 @@ inline constexpr const char *kRejectionUpsert =
     "THEN excluded.first_unix ELSE upload_rejections.first_unix END, last_unix = CASE WHEN "
     "excluded.last_unix > upload_rejections.last_unix THEN excluded.last_unix ELSE "
     "upload_rejections.last_unix END, detail = excluded.detail";
+
+// The gauges' history and its upsert with 10 parameters (base, school_year, gauge, level, value,
+// suppressed, rounded, set_unix, read_unix, sequence). Portable SQL: the sequence compares as
+// unsigned on both (SQLite holds it bit-cast, PostgreSQL's NUMERIC is never negative).
+inline constexpr const char *kGaugeYearsSchema =
+    "CREATE TABLE IF NOT EXISTS gauge_years (base TEXT NOT NULL, school_year BIGINT NOT NULL, "
+    "gauge BIGINT NOT NULL, level BIGINT NOT NULL, value BIGINT NOT NULL, suppressed SMALLINT "
+    "NOT NULL, rounded SMALLINT NOT NULL, set_unix BIGINT NOT NULL, read_unix BIGINT NOT NULL, "
+    "sequence NUMERIC(20,0) NOT NULL, PRIMARY KEY (base, school_year, gauge, level))";
+inline constexpr const char *kGaugeYearUpsert =
+    "INSERT INTO gauge_years (base, school_year, gauge, level, value, suppressed, rounded, "
+    "set_unix, read_unix, sequence) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (base, school_year, "
+    "gauge, level) DO UPDATE SET value = excluded.value, suppressed = excluded.suppressed, "
+    "rounded = excluded.rounded, set_unix = excluded.set_unix, read_unix = excluded.read_unix, "
+    "sequence = excluded.sequence WHERE CASE WHEN (excluded.sequence < 0) = (gauge_years.sequence "
+    "< 0) THEN excluded.sequence > gauge_years.sequence ELSE excluded.sequence < 0 END";
+// Run at each start: a database made before the history gets, once (while gauge_years is
+// empty), each gauge's newest reading, in the school year of its snapshot's creation (or of its
+// set_unix when the snapshot row is gone). Portable SQL: the UTC date by integer arithmetic.
+std::string gauge_years_backfill_sql();
+
+// The clock skew per base, and the upsert of one measure with 3 parameters (base, skew_seconds,
+// measured_unix): a newer measure replaces an older one. Portable SQL.
+inline constexpr const char *kSkewSchema =
+    "CREATE TABLE IF NOT EXISTS clock_skew (base TEXT PRIMARY KEY, skew_seconds BIGINT NOT NULL, "
+    "measured_unix BIGINT NOT NULL)";
+inline constexpr const char *kSkewUpsert =
+    "INSERT INTO clock_skew (base, skew_seconds, measured_unix) VALUES (?,?,?) ON CONFLICT "
+    "(base) DO UPDATE SET skew_seconds = excluded.skew_seconds, measured_unix = "
+    "excluded.measured_unix WHERE excluded.measured_unix >= clock_skew.measured_unix";
 
 // SQLite file, WAL. Creates the schema if needed.
 std::unique_ptr<Store> open_sqlite_store(const std::string &path, std::string *error);

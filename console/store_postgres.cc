@@ -110,17 +110,20 @@ class PostgresStore final : public Store {
         if (!exec("SELECT pg_advisory_xact_lock(7264891034)", error, PGRES_TUPLES_OK) ||
             !exec(kSchema, error) || !exec(kEstablishmentsSchema, error) ||
             !exec(kRejectionsSchema, error) || !exec(kSnapshotsIndex, error) ||
+            !exec(kGaugeYearsSchema, error) || !exec(kSkewSchema, error) ||
             !exec(figure_families_sql().c_str(), error) ||
             !exec("DROP VIEW IF EXISTS window_figures", error) ||
-            !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
+            !exec(window_figures_view_sql().c_str(), error) ||
+            !exec(gauge_years_backfill_sql().c_str(), error) || !exec("COMMIT", error)) {
             exec("ROLLBACK", nullptr);
             return false;
         }
         return true;
     }
 
+    using Store::apply;
     bool apply(const std::vector<SnapshotRow> &snapshots, const std::vector<FigureRow> &figures,
-               std::string *error) override {
+               const std::vector<GaugeYearRow> &gauge_years, std::string *error) override {
         if (PQstatus(conn_) != CONNECTION_OK) {
             PQreset(conn_);  // the connection was lost: try again now (the ingestor retries)
             if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
@@ -141,6 +144,14 @@ class PostgresStore final : public Store {
         bool ok = rows.empty() || copy_figures(rows, error);
         std::vector<const SnapshotRow *> srows;
         for (const auto &[key, row] : snaps) srows.push_back(row);
+        // The gauges' history: one row per key (a statement may not touch a row twice), in
+        // multi-row statements.
+        std::vector<GaugeYearRow> years = gauge_years;
+        keep_last_reading_per_year(years);
+        for (size_t i = 0; ok && i < years.size(); i += kSnapshotChunk) {
+            const size_t n = std::min<size_t>(kSnapshotChunk, years.size() - i);
+            ok = upsert_gauge_years(&years[i], n, error);
+        }
         for (size_t i = 0; ok && i < srows.size(); i += kSnapshotChunk) {
             const size_t n = std::min<size_t>(kSnapshotChunk, srows.size() - i);
             ok = upsert_snapshots(&srows[i], n, error);
@@ -191,6 +202,28 @@ class PostgresStore final : public Store {
                                last.c_str(),         rows[i].detail.c_str()};
             ok = check(PQexecParams(conn_, sql.c_str(), 6, nullptr, v, nullptr, nullptr, 0),
                        PGRES_COMMAND_OK, "upload_rejections", error);
+        }
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+    bool record_skews(const std::vector<SkewRow> &rows, std::string *error) override {
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            PQreset(conn_);
+            if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
+        }
+        const std::string sql = number_placeholders(kSkewUpsert);
+        if (!exec("BEGIN", error)) return false;
+        bool ok = true;
+        for (size_t i = 0; ok && i < rows.size(); ++i) {
+            const std::string skew = std::to_string(rows[i].skew_seconds),
+                              at = std::to_string(rows[i].measured_unix);
+            const char *v[] = {rows[i].base.c_str(), skew.c_str(), at.c_str()};
+            ok = check(PQexecParams(conn_, sql.c_str(), 3, nullptr, v, nullptr, nullptr, 0),
+                       PGRES_COMMAND_OK, "clock_skew", error);
         }
         if (!ok) {
             exec("ROLLBACK", nullptr);
@@ -323,6 +356,31 @@ class PostgresStore final : public Store {
         return check(PQexecParams(conn_, snapshots_sql(int(n)).c_str(), int(params.size()), nullptr,
                                   params.data(), nullptr, nullptr, 0),
                      PGRES_COMMAND_OK, "snapshots", error);
+    }
+
+    bool upsert_gauge_years(const GaugeYearRow *rows, size_t n, std::string *error) {
+        std::vector<std::string> v;
+        v.reserve(n * 10);
+        for (size_t r = 0; r < n; ++r) {
+            const GaugeYearRow &g = rows[r];
+            for (std::string x : {g.base, std::to_string(g.school_year), std::to_string(g.gauge),
+                                  std::to_string(g.level), std::to_string(g.value),
+                                  std::string(g.suppressed ? "1" : "0"),
+                                  std::string(g.rounded ? "1" : "0"), std::to_string(g.set_unix),
+                                  std::to_string(g.read_unix), std::to_string(g.sequence)})
+                v.push_back(std::move(x));
+        }
+        std::vector<const char *> params;
+        params.reserve(v.size());
+        for (const std::string &x : v) params.push_back(x.c_str());
+        // kGaugeYearUpsert with n rows of values.
+        std::string sql = kGaugeYearUpsert;
+        const size_t values = sql.find("VALUES (");
+        const size_t end = sql.find(')', values);
+        sql = sql.substr(0, values) + "VALUES " + placeholders(int(n), 10) + sql.substr(end + 1);
+        return check(PQexecParams(conn_, sql.c_str(), int(params.size()), nullptr, params.data(),
+                                  nullptr, nullptr, 0),
+                     PGRES_COMMAND_OK, "gauge_years", error);
     }
 
     PGconn *conn_ = nullptr;

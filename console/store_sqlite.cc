@@ -60,7 +60,7 @@ std::string upsert_sql(int rows) {
 class SqliteStore final : public Store {
   public:
     ~SqliteStore() override {
-        for (sqlite3_stmt *s : {full_, snapshot_}) sqlite3_finalize(s);
+        for (sqlite3_stmt *s : {full_, snapshot_, gauge_year_}) sqlite3_finalize(s);
         sqlite3_close(db_);
     }
 
@@ -76,13 +76,16 @@ class SqliteStore final : public Store {
         // The view is made again at each start, so that it follows this version's definition.
         if (!exec(kSchema, error) || !exec(kEstablishmentsSchema, error) ||
             !exec(kRejectionsSchema, error) || !exec(kSnapshotsIndex, error) ||
+            !exec(kGaugeYearsSchema, error) || !exec(kSkewSchema, error) ||
             !exec(figure_families_sql().c_str(), error) ||
             !exec("DROP VIEW IF EXISTS window_figures", error) ||
-            !exec(window_figures_view_sql().c_str(), error) || !exec("COMMIT", error)) {
+            !exec(window_figures_view_sql().c_str(), error) ||
+            !exec(gauge_years_backfill_sql().c_str(), error) || !exec("COMMIT", error)) {
             exec("ROLLBACK", nullptr);
             return false;
         }
         return prepare(upsert_sql(kChunk), &full_, error) &&
+               prepare(kGaugeYearUpsert, &gauge_year_, error) &&
                prepare(
                    "INSERT INTO snapshots (base, sequence, generation, created_unix, "
                    "received_unix, applied_unix, size, figures, coverage, status, reason) VALUES "
@@ -94,8 +97,9 @@ class SqliteStore final : public Store {
                    &snapshot_, error);
     }
 
+    using Store::apply;
     bool apply(const std::vector<SnapshotRow> &snapshots, const std::vector<FigureRow> &figures,
-               std::string *error) override {
+               const std::vector<GaugeYearRow> &gauge_years, std::string *error) override {
         if (!exec("BEGIN IMMEDIATE", error)) return false;
         bool ok = true;
         for (size_t i = 0; ok && i < figures.size(); i += kChunk) {
@@ -109,6 +113,7 @@ class SqliteStore final : public Store {
             if (ok) ok = upsert(stmt, &figures[i], n, error);
             sqlite3_finalize(partial);
         }
+        for (size_t i = 0; ok && i < gauge_years.size(); ++i) ok = record(gauge_years[i], error);
         for (size_t i = 0; ok && i < snapshots.size(); ++i) ok = record(snapshots[i], error);
         if (!ok) {
             exec("ROLLBACK", nullptr);
@@ -148,6 +153,24 @@ class SqliteStore final : public Store {
             sqlite3_bind_int64(s, 4, rows[i].first_unix);
             sqlite3_bind_int64(s, 5, rows[i].last_unix);
             text(s, 6, rows[i].detail);
+            ok = step(s, error);
+        }
+        sqlite3_finalize(s);
+        if (!ok) {
+            exec("ROLLBACK", nullptr);
+            return false;
+        }
+        return exec("COMMIT", error);
+    }
+
+    bool record_skews(const std::vector<SkewRow> &rows, std::string *error) override {
+        sqlite3_stmt *s = nullptr;
+        if (!prepare(kSkewUpsert, &s, error)) return false;
+        bool ok = exec("BEGIN IMMEDIATE", error);
+        for (size_t i = 0; ok && i < rows.size(); ++i) {
+            text(s, 1, rows[i].base);
+            sqlite3_bind_int64(s, 2, rows[i].skew_seconds);
+            sqlite3_bind_int64(s, 3, rows[i].measured_unix);
             ok = step(s, error);
         }
         sqlite3_finalize(s);
@@ -225,7 +248,23 @@ class SqliteStore final : public Store {
         return step(s, error);
     }
 
+    bool record(const GaugeYearRow &r, std::string *error) {
+        sqlite3_stmt *s = gauge_year_;
+        text(s, 1, r.base);
+        sqlite3_bind_int64(s, 2, r.school_year);
+        sqlite3_bind_int64(s, 3, r.gauge);
+        sqlite3_bind_int64(s, 4, r.level);
+        sqlite3_bind_int64(s, 5, r.value);
+        sqlite3_bind_int(s, 6, r.suppressed);
+        sqlite3_bind_int(s, 7, r.rounded);
+        sqlite3_bind_int64(s, 8, r.set_unix);
+        sqlite3_bind_int64(s, 9, r.read_unix);
+        sqlite3_bind_int64(s, 10, static_cast<sqlite3_int64>(r.sequence));
+        return step(s, error);
+    }
+
     sqlite3 *db_ = nullptr;
+    sqlite3_stmt *gauge_year_ = nullptr;
     sqlite3_stmt *full_ = nullptr;
     sqlite3_stmt *snapshot_ = nullptr;
 };

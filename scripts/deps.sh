@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Sonde needs to build, test, benchmark and run the demo
-# (chromium, chromium-driver, python3-selenium and faketime: the browser tests, tests/browser).
+# (chromium, chromium-driver and python3-selenium: the browser tests, tests/browser).
 # Only what is missing is installed; run as root or with sudo available. weasyprint is the
 # console's PDF export (docs/console.md#pdf-export); poppler-utils (pdftotext, pdfimages) reads
 # the PDFs in its tests.
@@ -13,7 +13,7 @@ packages=(
   postgresql libpq-dev libsodium-dev
   libbenchmark-dev prometheus-cpp-dev valgrind
   clang libclang-rt-14-dev clang-format
-  chromium chromium-driver python3-selenium faketime
+  chromium chromium-driver python3-selenium
   abigail-tools help2man man-db lintian pkg-config dpkg-dev
   weasyprint poppler-utils
 )

@@ -49,8 +49,8 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
   # the sanitizers' handler would otherwise report the fault first.
   # The school-year replay (two minutes in Release, ten under ASan) runs in the Release build
   # only: the week replays exercise the same code under the sanitizers. So do the browser
-  # tests: their seed runs the shim under faketime (LD_PRELOAD), which ASan refuses, and the
-  # console's pages under ASan are driven by tests/console (console:pages_*, accounts).
+  # tests: the console's pages under ASan are driven by tests/console (console:pages_*,
+  # accounts).
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 900 -E '^shim_school_year|^browser:')
 
   # ThreadSanitizer: the concurrent parts (recording across threads and processes, the

@@ -319,7 +319,7 @@ bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
         return it == index.end() ? nullptr : &out[it->second];
     };
     // The snapshot received last, and the newest complete hour it says, per base.
-    // (The latest reception time per base through the index snapshots_received, then its rows:
+    // (The latest reception time per base through the index snapshots_feed, then its rows:
     // several files received in the same second are told apart by the highest sequence.)
     std::vector<Reader::Row> rows;
     if (!reader.query("SELECT s.base, s.sequence, s.created_unix, s.received_unix, s.status FROM "
@@ -352,6 +352,17 @@ bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
         if (FeedStatus *f = at(r[0]); f && r[1]) {
             f->skew_known = true;
             f->skew_seconds = num(r[1]);
+        }
+    // The skew measured at upload time, when a recent one exists, replaces the estimate.
+    if (!reader.query("SELECT base, skew_seconds, measured_unix FROM clock_skew WHERE base IN " +
+                          in_list(list.size()) + " AND measured_unix >= ?",
+                      params, rows, error))
+        return false;
+    for (const auto &r : rows)
+        if (FeedStatus *f = at(r[0])) {
+            f->skew_known = f->skew_measured = true;
+            f->skew_seconds = num(r[1]);
+            f->skew_measured_unix = num(r[2]);
         }
     // A week of files is hundreds of thousands of rows: read without copying them, through the
     // index snapshots_feed that holds these columns, each row added to the chain of its base
@@ -452,28 +463,22 @@ bool load_feed_status(Reader &reader, const Scope &scope, int64_t since_unix,
     return true;
 }
 
-int64_t school_year_of_day(int64_t day) {
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(day, y, m, d);
-    return m >= 9 ? y : y - 1;
-}
-
-bool load_gauge_years(Reader &reader, const Scope &scope, const std::vector<uint32_t> &gauge_ids,
-                      std::vector<int64_t> &out, std::string *error) {
+bool load_gauge_history(Reader &reader, const Scope &scope, const std::vector<uint32_t> &gauge_ids,
+                        GaugeHistory &out, std::string *error) {
     out.clear();
     const std::vector<std::string> list = uais(scope);
     if (list.empty() || gauge_ids.empty()) return true;
     std::string ids;
     for (uint32_t id : gauge_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
     std::vector<Reader::Row> rows;
-    if (!reader.query("SELECT DISTINCT set_unix / 86400 FROM figures WHERE family = 1 AND d0 IN (" +
-                          ids + ") AND set_unix > 0 AND base IN " + in_list(list.size()),
+    if (!reader.query("SELECT school_year, base, gauge, level, value, suppressed, rounded, "
+                      "set_unix FROM gauge_years WHERE gauge IN (" +
+                          ids + ") AND base IN " + in_list(list.size()),
                       list, rows, error))
         return false;
-    std::set<int64_t> years;
-    for (const auto &r : rows) years.insert(school_year_of_day(num(r[0])));
-    out.assign(years.begin(), years.end());
+    for (const auto &r : rows)
+        out[num(r[0])][text(r[1])][{uint32_t(num(r[2])), uint32_t(num(r[3]))}] =
+            Fig{num(r[4]), num(r[5]) != 0, num(r[6]) != 0, false, num(r[7])};
     return true;
 }
 

@@ -79,12 +79,13 @@ bool load_figures(Reader &reader, const Scope &scope, WindowRef window, int64_t 
                   const std::vector<const Quantity *> &needed, bool levels,
                   std::map<std::string, BaseFigures> &out, std::string *error);
 
-// The school years (by the year they start, UTC dates) of the readings of gauges `gauge_ids`
-// held for the scope's establishments, oldest first (the home's year filter).
-bool load_gauge_years(Reader &reader, const Scope &scope, const std::vector<uint32_t> &gauge_ids,
-                      std::vector<int64_t> &out, std::string *error);
-// The school year (by the year it starts) of a UTC day number.
-int64_t school_year_of_day(int64_t day);
+// The gauges' history (table `gauge_years`, docs/console.md#home-and-its-year-filter) of gauges
+// `gauge_ids` for the scope's establishments: per school year (by the year it starts), per UAI,
+// the last reading of each (gauge, level) carried by a snapshot created during that year.
+using GaugeHistory =
+    std::map<int64_t, std::map<std::string, std::map<std::array<uint32_t, 2>, Fig>>>;
+bool load_gauge_history(Reader &reader, const Scope &scope, const std::vector<uint32_t> &gauge_ids,
+                        GaugeHistory &out, std::string *error);
 
 // Connexions' series over the scope, summed over establishments: per local day number
 // (connection total, distinct people of the daily selection), and per local day and hour of the
@@ -116,9 +117,11 @@ struct FeedStatus {
     std::vector<std::pair<int64_t, int64_t>> gaps;
     int64_t gap_hours = 0;
     bool coverage_seen = false;  // a snapshot since `since_unix` carried coverage
-    // min(received_unix - created_unix) over the snapshots received since `since_unix`.
-    bool skew_known = false;
-    int64_t skew_seconds = 0;
+    // The clock skew (console - school): measured at an upload since `since_unix` (table
+    // clock_skew, the uplink's Date header: `skew_measured`), or else min(received_unix -
+    // created_unix) over the snapshots received since `since_unix` (older uplinks).
+    bool skew_known = false, skew_measured = false;
+    int64_t skew_seconds = 0, skew_measured_unix = 0;
     // Uploads refused (table upload_rejections) and files received but not applied
     // (unknown_schema, unreadable), all time: counts, the last one's time and reason.
     uint64_t refused_uploads = 0, unapplied_files = 0;

@@ -127,6 +127,16 @@ struct PageData {
     Series series;
     int64_t first_day = 0, last_day = 0, first_hour_day = 0;
     std::vector<int64_t> years;  // home: school years of the accounts' readings
+    // Home: the accounts per school year (the accounts' table's totals over the establishments
+    // asked for, each read in that year), and how many establishments have a reading then.
+    struct YearTotal {
+        int64_t year = 0;
+        size_t establishments = 0;
+        std::vector<Cell> total;
+        std::vector<size_t> excluded;
+    };
+    std::vector<TableColumn> year_columns;
+    std::vector<YearTotal> per_year;
 };
 
 // Every establishment the Principal may read (the filter's list), and those the request asks
@@ -826,6 +836,10 @@ std::string skew_text(const FeedStatus &f) {
     if (!f.skew_known) return "—";
     std::string t = duration_text(f.skew_seconds);
     if (f.skew_seconds < -60) t += " (horloge de l'établissement en avance)";
+    // Measured at upload, a positive skew is the school's clock behind; estimated from the
+    // files, it may as well be a late delivery.
+    if (f.skew_measured && f.skew_seconds > 60) t += " (horloge de l'établissement en retard)";
+    if (!f.skew_measured) t += " (réception − création)";
     return t;
 }
 
@@ -883,7 +897,7 @@ Answer render_status(const Principal &who, Request &r, const PageContext &contex
         {"sequence", "Séquence"},
         {"donnees", "Données complètes jusqu'au"},
         {"trous", "Heures manquantes (7 jours)"},
-        {"ecart", "Écart réception − création (minimum, 7 jours)"},
+        {"ecart", "Écart d'horloge console − établissement (7 jours)"},
         {"rejets", "Fichiers rejetés"}};
     if (!r.sort.empty() && std::none_of(kColumns.begin(), kColumns.end(),
                                         [&](const auto &c) { return c.first == r.sort; }))
@@ -912,6 +926,11 @@ Answer render_status(const Principal &who, Request &r, const PageContext &contex
                       {"gaps", gaps},
                       {"gap_hours", f.gap_hours},
                       {"skew_seconds", f.skew_known ? json(f.skew_seconds) : json(nullptr)},
+                      {"skew_source", !f.skew_known     ? json(nullptr)
+                                      : f.skew_measured ? json("upload_date")
+                                                        : json("reception_minus_creation")},
+                      {"skew_measured_unix",
+                       f.skew_measured ? json(f.skew_measured_unix) : json(nullptr)},
                       {"refused_uploads", f.refused_uploads},
                       {"unapplied_files", f.unapplied_files},
                       {"last_rejection",
@@ -939,7 +958,7 @@ Answer render_status(const Principal &who, Request &r, const PageContext &contex
             out += (i ? ";" : "") + csv_field(kColumns[i].second);
         out +=
             ";Statut du dernier fichier;Envois refusés;Fichiers non appliqués;Dernier rejet;"
-            "Motif\r\n";
+            "Motif;Mesure de l'écart\r\n";
         for (const FeedStatus &f : rows) {
             out += csv_field(f.establishment.uai) + ";" + csv_field(f.establishment.name) + ";" +
                    csv_field(f.establishment.commune) + ";" +
@@ -952,7 +971,11 @@ Answer render_status(const Principal &who, Request &r, const PageContext &contex
                    csv_field(f.last_status) + ";" + std::to_string(f.refused_uploads) + ";" +
                    std::to_string(f.unapplied_files) + ";" +
                    (f.last_rejection_unix ? csv_field(utc_text(f.last_rejection_unix)) : "") + ";" +
-                   csv_field(f.last_rejection) + "\r\n";
+                   csv_field(f.last_rejection) + ";" +
+                   (!f.skew_known     ? "nd"
+                    : f.skew_measured ? "à l'envoi"
+                                      : "réception − création") +
+                   "\r\n";
         }
         return csv_answer(r, d, "État des remontées", std::move(out));
     }
@@ -1086,23 +1109,49 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
                           figures, &error))
             return error_answer(r, 500, "lecture impossible : " + error);
         if (r.page == "accueil" && !shown.empty()) {
-            // The year filter: the accounts as read during that school year. The store keeps
-            // the latest reading of each gauge, so a year shows the establishments whose latest
-            // reading was taken then (docs/console.md#home).
+            // The year filter and the accounts per year, from the gauges' history: the last
+            // reading of each gauge in each school year (docs/console.md#home).
             std::vector<uint32_t> ids;
             for (const Column &c : shown[0]->columns)
                 for (const Quantity *q : {&c.num, &c.den})
                     if (q->source == Quantity::Source::Gauge)
                         ids.insert(ids.end(), q->ids.begin(), q->ids.end());
-            if (!load_gauge_years(reader, d.scope, ids, d.years, &error))
+            GaugeHistory history;
+            if (!load_gauge_history(reader, d.scope, ids, history, &error))
                 return error_answer(r, 500, "lecture impossible : " + error);
-            if (r.year >= 0)
-                for (auto &[uai, b] : figures)
-                    std::erase_if(b.gauges, [&](const auto &g) {
-                        const int64_t t = g.second.set_unix;
-                        return school_year_of_day(t >= 0 ? t / 86400 : (t - 86399) / 86400) !=
-                               r.year;
-                    });
+            for (const auto &[year, bases] : history) {
+                d.years.push_back(year);
+                std::map<std::string, BaseFigures> of_year;
+                for (const Establishment &e : d.scope.establishments) of_year[e.uai];
+                for (const auto &[uai, gauges] : bases) of_year[uai].gauges = gauges;
+                const Table t = widget_table(*shown[0], d.scope, of_year, Mode::Values);
+                d.year_columns = t.columns;
+                d.per_year.push_back({year, bases.size(), t.total, t.excluded});
+            }
+            // Each column's largest and smallest known total across the years.
+            for (size_t i = 0; i < d.year_columns.size(); ++i) {
+                std::vector<Cell *> known;
+                for (auto &y : d.per_year)
+                    if (y.total[i].state == State::Known) known.push_back(&y.total[i]);
+                if (known.empty()) continue;
+                auto [lo, hi] = std::minmax_element(
+                    known.begin(), known.end(),
+                    [](const Cell *a, const Cell *b) { return a->value < b->value; });
+                if ((*lo)->value == (*hi)->value) continue;
+                for (Cell *c : known) {
+                    c->is_max = c->value == (*hi)->value;
+                    c->is_min = c->value == (*lo)->value;
+                }
+            }
+            if (r.year >= 0) {
+                const auto year = history.find(r.year);
+                for (auto &[uai, b] : figures) {
+                    b.gauges.clear();
+                    if (year == history.end()) continue;
+                    if (auto it = year->second.find(uai); it != year->second.end())
+                        b.gauges = it->second;
+                }
+            }
         }
         if (level) d.tables.push_back(level_table(*level, d.scope, figures, r.mode));
         for (const Widget *w : shown)
@@ -1129,6 +1178,20 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
         if (r.page == "accueil") {
             j["year"] = r.year < 0 ? json(nullptr) : json(r.year);
             j["years"] = d.years;
+            json per_year = json::array(), cols = json::array();
+            for (const TableColumn &c : d.year_columns)
+                cols.push_back({{"id", c.id}, {"label", c.label}, {"indicator", c.indicator}});
+            for (const auto &y : d.per_year) {
+                json cells = json::array();
+                for (size_t i = 0; i < y.total.size(); ++i) {
+                    json c = cell_json(y.total[i]);
+                    c["excluded"] = y.excluded[i];
+                    cells.push_back(c);
+                }
+                per_year.push_back(
+                    {{"year", y.year}, {"establishments", y.establishments}, {"cells", cells}});
+            }
+            j["per_year"] = {{"columns", cols}, {"rows", per_year}};
         }
         if (series) {
             json days = json::array(), hours = json::array();
@@ -1178,7 +1241,18 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
             }
             return csv_answer(r, d, title, std::move(out));
         }
-        return csv_answer(r, d, title, tables_csv(d.tables));
+        std::string out = tables_csv(d.tables);
+        if (!d.per_year.empty()) {  // the home: the accounts per school year after its table
+            out += "\r\nComptes PRONOTE par année scolaire\r\nAnnée scolaire";
+            for (const TableColumn &c : d.year_columns) out += ";" + csv_field(c.label);
+            out += ";Établissements avec une valeur\r\n";
+            for (const auto &y : d.per_year) {
+                out += school_year_text(y.year);
+                for (const Cell &c : y.total) out += ";" + csv_cell(c);
+                out += ";" + std::to_string(y.establishments) + "\r\n";
+            }
+        }
+        return csv_answer(r, d, title, out);
     }
 
     body += page_links(r);
@@ -1214,6 +1288,26 @@ Answer render_page(const Principal &who, std::string_view target, const PageCont
     } else {
         body += tabs_html(r, d, r.page == "niveaux" ? "indicateur" : "tableau");
         for (const Table &t : d.tables) body += table_html(r, t, caption_of(r, t));
+    }
+    if (r.page == "accueil" && !d.per_year.empty()) {
+        // The guide's "nombre de comptes PRONOTE … filtrable par année": one row per school
+        // year the console has readings for, each a link to that year's table above.
+        body +=
+            "<table class=\"data\" id=\"comptes-par-annee\"><caption>Comptes PRONOTE par "
+            "année scolaire (établissements sélectionnés, dernière valeur lue dans "
+            "l'année)</caption><thead><tr><th scope=\"col\">Année scolaire</th>";
+        for (const TableColumn &c : d.year_columns)
+            body += "<th scope=\"col\">" + escape(c.label) + "</th>";
+        body += "<th scope=\"col\">Établissements avec une valeur</th></tr></thead><tbody>";
+        for (const auto &y : d.per_year) {
+            body += "<tr><th scope=\"row\"><a href=\"" +
+                    escape(link(r, r.path, {{"annee", std::to_string(y.year)}})) + "\">" +
+                    school_year_text(y.year) + "</a></th>";
+            for (size_t i = 0; i < y.total.size(); ++i)
+                body += cell_html(y.total[i], d.year_columns[i].rate);
+            body += "<td class=\"num\">" + std::to_string(y.establishments) + "</td></tr>";
+        }
+        body += "</tbody></table>";
     }
     if (r.page == "accueil") {
         // Every user's home: the establishments they may read, and how fresh their data is.

@@ -9,6 +9,11 @@ namespace sonde::ship {
 int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now,
                    const std::vector<int64_t> &totals) noexcept {
     const int64_t created = segment.layout().creator_start_unix_ns / 1000000000;
+    // A zero latch only at the segment's first latching: once any window has been latched, the
+    // totals hold counts of earlier windows, even in the window of the creation instant (a
+    // replay that reaches the real present: a zero there would move the earlier windows' counts
+    // into it, and leave them negative). Read before this call writes any latch.
+    const bool first_latching = latest_latch_time(segment) == 0;
     int64_t hour_cells[shm::kHourCells];
     shm::hour_cells_from(totals.data(), hour_cells);
     // Never destroyed: a base worker may still run during static destruction at exit.
@@ -21,9 +26,10 @@ int ensure_latches(const shm::Mapping &segment, const Windows &open, int64_t now
             slot.head->window.load(std::memory_order_relaxed) == w->number)
             continue;
         // Only the window in which the segment was created can hold counts from before its
-        // latch. A window that ended before the creation exists only in a replay of the past
-        // (manual clock), whose host brings its processes to the boundary before recording.
-        const bool fresh = created >= w->start && created < w->end;
+        // latch, and only at the first latching. A window that ended before the creation exists
+        // only in a replay of the past (manual clock), whose host brings its processes to the
+        // boundary before recording.
+        const bool fresh = first_latching && created >= w->start && created < w->end;
         const int64_t *values =
             fresh ? zeros.data() : (w->kind == shm::LatchKind::Hour ? hour_cells : totals.data());
         shm::latch_write(slot, w->number, w->start, now, values);

@@ -110,9 +110,9 @@ class Console:
 
 
 def browser_available():
-    """None if Chromium, chromedriver, selenium (and faketime, for the seed's replay; weasyprint
-    and pdftotext, for the PDF exports) are there; otherwise what is missing."""
-    missing = [b for b in ("chromium", "chromedriver", "faketime", "weasyprint", "pdftotext")
+    """None if Chromium, chromedriver, selenium (and weasyprint and pdftotext, for the PDF
+    exports) are there; otherwise what is missing."""
+    missing = [b for b in ("chromium", "chromedriver", "weasyprint", "pdftotext")
                if not shutil.which(b)]
     try:
         import selenium  # noqa: F401

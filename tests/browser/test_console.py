@@ -443,6 +443,27 @@ def every_page(s):
               for r in t["rows"]), "every establishment shows 'données au'")
     compare_page(s, "home")
     header_items(s, "home")
+    # The accounts per school year (the guide's home, "filtrable par année"): one row per year
+    # of the API's per_year, each total as the API has it, the extremes marked as the API says.
+    api = s.http().json(s.console.url("/api" + s.path()))
+    per_year = {t["id"]: t for t in home}.get("comptes-par-annee")
+    if check(per_year is not None and len(api["per_year"]["rows"]) >= 1
+             and len(per_year["rows"]) == len(api["per_year"]["rows"]),
+             "home: the accounts per school year, one row per year of the API"):
+        for row, api_row in zip(per_year["rows"], api["per_year"]["rows"]):
+            year = f"{api_row['year']}-{api_row['year'] + 1}"
+            check(row[0]["text"] == year, f"home: year {row[0]['text']}, API {year}")
+            for cell, api_cell in zip(row[1:], api_row["cells"]):
+                COUNTS["per-year cells compared with the API"] += 1
+                check(cell["state"] == api_cell["state"], f"home {year}: state {cell['state']}")
+                if api_cell["state"] == "known":
+                    check(page_number(cell["value"]) == api_cell["value"],
+                          f"home {year}: '{cell['value']}' shown, {api_cell['value']} in the API")
+                is_max, is_min = "max" in cell["class"].split(), "min" in cell["class"].split()
+                check(is_max == api_cell["max"] and is_min == api_cell["min"],
+                      f"home {year}: extremes as the API's")
+            check(row[-1]["text"] == str(api_row["establishments"]),
+                  f"home {year}: {row[-1]['text']} establishments, API {api_row['establishments']}")
     s.screenshot("home")
     nav = [a.text.strip() for a in s.by("nav a")]
     check(all(m in nav for m in MENUS), f"an administrator sees the 7 menus: {nav}")

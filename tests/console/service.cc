@@ -280,7 +280,7 @@ static Reply perform(CURL *c, const std::string &ca, const std::string &url) {
 }
 
 Reply Client::put(const std::string &url, const std::vector<uint8_t> &body,
-                  const std::string &content_type) {
+                  const std::string &content_type, const std::vector<std::string> &more) {
     CURL *c = static_cast<CURL *>(curl_);
     curl_easy_reset(c);
     Source source{&body};
@@ -290,6 +290,7 @@ Reply Client::put(const std::string &url, const std::vector<uint8_t> &body,
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.size()));
     curl_slist *headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
     headers = curl_slist_append(headers, "Expect:");
+    for (const std::string &h : more) headers = curl_slist_append(headers, h.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     Reply r = perform(c, ca_, url);
     curl_slist_free_all(headers);

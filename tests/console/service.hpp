@@ -70,7 +70,8 @@ class Client {
     explicit Client(const Setup &setup);
     ~Client();
     Reply put(const std::string &url, const std::vector<uint8_t> &body,
-              const std::string &content_type = "application/vnd.sonde.snapshot");
+              const std::string &content_type = "application/vnd.sonde.snapshot",
+              const std::vector<std::string> &headers = {});
     Reply get(const std::string &url);
     // Declares `declared` bytes and offers them only after a 100 Continue; `sent` counts the
     // body bytes curl asked for.

@@ -8,10 +8,12 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -19,6 +21,7 @@
 #include "config.hpp"
 #include "figures.hpp"
 #include "fixtures.hpp"
+#include "handler.hpp"
 #include "ingestor.hpp"
 #include "rate_limit.hpp"
 #include "service.hpp"
@@ -1049,4 +1052,88 @@ TEST_CASE("refused uploads of an enrolled UAI are recorded per UAI, a snapshot's
     REQUIRE(coverage.size() == 1);
     CHECK(coverage[0][0] ==
           std::to_string(s.coverage.hours_from) + "," + std::to_string(s.coverage.hours_to) + ",1");
+}
+
+TEST_CASE(
+    "clock skew: the console's clock minus the uploader's Date, per UAI, accepted files only") {
+    using sonde::console::format_http_date;
+    using sonde::console::parse_http_date;
+    CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+    CHECK(format_http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT") == 0);
+    CHECK(parse_http_date("Tue, 29 Feb 2028 12:00:00 GMT") == 1835438400);
+    CHECK(format_http_date(1835438400) == "Tue, 29 Feb 2028 12:00:00 GMT");
+    for (const char *bad : {"Mon, 06 Nov 1994 08:49:37 GMT",   // not that day's weekday
+                            "Sun, 29 Feb 2027 08:49:37 GMT",   // no 29 February in 2027
+                            "Sunday, 06-Nov-94 08:49:37 GMT",  // RFC 850, obsolete
+                            "Sun Nov  6 08:49:37 1994",        // asctime, obsolete
+                            "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 UTC", ""})
+        CHECK_FALSE(parse_http_date(bad));
+
+    Registered setup;
+    Service service(setup);
+    Client client(setup);
+    FigureDb db(setup.store);
+    FigureDb::Rows rows;
+    auto skew = [&](int64_t after) -> std::optional<int64_t> {
+        // Hang guard: the ingest thread writes the measures each second.
+        for (int i = 0; i < 600; ++i) {
+            if (db.query("SELECT skew_seconds, measured_unix FROM clock_skew WHERE base = '" +
+                             std::string(kBase) + "'",
+                         rows) &&
+                rows.size() == 1 && std::stoll(*rows[0][1]) >= after)
+                return std::stoll(*rows[0][0]);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return std::nullopt;
+    };
+    // A school whose clock is an hour ahead: negative.
+    int64_t before = std::time(nullptr);
+    REQUIRE(client
+                .put(service.url(path_of(kBase, 7)), seal_school(small_snapshot(7)).file,
+                     "application/vnd.sonde.snapshot", {"Date: " + format_http_date(before + 3600)})
+                .status == 200);
+    std::optional<int64_t> s = skew(before);
+    INFO(service.log());
+    REQUIRE(s);
+    // Bounded by the request: at most the time from the Date's second to the headers' arrival.
+    CHECK(*s >= -3600 - 1);
+    CHECK(*s <= -3600 + (std::time(nullptr) - before) + 1);
+    // Two hours behind: positive.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a later measure
+    before = std::time(nullptr);
+    REQUIRE(client
+                .put(service.url(path_of(kBase, 8)), seal_school(small_snapshot(8)).file,
+                     "application/vnd.sonde.snapshot", {"Date: " + format_http_date(before - 7200)})
+                .status == 200);
+    s = skew(before);
+    REQUIRE(s);
+    CHECK(*s >= 7200 - 1);
+    CHECK(*s <= 7200 + (std::time(nullptr) - before) + 1);
+    // Not measured: a refused upload (anyone can send junk with any Date), an upload without a
+    // Date, or with a malformed one. The last measure stays.
+    const Bytes junk(200, 0x42);
+    require_rejected(
+        client.put(service.url(path_of(kBase, 9)), junk, "application/vnd.sonde.snapshot",
+                   {"Date: " + format_http_date(std::time(nullptr) + 86400)}),
+        "bad magic");
+    REQUIRE(
+        client.put(service.url(path_of(kBase, 10)), seal_school(small_snapshot(10)).file).status ==
+        200);
+    REQUIRE(client
+                .put(service.url(path_of(kBase, 11)), seal_school(small_snapshot(11)).file,
+                     "application/vnd.sonde.snapshot", {"Date: yesterday"})
+                .status == 200);
+    // The refusal is written by the same flush as the measures: once it is, nothing else came.
+    for (int i = 0; i < 600; ++i) {
+        if (db.query("SELECT count FROM upload_rejections", rows) && !rows.empty() &&
+            db.snapshots().size() == 4)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // one more flush at least
+    s = skew(0);
+    REQUIRE(s);
+    CHECK(*s >= 7200 - 1);
+    CHECK(*s < 7200 + 120);
 }

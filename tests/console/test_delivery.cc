@@ -370,6 +370,26 @@ TEST_CASE_METHOD(Week, "delivery: a shim week's spool over HTTPS into the consol
         CHECK(st.counts[size_t(up::Outcome::Rejected)] == 0);
     }
     check_database(setup.store, spool, expected);
+    // The uplink sends its clock (the Date header) and the console records, per UAI, its clock
+    // minus the uplink's (docs/delivery.md#clock): one machine, so about zero (a second of the
+    // Date's resolution, and the request's time).
+    std::set<std::string> bases;
+    for (const fs::path &f : spool.files) bases.insert(f.filename().string().substr(0, 8));
+    FigureDb db(setup.store);
+    FigureDb::Rows rows;
+    for (int i = 0; i < 600; ++i) {  // hang guard: the ingest thread writes them each second
+        if (db.query("SELECT base, skew_seconds FROM clock_skew ORDER BY base", rows) &&
+            rows.size() == bases.size())
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(rows.size() == bases.size());
+    for (const auto &row : rows) {
+        INFO(*row[0] << " " << *row[1]);
+        CHECK(bases.count(*row[0]) == 1);
+        CHECK(std::stoll(*row[1]) >= -1);
+        CHECK(std::stoll(*row[1]) <= 60);
+    }
 }
 
 TEST_CASE_METHOD(

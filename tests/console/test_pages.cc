@@ -6,7 +6,9 @@
 // never a minimum or maximum, rights in HTML, JSON and CSV. Each test runs on SQLite
 // (console:pages_*) and PostgreSQL (console-pg:pages_*).
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1510,6 +1512,218 @@ TEST_CASE("pages_home_years: the home's accounts filtered by the school year of 
     for (const char *bad :
          {"/?annee=25", "/?annee=abcd", "/?annee=1900", "/menus/comptes/etablissements?annee=2025"})
         CHECK(seeded.get(who, bad).status == 400);
+}
+
+TEST_CASE("pages_status_skew: the clock skew measured at upload, else reception - creation") {
+    Seeded seeded;
+    std::string error;
+    INFO(error);
+    const int64_t h0 = (kReference / 3600 - 30) * 3600;
+    // Files of the last 7 days: received 5 s after their creation (0310001A, 0310004D), 10 min
+    // before (0310002B).
+    REQUIRE(seeded.store->apply({snapshot_row("0310001A", 11, 0x1000, h0, h0 + 5, std::nullopt),
+                                 snapshot_row("0310002B", 11, 0x1001, h0, h0 - 600, std::nullopt),
+                                 snapshot_row("0310004D", 11, 0x1003, h0, h0 + 5, std::nullopt)},
+                                {}, &error));
+    // Measured at upload: 0310001A's clock 5 min behind, 0310002B's 90 s ahead; 0310003C's
+    // measure is older than 7 days (not shown); 0310004D's uplink sends no Date (none).
+    REQUIRE(seeded.store->record_skews({{"0310001A", 300, kReference - 3600},
+                                        {"0310002B", -90, kReference - 100},
+                                        {"0310003C", 42, kReference - 8 * 86400}},
+                                       &error));
+    // An older measure never replaces a newer one.
+    REQUIRE(seeded.store->record_skews({{"0310001A", 999, kReference - 7200}}, &error));
+
+    const auto api = seeded.get(administrator(), "/api/remontees");
+    REQUIRE(api.status == 200);
+    const json j = json::parse(api.body);
+    std::map<std::string, json> by;
+    for (const json &e : j["establishments"]) by[e["uai"]] = e;
+    REQUIRE(by.size() == 4);
+    CHECK(by["0310001A"]["skew_seconds"] == 300);
+    CHECK(by["0310001A"]["skew_source"] == "upload_date");
+    CHECK(by["0310001A"]["skew_measured_unix"] == kReference - 3600);
+    CHECK(by["0310002B"]["skew_seconds"] == -90);
+    CHECK(by["0310002B"]["skew_source"] == "upload_date");
+    CHECK(by["0310003C"]["skew_seconds"].is_null());
+    CHECK(by["0310003C"]["skew_source"].is_null());
+    CHECK(by["0310004D"]["skew_seconds"] == 5);  // as before: reception - creation
+    CHECK(by["0310004D"]["skew_source"] == "reception_minus_creation");
+    CHECK(by["0310004D"]["skew_measured_unix"].is_null());
+
+    const auto page = seeded.get(administrator(), "/remontees");
+    REQUIRE(page.status == 200);
+    auto row = [&](const std::string &uai) {
+        const size_t at = page.body.find("<tr data-uai=\"" + uai + "\">");
+        REQUIRE(at != std::string::npos);
+        return page.body.substr(at, page.body.find("</tr>", at) - at);
+    };
+    CHECK(row("0310001A").find("+5 min 00 s (horloge de l&#39;établissement en retard)") !=
+          std::string::npos);
+    CHECK(row("0310002B").find("−1 min 30 s (horloge de l&#39;établissement en avance)") !=
+          std::string::npos);
+    CHECK(row("0310004D").find("+5 s (réception − création)") != std::string::npos);
+    CHECK(row("0310004D").find("horloge") == std::string::npos);
+
+    const auto csv = seeded.get(administrator(), "/csv/remontees");
+    REQUIRE(csv.status == 200);
+    CHECK(csv.body.find(";Mesure de l'écart\r\n") != std::string::npos);
+    auto line = [&](const std::string &uai) {
+        const size_t at = csv.body.find("\n" + uai + ";");
+        REQUIRE(at != std::string::npos);
+        return csv.body.substr(at + 1, csv.body.find("\r\n", at) - at - 1);
+    };
+    CHECK(line("0310001A").ends_with(";à l'envoi"));
+    CHECK(line("0310001A").find(";300;") != std::string::npos);
+    CHECK(line("0310004D").ends_with(";réception − création"));
+    CHECK(line("0310003C").ends_with(";nd"));
+}
+
+TEST_CASE("pages_home_history: the accounts of every school year, the last reading of each") {
+    using sonde::console::school_year_of_unix;
+    // School years start on 1 September (UTC date): 2025-08-31 23:59:59 is in 2024-2025.
+    CHECK(school_year_of_unix(1756684799) == 2024);
+    CHECK(school_year_of_unix(1756684800) == 2025);
+    CHECK(school_year_of_unix(1772323200) == 2025);  // 2026-03-01
+    CHECK(school_year_of_unix(951782400) == 1999);   // 2000-02-29
+    CHECK(school_year_of_unix(0) == 1969);           // 1970-01-01
+    CHECK(school_year_of_unix(-1) == 1969);
+
+    Seeded seeded;  // the four establishments, sequence 10, created 2026-11-24: 2026-2027
+    std::string error;
+    INFO(error);
+    constexpr int64_t kMarch = 1773014400;  // 2026-03-09: 2025-2026
+    // Readings of another school year, carried by older files (sequence 5) of 0310001A and
+    // 0310002B, created in March 2026, with other values.
+    sonde::snapshot::IngestStore last_year;
+    auto file = [&](size_t i, uint64_t seed, uint64_t sequence, int64_t created) {
+        Snapshot s = school(i, seed);
+        s.sequence = sequence;
+        s.created_unix = created;
+        for (auto &g : s.gauges) g.set_unix = created - 60;
+        return to_proto(s);
+    };
+    auto apply = [&](const std::vector<v1::Snapshot> &files) {
+        std::vector<sonde::console::SnapshotRow> snaps;
+        std::vector<sonde::console::FigureRow> rows;
+        for (const v1::Snapshot &p : files) {
+            sonde::console::figure_rows(p, rows);
+            snaps.push_back(snapshot_row(p.base_id(), p.sequence(), p.segment_generation(),
+                                         p.created_unix(), p.created_unix() + 60, std::nullopt));
+        }
+        REQUIRE(seeded.store->apply(snaps, rows, &error));
+    };
+    std::vector<v1::Snapshot> march = {file(0, 5000, 5, kMarch), file(1, 5001, 5, kMarch)};
+    for (const auto &p : march) last_year.ingest(p);
+    apply(march);
+    apply(march);  // the same files again: nothing changes
+    // An older file (sequence 7) of 0310003C created this school year: it never replaces the
+    // reading of the newer file (sequence 10) of the same year.
+    apply({file(2, 6002, 7, kReference - 86400)});
+
+    const std::set<uint32_t> teachers = {SONDE_GAUGE_ACCOUNTS_TEACHER},
+                             boys = {SONDE_GAUGE_ACCOUNTS_STUDENT_BOY};
+    const std::vector<std::pair<size_t, std::set<uint32_t>>> columns = {{2, teachers}, {8, boys}};
+    Principal who = administrator();
+    auto home = [&](const std::string &query) {
+        const auto a = seeded.get(who, "/api/" + query);
+        INFO(query << " " << a.body.substr(0, 500));
+        REQUIRE(a.status == 200);
+        return json::parse(a.body);
+    };
+    auto cells = [&](const json &j) {
+        std::map<std::string, json> out;  // uai -> cells
+        for (const json &row : j["tables"][0]["rows"]) out[row["uai"]] = row["cells"];
+        return out;
+    };
+    for (const std::string &query :
+         {std::string(""), std::string("?annee=2025"), std::string("?annee=2026")}) {
+        const json j = home(query);
+        CHECK(j["years"] == json::array({2025, 2026}));
+        REQUIRE(j["tables"][0]["columns"][2]["id"] == "enseignants");
+        REQUIRE(j["tables"][0]["columns"][8]["id"] == "garcons");
+        const auto by_uai = cells(j);
+        for (size_t b = 0; b < kBases.size(); ++b)
+            for (const auto &[col, ids] : columns) {
+                INFO(query << " " << kBases[b] << " column " << col);
+                const json &c = by_uai.at(kBases[b])[col];
+                if (query == "?annee=2025" && b >= 2) {
+                    CHECK(c["state"] == "missing");  // no reading in 2025-2026
+                } else {
+                    // The latest and 2026-2027: the newest files; 2025-2026: March's.
+                    const auto &ref = query == "?annee=2025" ? last_year : seeded.reference;
+                    CHECK(c["state"] == "known");
+                    CHECK(c["value"] == gauges(ref, kBases[b], ids).value);
+                }
+            }
+        // The accounts per school year: each year's total over the establishments read then.
+        const json &per_year = j["per_year"];
+        REQUIRE(per_year["rows"].size() == 2);
+        CHECK(per_year["columns"][2]["id"] == "enseignants");
+        for (const json &y : per_year["rows"]) {
+            const bool old = y["year"] == 2025;
+            CHECK(y["establishments"] == (old ? 2 : 4));
+            for (const auto &[col, ids] : columns) {
+                int64_t sum = 0;
+                for (size_t b = 0; b < (old ? 2u : 4u); ++b)
+                    sum += gauges(old ? last_year : seeded.reference, kBases[b], ids).value;
+                CHECK(y["cells"][col]["state"] == "known");
+                CHECK(y["cells"][col]["value"] == sum);
+                CHECK(y["cells"][col]["excluded"] == (old ? 2 : 0));
+            }
+        }
+    }
+    // The page: one row per school year, each a link to that year, and its CSV.
+    const auto page = seeded.get(who, "/");
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("<table class=\"data\" id=\"comptes-par-annee\">") != std::string::npos);
+    CHECK(page.body.find("?annee=2025\">2025-2026</a>") != std::string::npos);
+    CHECK(page.body.find("?annee=2026\">2026-2027</a>") != std::string::npos);
+    const auto csv = seeded.get(who, "/csv/");
+    REQUIRE(csv.status == 200);
+    CHECK(csv.body.find("\r\nComptes PRONOTE par année scolaire\r\nAnnée scolaire;Total;") !=
+          std::string::npos);
+    CHECK(csv.body.find("\r\n2025-2026;") != std::string::npos);
+    CHECK(csv.body.find("\r\n2026-2027;") != std::string::npos);
+
+    // A newer file of the same school year replaces that year's reading.
+    sonde::snapshot::IngestStore april;
+    const v1::Snapshot newer = file(0, 7000, 6, kMarch + 30 * 86400);
+    april.ingest(newer);
+    apply({newer});
+    CHECK(cells(home("?annee=2025")).at(kBases[0])[8]["value"] ==
+          gauges(april, kBases[0], boys).value);
+    CHECK(cells(home("?annee=2026")).at(kBases[0])[8]["value"] ==
+          gauges(seeded.reference, kBases[0], boys).value);
+
+    // A database made before the history: at start, the store fills the empty table with each
+    // gauge's newest reading, in the school year of its snapshot.
+    seeded.store.reset();
+    if (postgres()) {
+        PGconn *c = PQconnectdb(postgres_conninfo().c_str());
+        REQUIRE(PQstatus(c) == CONNECTION_OK);
+        PGresult *r =
+            PQexec(c, ("DELETE FROM " + seeded.setup.store.schema + ".gauge_years").c_str());
+        CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+        PQclear(r);
+        PQfinish(c);
+        seeded.store = sonde::console::open_postgres_store(
+            postgres_conninfo() + " options='-c search_path=" + seeded.setup.store.schema + "'",
+            &error);
+    } else {
+        const std::string path = seeded.setup.dir.path + "/pages.sqlite";
+        sqlite3 *db = nullptr;
+        REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, "DELETE FROM gauge_years", nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+        seeded.store = sonde::console::open_sqlite_store(path, &error);
+    }
+    REQUIRE(seeded.store);
+    const json after = home("");
+    CHECK(after["years"] == json::array({2026}));
+    const auto by_uai = cells(home("?annee=2026"));
+    for (const std::string &b : kBases)
+        CHECK(by_uai.at(b)[2]["value"] == gauges(seeded.reference, b, teachers).value);
 }
 
 TEST_CASE("pages_pdf_converter: no shell, its own environment and descriptors, bounded") {

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -581,6 +582,39 @@ TEST_CASE("one connection is reused for many uploads") {
     CHECK(rig.engine->run_once(kT0));
     CHECK(server.requests() == 20);
     CHECK(server.connections() == 1);
+}
+
+TEST_CASE("each upload carries the uplink's clock as it leaves, in the Date header") {
+    CHECK(sonde::uplink::http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(sonde::uplink::http_date(1835438400) == "Tue, 29 Feb 2028 12:00:00 GMT");
+    TempDir dir;
+    Console console;
+    std::mutex mu;
+    std::vector<std::string> dates, types;
+    testing::TlsServer server([&](const auto &r) {
+        std::lock_guard lock(mu);
+        dates.push_back(r.headers.count("date") ? r.headers.at("date") : "");
+        types.push_back(r.headers.count("content-type") ? r.headers.at("content-type") : "");
+        return console(r);
+    });
+    for (uint64_t s = 1; s <= 3; ++s) write_snapshot(dir.str(), "0310001A", s);
+    Rig rig(config_for(server, dir.str()));
+    const int64_t before = std::time(nullptr);
+    const bool ran = rig.engine->run_once(kT0);
+    std::string logs;
+    for (const std::string &l : rig.logs) logs += l + "\n";
+    INFO(logs);
+    CHECK(ran);
+    const int64_t after = std::time(nullptr);
+    std::lock_guard lock(mu);
+    REQUIRE(dates.size() == 3);
+    for (size_t i = 0; i < dates.size(); ++i) {
+        INFO(dates[i]);
+        bool within = false;  // the wall clock of the request, not the engine's injected one
+        for (int64_t t = before; t <= after; ++t) within |= dates[i] == sonde::uplink::http_date(t);
+        CHECK(within);
+        CHECK(types[i] == "application/vnd.sonde.snapshot");  // the fixed headers stay
+    }
 }
 
 TEST_CASE("uplink configuration: required names, unknown names refused") {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include "pacing.hpp"
@@ -56,6 +58,24 @@ size_t read_header(char *data, size_t size, size_t count, void *user) {
     return size * count;
 }
 
+}  // namespace
+
+std::string http_date(int64_t unix) {
+    static constexpr const char *kWeekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char *kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const time_t t = time_t(unix);
+    std::tm tm{};
+    if (!gmtime_r(&t, &tm)) return "";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kWeekdays[tm.tm_wday],
+                  tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec);
+    return buf;
+}
+
+namespace {
+
 class CurlTransport final : public Transport {
   public:
     CurlTransport(CURL *easy, TransportConfig config) : easy_(easy), config_(std::move(config)) {
@@ -72,6 +92,16 @@ class CurlTransport final : public Transport {
         Received rx;
         char curl_error[CURL_ERROR_SIZE] = {};
         const std::string url = config_.url + path;
+        // The uplink's clock as the request leaves, for the console's clock-skew measure
+        // (docs/delivery.md#clock): the standard Date header, taken now.
+        const std::string date = "Date: " + http_date(std::time(nullptr));
+        curl_slist *headers = curl_slist_append(nullptr, date.c_str());
+        for (const curl_slist *h = headers_; headers && h; h = h->next) {
+            curl_slist *longer = curl_slist_append(headers, h->data);
+            if (!longer) curl_slist_free_all(headers);  // out of memory: no Date this time
+            headers = longer;
+        }
+        curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers ? headers : headers_);
         curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
         curl_easy_setopt(easy_, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.size()));
@@ -84,6 +114,8 @@ class CurlTransport final : public Transport {
         curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, curl_error);
         const CURLcode rc = curl_easy_perform(easy_);
         curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, nullptr);
+        curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+        curl_slist_free_all(headers);
         if (rx.too_long) {
             a.transport_error = "answer longer than 64 KiB: aborted";
             return a;

@@ -36,6 +36,10 @@ struct TransportConfig {
     int64_t transfer_timeout_ms = 120'000;
 };
 
+// An HTTP date (RFC 9110's IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT") of a unix time: the
+// `Date` header each PUT carries, the uplink's clock as the request leaves.
+std::string http_date(int64_t unix);
+
 // libcurl, one easy handle for the life of the object (its connection is reused). TLS >= 1.2,
 // https only, no redirects, no proxy from the environment. Requires a pin or a CA file.
 // Returns nullptr and *error when the configuration is unusable.
