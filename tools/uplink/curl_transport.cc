@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "pacing.hpp"
+#include "time/calendar.hpp"
 #include "transport.hpp"
 
 namespace sonde::uplink {
@@ -64,13 +65,21 @@ std::string http_date(int64_t unix) {
     static constexpr const char *kWeekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char *kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    const time_t t = time_t(unix);
-    std::tm tm{};
-    if (!gmtime_r(&t, &tm)) return "";
+    // Days and seconds of the day, floored (no gmtime_r: MinGW has none).
+    int64_t days = unix / 86400, second = unix % 86400;
+    if (second < 0) {
+        second += 86400;
+        --days;
+    }
+    int64_t year = 0;
+    unsigned month = 0, day = 0;
+    sonde::time::civil_from_days(days, year, month, day);
+    if (year < 0 || year > 9999) return "";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kWeekdays[tm.tm_wday],
-                  tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT",
+                  kWeekdays[((days % 7) + 11) % 7],  // 1970-01-01 was a Thursday
+                  day, kMonths[month - 1], int(year), int(second / 3600), int(second / 60 % 60),
+                  int(second % 60));
     return buf;
 }
 
