@@ -22,7 +22,8 @@ struct Config {
     uint64_t journal_segment_bytes = 64u << 20;  // the inbox journal's segment size
     uint64_t max_uncompressed_bytes = 4u << 20;
     unsigned handshake_timeout = 10, header_timeout = 10, body_timeout = 60, idle_timeout = 60;
-    uint64_t max_backlog = 1000000;  // a national 24-hour catch-up (960,000 files) fits: docs/delivery.md
+    // A national 24-hour catch-up (960,000 files) fits (docs/delivery.md).
+    uint64_t max_backlog = 1000000;
     uint64_t min_free_bytes = uint64_t{256} << 20;
     unsigned retry_after = 60;
     bool ingest = true;
