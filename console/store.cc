@@ -4,12 +4,18 @@
 // (never negative), hence "sequence < 0 DESC" first.
 #include "store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
 #include "snapshot/ingest.hpp"
+#include "snapshot/model.hpp"
 
 namespace sonde::console {
+
+namespace {
+constexpr uint32_t kSchoolYearWindow = uint32_t(snapshot::WindowKind::SchoolYear);
+}  // namespace
 
 using snapshot::IngestStore;
 
@@ -85,9 +91,18 @@ std::string gauge_years_backfill_sql() {
            "gauge, level) DO NOTHING";
 }
 
+int64_t school_year_of_reading(const std::vector<FigureRow> &figures, size_t from, size_t to,
+                               int64_t read_unix) {
+    int64_t year = -1;
+    for (size_t i = from; i < to && i < figures.size(); ++i)
+        if (figures[i].window_kind == kSchoolYearWindow && figures[i].window_start <= read_unix)
+            year = std::max<int64_t>(year, figures[i].window_number);
+    return year >= 0 ? year : school_year_of_unix(read_unix);
+}
+
 void add_gauge_years(const std::vector<FigureRow> &figures, size_t from, int64_t read_unix,
                      std::vector<GaugeYearRow> &out) {
-    const int64_t year = school_year_of_unix(read_unix);
+    const int64_t year = school_year_of_reading(figures, from, figures.size(), read_unix);
     for (size_t i = from; i < figures.size(); ++i) {
         const FigureRow &f = figures[i];
         if (f.family != uint32_t(IngestStore::Family::Gauge)) continue;
@@ -113,13 +128,25 @@ bool Store::apply(const std::vector<SnapshotRow> &snapshots, const std::vector<F
                   std::string *error) {
     std::map<std::pair<std::string, uint64_t>, int64_t> created;
     for (const SnapshotRow &s : snapshots) created[{s.base, s.sequence}] = s.created_unix;
+    // Each snapshot's local school year, from its school-year windows (school_year_of_reading).
+    std::map<std::pair<std::string, uint64_t>, int64_t> local_year;
+    for (const FigureRow &f : figures) {
+        auto it = created.find({f.base, f.sequence});
+        if (f.window_kind != kSchoolYearWindow || it == created.end() ||
+            f.window_start > it->second)
+            continue;
+        auto [y, fresh] = local_year.try_emplace({f.base, f.sequence}, f.window_number);
+        if (!fresh) y->second = std::max<int64_t>(y->second, f.window_number);
+    }
     std::vector<GaugeYearRow> years;
     for (const FigureRow &f : figures) {
         if (f.family != uint32_t(IngestStore::Family::Gauge)) continue;
         auto it = created.find({f.base, f.sequence});
         const int64_t read = it != created.end() ? it->second : f.set_unix;
-        years.push_back({f.base, school_year_of_unix(read), f.dims[0], f.dims[1], f.value,
-                         f.suppressed, f.rounded, f.set_unix, read, f.sequence});
+        auto y = local_year.find({f.base, f.sequence});
+        years.push_back({f.base, y != local_year.end() ? y->second : school_year_of_unix(read),
+                         f.dims[0], f.dims[1], f.value, f.suppressed, f.rounded, f.set_unix, read,
+                         f.sequence});
     }
     keep_last_reading_per_year(years);
     return apply(snapshots, figures, years, error);

@@ -79,8 +79,14 @@ struct GaugeYearRow {
 };
 // The school year (by the year it starts) of a unix time, its UTC date.
 int64_t school_year_of_unix(int64_t unix);
+// The school year a snapshot created at `read_unix` was read in, from its figures
+// `figures[from, to)`: the newest school-year window opened by then (the plugin's, in the
+// establishment's own calendar: an overseas establishment's 1 September starts hours before
+// Paris's), else the UTC date's.
+int64_t school_year_of_reading(const std::vector<FigureRow> &figures, size_t from, size_t to,
+                               int64_t read_unix);
 // Appends the gauge readings (family 1) of `figures[from..]`, all carried by one snapshot created
-// at `read_unix`, as GaugeYearRows.
+// at `read_unix`, as GaugeYearRows, in the school year of school_year_of_reading.
 void add_gauge_years(const std::vector<FigureRow> &figures, size_t from, int64_t read_unix,
                      std::vector<GaugeYearRow> &out);
 // Keeps one row per (base, school_year, gauge, level): the highest sequence.

@@ -1589,6 +1589,44 @@ TEST_CASE("pages_home_history: the accounts of every school year, the last readi
     CHECK(school_year_of_unix(0) == 1969);           // 1970-01-01
     CHECK(school_year_of_unix(-1) == 1969);
 
+    // A reading's school year is the establishment's own: the snapshot's newest school-year
+    // window opened by its creation. Réunion (UTC+4) opens 2025-2026 at 2025-08-31 20:00 UTC; a
+    // file of 22:00 UTC (1 September, 02:00 there) reads 2025, although its UTC date says 2024.
+    {
+        using sonde::console::FigureRow;
+        using sonde::console::school_year_of_reading;
+        constexpr int64_t kReunionStart = 1756670400;  // 2025-08-31T20:00:00Z
+        constexpr int64_t kRead = kReunionStart + 2 * 3600;
+        auto window = [](uint32_t kind, int64_t start, uint32_t number) {
+            FigureRow f;
+            f.window_kind = kind;
+            f.window_start = start;
+            f.window_number = number;
+            return f;
+        };
+        const std::vector<FigureRow> figures{
+            window(4, kReunionStart - 365 * 86400, 2024),  // the closed year's final figures
+            window(3, kReunionStart, 9),                   // a month: not a school year
+            window(4, kReunionStart, 2025),
+            window(4, kRead + 1, 2026),  // opened after the reading: ignored
+        };
+        CHECK(school_year_of_unix(kRead) == 2024);
+        CHECK(school_year_of_reading(figures, 0, figures.size(), kRead) == 2025);
+        CHECK(school_year_of_reading(figures, 0, 2, kRead) == 2024);  // 2024's window only
+        CHECK(school_year_of_reading(figures, 1, 2, kRead) == 2024);  // none: the UTC date's
+        std::vector<sonde::console::GaugeYearRow> rows;
+        std::vector<FigureRow> with_gauge = figures;
+        FigureRow gauge;
+        gauge.base = "9740001A";
+        gauge.family = uint32_t(sonde::snapshot::IngestStore::Family::Gauge);
+        gauge.value = 42;
+        with_gauge.push_back(gauge);
+        sonde::console::add_gauge_years(with_gauge, 0, kRead, rows);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0].school_year == 2025);
+        CHECK(rows[0].value == 42);
+    }
+
     Seeded seeded;  // the four establishments, sequence 10, created 2026-11-24: 2026-2027
     std::string error;
     INFO(error);
