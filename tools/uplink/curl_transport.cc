@@ -62,24 +62,15 @@ size_t read_header(char *data, size_t size, size_t count, void *user) {
 }  // namespace
 
 std::string http_date(int64_t unix) {
-    static constexpr const char *kWeekdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char *kWeekdays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
     static constexpr const char *kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    // Days and seconds of the day, floored (no gmtime_r: MinGW has none).
-    int64_t days = unix / 86400, second = unix % 86400;
-    if (second < 0) {
-        second += 86400;
-        --days;
-    }
-    int64_t year = 0;
-    unsigned month = 0, day = 0;
-    sonde::time::civil_from_days(days, year, month, day);
-    if (year < 0 || year > 9999) return "";
+    static const sonde::time::TimeZone utc = sonde::time::TimeZone::utc();
+    const sonde::time::LocalTime t = sonde::time::to_local(utc, unix);  // no gmtime_r in MinGW
+    if (t.year < 0 || t.year > 9999) return "";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT",
-                  kWeekdays[((days % 7) + 11) % 7],  // 1970-01-01 was a Thursday
-                  day, kMonths[month - 1], int(year), int(second / 3600), int(second / 60 % 60),
-                  int(second % 60));
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kWeekdays[t.weekday],
+                  t.day, kMonths[t.month - 1], t.year, t.hour, t.minute, t.second);
     return buf;
 }
 
