@@ -8,6 +8,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "civil.hpp"
 #include "ingestor.hpp"
 #include "log.hpp"
 #include "snapshot/console.hpp"
@@ -138,14 +139,6 @@ namespace {
 constexpr const char *kWeekdays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
 constexpr const char *kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = unsigned(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + int64_t(doe) - 719468;
-}
 }  // namespace
 
 std::optional<int64_t> parse_http_date(std::string_view t) {
@@ -173,16 +166,9 @@ std::optional<int64_t> parse_http_date(std::string_view t) {
         return std::nullopt;
     const int64_t days = days_from_civil(year, month, unsigned(day));
     // 29 February of a year that has none, and a weekday that is not the date's.
-    unsigned mm;
-    {
-        int64_t z = days + 719468;
-        const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-        const int64_t doe = z - era * 146097;
-        const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        const int64_t mp = (5 * doy + 2) / 153;
-        mm = unsigned(mp < 10 ? mp + 3 : mp - 9);
-    }
+    int64_t yy = 0;
+    unsigned mm = 0, dd = 0;
+    civil_from_days(days, yy, mm, dd);
     if (mm != month || t.substr(0, 3) != kWeekdays[((days % 7) + 7) % 7]) return std::nullopt;
     return days * 86400 + h * 3600 + m * 60 + std::min<int64_t>(sec, 59);
 }
@@ -190,20 +176,14 @@ std::optional<int64_t> parse_http_date(std::string_view t) {
 std::string format_http_date(int64_t unix) {
     const int64_t days = unix >= 0 ? unix / 86400 : (unix - 86399) / 86400;
     const int64_t secs = unix - days * 86400;
-    const int64_t z = days + 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    const int64_t y = yoe + era * 400 + (m <= 2);
+    int64_t y = 0;
+    unsigned m = 0, d = 0;
+    civil_from_days(days, y, m, d);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%s, %02lld %s %04lld %02lld:%02lld:%02lld GMT",
-                  kWeekdays[((days % 7) + 7) % 7], static_cast<long long>(d), kMonths[m - 1],
-                  static_cast<long long>(y), static_cast<long long>(secs / 3600),
-                  static_cast<long long>(secs % 3600 / 60), static_cast<long long>(secs % 60));
+    std::snprintf(buf, sizeof buf, "%s, %02u %s %04lld %02lld:%02lld:%02lld GMT",
+                  kWeekdays[((days % 7) + 7) % 7], d, kMonths[m - 1], static_cast<long long>(y),
+                  static_cast<long long>(secs / 3600), static_cast<long long>(secs % 3600 / 60),
+                  static_cast<long long>(secs % 60));
     return buf;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <tuple>
 
+#include "civil.hpp"
 #include "snapshot/ingest.hpp"
 #include "snapshot/model.hpp"
 
@@ -61,16 +62,13 @@ std::string window_figures_view_sql() {
 }
 
 int64_t school_year_of_unix(int64_t unix) {
-    // The UTC date (days_from_civil's inverse, H. Hinnant's algorithm), in a year starting in
-    // March: September to February belong to the school year starting that March's year.
+    // The UTC date: September to December belong to the school year starting that year,
+    // January to August to the one that started the year before.
     const int64_t days = unix >= 0 ? unix / 86400 : (unix - 86399) / 86400;
-    const int64_t z = days + 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;  // 0 = March ... 6 = September, 11 = February
-    return era * 400 + yoe - (mp < 6 ? 1 : 0);
+    int64_t y = 0;
+    unsigned m = 0, d = 0;
+    civil_from_days(days, y, m, d);
+    return m >= 9 ? y : y - 1;
 }
 
 std::string gauge_years_backfill_sql() {

@@ -165,65 +165,51 @@ class PostgresStore final : public Store {
 
     bool upsert_establishments(const std::vector<Establishment> &rows,
                                std::string *error) override {
-        if (PQstatus(conn_) != CONNECTION_OK) {
-            PQreset(conn_);
-            if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
-        }
-        const std::string sql = number_placeholders(kEstablishmentUpsert);
-        if (!exec("BEGIN", error)) return false;
-        bool ok = true;
-        for (size_t i = 0; ok && i < rows.size(); ++i) {
-            const char *v[] = {rows[i].uai.c_str(), rows[i].name.c_str(), rows[i].commune.c_str(),
-                               rows[i].timezone.c_str()};
-            ok = check(PQexecParams(conn_, sql.c_str(), 4, nullptr, v, nullptr, nullptr, 0),
-                       PGRES_COMMAND_OK, "establishments", error);
-        }
-        if (!ok) {
-            exec("ROLLBACK", nullptr);
-            return false;
-        }
-        return exec("COMMIT", error);
+        return upsert_all(kEstablishmentUpsert, "establishments", rows, error,
+                          [](const Establishment &r) {
+                              return std::vector<std::string>{r.uai, r.name, r.commune, r.timezone};
+                          });
     }
 
     bool record_rejections(const std::vector<RejectionRow> &rows, std::string *error) override {
-        if (PQstatus(conn_) != CONNECTION_OK) {
-            PQreset(conn_);
-            if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
-        }
-        const std::string sql = number_placeholders(kRejectionUpsert);
-        if (!exec("BEGIN", error)) return false;
-        bool ok = true;
-        for (size_t i = 0; ok && i < rows.size(); ++i) {
-            const std::string count = std::to_string(rows[i].count),
-                              first = std::to_string(rows[i].first_unix),
-                              last = std::to_string(rows[i].last_unix);
-            const char *v[] = {rows[i].base.c_str(), rows[i].reason.c_str(),
-                               count.c_str(),        first.c_str(),
-                               last.c_str(),         rows[i].detail.c_str()};
-            ok = check(PQexecParams(conn_, sql.c_str(), 6, nullptr, v, nullptr, nullptr, 0),
-                       PGRES_COMMAND_OK, "upload_rejections", error);
-        }
-        if (!ok) {
-            exec("ROLLBACK", nullptr);
-            return false;
-        }
-        return exec("COMMIT", error);
+        return upsert_all(kRejectionUpsert, "upload_rejections", rows, error,
+                          [](const RejectionRow &r) {
+                              return std::vector<std::string>{r.base,
+                                                              r.reason,
+                                                              std::to_string(r.count),
+                                                              std::to_string(r.first_unix),
+                                                              std::to_string(r.last_unix),
+                                                              r.detail};
+                          });
     }
 
     bool record_skews(const std::vector<SkewRow> &rows, std::string *error) override {
+        return upsert_all(kSkewUpsert, "clock_skew", rows, error, [](const SkewRow &r) {
+            return std::vector<std::string>{r.base, std::to_string(r.skew_seconds),
+                                            std::to_string(r.measured_unix)};
+        });
+    }
+
+  private:
+    // One statement run for each row (`params` gives its parameters as text), in one
+    // transaction, the connection restored first if it was lost.
+    template <class Row, class Params>
+    bool upsert_all(const char *statement, const char *table, const std::vector<Row> &rows,
+                    std::string *error, Params params) {
         if (PQstatus(conn_) != CONNECTION_OK) {
             PQreset(conn_);
             if (PQstatus(conn_) != CONNECTION_OK) return fail(error, "postgresql: reconnecting");
         }
-        const std::string sql = number_placeholders(kSkewUpsert);
+        const std::string sql = number_placeholders(statement);
         if (!exec("BEGIN", error)) return false;
         bool ok = true;
         for (size_t i = 0; ok && i < rows.size(); ++i) {
-            const std::string skew = std::to_string(rows[i].skew_seconds),
-                              at = std::to_string(rows[i].measured_unix);
-            const char *v[] = {rows[i].base.c_str(), skew.c_str(), at.c_str()};
-            ok = check(PQexecParams(conn_, sql.c_str(), 3, nullptr, v, nullptr, nullptr, 0),
-                       PGRES_COMMAND_OK, "clock_skew", error);
+            const std::vector<std::string> p = params(rows[i]);
+            std::vector<const char *> v;
+            for (const std::string &x : p) v.push_back(x.c_str());
+            ok = check(PQexecParams(conn_, sql.c_str(), int(v.size()), nullptr, v.data(), nullptr,
+                                    nullptr, 0),
+                       PGRES_COMMAND_OK, table, error);
         }
         if (!ok) {
             exec("ROLLBACK", nullptr);
@@ -231,8 +217,6 @@ class PostgresStore final : public Store {
         }
         return exec("COMMIT", error);
     }
-
-  private:
     bool fail(std::string *error, const std::string &what) {
         if (error)
             *error = what + ": " + (conn_ ? one_line(PQerrorMessage(conn_)) : "out of memory");

@@ -124,53 +124,44 @@ class SqliteStore final : public Store {
 
     bool upsert_establishments(const std::vector<Establishment> &rows,
                                std::string *error) override {
-        sqlite3_stmt *s = nullptr;
-        if (!prepare(kEstablishmentUpsert, &s, error)) return false;
-        bool ok = exec("BEGIN IMMEDIATE", error);
-        for (size_t i = 0; ok && i < rows.size(); ++i) {
-            text(s, 1, rows[i].uai);
-            text(s, 2, rows[i].name);
-            text(s, 3, rows[i].commune);
-            text(s, 4, rows[i].timezone);
-            ok = step(s, error);
-        }
-        sqlite3_finalize(s);
-        if (!ok) {
-            exec("ROLLBACK", nullptr);
-            return false;
-        }
-        return exec("COMMIT", error);
+        return upsert_all(kEstablishmentUpsert, rows, error,
+                          [](sqlite3_stmt *s, const Establishment &r) {
+                              text(s, 1, r.uai);
+                              text(s, 2, r.name);
+                              text(s, 3, r.commune);
+                              text(s, 4, r.timezone);
+                          });
     }
 
     bool record_rejections(const std::vector<RejectionRow> &rows, std::string *error) override {
-        sqlite3_stmt *s = nullptr;
-        if (!prepare(kRejectionUpsert, &s, error)) return false;
-        bool ok = exec("BEGIN IMMEDIATE", error);
-        for (size_t i = 0; ok && i < rows.size(); ++i) {
-            text(s, 1, rows[i].base);
-            text(s, 2, rows[i].reason);
-            sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(rows[i].count));
-            sqlite3_bind_int64(s, 4, rows[i].first_unix);
-            sqlite3_bind_int64(s, 5, rows[i].last_unix);
-            text(s, 6, rows[i].detail);
-            ok = step(s, error);
-        }
-        sqlite3_finalize(s);
-        if (!ok) {
-            exec("ROLLBACK", nullptr);
-            return false;
-        }
-        return exec("COMMIT", error);
+        return upsert_all(kRejectionUpsert, rows, error,
+                          [](sqlite3_stmt *s, const RejectionRow &r) {
+                              text(s, 1, r.base);
+                              text(s, 2, r.reason);
+                              sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(r.count));
+                              sqlite3_bind_int64(s, 4, r.first_unix);
+                              sqlite3_bind_int64(s, 5, r.last_unix);
+                              text(s, 6, r.detail);
+                          });
     }
 
     bool record_skews(const std::vector<SkewRow> &rows, std::string *error) override {
+        return upsert_all(kSkewUpsert, rows, error, [](sqlite3_stmt *s, const SkewRow &r) {
+            text(s, 1, r.base);
+            sqlite3_bind_int64(s, 2, r.skew_seconds);
+            sqlite3_bind_int64(s, 3, r.measured_unix);
+        });
+    }
+
+  private:
+    // One statement run for each row (`bind` sets its parameters), in one transaction.
+    template <class Row, class Bind>
+    bool upsert_all(const char *sql, const std::vector<Row> &rows, std::string *error, Bind bind) {
         sqlite3_stmt *s = nullptr;
-        if (!prepare(kSkewUpsert, &s, error)) return false;
+        if (!prepare(sql, &s, error)) return false;
         bool ok = exec("BEGIN IMMEDIATE", error);
         for (size_t i = 0; ok && i < rows.size(); ++i) {
-            text(s, 1, rows[i].base);
-            sqlite3_bind_int64(s, 2, rows[i].skew_seconds);
-            sqlite3_bind_int64(s, 3, rows[i].measured_unix);
+            bind(s, rows[i]);
             ok = step(s, error);
         }
         sqlite3_finalize(s);
@@ -180,8 +171,6 @@ class SqliteStore final : public Store {
         }
         return exec("COMMIT", error);
     }
-
-  private:
     bool fail(std::string *error, const std::string &what) {
         if (error) *error = what + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
         return false;

@@ -100,20 +100,7 @@ std::optional<Fields> parse_urlencoded(std::string_view text) {
     return out;
 }
 
-std::string url_encode(std::string_view text) {
-    static const char *hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += char(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+std::string url_encode(std::string_view text) { return web::percent_encode(text); }
 
 std::string field(const Fields &f, std::string_view name) {
     for (const auto &[k, v] : f)

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "civil.hpp"
 #include "menus.hpp"
 #include "principal.hpp"
 #include "reader.hpp"
@@ -25,9 +26,8 @@ const char *period_id(Period p);     // dernier-jour, mois-en-cours, ...
 const char *period_label(Period p);  // Dernier jour, Mois en cours, ...
 bool parse_period(std::string_view id, Period &out);
 
-// Local calendar numbers, as the snapshots' windows carry them (docs/snapshot.md#windows).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
-void civil_from_days(int64_t z, int64_t &y, unsigned &m, unsigned &d);
+// Local calendar numbers, as the snapshots' windows carry them (docs/snapshot.md#windows):
+// days_from_civil and civil_from_days of civil.hpp.
 std::string date_text(int64_t day);  // "24/11/2026"
 
 // The window a period reads, from the reference day (a local day number): kind (2 day, 3 month,

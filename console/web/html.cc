@@ -78,11 +78,11 @@ std::string query_get(const Query &q, const std::string &name, const std::string
     return it == q.end() ? fallback : it->second;
 }
 
-std::string percent_encode(std::string_view s) {
+std::string percent_encode(std::string_view s, std::string_view also_kept) {
     std::string out;
     for (unsigned char c : s) {
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
+            also_kept.find(char(c)) != std::string_view::npos) {
             out += char(c);
         } else {
             char buf[4];

@@ -17,7 +17,9 @@ std::string escape(std::string_view s);
 using Query = std::multimap<std::string, std::string>;
 Query parse_query(std::string_view query);
 std::string query_get(const Query &q, const std::string &name, const std::string &fallback = "");
-std::string percent_encode(std::string_view s);
+// Every byte but ASCII letters, digits and `also_kept` as %XX: by default RFC 3986's unreserved
+// characters (a URL's query).
+std::string percent_encode(std::string_view s, std::string_view also_kept = "-_.~");
 std::string build_query(const std::vector<std::pair<std::string, std::string>> &params);
 
 // A bar chart as inline SVG, with a <title> per bar and the figures in a text alternative.

@@ -400,22 +400,7 @@ std::string ascii_slug(std::string_view s) {
 }
 
 // RFC 8187's value-chars: attr-char as is, every other byte %XX.
-std::string rfc8187(std::string_view s) {
-    static const char *hex = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : s) {
-        const unsigned char c = static_cast<unsigned char>(ch);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            std::string_view("!#$&+-.^_`|~").find(char(c)) != std::string_view::npos) {
-            out += char(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+std::string rfc8187(std::string_view s) { return percent_encode(s, "!#$&+-.^_`|~"); }
 
 // `attachment` with the file's name: the page, its table, the mode, the period (or the series'
 // fixed window, or the home's year) and the reference day. `filename` in ASCII for every client,

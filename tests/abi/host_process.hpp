@@ -7,6 +7,7 @@
 // that fails half way never leaves a host behind (holding the output pipe of ctest, a lock or a
 // row).
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,11 @@ class HostProcess {
 // The arguments of tests/abi/child.cc on `tb`'s base: PLUGIN CONFIG_DIR SHM_DIR BASE args...
 // (tests/abi/plugin.cc).
 std::vector<std::string> child_args(const TempBase &tb, const std::vector<std::string> &args);
+// A host process of tests/abi/child.cc in `mode` recording `n` message_sent at `level` on `tb`'s
+// base, its start REQUIREd (tests/abi/plugin.cc). Killed by its destructor if a check fails
+// first, so a failing test never leaves a host behind (one left "hold"ing kept ctest's output
+// pipe open: the hang docs/windows.md describes).
+std::unique_ptr<HostProcess> spawn_child(const TempBase &tb, const char *mode, long n, int level);
 
 // This test program's own path, to start it again in a role (tests/unit/main.cc).
 std::string self_path();

@@ -121,6 +121,13 @@ std::vector<std::string> child_args(const TempBase &tb, const std::vector<std::s
     return all;
 }
 
+std::unique_ptr<HostProcess> spawn_child(const TempBase &tb, const char *mode, long n, int level) {
+    auto p = std::make_unique<HostProcess>(
+        SONDE_CHILD_PATH, child_args(tb, {mode, std::to_string(n), std::to_string(level)}));
+    REQUIRE(p->started());
+    return p;
+}
+
 sonde_diagnostics diagnostics(const sonde_base *base) {
     sonde_diagnostics d{};
     d.struct_size = sizeof d;

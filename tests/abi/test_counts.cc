@@ -14,19 +14,7 @@
 #include "plugin.hpp"
 
 using test::api;
-
-namespace {
-
-// A host process (tests/abi/child.cc) recording `n` message_sent at `level` on `tb`'s base.
-std::unique_ptr<test::HostProcess> spawn_child(const test::TempBase &tb, const char *mode, long n,
-                                               int level) {
-    auto p = std::make_unique<test::HostProcess>(
-        SONDE_CHILD_PATH, test::child_args(tb, {mode, std::to_string(n), std::to_string(level)}));
-    REQUIRE(p->started());
-    return p;
-}
-
-}  // namespace
+using test::spawn_child;
 
 TEST_CASE("exact counts across threads", "[abi][counts]") {
     test::TempBase tb;

@@ -986,7 +986,7 @@ TEST_CASE("pages_tree: the menus follow the catalogue, every indicator shown som
 }
 
 TEST_CASE("pages_local_hours: an hour in its establishment's local day, across DST changes") {
-    using sonde::console::web::days_from_civil;
+    using sonde::console::days_from_civil;
     using sonde::console::web::local_hour;
     auto check = [](int64_t day, int64_t offset_start, int64_t offset_end,
                     std::vector<int> expected_hours) {

@@ -16,19 +16,9 @@
 
 using test::api;
 using test::kTue24Nov10h;
+using test::spawn_child;
 
 namespace {
-
-// A host process (tests/abi/child.cc) through tests/abi/host_process.hpp: killed by its
-// destructor if a check fails first, so a failing test never leaves a host behind (one left
-// "hold"ing kept ctest's output pipe open: the hang docs/windows.md describes).
-std::unique_ptr<test::HostProcess> spawn_child(const test::TempBase &tb, const char *mode, long n,
-                                               int level) {
-    auto p = std::make_unique<test::HostProcess>(
-        SONDE_CHILD_PATH, test::child_args(tb, {mode, std::to_string(n), std::to_string(level)}));
-    REQUIRE(p->started());
-    return p;
-}
 
 std::string read_line(test::HostProcess &p) {
     std::string line;
