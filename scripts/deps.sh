@@ -3,7 +3,7 @@
 # (chromium, chromium-driver and python3-selenium: the browser tests, tests/browser).
 # Only what is missing is installed; run as root or with sudo available. weasyprint is the
 # console's PDF export (docs/console.md#pdf-export); poppler-utils (pdftotext, pdfimages) reads
-# the PDFs in its tests.
+# the PDFs in its tests; time (/usr/bin/time) gives scripts/fuzz.sh each run's CPU time.
 set -euo pipefail
 packages=(
   build-essential cmake python3 tzdata zstd binutils
@@ -15,6 +15,6 @@ packages=(
   clang libclang-rt-14-dev clang-format
   chromium chromium-driver python3-selenium
   abigail-tools help2man man-db lintian pkg-config dpkg-dev
-  weasyprint poppler-utils
+  weasyprint poppler-utils time
 )
 bash "$(dirname "$0")/install-missing.sh" "${packages[@]}"
