@@ -13,6 +13,9 @@ export WINEDEBUG=${SONDE_WINEDEBUG:--all}
 # Headless: with no display, Wine never opens a window (no Mono/Gecko installer dialog);
 # console programs do not need one.
 unset DISPLAY WAYLAND_DISPLAY
+# Wine reads a program's arguments and writes file names in the Unix locale's encoding: UTF-8,
+# whatever the caller's locale (CI may run with none), so a name outside ASCII arrives whole.
+export LC_ALL=C.UTF-8
 # No Mono or Gecko download prompt while the prefix is created (they are not needed).
 export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
 wine=${SONDE_WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}

@@ -7,6 +7,8 @@
 //   exits with the base open
 #if defined(_WIN32)
 #include <windows.h>
+// After windows.h.
+#include <shellapi.h>
 #else
 #include <dlfcn.h>
 #include <unistd.h>
@@ -35,9 +37,42 @@ long process_id() {
 #endif
 }
 
+#if defined(_WIN32)
+std::wstring wide_of(const std::string &utf8) {
+    const int n = MultiByteToWideChar(CP_UTF8, 0, utf8.data(), int(utf8.size()), nullptr, 0);
+    std::wstring w(size_t(n > 0 ? n : 0), L'\0');
+    if (n > 0) MultiByteToWideChar(CP_UTF8, 0, utf8.data(), int(utf8.size()), w.data(), n);
+    return w;
+}
+#endif
+
+// The arguments in UTF-8, the encoding sonde.h asks of every path: on Windows from the wide
+// command line (argv is in the ANSI code page), as a real host would do.
+std::vector<std::string> utf8_arguments(int argc, char **argv) {
+#if defined(_WIN32)
+    int n = 0;
+    wchar_t **wide = CommandLineToArgvW(GetCommandLineW(), &n);
+    if (wide && n == argc) {
+        std::vector<std::string> out;
+        for (int i = 0; i < n; ++i) {
+            const int len =
+                WideCharToMultiByte(CP_UTF8, 0, wide[i], -1, nullptr, 0, nullptr, nullptr);
+            std::string a(size_t(len > 1 ? len - 1 : 0), '\0');
+            if (len > 1)
+                WideCharToMultiByte(CP_UTF8, 0, wide[i], -1, a.data(), len, nullptr, nullptr);
+            out.push_back(std::move(a));
+        }
+        LocalFree(wide);
+        return out;
+    }
+    if (wide) LocalFree(wide);
+#endif
+    return std::vector<std::string>(argv, argv + argc);
+}
+
 const sonde_api *load_api(const char *path) {
 #if defined(_WIN32)
-    HMODULE so = LoadLibraryA(path);
+    HMODULE so = LoadLibraryW(wide_of(path).c_str());
     auto get = so ? reinterpret_cast<sonde_get_api_fn>(
                         reinterpret_cast<void *>(GetProcAddress(so, "sonde_get_api")))
                   : nullptr;
@@ -88,7 +123,9 @@ int run_until(const sonde_api *api, sonde_base *base, int threads, const char *s
     while (started.load() != threads + 1) std::this_thread::yield();
     std::printf("ready\n");
     std::fflush(stdout);
-    while (!std::filesystem::exists(stop_file))
+    const std::string stop_name(stop_file);  // UTF-8: the path is made from its u8string
+    const std::filesystem::path stop_path(std::u8string(stop_name.begin(), stop_name.end()));
+    while (!std::filesystem::exists(stop_path))
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     stop = true;
     foreign.join();
@@ -135,8 +172,12 @@ int ship(const sonde_api *api, sonde_base *base, long long first, long long then
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char **raw_argv) {
     if (argc < 7) return 2;
+    std::vector<std::string> args = utf8_arguments(argc, raw_argv);
+    std::vector<char *> pointers;
+    for (std::string &a : args) pointers.push_back(a.data());
+    char **argv = pointers.data();
     const sonde_api *api = load_api(argv[1]);
     if (!api) return 4;
     sonde_open_params p{};

@@ -19,7 +19,9 @@ mode=$1 ctl=$2 uplink=$3 child=$4 dll=$5 console=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
 wine_run() { bash "$here/../../scripts/wine-run.sh" "$@"; }
 base=0751234X
-tmp=$(mktemp -d /tmp/sonde-wintools-XXXXXX)
+# A folder name outside ASCII: every path below (keys, configuration, segments, spool, the
+# DLL's own) goes through the .exe files' and the host's UTF-8 arguments (docs/windows.md).
+tmp=$(mktemp -d /tmp/sonde-wintools-Collège-XXXXXX)
 console_pid=
 cleanup() {
   # A failed service test leaves no service behind in Wine's prefix.
@@ -51,7 +53,7 @@ windows_only() {
   local dll
   for dll in $(x86_64-w64-mingw32-objdump -p "$1" | sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z'); do
     case "$dll" in
-      kernel32.dll | msvcrt.dll | bcrypt.dll | advapi32.dll | crypt32.dll | ws2_32.dll) ;;
+      kernel32.dll | msvcrt.dll | bcrypt.dll | advapi32.dll | crypt32.dll | ws2_32.dll | shell32.dll) ;;
       *) echo "$1 imports $dll"; return 1 ;;
     esac
   done

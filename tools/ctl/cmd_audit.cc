@@ -57,9 +57,14 @@ int cmd_audit(const Args &args, Io io) {
     std::vector<std::string> files;
     for (const std::string &p : parsed->positional) {
         std::error_code ec;
-        if (std::filesystem::is_directory(p, ec)) {
-            for (const auto &e : std::filesystem::directory_iterator(p, ec))
-                if (e.path().extension() == ".sonde") files.push_back(e.path().string());
+        // Paths are UTF-8 (on Windows, std::string paths would be read in the ANSI code page).
+        const std::filesystem::path dir(std::u8string(p.begin(), p.end()));
+        if (std::filesystem::is_directory(dir, ec)) {
+            for (const auto &e : std::filesystem::directory_iterator(dir, ec))
+                if (e.path().extension() == ".sonde") {
+                    const std::u8string name = e.path().u8string();
+                    files.emplace_back(name.begin(), name.end());
+                }
         } else {
             files.push_back(p);
         }

@@ -4,10 +4,12 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "platform/arguments.hpp"
 
 int main(int argc, char **argv) {
     try {
-        const sonde::ctl::Args args(argv + 1, argv + argc);
+        const std::vector<std::string> utf8 = sonde::platform::utf8_arguments(argc, argv);
+        const sonde::ctl::Args args(utf8.begin() + 1, utf8.end());
         const int status = sonde::ctl::run(args, {std::cout, std::cerr});
         std::cout.flush();
         if (!std::cout) {  // a full disk or closed pipe must not look like success

@@ -9,11 +9,17 @@
 #include <mutex>
 
 #include "pacing.hpp"
+#include "platform/read_file.hpp"
 #include "time/calendar.hpp"
 #include "transport.hpp"
 
 namespace sonde::uplink {
 namespace {
+
+#ifdef _WIN32
+// A CA bundle (Debian's whole ca-certificates.crt is about 220 KB).
+constexpr uint64_t kMaxCaFileBytes = 16 * 1024 * 1024;
+#endif
 
 struct Upload {
     std::span<const uint8_t> body;
@@ -168,7 +174,23 @@ class CurlTransport final : public Transport {
         if (!config_.proxy.empty())
             ok &= set(curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, 1L), "proxy tunnel");
         if (!config_.ca_file.empty()) {
+#ifdef _WIN32
+            // libcurl's Schannel opens a CA file by its ANSI name, which cannot hold every
+            // UTF-8 path (a folder "Collège" on a system whose code page lacks "è"): the
+            // uplink reads the file itself, by its wide name, and hands libcurl the bytes.
+            std::string pem;
+            platform::ReadOptions follow;
+            follow.follow_links = true;
+            if (!platform::read_file(config_.ca_file, kMaxCaFileBytes, pem, follow)) {
+                if (error && error->empty()) *error = "CA file: cannot read " + config_.ca_file;
+                ok = false;
+            } else {
+                curl_blob blob{pem.data(), pem.size(), CURL_BLOB_COPY};
+                ok &= set(curl_easy_setopt(easy_, CURLOPT_CAINFO_BLOB, &blob), "CA file");
+            }
+#else
             ok &= set(curl_easy_setopt(easy_, CURLOPT_CAINFO, config_.ca_file.c_str()), "CA file");
+#endif
             // No CA folder beside the file. A TLS backend without CA folders (Schannel, on
             // Windows) says CURLE_NOT_BUILT_IN: there is none to turn off.
             const CURLcode capath = curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr);

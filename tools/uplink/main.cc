@@ -8,13 +8,16 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
+#include "platform/arguments.hpp"
 #include "service.hpp"
 #include "uplink.hpp"
 
@@ -56,7 +59,9 @@ struct Options {
 class Logger {
   public:
     bool open(const std::string &path) {
-        file_.open(path, std::ios::app | std::ios::binary);
+        // Through a path made from UTF-8, so that Windows opens it by its wide name.
+        file_.open(std::filesystem::path(std::u8string(path.begin(), path.end())),
+                   std::ios::app | std::ios::binary);
         return file_.is_open();
     }
     void line(const std::string &text) {
@@ -106,25 +111,27 @@ int run(const Options &options, Logger &log, sonde::uplink::StopWait *stop) {
 }  // namespace
 
 int main(int argc, char **argv) {
+    const std::vector<std::string> args = sonde::platform::utf8_arguments(argc, argv);
+    const size_t n = args.size();
     Options options;
-    int i = 1;
-    if (argc > 1 && std::strcmp(argv[1], "install") == 0) {
+    size_t i = 1;
+    if (n > 1 && args[1] == "install") {
         options.action = Options::Install;
         i = 2;
-    } else if (argc > 1 && std::strcmp(argv[1], "uninstall") == 0) {
+    } else if (n > 1 && args[1] == "uninstall") {
         options.action = Options::Uninstall;
         i = 2;
     }
-    for (; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--config" && i + 1 < argc)
-            options.config_path = argv[++i];
+    for (; i < n; ++i) {
+        const std::string &a = args[i];
+        if (a == "--config" && i + 1 < n)
+            options.config_path = args[++i];
         else if (a.rfind("--config=", 0) == 0)
             options.config_path = a.substr(9);
-        else if (a == "--log" && i + 1 < argc)
-            options.log_path = argv[++i];
-        else if (a == "--account" && i + 1 < argc && options.action == Options::Install)
-            options.account = argv[++i];
+        else if (a == "--log" && i + 1 < n)
+            options.log_path = args[++i];
+        else if (a == "--account" && i + 1 < n && options.action == Options::Install)
+            options.account = args[++i];
         else if (a == "--once" && options.action == Options::Run)
             options.once = true;
         else if (a == "--service" && options.action == Options::Run && sonde::uplink::kHasService)
