@@ -1,27 +1,35 @@
 #include "base_setup.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
+#include "platform/process.hpp"
 #include "rng.hpp"
 #include "shm/segment.hpp"
 
 namespace sonde::shim {
 
 std::optional<Dirs> prepare_dirs(const Options &options, std::string *error) {
-    Dirs dirs{options.config_dir, options.shm_dir};
-    if (dirs.config_dir.empty() || dirs.shm_dir.empty()) {
-        char pattern[] = "/tmp/sonde-shim.XXXXXX";
-        if (!::mkdtemp(pattern)) {
-            *error = "mkdtemp failed";
+    Dirs dirs{options.config_dir, options.shm_dir, {}};
+    std::error_code ec;
+    const std::filesystem::path temp = std::filesystem::temp_directory_path(ec);
+    for (int attempt = 0; dirs.scratch.empty(); ++attempt) {  // mkdtemp, on every system
+        uint64_t r = 0;
+        if (ec || attempt == 100 || !platform::random_bytes(&r, sizeof r)) {
+            *error = "cannot create a folder in the temporary folder " + temp.generic_string();
             return std::nullopt;
         }
-        if (dirs.config_dir.empty()) dirs.config_dir = std::string(pattern) + "/conf";
-        if (dirs.shm_dir.empty()) dirs.shm_dir = std::string(pattern) + "/shm";
+        char name[40];
+        std::snprintf(name, sizeof name, "sonde-shim.%016llx", static_cast<unsigned long long>(r));
+        if (std::filesystem::create_directory(temp / name, ec))
+            dirs.scratch = (temp / name).generic_string();
+        ec.clear();
     }
+    if (dirs.config_dir.empty()) dirs.config_dir = dirs.scratch + "/conf";
+    if (dirs.shm_dir.empty()) dirs.shm_dir = dirs.scratch + "/shm";
     for (const std::string &d : {dirs.config_dir, dirs.shm_dir}) {
-        std::error_code ec;
         std::filesystem::create_directories(d, ec);
         if (ec) {
             *error = d + ": " + ec.message();

@@ -13,9 +13,12 @@ namespace sonde::shim {
 
 struct Dirs {
     std::string config_dir, shm_dir;
+    std::string scratch;  // the run's own new folder: the oracle's arena file (shared_arena.hpp)
 };
 
-// Creates the directories (and parents); missing ones are made under a fresh /tmp/sonde-shim.*.
+// Creates the directories (and parents) and a new scratch folder, <temp>/sonde-shim.<random>
+// (the system's temporary folder: $TMPDIR or /tmp, %TEMP% on Windows); missing directories
+// are made in it.
 std::optional<Dirs> prepare_dirs(const Options &options, std::string *error);
 
 // Loads <config_dir>/<uai>.conf when it exists and is enabled; otherwise writes an enabled

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "base_setup.hpp"
@@ -27,6 +27,12 @@ using namespace std::chrono_literals;
 class CrashDriver {
   public:
     explicit CrashDriver(const Options &o) : o_(o) {}
+    ~CrashDriver() {
+        incarnations_.clear();   // kills any writer left after a failure
+        arena_ = SharedArena();  // unmapped, its file deleted
+        std::error_code ec;
+        if (!dirs_.scratch.empty()) std::filesystem::remove(dirs_.scratch, ec);  // if empty
+    }
 
     int run() {
         std::string error;
@@ -35,11 +41,10 @@ class CrashDriver {
         dirs_ = *dirs;
         if (!prepare(&error)) return fail(error);
         std::printf(
-            "sonde-shim crash: %u bases x %u writer processes, %u SIGKILLs per base, seed %llu\n",
+            "sonde-shim crash: %u bases x %u writer processes, %u kills per base, seed %llu\n",
             o_.bases, o_.processes, o_.kills, static_cast<unsigned long long>(o_.seed));
         std::printf("library %s\nconfig %s\nshm    %s\n", o_.lib.c_str(), dirs_.config_dir.c_str(),
                     dirs_.shm_dir.c_str());
-        std::signal(SIGPIPE, SIG_IGN);
         const auto started = std::chrono::steady_clock::now();
         for (uint32_t b = 0; b < o_.bases; ++b)
             for (uint32_t p = 0; p < o_.processes; ++p)
@@ -75,7 +80,8 @@ class CrashDriver {
             bases_.push_back(s);
         }
         const size_t journals = size_t(o_.bases) * (o_.processes + o_.kills);
-        arena_ = SharedArena::create(sizeof(CrashControl) + 64 + journals * sizeof(Journal));
+        arena_ = SharedArena::create(dirs_.scratch + "/oracle.arena",
+                                     sizeof(CrashControl) + 64 + journals * sizeof(Journal));
         control_ = new (arena_.data()) CrashControl{};
         char *at = arena_.data() + 64;
         for (size_t i = 0; i < journals; ++i)
@@ -92,20 +98,17 @@ class CrashDriver {
         Journal *j = free_journals_.back();
         free_journals_.pop_back();
         j->state.store(kStarting, std::memory_order_relaxed);
-        CrashWriter w{o_.lib,
-                      dirs_.config_dir,
-                      dirs_.shm_dir,
-                      bases_[base].uai,
-                      clock_,
-                      mix(mix(o_.seed, base), incarnations_.size()),
-                      j,
-                      control_};
-        const pid_t pid = spawn([&] { return run_crash_writer(w); });
-        if (pid < 0) {
-            *error = "fork failed";
-            return false;
-        }
-        incarnations_.push_back({base, j, pid});
+        // The writer is the shim again (--role crash-writer); its call sequence is seeded by
+        // its base and incarnation.
+        const std::vector<std::string> role = {
+            "--role",         "crash-writer",
+            "--arena",        dirs_.scratch + "/oracle.arena",
+            "--arena-offset", std::to_string(reinterpret_cast<char *>(j) - arena_.data()),
+            "--host",         std::to_string(base) + ":" + std::to_string(incarnations_.size()),
+            "--clock",        std::to_string(clock_)};
+        auto process = start_host(o_, dirs_, role, {}, error);
+        if (!process) return false;
+        incarnations_.push_back({base, j, std::move(process)});
         ++bases_[base].started;
         return true;
     }
@@ -113,10 +116,12 @@ class CrashDriver {
     // A live writer of the base that is recording (killing one still inside dlopen/base_open
     // would test process start-up, not counting). Waits for one if needed.
     Incarnation *pick_victim(uint32_t base, Rng &rng) {
-        for (int waited_ms = 0; waited_ms < 10000; ++waited_ms) {
+        // A generous guard: a process starts in milliseconds on Linux, in up to seconds
+        // under Wine.
+        for (int waited_ms = 0; waited_ms < 60000; ++waited_ms) {
             std::vector<Incarnation *> live;
             for (Incarnation &inc : incarnations_)
-                if (inc.base == base && inc.pid > 0 &&
+                if (inc.base == base && inc.process &&
                     inc.journal->state.load(std::memory_order_acquire) == kRecording &&
                     inc.journal->calls.load(std::memory_order_relaxed) > 0)
                     live.push_back(&inc);
@@ -132,19 +137,21 @@ class CrashDriver {
             const uint32_t base = k % o_.bases;
             Incarnation *victim = pick_victim(base, schedule);
             if (!victim) {
-                *error = "no writer of " + bases_[base].uai + " started recording within 10 s";
+                *error = "no writer of " + bases_[base].uai + " started recording within 60 s";
                 return false;
             }
             // A random moment in the victim's life: most land inside a plugin call or the
             // journal around it.
             std::this_thread::sleep_for(std::chrono::microseconds(schedule.between(200, 6000)));
-            ::kill(victim->pid, SIGKILL);
-            const ExitStatus st = wait_child(victim->pid);
-            victim->pid = -1;
-            if (st.exited) {
-                *error = "writer of " + bases_[base].uai + " ended before its kill: " + st.text();
+            int status = 0;
+            if (victim->process->try_wait(status)) {
+                *error = "writer of " + bases_[base].uai +
+                         " ended before its kill: " + exit_text(status);
                 return false;
             }
+            victim->process->kill();  // SIGKILL or TerminateProcess: no clean-up
+            victim->process->wait();
+            victim->process.reset();
             victim->killed = true;
             victim->journal->state.store(kKilled, std::memory_order_relaxed);
             ++bases_[base].killed;
@@ -155,11 +162,11 @@ class CrashDriver {
 
     bool reap_survivors(std::string *error) {
         for (Incarnation &inc : incarnations_) {
-            if (inc.pid <= 0) continue;
-            const ExitStatus st = wait_child(inc.pid);
-            inc.pid = -1;
-            if (!st.exited || st.code != 0) {
-                *error = "surviving writer of " + bases_[inc.base].uai + ": " + st.text();
+            if (!inc.process) continue;
+            const int status = inc.process->wait();
+            inc.process.reset();
+            if (status != 0) {
+                *error = "surviving writer of " + bases_[inc.base].uai + ": " + exit_text(status);
                 return false;
             }
         }
@@ -169,10 +176,10 @@ class CrashDriver {
     int abort_all(const std::string &error) {
         control_->stop.store(1, std::memory_order_release);
         for (Incarnation &inc : incarnations_)
-            if (inc.pid > 0) {
-                ::kill(inc.pid, SIGKILL);
-                wait_child(inc.pid);
-                inc.pid = -1;
+            if (inc.process) {
+                inc.process->kill();
+                inc.process->wait();
+                inc.process.reset();
             }
         return fail(error);
     }

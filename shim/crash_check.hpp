@@ -2,15 +2,15 @@
 // The crash scenario seen after the fact: which writers ran, which were killed, and the check
 // of a base's segment against their journals.
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "compare.hpp"
 #include "crash_journal.hpp"
+#include "host_process.hpp"
 #include "options.hpp"
 #include "reader/view.hpp"
 #include "sonde.h"
@@ -22,7 +22,7 @@ namespace sonde::shim {
 struct Incarnation {
     uint32_t base;
     Journal *journal;
-    pid_t pid = -1;
+    std::unique_ptr<HostProcess> process;  // the shim in --role crash-writer; null once ended
     bool killed = false;
 };
 

@@ -1,13 +1,16 @@
 #include "crash_writer.hpp"
 
-#include <unistd.h>
-
+#include <atomic>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "cells.hpp"
+#include "platform/process.hpp"
 #include "plugin.hpp"
 #include "rng.hpp"
+#include "school.hpp"
+#include "shared_arena.hpp"
 
 namespace sonde::shim {
 
@@ -49,14 +52,14 @@ void journaled(Journal &j, uint32_t cell, int64_t delta, uint32_t user, Call &&c
 
 int run_crash_writer(const CrashWriter &w) {
     Journal &j = *w.journal;
-    j.pid.store(int32_t(::getpid()), std::memory_order_relaxed);
+    const int pid = int(platform::current_pid());
+    j.pid.store(int32_t(pid), std::memory_order_relaxed);
     std::string error;
     auto plugin = Plugin::load(w.lib, &error);
     auto base =
         plugin ? open_host_base(*plugin, w.uai, w.config_dir, w.shm_dir, &error) : std::nullopt;
     if (!base) {
-        std::fprintf(stderr, "[%s crash writer %d] %s\n", w.uai.c_str(), int(::getpid()),
-                     error.c_str());
+        std::fprintf(stderr, "[%s crash writer %d] %s\n", w.uai.c_str(), pid, error.c_str());
         return 3;
     }
     const sonde_api &api = plugin->api();
@@ -66,7 +69,8 @@ int run_crash_writer(const CrashWriter &w) {
     Rng rng(w.seed);
     j.state.store(kRecording, std::memory_order_release);
 
-    while (!w.control->stop.load(std::memory_order_acquire)) {
+    while (!w.control->stop.load(std::memory_order_acquire) &&
+           !(w.orphaned && w.orphaned->load(std::memory_order_relaxed))) {
         if (rng.chance(0.75)) {
             const uint32_t event = 1 + rng.below(catalog::kEventCount);
             const uint32_t level = rng.below(kLevels);
@@ -88,6 +92,34 @@ int run_crash_writer(const CrashWriter &w) {
     close_host_base(*plugin, *base);
     j.state.store(kFinished, std::memory_order_release);
     return 0;
+}
+
+int run_crash_writer_role(const Options &o) {
+    SharedArena arena = SharedArena::open(o.arena);
+    if (o.arena_offset < sizeof(CrashControl) || o.arena_offset % alignof(Journal) != 0 ||
+        o.arena_offset + sizeof(Journal) > arena.size()) {
+        std::fprintf(stderr, "crash writer: no journal at %llu in the arena\n",
+                     static_cast<unsigned long long>(o.arena_offset));
+        return 3;
+    }
+    // The driver's end of stdin closes when it dies (a test timeout): stop then, as its
+    // SIGKILL would have stopped a forked writer. The thread is left blocked in its read.
+    static std::atomic<bool> orphaned{false};
+    std::thread([] {
+        while (std::fgetc(stdin) != EOF) {
+        }
+        orphaned.store(true, std::memory_order_relaxed);
+    }).detach();
+    CrashWriter w{o.lib,
+                  o.config_dir,
+                  o.shm_dir,
+                  uai_of(o.host_base),
+                  o.clock,
+                  mix(mix(o.seed, o.host_base), o.host_index),
+                  reinterpret_cast<Journal *>(arena.data() + o.arena_offset),
+                  reinterpret_cast<const CrashControl *>(arena.data()),
+                  &orphaned};
+    return run_crash_writer(w);
 }
 
 }  // namespace sonde::shim

@@ -31,10 +31,12 @@ bool valid_date(const std::string &s) {
 
 std::string usage() {
     return "usage: sonde-shim [options]\n"
-           "An emulated PRONOTE/EDT host: forks host processes that dlopen libsonde.so, replay a\n"
-           "deterministic school scenario through the C ABI, and compares the segments with an\n"
-           "oracle. Each host is fork()ed by the driver and dlopens the library itself, like a\n"
-           "server starting; the driver loads it only once its hosts are done (diagnostics).\n\n"
+           "An emulated PRONOTE/EDT host: starts host processes that load libsonde.so "
+           "(sonde.dll),\n"
+           "replay a deterministic school scenario through the C ABI, and compares the segments\n"
+           "with an oracle. Each host is this program started again in a role; it loads the\n"
+           "library itself, like a server starting; the driver loads it only once its hosts are\n"
+           "done (diagnostics).\n\n"
            "  --lib PATH          libsonde.so to load (default: " SONDE_SHIM_DEFAULT_LIB
            ")\n"
            "  --config-dir DIR    <UAI>.conf files; an existing enabled file is kept (default: "
@@ -67,12 +69,15 @@ std::string usage() {
            "                      start them again as after a reboot (segments kept)\n"
            "  --power-cut-at D:H  the same after hour H was recorded, with each segment file\n"
            "                      rolled back to its last snapshot (hourly snapshots)\n"
-           "  --verbose           print every mismatch and per-process details\n";
+           "  --verbose           print every mismatch and per-process details\n"
+           "Internal (the driver starts its hosts with them): --role week-host|crash-writer,\n"
+           "  --arena FILE, --arena-offset N, --host B:P, --resume D:H, --clock T.\n";
 }
 
 std::optional<Options> parse_options(int argc, char **argv, std::string *error) {
     Options o;
     o.lib = SONDE_SHIM_DEFAULT_LIB;
+    o.args.assign(argv + 1, argv + argc);
     auto fail = [&](const std::string &why) -> std::optional<Options> {
         *error = why;
         return std::nullopt;
@@ -157,7 +162,27 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
                  parse_number<uint32_t>(value.substr(colon + 1), o.reboot_hour, 0, 24);
             o.reboot = true;
             o.power_cut = arg == "--power-cut-at";
-        } else if (arg == "--scenario") {
+        } else if (arg == "--role") {
+            if (value == "week-host")
+                o.role = HostRole::WeekHost;
+            else if (value == "crash-writer")
+                o.role = HostRole::CrashWriter;
+            else
+                ok = false;
+        } else if (arg == "--arena")
+            o.arena = value;
+        else if (arg == "--arena-offset")
+            ok = parse_number<uint64_t>(value, o.arena_offset, 0, UINT64_MAX);
+        else if (arg == "--host" || arg == "--resume") {
+            const size_t colon = value.find(':');
+            uint32_t &first = arg == "--host" ? o.host_base : o.resume_day;
+            uint32_t &second = arg == "--host" ? o.host_index : o.resume_hour;
+            ok = colon != std::string::npos &&
+                 parse_number<uint32_t>(value.substr(0, colon), first, 0, UINT32_MAX) &&
+                 parse_number<uint32_t>(value.substr(colon + 1), second, 0, UINT32_MAX);
+        } else if (arg == "--clock")
+            ok = parse_number<int64_t>(value, o.clock, 0, INT64_MAX);
+        else if (arg == "--scenario") {
             if (value == "week")
                 o.scenario = Scenario::Week;
             else if (value == "crash")
@@ -177,6 +202,10 @@ std::optional<Options> parse_options(int argc, char **argv, std::string *error) 
     if (o.power_cut && o.snapshots.empty())
         return fail("--power-cut-at needs --snapshots: the loss is bounded by the last one");
     if (o.days > 62 && !o.school_year) return fail("--days above 62 needs --school-year");
+    if (o.role != HostRole::None && (o.arena.empty() || o.config_dir.empty() || o.shm_dir.empty()))
+        return fail("--role needs --arena, --config-dir and --shm-dir");
+    if (o.role == HostRole::WeekHost && (o.host_base >= o.bases || o.host_index >= o.processes))
+        return fail("--host: no such base or process");
     return o;
 }
 

@@ -9,6 +9,7 @@
 namespace sonde::shim {
 
 enum class Scenario { Week, Crash };
+enum class HostRole { None, WeekHost, CrashWriter };
 
 struct Options {
     std::string lib;         // libsonde.so to dlopen
@@ -49,6 +50,19 @@ struct Options {
     // the hosts start again at the next hour. The oracle forgets the events of the lost hour.
     bool reboot = false, power_cut = false;
     uint32_t reboot_day = 0, reboot_hour = 0;
+
+    // A host process (the shim started again by its driver, process_runner.hpp): the driver's
+    // own arguments, then its directories, then the role's. The host rebuilds the scenario
+    // from them (school, calendar and plan are deterministic) and writes its share of the
+    // oracle at `arena_offset` in the file-backed arena `arena` (shared_arena.hpp).
+    HostRole role = HostRole::None;
+    std::string arena;
+    uint64_t arena_offset = 0;
+    uint32_t host_base = 0, host_index = 0;    // week: base, process; crash: base, incarnation
+    uint32_t resume_day = 0, resume_hour = 0;  // week: where the host starts (after a reboot)
+    int64_t clock = 0;                         // crash: the instant the writers record at
+    // The command line after the program's name, as given (the driver passes it to its hosts).
+    std::vector<std::string> args;
 };
 
 // Exit codes.

@@ -1,17 +1,49 @@
 #include "plugin.hpp"
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <dlfcn.h>
+#endif
 
 namespace sonde::shim {
+namespace {
+
+// The OS's loader: dlopen(RTLD_NOW | RTLD_LOCAL) and dlsym, or LoadLibraryW and GetProcAddress
+// as a Windows host loads sonde.dll (docs/windows.md).
+void *load_library(const std::string &path, std::string *error) {
+#if defined(_WIN32)
+    std::wstring wide(size_t(MultiByteToWideChar(CP_UTF8, 0, path.c_str(), -1, nullptr, 0)), L'\0');
+    if (wide.empty() ||
+        !MultiByteToWideChar(CP_UTF8, 0, path.c_str(), -1, wide.data(), int(wide.size()))) {
+        *error = "LoadLibraryW: not UTF-8: " + path;
+        return nullptr;
+    }
+    HMODULE module = LoadLibraryW(wide.c_str());
+    if (!module) *error = "LoadLibraryW(" + path + "): error " + std::to_string(GetLastError());
+    return reinterpret_cast<void *>(module);
+#else
+    void *so = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!so) *error = std::string("dlopen: ") + ::dlerror();
+    return so;
+#endif
+}
+
+void *symbol(void *library, const char *name) {
+#if defined(_WIN32)
+    return reinterpret_cast<void *>(GetProcAddress(static_cast<HMODULE>(library), name));
+#else
+    return ::dlsym(library, name);
+#endif
+}
+
+}  // namespace
 
 std::optional<Plugin> Plugin::load(const std::string &path, std::string *error) {
-    void *so = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!so) {
-        *error = std::string("dlopen: ") + ::dlerror();
-        return std::nullopt;
-    }
-    auto magic_fn = reinterpret_cast<sonde_abi_magic_fn>(::dlsym(so, "sonde_abi_magic"));
-    auto get_api = reinterpret_cast<sonde_get_api_fn>(::dlsym(so, "sonde_get_api"));
+    void *so = load_library(path, error);
+    if (!so) return std::nullopt;
+    auto magic_fn = reinterpret_cast<sonde_abi_magic_fn>(symbol(so, "sonde_abi_magic"));
+    auto get_api = reinterpret_cast<sonde_get_api_fn>(symbol(so, "sonde_get_api"));
     if (!magic_fn || !get_api) {
         *error = path + ": not a sonde plugin (sonde_abi_magic/sonde_get_api missing)";
         return std::nullopt;

@@ -1,6 +1,7 @@
 #pragma once
-// libsonde.so as a PRONOTE/EDT server sees it: dlopen, sonde_abi_magic, sonde_get_api, and
-// the function table. Nothing else of the plugin is ever touched by host code.
+// libsonde.so (sonde.dll) as a PRONOTE/EDT server sees it: dlopen (LoadLibraryW),
+// sonde_abi_magic, sonde_get_api, and the function table. Nothing else of the plugin is ever
+// touched by host code.
 
 #include <optional>
 #include <string>
@@ -11,8 +12,8 @@ namespace sonde::shim {
 
 class Plugin {
   public:
-    // RTLD_NOW | RTLD_LOCAL like a real host. The handle is never closed: the plugin keeps a
-    // watcher thread and thread-local writers for the life of the process.
+    // RTLD_NOW | RTLD_LOCAL like a real host (LoadLibraryW on Windows). The handle is never closed:
+    // the plugin keeps a watcher thread and thread-local writers for the life of the process.
     static std::optional<Plugin> load(const std::string &path, std::string *error);
 
     const sonde_api &api() const { return *api_; }

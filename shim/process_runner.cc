@@ -1,45 +1,55 @@
 #include "process_runner.hpp"
 
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <exception>
+#include <cstdlib>
 
 namespace sonde::shim {
 
-pid_t spawn(const std::function<int()> &child_main) {
-    std::fflush(nullptr);
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid != 0) return pid;
-    // If the driver dies (a test timeout), its busy writers must not live on.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(6);
-    int code = 5;
-    try {
-        code = child_main();
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "sonde-shim child %d: %s\n", int(::getpid()), e.what());
+std::unique_ptr<HostProcess> start_host(const Options &options, const Dirs &dirs,
+                                        const std::vector<std::string> &role_args,
+                                        const std::string &boot_id, std::string *error) {
+    std::vector<std::string> args = options.args;
+    for (const std::string &a : {std::string("--lib"), options.lib, std::string("--config-dir"),
+                                 dirs.config_dir, std::string("--shm-dir"), dirs.shm_dir})
+        args.push_back(a);
+    args.insert(args.end(), role_args.begin(), role_args.end());
+    HostProcess::Options env;
+    if (!boot_id.empty()) env.env.emplace_back("SONDE_BOOT_ID", boot_id);
+    std::fflush(nullptr);  // nothing of the driver's buffers may be written twice
+    auto host = std::make_unique<HostProcess>(self_path(), args, env);
+    if (!host->started()) {
+        *error = "cannot start a host process (" + self_path() + ")";
+        return nullptr;
     }
-    std::fflush(nullptr);
-    ::_exit(code);
+    return host;
 }
 
-std::string ExitStatus::text() const {
-    return exited ? "exit " + std::to_string(code) : std::string("killed by ") + ::strsignal(code);
+std::string exit_text(int status) {
+    return status < 0 ? std::string("killed") : "exit " + std::to_string(status);
 }
 
-ExitStatus wait_child(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return {true, -1};
-    if (WIFEXITED(status)) return {true, WEXITSTATUS(status)};
-    return {false, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+bool set_environment(const std::string &name, const std::string &value) {
+#if defined(_WIN32)
+    return ::_putenv_s(name.c_str(), value.c_str()) == 0;
+#else
+    return ::setenv(name.c_str(), value.c_str(), 1) == 0;
+#endif
+}
+
+bool read_driver_line(std::string &line) {
+    line.clear();
+    for (;;) {
+        const int ch = std::fgetc(stdin);
+        if (ch == EOF) return false;
+        if (ch == '\n') break;
+        line += char(ch);
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return true;
+}
+
+bool write_driver_line(const std::string &line) {
+    return std::fputs((line + "\n").c_str(), stdout) >= 0 && std::fflush(stdout) == 0;
 }
 
 }  // namespace sonde::shim

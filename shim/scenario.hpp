@@ -1,7 +1,8 @@
 #pragma once
 // The deterministic scenario of a base: for each simulated day, every call the school's
 // servers make, in time order, each one assigned to the host process that serves it (like a
-// load balancer would). The driver builds it before forking; each host replays its share.
+// load balancer would). The driver and each host build it alike from the same options (a host
+// is the shim started again, process_runner.hpp); each host replays its share.
 
 #include <cstdint>
 #include <vector>

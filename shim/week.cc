@@ -1,14 +1,12 @@
 #include "week.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -35,13 +33,18 @@ using nlohmann::json;
 
 struct Host {
     uint32_t base, process;
-    pid_t pid = -1;
-    int from_host = -1, to_host = -1;  // the driver's ends of the two pipes
+    std::unique_ptr<HostProcess> process_;  // the shim in --role week-host; killed if left
 };
 
 class WeekDriver {
   public:
     explicit WeekDriver(const Options &o) : o_(o) {}
+    ~WeekDriver() {
+        kill_all_hosts();        // none is left but after a failure
+        arena_ = SharedArena();  // unmapped, its file deleted
+        std::error_code ec;
+        if (!dirs_.scratch.empty()) std::filesystem::remove(dirs_.scratch, ec);  // if empty
+    }
 
     int run() {
         std::string error;
@@ -50,7 +53,6 @@ class WeekDriver {
         dirs_ = *dirs;
         if (!prepare_bases(&error)) return setup_error(error);
         print_header();
-        std::signal(SIGPIPE, SIG_IGN);  // a dead host must show up as EOF, not kill the driver
         const auto started = std::chrono::steady_clock::now();
         if (!spawn_hosts(&error) || !wait_all(kReady, &error)) return abort_hosts(error);
         for (BaseRun &run : runs_) {
@@ -117,6 +119,7 @@ class WeekDriver {
         if (!o_.snapshots.empty() && !prepare_console_key(o_, error)) return false;
         runs_.resize(o_.bases);
         size_t arena_bytes = 0;
+        ledger_offsets_.clear();
         std::vector<LedgerShape> shapes;
         for (uint32_t b = 0; b < o_.bases; ++b) {
             BaseRun &run = runs_[b];
@@ -131,21 +134,17 @@ class WeekDriver {
                 if (!run.snapshots) return false;
             }
             run.stale_segment_removed = remove_stale_segment(dirs_.shm_dir, run.school.uai);
-            run.calendar = SimCalendar::make(run.config.timezone, run.config.school_year_start,
-                                             o_.start, o_.days, error, o_.school_year);
-            if (!run.calendar) return false;
-            run.plan = plan_base(run.school, *run.calendar, o_.processes, o_.seed);
-            for (uint32_t u = 0; u < run.school.user_count(); ++u)
-                run.keys.push_back(run.school.user_key(u));
-            shapes.push_back({o_.days, run.school.user_count(),
-                              uint32_t(run.calendar->school_years().size()), run.school.students});
+            if (!plan_base_run(o_, run, error)) return false;
+            shapes.push_back(ledger_shape(o_, run));
             arena_bytes += shapes.back().bytes() * o_.processes;
         }
-        arena_ = SharedArena::create(arena_bytes);
-        char *at = arena_.data();
+        arena_ = SharedArena::create(dirs_.scratch + "/oracle.arena", arena_bytes);
+        size_t at = 0;
         for (uint32_t b = 0; b < o_.bases; ++b)
-            for (uint32_t p = 0; p < o_.processes; ++p, at += shapes[b].bytes())
-                runs_[b].ledgers.emplace_back(at, shapes[b]);
+            for (uint32_t p = 0; p < o_.processes; ++p, at += shapes[b].bytes()) {
+                runs_[b].ledgers.emplace_back(arena_.data() + at, shapes[b]);
+                ledger_offsets_.push_back(at);
+            }
         return true;
     }
 
@@ -180,12 +179,8 @@ class WeekDriver {
 
     void kill_all_hosts() {
         for (Host &h : hosts_) {
-            if (h.pid > 0) {
-                ::kill(h.pid, SIGKILL);
-                wait_child(h.pid);
-            }
-            ::close(h.from_host);
-            ::close(h.to_host);
+            h.process_->kill();
+            h.process_->wait();
         }
         hosts_.clear();
     }
@@ -195,9 +190,10 @@ class WeekDriver {
     bool reboot(uint32_t day, size_t hour, std::string *error) {
         kill_all_hosts();
         ++boot_;
-        reboot_note_ = "reboot before " + runs_[0].calendar->days()[day].date + " hour " +
-                       std::to_string(hour) + ": " + std::to_string(o_.bases * o_.processes) +
-                       " processes killed (SIGKILL), started again with a new boot id";
+        reboot_note_ =
+            "reboot before " + runs_[0].calendar->days()[day].date + " hour " +
+            std::to_string(hour) + ": " + std::to_string(o_.bases * o_.processes) +
+            " processes killed (SIGKILL or TerminateProcess), started again with a new boot id";
         std::printf("%s\n", reboot_note_.c_str());
         return spawn_hosts(error, day, hour) && wait_all(kReady, error);
     }
@@ -256,45 +252,21 @@ class WeekDriver {
         return spawn_hosts(error, day, hour + 1) && wait_all(kReady, error);
     }
 
+    // Each host is the shim again (--role week-host): it rebuilds its base's plan from the
+    // driver's arguments and finds its ledger in the arena file.
     bool spawn_hosts(std::string *error, uint32_t start_day = 0, size_t start_hour = 0) {
         for (uint32_t b = 0; b < o_.bases; ++b)
             for (uint32_t p = 0; p < o_.processes; ++p) {
-                int up[2], down[2];
-                if (::pipe(up) != 0 || ::pipe(down) != 0) {
-                    *error = "pipe failed";
-                    return false;
-                }
-                WeekHost host{o_.lib,
-                              dirs_.config_dir,
-                              dirs_.shm_dir,
-                              &runs_[b].school,
-                              &*runs_[b].calendar,
-                              &runs_[b].plan,
-                              &runs_[b].keys,
-                              p,
-                              runs_[b].ledgers[p],
-                              up[1],
-                              down[0],
-                              start_day,
-                              start_hour,
-                              "shim-boot-" + std::to_string(boot_)};
-                const pid_t pid = spawn([&] {
-                    for (const Host &h :
-                         hosts_) {  // the other hosts' pipes are none of its business
-                        ::close(h.from_host);
-                        ::close(h.to_host);
-                    }
-                    ::close(up[0]);
-                    ::close(down[1]);
-                    return run_week_host(host);
-                });
-                ::close(up[1]);
-                ::close(down[0]);
-                hosts_.push_back({b, p, pid, up[0], down[1]});
-                if (pid < 0) {
-                    *error = "fork failed";
-                    return false;
-                }
+                const std::vector<std::string> role = {
+                    "--role",         "week-host",
+                    "--arena",        dirs_.scratch + "/oracle.arena",
+                    "--arena-offset", std::to_string(ledger_offsets_[size_t(b) * o_.processes + p]),
+                    "--host",         std::to_string(b) + ":" + std::to_string(p),
+                    "--resume",       std::to_string(start_day) + ":" + std::to_string(start_hour)};
+                auto process =
+                    start_host(o_, dirs_, role, "shim-boot-" + std::to_string(boot_), error);
+                if (!process) return false;
+                hosts_.push_back({b, p, std::move(process)});
             }
         return true;
     }
@@ -310,7 +282,7 @@ class WeekDriver {
     template <typename Which>
     bool release(const Which &which, std::string *error) {
         for (Host &h : hosts_)
-            if (which(h) && !send_byte(h.to_host, kGo)) {
+            if (which(h) && !h.process_->send_line(std::string(1, kGo))) {
                 *error = describe_death(h);
                 return false;
             }
@@ -321,8 +293,8 @@ class WeekDriver {
     bool wait(const Which &which, char expected, std::string *error) {
         for (Host &h : hosts_) {
             if (!which(h)) continue;
-            char byte = 0;
-            if (!receive_byte(h.from_host, &byte) || byte != expected) {
+            std::string line;
+            if (!h.process_->read_line(line) || line != std::string(1, expected)) {
                 *error = describe_death(h);
                 return false;
             }
@@ -331,22 +303,17 @@ class WeekDriver {
     }
 
     std::string describe_death(Host &h) {
-        const ExitStatus st = wait_child(h.pid);
-        h.pid = -1;
         return "host " + runs_[h.base].school.uai + "/p" + std::to_string(h.process) +
-               " stopped early (" + st.text() + ")";
+               " stopped early (" + exit_text(h.process_->wait()) + ")";
     }
 
     bool reap_all(std::string *error) {
         bool ok = true;
         for (Host &h : hosts_) {
-            const ExitStatus st = wait_child(h.pid);
-            h.pid = -1;
-            ::close(h.from_host);
-            ::close(h.to_host);
-            if (!st.exited || st.code != 0) {
+            const int status = h.process_->wait();
+            if (status != 0) {
                 *error = "host " + runs_[h.base].school.uai + "/p" + std::to_string(h.process) +
-                         ": " + st.text();
+                         ": " + exit_text(status);
                 ok = false;
             }
         }
@@ -354,12 +321,7 @@ class WeekDriver {
     }
 
     int abort_hosts(const std::string &error) {
-        for (Host &h : hosts_)
-            if (h.pid > 0) {
-                ::kill(h.pid, SIGKILL);
-                wait_child(h.pid);
-                h.pid = -1;
-            }
+        kill_all_hosts();
         return setup_error(error);
     }
 
@@ -420,9 +382,9 @@ class WeekDriver {
         std::string error;
         // The driver reads the diagnostics as one more process of the simulated machine's
         // current boot (a real boot id would look like a reboot to the segments).
-        ::setenv("SONDE_BOOT_ID", ("shim-boot-" + std::to_string(boot_)).c_str(), 1);
+        set_environment("SONDE_BOOT_ID", "shim-boot-" + std::to_string(boot_));
         auto plugin =
-            Plugin::load(o_.lib, &error);  // only now: the driver never forks with it loaded
+            Plugin::load(o_.lib, &error);  // only now, as one more process once the hosts are done
         if (!plugin) return setup_error(error);
         json doc = {{"scenario", "week"},
                     {"seed", o_.seed},
@@ -469,6 +431,7 @@ class WeekDriver {
     Dirs dirs_;
     std::vector<BaseRun> runs_;
     SharedArena arena_;
+    std::vector<size_t> ledger_offsets_;  // of each host's ledger in the arena, base by base
     std::vector<Host> hosts_;
     uint32_t boot_ = 1;  // the simulated machine's boots
     std::string reboot_note_;

@@ -1,37 +1,24 @@
 #include "week_host.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "cells.hpp"
 #include "plugin.hpp"
+#include "process_runner.hpp"
+#include "shared_arena.hpp"
+#include "week_run.hpp"
 
 namespace sonde::shim {
-
-bool send_byte(int fd, char byte) {
-    for (;;) {
-        const ssize_t n = ::write(fd, &byte, 1);
-        if (n == 1) return true;
-        if (n < 0 && errno == EINTR) continue;
-        return false;
-    }
-}
-
-bool receive_byte(int fd, char *byte) {
-    for (;;) {
-        const ssize_t n = ::read(fd, byte, 1);
-        if (n == 1) return true;
-        if (n < 0 && errno == EINTR) continue;
-        return false;
-    }
-}
-
 namespace {
+
+bool send(char letter) { return write_driver_line(std::string(1, letter)); }
+bool receive() {
+    std::string line;
+    return read_driver_line(line) && line == std::string(1, kGo);
+}
 
 class Replayer {
   public:
@@ -126,7 +113,6 @@ class Replayer {
 int run_week_host(const WeekHost &host) {
     const std::string who = "[" + host.school->uai + "/p" + std::to_string(host.process) + "] ";
     std::string error;
-    if (!host.boot_id.empty()) ::setenv("SONDE_BOOT_ID", host.boot_id.c_str(), 1);
     auto plugin = Plugin::load(host.lib, &error);
     if (!plugin) {
         std::fprintf(stderr, "%s%s\n", who.c_str(), error.c_str());
@@ -144,25 +130,55 @@ int run_week_host(const WeekHost &host) {
     replayer.set_clock(days[host.start_day].hours[host.start_hour]);
     if (host.process == 0 && !resumed) replayer.declare_school();
     host.ledger.head().ready = 1;
-    if (!send_byte(host.to_driver, kReady)) return 4;
+    if (!send(kReady)) return 4;
 
-    char go = 0;
     for (uint32_t day = host.start_day; day < days.size(); ++day) {
         const SimDay &d = days[day];
         for (size_t h = day == host.start_day ? host.start_hour : 0; h < d.hours.size(); ++h) {
-            if (!receive_byte(host.from_driver, &go)) return 4;  // the driver is gone
+            if (!receive()) return 4;  // the driver is gone
             replayer.replay(day, d.hours[h], d.hour_end(h));
-            if (!send_byte(host.to_driver, kHourDone)) return 4;
+            if (!send(kHourDone)) return 4;
             // Exact hour windows: once every host is done with the hour, each moves to the
             // next local hour and records nothing of it until the driver releases them all.
-            if (!receive_byte(host.from_driver, &go)) return 4;
+            if (!receive()) return 4;
             replayer.set_clock(d.hour_end(h));
-            if (!send_byte(host.to_driver, kClockMoved)) return 4;
+            if (!send(kClockMoved)) return 4;
         }
     }
-    if (!receive_byte(host.from_driver, &go)) return 4;
+    if (!receive()) return 4;
     close_host_base(*plugin, *base);
     return 0;
+}
+
+int run_week_host_role(const Options &o) {
+    std::string error;
+    BaseRun run;
+    run.school = make_school(o.host_base, o.students, o.school_year);
+    const std::string who = "[" + run.school.uai + "/p" + std::to_string(o.host_index) + "] ";
+    // The configuration the driver wrote or kept (its time zone and school year).
+    if (load_config(config_path(o.config_dir, run.school.uai), run.config, &error) !=
+            ConfigLoad::Ok ||
+        !plan_base_run(o, run, &error)) {
+        std::fprintf(stderr, "%s%s\n", who.c_str(),
+                     error.empty() ? "no configuration" : error.c_str());
+        return 3;
+    }
+    SharedArena arena = SharedArena::open(o.arena);
+    const LedgerShape shape = ledger_shape(o, run);
+    if (o.arena_offset + shape.bytes() > arena.size()) {
+        std::fprintf(stderr, "%sledger past the end of the arena\n", who.c_str());
+        return 3;
+    }
+    const std::vector<SimDay> &days = run.calendar->days();
+    if (o.resume_day >= days.size() || o.resume_hour >= days[o.resume_day].hours.size()) {
+        std::fprintf(stderr, "%s--resume past the last hour\n", who.c_str());
+        return 3;
+    }
+    WeekHost host{o.lib,        o.config_dir,   o.shm_dir,
+                  &run.school,  &*run.calendar, &run.plan,
+                  &run.keys,    o.host_index,   Ledger(arena.data() + o.arena_offset, shape),
+                  o.resume_day, o.resume_hour};
+    return run_week_host(host);
 }
 
 }  // namespace sonde::shim

@@ -5,6 +5,22 @@
 
 namespace sonde::shim {
 
+bool plan_base_run(const Options &o, BaseRun &run, std::string *error) {
+    run.calendar = SimCalendar::make(run.config.timezone, run.config.school_year_start, o.start,
+                                     o.days, error, o.school_year);
+    if (!run.calendar) return false;
+    run.plan = plan_base(run.school, *run.calendar, o.processes, o.seed);
+    run.keys.clear();
+    for (uint32_t u = 0; u < run.school.user_count(); ++u)
+        run.keys.push_back(run.school.user_key(u));
+    return true;
+}
+
+LedgerShape ledger_shape(const Options &o, const BaseRun &run) {
+    return {o.days, run.school.user_count(), uint32_t(run.calendar->school_years().size()),
+            run.school.students};
+}
+
 Totals totals_of(const BaseRun &run) {
     Totals t;
     for (const Ledger &l : run.ledgers) {

@@ -10,6 +10,7 @@
 
 #include "core/config.hpp"
 #include "ledger.hpp"
+#include "options.hpp"
 #include "reader/view.hpp"
 #include "scenario.hpp"
 #include "school.hpp"
@@ -57,6 +58,12 @@ struct BaseRun {
     std::vector<std::vector<int64_t>> hour_cumulative;
     bool stale_segment_removed = false;
 };
+
+// What the driver and each host of a base derive alike from the options, the school and the
+// base's configuration (run.school, run.config set): the calendar, the plan, the user keys.
+bool plan_base_run(const Options &options, BaseRun &run, std::string *error);
+// The size of one host's ledger of that base in the arena.
+LedgerShape ledger_shape(const Options &options, const BaseRun &run);
 
 Totals totals_of(const BaseRun &run);
 Totals minus(const Totals &a, const Totals &b);

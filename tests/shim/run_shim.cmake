@@ -1,6 +1,7 @@
 # Runs sonde-shim for one ctest test: fresh private directories, then checks the exit code
 # (and optionally the output). Variables: SHIM, LIB, WORK_DIR, SHIM_ARGS ("|"-separated),
-# EXPECT_EXIT, EXPECT_OUTPUT (regex, optional).
+# EXPECT_EXIT, EXPECT_OUTPUT (regex, optional), EMULATOR (optional: sonde-shim.exe is run
+# through it, scripts/wine-run.sh for the Windows build, tests/windows/CMakeLists.txt).
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 string(REPLACE "|" ";" args "${SHIM_ARGS}")
@@ -32,7 +33,7 @@ if(args MATCHES "@MONTH_EVE@")
   string(REPLACE "@MONTH_EVE@" "${year}-${month}-${last}" args "${args}")
 endif()
 execute_process(
-  COMMAND "${SHIM}" --lib "${LIB}" --config-dir "${WORK_DIR}/conf" --shm-dir "${WORK_DIR}/shm"
+  COMMAND ${EMULATOR} "${SHIM}" --lib "${LIB}" --config-dir "${WORK_DIR}/conf" --shm-dir "${WORK_DIR}/shm"
           --json "${WORK_DIR}/report.json" ${args}
   RESULT_VARIABLE code
   OUTPUT_VARIABLE out

@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <thread>
 
-namespace test {
+namespace sonde::shim {
 
 std::string self_path() {
 #if defined(_WIN32)
@@ -313,4 +313,4 @@ bool HostProcess::resume() { return started_ && !ended_ && ::kill(pid_t(pid_), S
 
 #endif
 
-}  // namespace test
+}  // namespace sonde::shim
