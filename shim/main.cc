@@ -3,17 +3,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "crash.hpp"
 #include "crash_writer.hpp"
 #include "options.hpp"
+#include "platform/arguments.hpp"
 #include "week.hpp"
 #include "week_host.hpp"
 
 int main(int argc, char **argv) {
     using namespace sonde::shim;
     std::string error;
-    const auto options = parse_options(argc, argv, &error);
+    // UTF-8 arguments (on Windows from the wide command line): the folders may have any name.
+    std::vector<std::string> utf8 = sonde::platform::utf8_arguments(argc, argv);
+    std::vector<char *> pointers;
+    for (std::string &a : utf8) pointers.push_back(a.data());
+    const auto options = parse_options(int(pointers.size()), pointers.data(), &error);
     if (!options) {
         if (error.empty()) {
             std::fputs(usage().c_str(), stdout);
