@@ -6,16 +6,6 @@
 
 namespace sonde::platform {
 
-namespace {
-std::string utf8_of(const wchar_t *wide) {
-    const int n = WideCharToMultiByte(CP_UTF8, 0, wide, -1, nullptr, 0, nullptr, nullptr);
-    if (n <= 1) return {};
-    std::string out(size_t(n - 1), '\0');
-    WideCharToMultiByte(CP_UTF8, 0, wide, -1, out.data(), n, nullptr, nullptr);
-    return out;
-}
-}  // namespace
-
 std::vector<std::string> utf8_arguments(int argc, char **argv) {
     int n = 0;
     wchar_t **wide = CommandLineToArgvW(GetCommandLineW(), &n);
@@ -27,7 +17,7 @@ std::vector<std::string> utf8_arguments(int argc, char **argv) {
     }
     std::vector<std::string> out;
     out.reserve(size_t(n));
-    for (int i = 0; i < n; ++i) out.push_back(utf8_of(wide[i]));
+    for (int i = 0; i < n; ++i) out.push_back(win32::utf8(wide[i]));
     LocalFree(wide);
     return out;
 }

@@ -23,6 +23,17 @@ std::wstring wide(const std::string &utf8) {
     return out;
 }
 
+std::string utf8(const std::wstring &wide) {
+    if (wide.empty()) return {};
+    const int n = WideCharToMultiByte(CP_UTF8, 0, wide.data(), int(wide.size()), nullptr, 0,
+                                      nullptr, nullptr);
+    std::string out(size_t(n > 0 ? n : 0), '\0');
+    if (n > 0)
+        WideCharToMultiByte(CP_UTF8, 0, wide.data(), int(wide.size()), out.data(), n, nullptr,
+                            nullptr);
+    return out;
+}
+
 int errno_of(DWORD error) {
     switch (error) {
         case ERROR_SUCCESS:
@@ -397,13 +408,7 @@ bool list_directory(const std::string &dir, std::vector<std::string> &names) noe
         do {
             const std::wstring name = data.cFileName;
             if (name == L"." || name == L"..") continue;
-            const int n = WideCharToMultiByte(CP_UTF8, 0, name.data(), int(name.size()), nullptr, 0,
-                                              nullptr, nullptr);
-            std::string utf8(size_t(n > 0 ? n : 0), '\0');
-            if (n > 0)
-                WideCharToMultiByte(CP_UTF8, 0, name.data(), int(name.size()), utf8.data(), n,
-                                    nullptr, nullptr);
-            names.push_back(std::move(utf8));
+            names.push_back(win32::utf8(name));
         } while (FindNextFileW(h, &data));
         FindClose(h);
     } catch (...) {

@@ -13,8 +13,9 @@
 
 namespace sonde::platform::win32 {
 
-// UTF-8 to UTF-16 (empty on invalid input).
+// UTF-8 to UTF-16 (empty on invalid input), and back.
 std::wstring wide(const std::string &utf8);
+std::string utf8(const std::wstring &wide);
 // GetLastError() as an errno value (ENOENT, EEXIST, EACCES, ...), also stored in errno.
 int set_errno_from_last_error();
 int errno_of(DWORD error);
