@@ -75,6 +75,11 @@ TempBase::TempBase(const char *base_id) : id(base_id) {
     fs::create_directories(shm_dir);
 }
 
+TempBase::~TempBase() {
+    std::error_code ec;  // best effort: on Windows a host still running may hold a file open
+    std::filesystem::remove_all(dir, ec);
+}
+
 void TempBase::enable(bool on, const char *timezone) {
     sonde::BaseConfig c;
     c.enabled = on;

@@ -22,6 +22,9 @@ void unload_plugin(void *plugin);
 struct TempBase {
     std::string dir, config_dir, shm_dir, id;
     explicit TempBase(const char *base_id = "0310001A");
+    ~TempBase();  // removes the directory and everything in it
+    TempBase(const TempBase &) = delete;
+    TempBase &operator=(const TempBase &) = delete;
     void enable(bool on = true, const char *timezone = "Europe/Paris");
     void write_config(const std::string &text);
     sonde_base *open(uint32_t product = SONDE_PRODUCT_PRONOTE);

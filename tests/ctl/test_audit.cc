@@ -25,6 +25,7 @@
 #include <map>
 #include <random>
 
+#include "../unit/temp_dir.hpp"
 #include "catalog_layout.hpp"
 #include "ctl/audit.hpp"
 #include "ship/policy.hpp"
@@ -382,8 +383,8 @@ TEST_CASE("audit: solves for any set of levels, not only one, all or all but one
 // The command line: sealed files in a directory, exit 1 and each disclosure printed with its
 // files under rule 1, exit 0 under rule 2.
 TEST_CASE("audit: sonde-ctl audit exits 1 on the figure-by-figure rule, 0 on rule 2", "[audit]") {
-    char tmpl[] = "/tmp/sonde-audit-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-audit-");
+    const std::string &dir = dir_tmp.path;
     crypto::KeyPair console, server;
     std::string error;
     REQUIRE(snapshot::generate_key_file(dir + "/console.key", console, &error));

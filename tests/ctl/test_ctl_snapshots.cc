@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "../unit/temp_dir.hpp"
 #include "core/config.hpp"
 #include "sonde.h"
 
@@ -60,8 +61,8 @@ void flip_byte(const std::string &path, long offset) {
 }  // namespace
 
 TEST_CASE("keygen, then open verifies, decrypts and prints a real snapshot") {
-    char tmpl[] = "/tmp/sonde-ctl-snap-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-ctl-snap-");
+    const std::string &dir = dir_tmp.path;
     for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
     REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
             0);
@@ -167,8 +168,8 @@ std::string spool_one(const std::string &dir, const std::string &tag, const std:
 }  // namespace
 
 TEST_CASE("open: a server key is trusted for its own bases only") {
-    char tmpl[] = "/tmp/sonde-ctl-bind-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-ctl-bind-");
+    const std::string &dir = dir_tmp.path;
     REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
             0);
     // Two school servers, each with its key, registered for its base in its public half.
@@ -223,8 +224,8 @@ TEST_CASE("open: a server key is trusted for its own bases only") {
 }
 
 TEST_CASE("open and audit bound what they read: /dev/zero, a FIFO, a huge file") {
-    char tmpl[] = "/tmp/sonde-ctl-bound-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-ctl-bound-");
+    const std::string &dir = dir_tmp.path;
     REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
             0);
     REQUIRE(
@@ -262,8 +263,8 @@ TEST_CASE("status shows the shipper's last error and its time, not all clear") {
     // Three ways a sender key breaks the shipper: missing, readable by others, truncated.
     for (const std::string broken : {"missing", "mode", "truncated"}) {
         INFO(broken);
-        char tmpl[] = "/tmp/sonde-ctl-status-XXXXXX";
-        const std::string dir = ::mkdtemp(tmpl);
+        const TempDir dir_tmp("sonde-ctl-status-");
+        const std::string &dir = dir_tmp.path;
         for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
         REQUIRE(
             run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
@@ -313,8 +314,8 @@ TEST_CASE("status shows the shipper's last error and its time, not all clear") {
 }
 
 TEST_CASE("status says when the shipper process is stopped") {
-    char tmpl[] = "/tmp/sonde-ctl-stopped-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-ctl-stopped-");
+    const std::string &dir = dir_tmp.path;
     for (const char *sub : {"conf", "shm", "spool"}) fs::create_directories(dir + "/" + sub);
     REQUIRE(run("keygen --out " + dir + "/console.key --public " + dir + "/console.pub").status ==
             0);

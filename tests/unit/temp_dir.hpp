@@ -24,7 +24,7 @@ inline std::string make_temp_dir(const char *prefix) {
 
 struct TempDir {
     std::string path;
-    TempDir() : path(make_temp_dir("sonde-unit-")) {}
+    explicit TempDir(const char *prefix = "sonde-unit-") : path(make_temp_dir(prefix)) {}
     ~TempDir() {
         std::error_code ec;
         if (!path.empty()) std::filesystem::remove_all(path, ec);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "catalog_layout.hpp"
+#include "temp_dir.hpp"
 
 using namespace sonde::catalog;
 
@@ -61,8 +62,8 @@ TEST_CASE("docs/indicators.md is the generated table", "[catalog]") {
 }
 
 TEST_CASE("the generator rejects an unmapped indicator", "[catalog]") {
-    char tmpl[] = "/tmp/sonde-catalog-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-catalog-");
+    const std::string &dir = dir_tmp.path;
     const std::string src = std::string(SONDE_SOURCE_DIR) + "/catalog";
     for (const char *f : {"measures.tsv", "dimensions.tsv", "layout.tsv"})
         std::ofstream(dir + "/" + f) << slurp(src + "/" + f);
@@ -81,8 +82,8 @@ TEST_CASE("the generator rejects an unmapped indicator", "[catalog]") {
 // Minimisation: hourly figures are for connections only, daily ones for connections and
 // distinct users only, and every indicator has the period views (catalog column `views`).
 TEST_CASE("the generator checks the views of each indicator", "[catalog]") {
-    char tmpl[] = "/tmp/sonde-catalog-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    const TempDir dir_tmp("sonde-catalog-");
+    const std::string &dir = dir_tmp.path;
     const std::string src = std::string(SONDE_SOURCE_DIR) + "/catalog";
     for (const char *f : {"measures.tsv", "dimensions.tsv", "layout.tsv"})
         std::ofstream(dir + "/" + f) << slurp(src + "/" + f);

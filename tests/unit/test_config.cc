@@ -15,12 +15,12 @@
 using namespace sonde;
 
 namespace {
-std::string temp_dir() { return make_temp_dir("sonde-config-"); }
 void write(const std::string &path, const std::string &text) { std::ofstream(path) << text; }
 }  // namespace
 
 TEST_CASE("configuration round trip, mode 0600", "[config]") {
-    const std::string dir = temp_dir(), path = config_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-config-");
+    const std::string &dir = dir_tmp.path, path = config_path(dir, "0310001A");
     BaseConfig c;
     c.enabled = true;
     c.secret = {0x0011223344556677ULL, 0x8899aabbccddeeffULL};
@@ -44,14 +44,16 @@ TEST_CASE("configuration round trip, mode 0600", "[config]") {
 }
 
 TEST_CASE("missing configuration means disabled, not an error", "[config]") {
+    const TempDir dir("sonde-config-");
     BaseConfig c;
     std::string error;
-    CHECK(load_config(temp_dir() + "/0310001A.conf", c, &error) == ConfigLoad::Missing);
+    CHECK(load_config(dir.path + "/0310001A.conf", c, &error) == ConfigLoad::Missing);
     CHECK_FALSE(c.enabled);
 }
 
 TEST_CASE("malformed configurations are refused with a reason", "[config]") {
-    const std::string dir = temp_dir(), path = dir + "/x.conf";
+    const TempDir dir_tmp("sonde-config-");
+    const std::string &dir = dir_tmp.path, path = dir + "/x.conf";
     const char *bad[] = {
         "[base]\nenabled = maybe\n",
         "[base]\nenabled = true\n",  // no secret
@@ -154,7 +156,8 @@ TEST_CASE("numbers in the file: digits only, in range", "[config]") {
 }
 
 TEST_CASE("table capacities: optional, in range, written back", "[config]") {
-    const std::string dir = temp_dir(), path = config_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-config-");
+    const std::string &dir = dir_tmp.path, path = config_path(dir, "0310001A");
     BaseConfig c;
     REQUIRE(parse("[base]\nenabled = false\n", c) == ConfigLoad::Ok);
     CHECK(c.users_capacity == 0);  // the defaults
@@ -181,7 +184,8 @@ TEST_CASE("table capacities: optional, in range, written back", "[config]") {
 }
 
 TEST_CASE("save_config never writes a value that would not read back as given", "[config]") {
-    const std::string dir = temp_dir(), path = config_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-config-");
+    const std::string &dir = dir_tmp.path, path = config_path(dir, "0310001A");
     BaseConfig base;
     base.enabled = true;
     base.secret = {1, 2};

@@ -17,15 +17,11 @@
 #include "core/tables.hpp"
 #include "reader/view.hpp"
 #include "shm/segment.hpp"
+#include "temp_dir.hpp"
 
 using namespace sonde;
 
 namespace {
-
-std::string temp_dir() {
-    char tmpl[] = "/tmp/sonde-persist-XXXXXX";
-    return ::mkdtemp(tmpl);
-}
 
 struct BootIdOverride {
     explicit BootIdOverride(const char *id) { ::setenv("SONDE_BOOT_ID", id, 1); }
@@ -46,7 +42,8 @@ bool in_child(Body body, int *signal_out = nullptr) {
 }  // namespace
 
 TEST_CASE("segments are created at full size, never sparse", "[segment][persist]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path;
     shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(r.mapping.valid());
     struct stat st {};
@@ -57,7 +54,8 @@ TEST_CASE("segments are created at full size, never sparse", "[segment][persist]
 }
 
 TEST_CASE("the segment directory must be private to the server's account", "[segment][persist]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path;
     CHECK(shm::check_directory(dir, false).empty());
     ::chmod(dir.c_str(), 0770);
     CHECK_FALSE(shm::check_directory(dir, false).empty());
@@ -84,7 +82,8 @@ TEST_CASE("the segment directory must be private to the server's account", "[seg
 }
 
 TEST_CASE("a FIFO at the segment path never blocks, and is set aside", "[segment][persist]") {
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
     // Readers (sonde-ctl status and dump) do not hang on it: they say what it is.
     int sig = 0;
@@ -110,7 +109,8 @@ TEST_CASE("a FIFO at the segment path never blocks, and is set aside", "[segment
 }
 
 TEST_CASE("something squatted in a sticky directory is refused and retried", "[segment][persist]") {
-    const std::string dir = temp_dir() + "/shm", path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string dir = dir_tmp.path + "/shm", path = shm::segment_path(dir, "0310001A");
     REQUIRE(::mkdir(dir.c_str(), 0777) == 0);
     ::chmod(dir.c_str(), 01777);
     // In a sticky directory another user's file cannot be moved; a FIFO stands for it here.
@@ -126,7 +126,8 @@ TEST_CASE("something squatted in a sticky directory is refused and retried", "[s
 
 TEST_CASE("after a reboot every lease is folded, even one whose pid looks alive",
           "[segment][persist]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path;
     uint64_t generation = 0;
     {
         BootIdOverride boot("boot-1");
@@ -161,7 +162,8 @@ TEST_CASE("after a reboot every lease is folded, even one whose pid looks alive"
 
 TEST_CASE("readers use the geometry they validated, not the header's later contents",
           "[segment][persist]") {
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     shm::OpenResult w = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(w.mapping.valid());
     w.mapping.row(0)[5].store(7);
@@ -185,7 +187,8 @@ TEST_CASE("readers use the geometry they validated, not the header's later conte
 }
 
 TEST_CASE("a private copy is immune to a truncation of the file", "[segment][persist]") {
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     shm::OpenResult w = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(w.mapping.valid());
     w.mapping.row(47)[100].store(9);
@@ -198,7 +201,8 @@ TEST_CASE("a private copy is immune to a truncation of the file", "[segment][per
 }
 
 TEST_CASE("a store into a truncated segment does not kill the process", "[segment][persist]") {
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     int sig = 0;
     CHECK(in_child(
         [&] {
@@ -231,7 +235,8 @@ TEST_CASE("a store into a truncated segment does not kill the process", "[segmen
 }
 
 TEST_CASE("a deleted segment file is published again without losing counts", "[segment][persist]") {
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     shm::OpenResult a = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(a.mapping.valid());
     const uint64_t self = self_identity();
@@ -294,7 +299,8 @@ TEST_CASE("a deleted segment file is published again without losing counts", "[s
 }
 
 TEST_CASE("flush records when the segment was last written back", "[segment][persist]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-persist-");
+    const std::string &dir = dir_tmp.path;
     shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(r.mapping.valid());
     CHECK(shm::flush(r.mapping, 1700000000));

@@ -19,7 +19,6 @@
 using namespace sonde;
 
 namespace {
-std::string temp_dir() { return make_temp_dir("sonde-seg-"); }
 std::vector<std::string> entries(const std::string &dir) {
     std::vector<std::string> out;
     for (const auto &e : std::filesystem::directory_iterator(dir))
@@ -37,7 +36,8 @@ void patch(const std::string &path, size_t offset, const void *bytes, size_t n) 
 }  // namespace
 
 TEST_CASE("a new segment is fully initialised, private and within budget", "[segment]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path;
     shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(r.mapping.valid());
     CHECK(r.created);
@@ -73,7 +73,8 @@ TEST_CASE("a new segment is fully initialised, private and within budget", "[seg
 }
 
 TEST_CASE("a segment is created with the requested capacities and keeps them", "[segment]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path;
     const shm::Capacities caps{1000, 300};
     shm::OpenResult r = shm::open_segment(dir, "0310001A", 1, caps);
     REQUIRE(r.mapping.valid());
@@ -97,7 +98,8 @@ TEST_CASE("a segment is created with the requested capacities and keeps them", "
     CHECK(again.mapping.header().generation == h.generation);
 
     // Out of range: refused, nothing created.
-    const std::string other = temp_dir();
+    const TempDir other_tmp("sonde-seg-");
+    const std::string &other = other_tmp.path;
     for (const shm::Capacities bad : {shm::Capacities{0, 300}, shm::Capacities{1000, 0},
                                       shm::Capacities{shm::kMaxUserCapacity + 1, 300},
                                       shm::Capacities{1000, shm::kMaxStudentCapacity + 1}}) {
@@ -109,7 +111,8 @@ TEST_CASE("a segment is created with the requested capacities and keeps them", "
 }
 
 TEST_CASE("validation checks slots against stated capacities", "[segment]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path;
     shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(r.mapping.valid());
     shm::Header &h = r.mapping.header();
@@ -149,7 +152,8 @@ TEST_CASE("bad segments are set aside, never written, and replaced", "[segment]"
     };
     for (const Case &c : cases) {
         SECTION(c.name) {
-            const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+            const TempDir dir_tmp("sonde-seg-");
+            const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
             uint64_t old_generation;
             {
                 shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
@@ -182,7 +186,8 @@ TEST_CASE("bad segments are set aside, never written, and replaced", "[segment]"
 
 TEST_CASE("garbage and truncated files are replaced too", "[segment]") {
     for (size_t size : {size_t(0), size_t(100), size_t(5000)}) {
-        const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+        const TempDir dir_tmp("sonde-seg-");
+        const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
         {
             std::ofstream f(path, std::ios::binary);
             for (size_t i = 0; i < size; ++i) f.put(char(i * 131 + 7));
@@ -200,7 +205,8 @@ TEST_CASE("garbage and truncated files are replaced too", "[segment]") {
 }
 
 TEST_CASE("read-only attach refuses what it cannot trust", "[segment]") {
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     {
         std::ofstream f(path, std::ios::binary);
         f << std::string(8192, 'x');
@@ -232,7 +238,8 @@ SONDE_TEST_ROLE("segment-create", segment_create);
 
 TEST_CASE("concurrent creators agree on one segment", "[segment]") {
     // Eight processes (this program again, in a role) told to go at once.
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path;
     constexpr int kProcs = 8;
     std::vector<std::unique_ptr<test::HostProcess>> procs;
     std::string line;
@@ -259,7 +266,8 @@ TEST_CASE("concurrent creators agree on one segment", "[segment]") {
 #include "shm/latch.hpp"
 
 TEST_CASE("latches round trip and refuse other windows", "[segment][latch]") {
-    const std::string dir = temp_dir();
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path;
     shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(r.mapping.valid());
     std::vector<int64_t> values(shm::kHourCells), back(shm::kHourCells);
