@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "scratch.hpp"
 #include "sonde.h"
 
 extern "C" const sonde_api *sonde_get_api(uint32_t, uint32_t);
@@ -27,8 +28,7 @@ struct Input {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const sonde_api *api = sonde_get_api(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
     static sonde_base *base = [] {
-        char tmpl[] = "/tmp/sonde-fuzz-abi-XXXXXX";
-        static const std::string dir = ::mkdtemp(tmpl);  // lives as long as the base
+        static const std::string dir = sonde::fuzz::scratch_dir("sonde-fuzz-abi-");
         FILE *f = std::fopen((dir + "/0310001A.conf").c_str(), "w");
         std::fputs("[base]\nenabled = true\nsecret = 00112233445566778899aabbccddeeff\n", f);
         std::fclose(f);

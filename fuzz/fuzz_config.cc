@@ -7,10 +7,11 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "scratch.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const std::string path =
-        "/tmp/sonde-fuzz-config-" + std::to_string(::getpid()) + ".conf";
+        sonde::fuzz::scratch_dir("sonde-fuzz-config-") + "/0310001A.conf";
     FILE *f = std::fopen(path.c_str(), "wb");
     if (!f) return 0;
     std::fwrite(data, 1, size, f);

@@ -30,6 +30,7 @@
 #include "metrics.hpp"
 #include "reader.hpp"
 #include "registry.hpp"
+#include "scratch.hpp"
 #include "snapshot/console.hpp"
 #include "snapshot/envelope.hpp"
 #include "snapshot/keys.hpp"
@@ -65,9 +66,7 @@ struct Console {
 
     Console() {
         sonde::crypto::set_x25519_implementation(sonde::crypto::openssl_x25519);
-        dir = std::filesystem::temp_directory_path() /
-              ("sonde-fuzz-http-" + std::to_string(::getpid()));
-        std::filesystem::remove_all(dir);
+        dir = sonde::fuzz::scratch_dir("sonde-fuzz-http-");
         std::filesystem::create_directories(dir + "/data");
         const std::string a = "sonde fuzz: console key", b = "sonde fuzz: sender key";
         const auto console_key =

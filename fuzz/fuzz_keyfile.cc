@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "crypto/hpke.hpp"
+#include "scratch.hpp"
 #include "snapshot/keys.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static const std::string path =
-        "/tmp/sonde-fuzz-keyfile-" + std::to_string(::getpid()) + ".key";
+    static const std::string path = sonde::fuzz::scratch_dir("sonde-fuzz-keyfile-") + "/fuzzed.key";
     FILE *f = std::fopen(path.c_str(), "wb");
     if (!f) return 0;
     std::fwrite(data, 1, size, f);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "reader/view.hpp"
+#include "scratch.hpp"
 #include "shm/segment.hpp"
 
 namespace {
@@ -28,8 +29,7 @@ const Fixture &fixture() {
     static const Fixture f = [] {
         using namespace sonde;
         Fixture f;
-        char tmpl[] = "/tmp/sonde-fuzz-seg-XXXXXX";
-        const std::string dir(::mkdtemp(tmpl));
+        const std::string dir = sonde::fuzz::scratch_dir("sonde-fuzz-seg-");
         shm::OpenResult r = shm::open_segment(dir, "0310001A", 1);
         FILE *in = std::fopen(r.mapping.path().c_str(), "rb");
         char buf[65536];

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 
+#include "scratch.hpp"
 #include "time/calendar.hpp"
 #include "time/timezone.hpp"
 
@@ -17,8 +18,7 @@ namespace {
 
 const std::string &zone_dir() {
     static const std::string dir = [] {
-        const std::string d = std::filesystem::temp_directory_path() /
-                              ("sonde-fuzz-tzif-" + std::to_string(::getpid()));
+        const std::string d = sonde::fuzz::scratch_dir("sonde-fuzz-tzif-");
         std::filesystem::create_directories(d + "/Fuzz");
         return d;
     }();

@@ -41,13 +41,19 @@ fuzz_one() {
   local quiet=()
   [ "$t" = console_http ] && quiet=(-close_fd_mask=2)
   local began=$SECONDS
-  if ! /usr/bin/time -f '%U %S' -o build-fuzz/fuzz-$t.cpu nice -n "$niceness" \
+  # The target's scratch files (a segment, a base, a console's data) go in a folder of its own,
+  # removed after the run, whatever the target leaves.
+  local scratch
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/sonde-fuzz-$t.XXXXXX")
+  if ! TMPDIR=$scratch /usr/bin/time -f '%U %S' -o build-fuzz/fuzz-$t.cpu nice -n "$niceness" \
       build-fuzz/fuzz/fuzz_$t -max_total_time="$seconds" -print_final_stats=1 "${quiet[@]}" \
       -artifact_prefix=build-fuzz/findings/$t- "$corpus" > "$log" 2>&1; then
+    rm -rf "$scratch"
     tail -n 40 "$log"
     echo "fuzz $t: a finding, in build-fuzz/findings/" >&2
     return 1
   fi
+  rm -rf "$scratch"
   local done_line cpu
   done_line=$(grep -a "DONE" "$log" | tail -n 1)
   cpu=$(awk '{printf "%.0f", $1 + $2}' build-fuzz/fuzz-$t.cpu)
