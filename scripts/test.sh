@@ -16,6 +16,26 @@ export SONDE_TEST_POSTGRES SONDE_REQUIRE_POSTGRES=1
 echo "== PostgreSQL ready after $SECONDS s: $SONDE_TEST_POSTGRES"
 jobs=$(nproc)
 
+# Each stage's tests write their scratch (segments, bases, spools, the shim's oracle arena) in a
+# temporary folder of the stage's own (TMPDIR), removed after the stage, so that a test killed
+# by its timeout cannot leave files for the next stage or the next run. What was left there, and
+# the disk space free, are printed: a full disk fails tests in ways that look like their own.
+scratch=
+scratch_begin() {
+  scratch=$(mktemp -d "${SONDE_CI_TMP:-/tmp}/sonde-ci-$1.XXXXXX")
+  export TMPDIR=$scratch
+}
+scratch_end() {
+  local left
+  left=$(find "$scratch" -mindepth 1 -maxdepth 1 | wc -l)
+  echo "   left in its temporary folder: $left entries, $(du -sh "$scratch" | cut -f1); disk free: $(df -h --output=avail "$scratch" | tail -n 1 | tr -d ' ')"
+  rm -rf "$scratch"
+  scratch=
+  unset TMPDIR
+}
+trap '[ -z "$scratch" ] || rm -rf "$scratch"' EXIT
+echo "== disk free: $(df -h --output=avail . | tail -n 1 | tr -d ' ') here, $(df -h --output=avail "${SONDE_CI_TMP:-/tmp}" | tail -n 1 | tr -d ' ') in ${SONDE_CI_TMP:-/tmp}"
+
 # configure_and_build DIR "TARGETS (empty: all)" CMAKE_ARGS...
 configure_and_build() {
   local dir=$1 targets=$2; shift 2
@@ -41,7 +61,9 @@ configure_and_build build-release "" -DCMAKE_BUILD_TYPE=Release
 # packaging:packages (cpack's Debian packages unpacked with dpkg -x, the example built against
 # them, lintian), man:pages, and abidiff:baseline (the library against abi/baseline/, and the
 # proof that the check passes appends and fails breaks).
+scratch_begin release
 (cd build-release && SONDE_REQUIRE_BROWSER=1 ctest -j"$jobs" --output-on-failure --timeout 300)
+scratch_end
 
 if [ "${SONDE_QUICK:-0}" != 1 ]; then
   configure_and_build build-asan "" -DSONDE_SANITIZE=address,undefined -DSONDE_BENCH=OFF
@@ -51,18 +73,24 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
   # only: the week replays exercise the same code under the sanitizers. So do the browser
   # tests: the console's pages under ASan are driven by tests/console (console:pages_*,
   # accounts).
+  scratch_begin asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 900 -E '^shim_school_year|^browser:')
+  scratch_end
 
   # ThreadSanitizer: the concurrent parts (recording across threads and processes, the
   # watcher and shipper threads, the shim's hosts, the console's journal and its group commit).
   configure_and_build build-tsan "sonde sonde_abi_tests sonde_abi_child sonde_unit_tests sonde-shim sonde_console_tests" \
     -DSONDE_SANITIZE=thread -DSONDE_BENCH=OFF
+  scratch_begin tsan
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:handle_sigbus=0 ctest -j"$jobs" --output-on-failure --timeout 600 -R '^abi:|^unit:|^shim_(week|crash)$|^console:journal: concurrent')
+  scratch_end
 
   # libFuzzer, every library instrumented (SONDE_FUZZ): each target briefly; scripts/fuzz.sh
   # runs them for longer.
   # 10 s each: nine targets, and CI stays under 45 minutes (docs/fuzzing.md has 30-minute runs).
+  scratch_begin fuzz
   SONDE_FUZZ_SECONDS=10 bash scripts/fuzz.sh
+  scratch_end
 
   # Windows (docs/windows.md): sonde.dll built with MinGW-w64, its tests run under Wine.
   # SONDE_SKIP_WINDOWS=1 skips the stage (3 to 5 minutes more on a new machine, for the
@@ -70,8 +98,10 @@ if [ "${SONDE_QUICK:-0}" != 1 ]; then
   if [ "${SONDE_SKIP_WINDOWS:-0}" != 1 ]; then
     started=$SECONDS
     # The uplink tests under Wine upload to the Release build's sonde-console (Linux).
+    scratch_begin windows
     SONDE_LINUX_CONSOLE=build-release/console/sonde-console SONDE_JOBS=$jobs \
       bash scripts/build-windows.sh --test
+    scratch_end
     echo "   windows stage in $((SECONDS - started)) s"
   fi
 

@@ -21,7 +21,7 @@ wine_run() { bash "$here/../../scripts/wine-run.sh" "$@"; }
 base=0751234X
 # A folder name outside ASCII: every path below (keys, configuration, segments, spool, the
 # DLL's own) goes through the .exe files' and the host's UTF-8 arguments (docs/windows.md).
-tmp=$(mktemp -d /tmp/sonde-wintools-Collège-XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sonde-wintools-Collège-XXXXXX")
 console_pid=
 cleanup() {
   # A failed service test leaves no service behind in Wine's prefix.
