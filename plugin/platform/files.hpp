@@ -47,9 +47,10 @@ enum class Lock { Shared, Exclusive };
 class File {
   public:
     File() = default;
-    File(File &&o) noexcept : handle_(o.handle_), lock_held_(o.lock_held_) {
+    File(File &&o) noexcept : handle_(o.handle_), lock_held_(o.lock_held_), volume_(o.volume_) {
         o.handle_ = kInvalid;
         o.lock_held_ = 0;
+        o.volume_ = 0;
     }
     File &operator=(File &&o) noexcept;
     File(const File &) = delete;
@@ -84,6 +85,9 @@ class File {
     static constexpr intptr_t kInvalid = -1;  // also INVALID_HANDLE_VALUE
     intptr_t handle_ = kInvalid;
     mutable uint8_t lock_held_ = 0;  // Windows: 0, 1 shared, 2 exclusive
+    // Windows: the volume serial number read when the file was opened, with bit 32 set; 0 if
+    // it could not be read then. info() reports it (see win32/files.cc). POSIX: unused.
+    uint64_t volume_ = 0;
 };
 
 // lstat (follow = false) or stat of a path.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "host_process.hpp"
+#include "platform/files.hpp"
 #include "roles.hpp"
 #include "shm/segment.hpp"
 #include "temp_dir.hpp"
@@ -305,4 +306,76 @@ TEST_CASE("hourly latch cells sum the levels of each measure", "[segment][latch]
                                         SONDE_ACCESS_DIRECT)] == 7);
     CHECK(hour[catalog::kConnectionCells + catalog::kEventCount + SONDE_TALLY_LATE_ARRIVAL - 1] ==
           4);
+}
+
+// Identity of files (issue 10, docs/windows.md, "A file renamed under an open handle"): a
+// segment is created under a temporary name and renamed into place, and the watcher compares
+// the file its handle holds with the file at the path every second. Under Wine a handle opened
+// before the rename reported volume 0 afterwards, so the file looked replaced.
+TEST_CASE("a file renamed into place is, through a handle opened before, the file at its path",
+          "[segment][platform]") {
+    const std::string dir = temp_dir(), tmp = dir + "/f.init", path = dir + "/f";
+    platform::File file = platform::File::open(
+        tmp, platform::kRead | platform::kWrite | platform::kCreate | platform::kExclusive);
+    REQUIRE(file);
+    REQUIRE(file.allocate(65536) == 0);
+    REQUIRE(platform::rename_new(tmp, path));
+    platform::FileInfo held, at_path, reopened;
+    REQUIRE(file.info(held));
+    REQUIRE(platform::path_info(path, at_path));
+    CHECK(held.same_file(at_path));
+    platform::File again = platform::File::open(path, platform::kRead);
+    REQUIRE(again);
+    REQUIRE(again.info(reopened));
+    CHECK(reopened.same_file(held));
+    // Moved aside through its name once more (what an operator's rename does): still the same
+    // file through either handle, and no longer the file at the path.
+    REQUIRE(platform::rename_new(path, path + ".aside"));
+    platform::FileInfo moved, aside;
+    REQUIRE(file.info(moved));
+    REQUIRE(platform::path_info(path + ".aside", aside));
+    CHECK(moved.same_file(aside));
+    CHECK(moved.same_file(held));
+    CHECK_FALSE(platform::path_info(path, at_path));
+}
+
+namespace {
+// Takes the segment's name away as an operator would: unlink on POSIX; on Windows (and Wine),
+// where a mapped file's name stays until its last view closes, a rename aside.
+bool take_name_away(const std::string &path) {
+#if defined(_WIN32)
+    return platform::rename_new(path, path + ".deleted");
+#else
+    return ::unlink(path.c_str()) == 0;
+#endif
+}
+}  // namespace
+
+TEST_CASE("the process that published a segment finds it at its path", "[segment]") {
+    // docs/architecture.md: the watcher acts only on a file deleted, truncated or replaced; the
+    // segment a process created, or published again from its memory, is none of these.
+    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    shm::OpenResult created = shm::open_segment(dir, "0310001A", 1);
+    REQUIRE(created.mapping.valid());
+    REQUIRE(created.created);
+    CHECK(shm::check_file(created.mapping) == shm::FileState::Ok);
+    shm::OpenResult attached = shm::open_segment(dir, "0310001A", 1);
+    REQUIRE(attached.mapping.valid());
+    CHECK(shm::check_file(attached.mapping) == shm::FileState::Ok);
+
+    REQUIRE(take_name_away(path));
+    CHECK(shm::check_file(created.mapping) == shm::FileState::Deleted);
+    std::vector<uint64_t> copy;
+    shm::OpenResult published = shm::republish(created.mapping, &copy);
+    REQUIRE(published.mapping.valid());
+    REQUIRE(published.created);
+    CHECK(published.mapping.layout().generation == created.mapping.layout().generation);
+    CHECK(shm::check_file(published.mapping) == shm::FileState::Ok);
+    // Another process, still on the old file, moves too: on POSIX its file has no name left;
+    // on Windows it lives on under its new name, and the path names another file.
+#if defined(_WIN32)
+    CHECK(shm::check_file(attached.mapping) == shm::FileState::Replaced);
+#else
+    CHECK(shm::check_file(attached.mapping) == shm::FileState::Deleted);
+#endif
 }

@@ -38,8 +38,10 @@ File &File::operator=(File &&o) noexcept {
         close();
         handle_ = o.handle_;
         lock_held_ = o.lock_held_;
+        volume_ = o.volume_;
         o.handle_ = kInvalid;
         o.lock_held_ = 0;
+        o.volume_ = 0;
     }
     return *this;
 }

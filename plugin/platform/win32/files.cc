@@ -113,6 +113,21 @@ constexpr DWORD kShareAll = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELE
 // ReadFile and WriteFile, and no reader of the file may ever be refused because of them.
 constexpr DWORD kLockOffsetHigh = 0x40000000;
 
+// The volume serial number of an open file, or false. A file never changes volume while it is
+// open (a rename cannot cross volumes), so File keeps the one read at open: Wine 8.0 answers
+// this query from the name the handle was opened with, and once the file has been renamed
+// through another handle (MoveFileExW opens its own, as when a segment is published from its
+// temporary name) that name is gone: the query fails, and GetFileInformationByHandle reports
+// volume 0, so that the file at the path no longer looks like the file the handle holds
+// (docs/windows.md, "A file renamed under an open handle").
+bool volume_serial(HANDLE h, uint64_t &serial) {
+    DWORD s = 0;
+    if (!GetVolumeInformationByHandleW(h, nullptr, 0, &s, nullptr, nullptr, nullptr, 0))
+        return false;
+    serial = s;
+    return true;
+}
+
 bool fill_info(HANDLE h, FileInfo &out) {
     BY_HANDLE_FILE_INFORMATION bh{};
     if (!GetFileInformationByHandle(h, &bh)) {
@@ -150,8 +165,10 @@ File &File::operator=(File &&o) noexcept {
         close();
         handle_ = o.handle_;
         lock_held_ = o.lock_held_;
+        volume_ = o.volume_;
         o.handle_ = kInvalid;
         o.lock_held_ = 0;
+        o.volume_ = 0;
     }
     return *this;
 }
@@ -200,6 +217,7 @@ File File::open(const std::string &path, unsigned flags, unsigned) noexcept {
         }
     }
     file.handle_ = reinterpret_cast<intptr_t>(h);
+    if (uint64_t serial = 0; volume_serial(h, serial)) file.volume_ = serial | uint64_t{1} << 32;
     return file;
 }
 
@@ -208,7 +226,9 @@ bool File::info(FileInfo &out) const noexcept {
         errno = EBADF;
         return false;
     }
-    return fill_info(h_of(handle_), out);
+    if (!fill_info(h_of(handle_), out)) return false;
+    if (volume_ >> 32) out.device = uint32_t(volume_);  // the volume it was opened on (above)
+    return true;
 }
 
 bool File::write_all(const void *data, size_t size) noexcept {
