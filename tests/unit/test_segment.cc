@@ -314,7 +314,8 @@ TEST_CASE("hourly latch cells sum the levels of each measure", "[segment][latch]
 // before the rename reported volume 0 afterwards, so the file looked replaced.
 TEST_CASE("a file renamed into place is, through a handle opened before, the file at its path",
           "[segment][platform]") {
-    const std::string dir = temp_dir(), tmp = dir + "/f.init", path = dir + "/f";
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path, tmp = dir + "/f.init", path = dir + "/f";
     platform::File file = platform::File::open(
         tmp, platform::kRead | platform::kWrite | platform::kCreate | platform::kExclusive);
     REQUIRE(file);
@@ -354,7 +355,8 @@ bool take_name_away(const std::string &path) {
 TEST_CASE("the process that published a segment finds it at its path", "[segment]") {
     // docs/architecture.md: the watcher acts only on a file deleted, truncated or replaced; the
     // segment a process created, or published again from its memory, is none of these.
-    const std::string dir = temp_dir(), path = shm::segment_path(dir, "0310001A");
+    const TempDir dir_tmp("sonde-seg-");
+    const std::string &dir = dir_tmp.path, path = shm::segment_path(dir, "0310001A");
     shm::OpenResult created = shm::open_segment(dir, "0310001A", 1);
     REQUIRE(created.mapping.valid());
     REQUIRE(created.created);
