@@ -10,11 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "core/config.hpp"
 #include "host_process.hpp"
 #include "shm/segment.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace test {
 
@@ -55,24 +55,13 @@ const sonde_api &api() {
     return *table;
 }
 
-TempBase::TempBase(const char *base_id) : id(base_id) {
-    // A fresh directory: a random name (a pid alone is not enough, Wine reuses them), created
-    // exclusively.
-    namespace fs = std::filesystem;
-    std::random_device rd;
-    for (;;) {
-        char name[40];
-        std::snprintf(name, sizeof name, "sonde-abi-%08x%08x", rd(), rd());
-        const fs::path p = fs::temp_directory_path() / name;
-        if (fs::create_directory(p)) {
-            dir = p.generic_string();
-            break;
-        }
-    }
+TempBase::TempBase(const char *base_id) : dir(make_temp_dir("sonde-abi-")), id(base_id) {
+    // A random name created exclusively (a pid alone is not enough, Wine reuses them).
+    if (dir.empty()) FAIL("cannot create a folder in the temporary folder");
     config_dir = dir + "/conf";
     shm_dir = dir + "/shm";
-    fs::create_directories(config_dir);
-    fs::create_directories(shm_dir);
+    std::filesystem::create_directories(config_dir);
+    std::filesystem::create_directories(shm_dir);
 }
 
 TempBase::~TempBase() {
